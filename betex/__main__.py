@@ -1,0 +1,3 @@
+from betex.cli.app import main
+
+main()

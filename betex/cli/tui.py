@@ -1,0 +1,14 @@
+"""`betex tui` (not built yet)."""
+
+from __future__ import annotations
+
+import typer
+
+from betex.cli.common import fail
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("tui")
+    def _cmd() -> None:
+        """Not built yet."""
+        fail("betex tui is not built yet")

@@ -1,0 +1,142 @@
+"""Commands the engine accepts, in engine units (cents, odds hundredths, bps, shares).
+
+The wire layer (`wire.py`) builds these from JSON; the engine validates them again, so a command
+built in-process with nonsense in it still gets a typed reject rather than an exception.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class CreateMarket(NamedTuple):
+    name: str
+    market_model: str
+    book_type: str | None
+    market_kind: str
+    market_state: str
+    market_phase: str
+    runner_ids: tuple[int, ...]
+    runner_labels: tuple[str, ...]
+    correlation_id: int = 0
+
+
+class AddRunners(NamedTuple):
+    market_id: int
+    runner_ids: tuple[int, ...]
+    runner_labels: tuple[str, ...]
+    correlation_id: int = 0
+
+
+class PlaceOrder(NamedTuple):
+    market_id: int
+    runner_id: int
+    side: str
+    price: int  # odds hundredths, or bps for binary
+    size: int  # cents (backer's stake), or shares for binary
+    account_id: int
+    persistence: str = "LAPSE"
+    time_in_force: str = "GTC"
+    min_fill_size: int = 0  # 0 = the full size
+    client_ref: str = ""
+    correlation_id: int = 0
+
+
+class CancelOrder(NamedTuple):
+    market_id: int
+    order_id: int
+    account_id: int
+    size_reduction: int = 0  # 0 = cancel everything remaining
+    correlation_id: int = 0
+
+
+class CancelAll(NamedTuple):
+    market_id: int
+    account_id: int
+    correlation_id: int = 0
+
+
+class ReplaceOrder(NamedTuple):
+    market_id: int
+    order_id: int
+    account_id: int
+    new_price: int
+    correlation_id: int = 0
+
+
+class SetMarketState(NamedTuple):
+    market_id: int
+    market_state: str
+    correlation_id: int = 0
+
+
+class AwaitLiveMarket(NamedTuple):
+    market_id: int
+    correlation_id: int = 0
+
+
+class GoLiveMarket(NamedTuple):
+    market_id: int
+    correlation_id: int = 0
+
+
+class CloseMarket(NamedTuple):
+    market_id: int
+    correlation_id: int = 0
+
+
+class VoidMarket(NamedTuple):
+    market_id: int
+    correlation_id: int = 0
+
+
+class SettleMarket(NamedTuple):
+    market_id: int
+    winner_runner_ids: tuple[int, ...]
+    correlation_id: int = 0
+
+
+class VoidTrades(NamedTuple):
+    market_id: int
+    trade_ids: tuple[int, ...] = ()
+    after_ts: int | None = None
+    correlation_id: int = 0
+
+
+class SetAccountLimit(NamedTuple):
+    """Per-account `max_liability` in cents (0 removes the limit). An admin command."""
+
+    account_id: int
+    max_liability: int
+    correlation_id: int = 0
+
+
+Command = (
+    CreateMarket
+    | AddRunners
+    | PlaceOrder
+    | CancelOrder
+    | CancelAll
+    | ReplaceOrder
+    | SetMarketState
+    | AwaitLiveMarket
+    | GoLiveMarket
+    | CloseMarket
+    | VoidMarket
+    | SettleMarket
+    | VoidTrades
+    | SetAccountLimit
+)
+
+ADMIN_COMMANDS: tuple[type, ...] = (
+    CreateMarket,
+    AddRunners,
+    SetMarketState,
+    AwaitLiveMarket,
+    GoLiveMarket,
+    CloseMarket,
+    VoidMarket,
+    SettleMarket,
+    VoidTrades,
+    SetAccountLimit,
+)

@@ -1,0 +1,232 @@
+"""Events: what the engine decided, in the order it decided it. The WAL stores exactly these.
+
+Every event is a NamedTuple whose first three fields are `seq`, `ts` (engine time, unix ns) and
+`market_id` (0 for engine-wide events). The positional tuple *is* the msgpack payload, so the
+encoding is stable as long as fields are only ever appended (bump `SCHEMA_VERSION` otherwise).
+
+A trade carries its money as `legs`: ``(account_id, runner_id, win, lose)`` means "if runner
+wins, the account gains `win`; if it loses, the account loses `lose`" (a lay has both negative).
+Legs of one trade always balance, house residue included, so P&L sums to 0 for every outcome.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, NamedTuple
+
+import msgpack
+
+SCHEMA_VERSION = 1
+
+
+class Leg(NamedTuple):
+    account_id: int
+    runner_id: int
+    win: int
+    lose: int
+
+
+class MarketCreated(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    name: str
+    market_model: str
+    book_type: str | None
+    market_kind: str
+    market_state: str
+    market_phase: str
+    runner_ids: tuple[int, ...]
+    runner_labels: tuple[str, ...]
+
+
+class RunnersAdded(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    runner_ids: tuple[int, ...]
+    runner_labels: tuple[str, ...]
+
+
+class MarketStateChanged(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    market_state: str
+    market_phase: str
+    version: int
+
+
+class OrderAccepted(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    order_id: int
+    account_id: int
+    runner_id: int
+    side: str
+    price: int
+    size: int
+    persistence: str
+    time_in_force: str
+    client_ref: str
+    replaces: int  # the order this one replaced (REPLACE_ORDER), else 0
+
+
+class OrderCancelled(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    order_id: int
+    size: int  # how much of the remaining size this removed
+    reason: str  # CancelReason; LAPSED goes to size_lapsed, everything else to size_cancelled
+
+
+class TradeMatched(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    trade_id: int
+    runner_id: int  # the taker's runner
+    taker_order_id: int
+    taker_account: int
+    taker_size: int
+    maker_order_id: int
+    maker_account: int
+    maker_size: int
+    maker_runner_id: int  # differs from runner_id for implied matches
+    price: int  # the resting (maker) order's price
+    implied: bool
+    legs: tuple[Leg, ...]
+    house: int  # rounding residue booked to the house account (≥ 0), also present as a leg
+
+
+class TradesVoided(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    trade_ids: tuple[int, ...]
+
+
+class MarketSettled(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    winner_runner_ids: tuple[int, ...]
+
+
+class MarketVoided(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+
+
+class AccountLimitSet(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    account_id: int
+    max_liability: int  # cents; 0 = no limit
+
+
+class BatchProcessed(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int
+    commands: int  # commands drained in this batch
+
+
+Event = (
+    MarketCreated
+    | RunnersAdded
+    | MarketStateChanged
+    | OrderAccepted
+    | OrderCancelled
+    | TradeMatched
+    | TradesVoided
+    | MarketSettled
+    | MarketVoided
+    | AccountLimitSet
+    | BatchProcessed
+)
+
+# Stable wire tags: never renumber, only append.
+EVENT_TYPES: dict[int, type[Any]] = {
+    1: MarketCreated,
+    2: RunnersAdded,
+    3: MarketStateChanged,
+    4: OrderAccepted,
+    5: OrderCancelled,
+    6: TradeMatched,
+    7: TradesVoided,
+    8: MarketSettled,
+    9: MarketVoided,
+    10: AccountLimitSet,
+    11: BatchProcessed,
+}
+TAG_OF: dict[type[Any], int] = {cls: tag for tag, cls in EVENT_TYPES.items()}
+TYPE_NAMES: dict[type[Any], str] = {
+    MarketCreated: "MARKET_CREATED",
+    RunnersAdded: "RUNNERS_ADDED",
+    MarketStateChanged: "MARKET_STATE_CHANGED",
+    OrderAccepted: "ORDER_ACCEPTED",
+    OrderCancelled: "ORDER_CANCELLED",
+    TradeMatched: "TRADE_MATCHED",
+    TradesVoided: "TRADES_VOIDED",
+    MarketSettled: "MARKET_SETTLED",
+    MarketVoided: "MARKET_VOIDED",
+    AccountLimitSet: "ACCOUNT_LIMIT_SET",
+    BatchProcessed: "BATCH_PROCESSED",
+}
+TYPE_BY_NAME: dict[str, type[Any]] = {name: cls for cls, name in TYPE_NAMES.items()}
+
+
+class CorruptRecord(Exception):
+    """A WAL record that fails its CRC, its schema check or decoding."""
+
+
+def type_name(event: Event) -> str:
+    return TYPE_NAMES[type(event)]
+
+
+_packb = msgpack.packb
+_unpackb = msgpack.unpackb
+_crc32 = zlib.crc32
+
+
+def encode(event: Event) -> bytes:
+    """The WAL record: msgpack ``[tag, schema_version, crc32(payload), payload]``."""
+    payload: bytes = _packb(event)
+    return _packb((TAG_OF[type(event)], SCHEMA_VERSION, _crc32(payload), payload))
+
+
+def decode(record: bytes) -> Event:
+    """Inverse of `encode`; raises CorruptRecord on any damage."""
+    try:
+        tag, version, crc, payload = _unpackb(record, use_list=False)
+    except Exception as exc:  # msgpack raises several types for garbage
+        raise CorruptRecord(f"undecodable record: {exc}") from exc
+    if version != SCHEMA_VERSION:
+        raise CorruptRecord(f"schema version {version}, expected {SCHEMA_VERSION}")
+    if not isinstance(payload, bytes) or _crc32(payload) != crc:
+        raise CorruptRecord("CRC mismatch")
+    cls = EVENT_TYPES.get(tag)
+    if cls is None:
+        raise CorruptRecord(f"unknown event tag {tag}")
+    try:
+        fields = _unpackb(payload, use_list=False)
+        if cls is TradeMatched:
+            fields = fields[:14] + (tuple(Leg(*leg) for leg in fields[14]),) + fields[15:]
+        event: Event = cls(*fields)
+    except Exception as exc:
+        raise CorruptRecord(f"bad {cls.__name__} payload: {exc}") from exc
+    return event
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-friendly view (for `wal inspect --json`): engine units, type name included."""
+    d: dict[str, Any] = {"type": type_name(event)}
+    d.update(event._asdict())
+    if isinstance(event, TradeMatched):
+        d["legs"] = [leg._asdict() for leg in event.legs]
+    return d
