@@ -1,0 +1,66 @@
+"""Server settings: one frozen record built by the CLI (or a test) and read everywhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+WAIT_STRATEGIES = ("blocking-wait", "sleeping", "yielding", "busy-spin")
+DURABILITIES = ("sync", "async")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+MAX_FRAME_BYTES = 64 * 1024
+"""Client frames above this close the connection with 1009 (protocol.md)."""
+
+DEFAULT_DEPTH = 10
+MAX_DEPTH = 350
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the CLI prints it and exits 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    data_dir: Path = Path("./betex-data")
+    ring_size: int = 16384
+    wait_strategy: str = "blocking-wait"
+    max_batch: int = 4096
+    durability: str = "sync"
+    snapshot_every: int = 1_000_000
+    snapshot_interval_ms: int = 200
+    admin_token: str | None = None
+    min_stake: int = 100  # cents
+    max_stake: int = 100_000_000  # cents
+    log_level: str = "info"
+    status_interval_s: float = 1.0
+    max_send_buffer: int = 8 * 1024 * 1024
+    """A client whose unsent replies plus transport buffer exceed this many bytes is disconnected."""
+
+    def validate(self) -> ServerConfig:
+        """Raise ConfigError with a message a user can act on; return self for chaining."""
+        if self.ring_size < 2 or self.ring_size & (self.ring_size - 1):
+            raise ConfigError(f"--ring-size must be a power of two >= 2 (got {self.ring_size})")
+        if self.wait_strategy not in WAIT_STRATEGIES:
+            raise ConfigError(
+                f"--wait-strategy must be one of {', '.join(WAIT_STRATEGIES)} (got {self.wait_strategy!r})"
+            )
+        if self.durability not in DURABILITIES:
+            raise ConfigError(f"--durability must be sync or async (got {self.durability!r})")
+        if self.max_batch < 1:
+            raise ConfigError(f"--max-batch must be >= 1 (got {self.max_batch})")
+        if self.snapshot_every < 1:
+            raise ConfigError(f"--snapshot-every must be >= 1 (got {self.snapshot_every})")
+        if self.snapshot_interval_ms < 1:
+            raise ConfigError(f"--snapshot-interval-ms must be >= 1 (got {self.snapshot_interval_ms})")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"--port must be in 0..65535 (got {self.port})")
+        if self.min_stake <= 0 or self.max_stake < self.min_stake:
+            raise ConfigError("--min-stake must be > 0 and <= --max-stake")
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise ConfigError(f"--log-level must be one of {', '.join(LOG_LEVELS)} (got {self.log_level!r})")
+        if self.admin_token is not None and not self.admin_token:
+            raise ConfigError("--admin-token must not be empty")
+        return self

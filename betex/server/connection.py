@@ -1,0 +1,175 @@
+"""One WebSocket client: an outbox with conflation and a bounded backlog.
+
+Replies (ACK, ORDER_RESPONSE, ERROR, …) go into a FIFO and are never dropped. SNAPSHOT and STATUS
+go into single slots that a newer message overwrites, so a client that reads slowly gets the
+newest state rather than a backlog. One writer task per connection drains the outbox; while the
+socket is not writable it waits, replies pile up, and once unsent replies plus the transport
+buffer exceed `max_buffer` the client is disconnected (it is not keeping up and would otherwise
+grow server memory without bound).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from aiohttp import WSMsgType, web
+
+log = logging.getLogger("betex.server.ws")
+
+_TEXT = WSMsgType.TEXT
+
+
+class Connection:
+    __slots__ = (
+        "ws",
+        "peer",
+        "control",
+        "authed",
+        "no_ack",
+        "market_id",
+        "depth",
+        "seen_change",
+        "max_buffer",
+        "_replies",
+        "_reply_bytes",
+        "_snapshot",
+        "_status",
+        "_wakeup",
+        "_closed",
+        "_writer",
+        "pending",
+        "dropped_snapshots",
+        "barrier",
+    )
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        *,
+        peer: str,
+        control: bool,
+        authed: bool,
+        no_ack: bool,
+        market_id: int | None,
+        depth: int,
+        max_buffer: int,
+    ) -> None:
+        self.ws = ws
+        self.peer = peer
+        self.control = control
+        self.authed = authed
+        self.no_ack = no_ack
+        self.market_id = market_id
+        self.depth = depth
+        self.seen_change = -1
+        """The market change counter of the last snapshot offered (-1: none yet)."""
+        self.max_buffer = max_buffer
+        self._replies: deque[bytes] = deque()
+        self._reply_bytes = 0
+        self._snapshot: bytes | None = None
+        self._status: bytes | None = None
+        self._wakeup = asyncio.Event()
+        self._closed = False
+        self._writer: asyncio.Task[None] | None = None
+        self.pending = 0
+        """Commands submitted and not yet answered."""
+        self.dropped_snapshots = 0
+        self.barrier: asyncio.Future[None] | None = None
+        """Resolved when every command sent so far is answered (for LIST_MARKETS/SUBSCRIBE ordering)."""
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def start(self) -> None:
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"ws-writer {self.peer}")
+
+    def reply(self, data: bytes) -> None:
+        """Queue a reply; never dropped while the connection lives."""
+        if self._closed:
+            return
+        self._replies.append(data)
+        self._reply_bytes += len(data)
+        if self.backlog() > self.max_buffer:
+            self.kill(f"send backlog above {self.max_buffer} bytes")
+            return
+        self._wakeup.set()
+
+    def offer_snapshot(self, data: bytes) -> None:
+        """Replace any unsent snapshot with this newer one."""
+        if self._closed:
+            return
+        if self._snapshot is not None:
+            self.dropped_snapshots += 1
+        self._snapshot = data
+        self._wakeup.set()
+
+    def offer_status(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self._status = data
+        self._wakeup.set()
+
+    def backlog(self) -> int:
+        transport = self.ws._writer.transport if self.ws._writer is not None else None  # noqa: SLF001
+        buffered = transport.get_write_buffer_size() if transport is not None else 0
+        return self._reply_bytes + buffered
+
+    def kill(self, reason: str) -> None:
+        """Disconnect a client that cannot keep up: abort the transport (a close frame would queue behind)."""
+        if self._closed:
+            return
+        log.warning("disconnecting %s: %s", self.peer, reason)
+        self._closed = True
+        self._replies.clear()
+        self._reply_bytes = 0
+        self._snapshot = self._status = None
+        writer = self.ws._writer  # noqa: SLF001
+        if writer is not None and writer.transport is not None:
+            writer.transport.abort()
+        self._wakeup.set()
+
+    async def close(self) -> None:
+        """Stop the writer after flushing what is queued (called when the receive loop ends)."""
+        self._closed = True
+        self._wakeup.set()
+        if self._writer is not None:
+            try:
+                await asyncio.wait_for(self._writer, timeout=2.0)
+            except (TimeoutError, asyncio.CancelledError):
+                self._writer.cancel()
+
+    async def flush(self) -> None:
+        """Wait until every queued reply has been handed to the transport (best effort)."""
+        while not self._closed and (self._replies or self._snapshot or self._status):
+            await asyncio.sleep(0.001)
+
+    async def _write_loop(self) -> None:
+        ws = self.ws
+        replies = self._replies
+        wakeup = self._wakeup
+        try:
+            while True:
+                await wakeup.wait()
+                wakeup.clear()
+                while replies:
+                    data = replies.popleft()
+                    self._reply_bytes -= len(data)
+                    await ws.send_frame(data, _TEXT)
+                if self._snapshot is not None:
+                    data, self._snapshot = self._snapshot, None
+                    await ws.send_frame(data, _TEXT)
+                if self._status is not None:
+                    data, self._status = self._status, None
+                    await ws.send_frame(data, _TEXT)
+                if self._closed and not replies:
+                    return
+        except (ConnectionError, RuntimeError, asyncio.CancelledError) as exc:
+            # The peer went away (or we aborted it); the receive loop notices and cleans up.
+            log.debug("writer for %s stopped: %r", self.peer, exc)
+            self._closed = True
+        except Exception:
+            log.exception("writer for %s failed", self.peer)
+            self._closed = True
