@@ -197,7 +197,8 @@ _crc32 = zlib.crc32
 def encode(event: Event) -> bytes:
     """The WAL record: msgpack ``[tag, schema_version, crc32(payload), payload]``."""
     payload: bytes = _packb(event)
-    return _packb((TAG_OF[type(event)], SCHEMA_VERSION, _crc32(payload), payload))
+    record: bytes = _packb((TAG_OF[type(event)], SCHEMA_VERSION, _crc32(payload), payload))
+    return record
 
 
 def decode(record: bytes) -> Event:
