@@ -196,7 +196,7 @@ def size_from_wire(model: str, value: object) -> int | None:
 
 
 def _price(body: Mapping[str, Any], name: str, model: str) -> int:
-    if name not in body:
+    if body.get(name) is None:
         raise _Bad(_BAD, f"missing field {name!r}")
     p = price_from_wire(model, body[name])
     if p is None:
@@ -359,7 +359,7 @@ def _void_trades(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.VoidTr
 
 def _set_account_limit(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.SetAccountLimit:
     account_id = _uint(b, "account_id", U32_MAX)
-    if "max_liability" not in b:
+    if b.get("max_liability") is None:
         raise _Bad(_BAD, "missing field 'max_liability'")
     v = b["max_liability"]
     cents = 0 if type(v) is int and v == 0 else cents_from_wire(v)
