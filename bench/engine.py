@@ -1,0 +1,186 @@
+"""Engine-only throughput on a seeded betting mix, against a bare price-time loop as the limit.
+
+Mix: 60% passive places near the touch, 25% cancels, 15% aggressive (a fifth of them FOK),
+over one 3-runner MULTI_RUNNER and one TWO_RUNNER market. Prints a table; the last line is
+one JSON object: commands_per_s, bare_loop_per_s, ratio, bytes_per_resting_order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import sys
+import time
+import tracemalloc
+from collections import deque
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from betex.core import commands as C  # noqa: E402
+from betex.core.engine import Engine  # noqa: E402
+from betex.core.ladder import TICKS  # noqa: E402
+
+BATCH = 1024
+
+
+def make_stream(n: int, seed: int) -> list[object]:
+    rng = random.Random(seed)
+    markets = {1: (1, 2, 3), 2: (1, 2)}
+    fair = {(m, r): 120 + 20 * r for m, rs in markets.items() for r in rs}  # tick index
+    placed = 0
+    cmds: list[object] = []
+    for _ in range(n):
+        m = rng.choice((1, 1, 2))
+        r = rng.choice(markets[m])
+        f = fair[(m, r)]
+        if rng.random() < 0.02:
+            fair[(m, r)] = min(max(f + rng.choice((-1, 1)), 20), 320)
+        x = rng.random()
+        acct = rng.randint(1, 50)
+        if x < 0.60:
+            if rng.random() < 0.5:
+                price = TICKS[f + rng.randint(1, 5)]
+                side = "BACK"
+            else:
+                price = TICKS[f - rng.randint(1, 5)]
+                side = "LAY"
+            cmds.append(C.PlaceOrder(m, r, side, price, rng.randint(2, 50) * 100, acct))
+            placed += 1
+        elif x < 0.85 and placed:
+            oid = rng.randint(max(1, placed - 2000), placed)
+            cmds.append(C.CancelOrder(m, oid, acct))
+        else:
+            back = rng.random() < 0.5
+            price = TICKS[f - 2] if back else TICKS[f + 2]
+            tif = "FILL_OR_KILL" if rng.random() < 0.2 else "GTC"
+            cmds.append(
+                C.PlaceOrder(m, r, "BACK" if back else "LAY", price, rng.randint(2, 30) * 100, acct, time_in_force=tif)
+            )
+            placed += 1
+    return cmds
+
+
+def setup_engine() -> Engine:
+    eng = Engine()
+    eng.begin_batch(1)
+    eng.execute(C.CreateMarket("soccer", "EXCHANGE_ODDS", "MULTI_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE",
+                               (1, 2, 3), ("Home", "Draw", "Away")))
+    eng.execute(C.CreateMarket("tennis", "EXCHANGE_ODDS", "TWO_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE",
+                               (1, 2), ("A", "B")))
+    eng.end_batch(2)
+    return eng
+
+
+def run_engine(cmds: list[object]) -> tuple[float, int, int]:
+    eng = setup_engine()
+    execute = eng.execute
+    events = 0
+    t0 = time.perf_counter()
+    for i in range(0, len(cmds), BATCH):
+        eng.begin_batch(1_000_000 + i)
+        for cmd in cmds[i : i + BATCH]:
+            execute(cmd)
+        events += len(eng.end_batch(BATCH))
+    dt = time.perf_counter() - t0
+    return dt, events, len(eng.orders)
+
+
+def run_bare(cmds: list[object]) -> float:
+    """The limit: a plain price-time loop — dicts of deques of [id, acct, size], direct only,
+    no validation, no events, no implied matching."""
+    books: dict[tuple[int, int, str], dict[int, deque[list[int]]]] = {}
+    where: dict[int, list[int]] = {}
+    next_id = 1
+    t0 = time.perf_counter()
+    for cmd in cmds:
+        if type(cmd) is C.PlaceOrder:
+            m, r, side, price, size = cmd.market_id, cmd.runner_id, cmd.side, cmd.price, cmd.size
+            opp = books.setdefault((m, r, "LAY" if side == "BACK" else "BACK"), {})
+            rem = size
+            if opp:
+                for p in sorted(opp, reverse=(side == "BACK")):
+                    if (p < price) if side == "BACK" else (p > price):
+                        break
+                    q = opp[p]
+                    while q and rem:
+                        o = q[0]
+                        take = min(rem, o[2])
+                        o[2] -= take
+                        rem -= take
+                        if not o[2]:
+                            q.popleft()
+                    if not q:
+                        del opp[p]
+                    if not rem:
+                        break
+            oid = next_id
+            next_id += 1
+            if rem and cmd.time_in_force == "GTC":
+                o = [oid, cmd.account_id, rem]
+                books.setdefault((m, r, side), {}).setdefault(price, deque()).append(o)
+                where[oid] = o
+        else:
+            o = where.pop(cmd.order_id, None)  # type: ignore[attr-defined]
+            if o is not None:
+                o[2] = 0
+    return time.perf_counter() - t0
+
+
+def bytes_per_resting_order(n: int = 100_000) -> float:
+    eng = setup_engine()
+    rng = random.Random(7)
+    cmds = [
+        C.PlaceOrder(1, rng.choice((1, 2, 3)), "BACK", TICKS[200 + rng.randint(0, 100)], rng.randint(2, 50) * 100,
+                     rng.randint(1, 1000))
+        for _ in range(n)
+    ]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    eng.begin_batch(5)
+    for c in cmds:
+        eng.execute(c)
+    eng.take_events()  # the engine keeps state, not its emitted events
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(eng.orders) == n
+    return (after - before) / n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--commands", type=int, default=300_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--quick", action="store_true", help="a short run (50k commands)")
+    args = ap.parse_args()
+    n = 50_000 if args.quick else args.commands
+    cmds = make_stream(n, args.seed)
+    best_engine = best_bare = float("inf")
+    for _ in range(3):
+        gc.collect()
+        dt, events, resting = run_engine(cmds)
+        best_engine = min(best_engine, dt)
+        gc.collect()
+        best_bare = min(best_bare, run_bare(cmds))
+    bpo = bytes_per_resting_order(20_000 if args.quick else 100_000)
+    eng_rate = n / best_engine
+    bare_rate = n / best_bare
+    print(f"{'commands':<28}{n:>14,}")
+    print(f"{'events emitted':<28}{events:>14,}")
+    print(f"{'orders still held':<28}{resting:>14,}")
+    print(f"{'engine commands/s':<28}{eng_rate:>14,.0f}")
+    print(f"{'bare loop commands/s':<28}{bare_rate:>14,.0f}")
+    print(f"{'ratio':<28}{eng_rate / bare_rate:>14.3f}")
+    print(f"{'bytes per resting order':<28}{bpo:>14,.0f}")
+    print(json.dumps({
+        "commands_per_s": round(eng_rate), "bare_loop_per_s": round(bare_rate),
+        "ratio": round(eng_rate / bare_rate, 3), "bytes_per_resting_order": round(bpo),
+    }))
+
+
+if __name__ == "__main__":
+    main()
