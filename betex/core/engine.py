@@ -153,8 +153,10 @@ class Engine:
         self._appliers[type(event)](event)
 
     def _emit(self, event: Event) -> None:
+        """Record and apply an event built with ``seq = self.seq + 1`` (the live path)."""
         self._batch.append(event)
-        self.apply(event)
+        self.seq = event.seq
+        self._appliers[type(event)](event)
 
     # ------------------------------------------------------------------ markets
 
@@ -165,7 +167,9 @@ class Engine:
             return Reject(R.BAD_REQUEST, f"unknown market_model {c.market_model!r}")
         if c.market_model == MarketModel.EXCHANGE_ODDS:
             if c.book_type not in tuple(BookType):
-                return Reject(R.BAD_REQUEST, "book_type TWO_RUNNER or MULTI_RUNNER is required for EXCHANGE_ODDS")
+                return Reject(
+                    R.BAD_REQUEST, "book_type TWO_RUNNER or MULTI_RUNNER is required for EXCHANGE_ODDS"
+                )
         elif c.book_type is not None:
             return Reject(R.BAD_REQUEST, "BINARY_YES markets take no book_type")
         if c.market_kind not in tuple(MarketKind):
@@ -194,8 +198,17 @@ class Engine:
         mid = self.next_market_id
         self._emit(
             MarketCreated(
-                self.seq + 1, self.ts, mid, c.name, str(c.market_model), c.book_type and str(c.book_type),
-                str(c.market_kind), str(c.market_state), str(c.market_phase), tuple(runners), labels,
+                self.seq + 1,
+                self.ts,
+                mid,
+                c.name,
+                str(c.market_model),
+                c.book_type and str(c.book_type),
+                str(c.market_kind),
+                str(c.market_state),
+                str(c.market_phase),
+                tuple(runners),
+                labels,
             )
         )
         m = self.markets[mid]
@@ -229,7 +242,11 @@ class Engine:
         if m.state not in (MarketState.OPEN, MarketState.SUSPENDED):
             return Reject(R.INVALID_TRANSITION, f"cannot add runners to a {m.state} market")
         runners = c.runner_ids
-        if not isinstance(runners, (tuple, list)) or not runners or not all(_uint(r) or r == 0 for r in runners):
+        if (
+            not isinstance(runners, (tuple, list))
+            or not runners
+            or not all(_uint(r) or r == 0 for r in runners)
+        ):
             return Reject(R.INVALID_RUNNER, "runner_ids must be a non-empty list of u32")
         if len(set(runners)) != len(runners) or any(r in m.books for r in runners):
             return Reject(R.INVALID_RUNNER, "runner_ids must be new and unique")
@@ -277,7 +294,9 @@ class Engine:
         if not isinstance(winners, (tuple, list)) or len(set(winners)) != len(winners):
             return Reject(R.INVALID_RUNNER, "winner_runner_ids must be a list of distinct runner ids")
         if any(type(w) is not int or w not in m.books for w in winners):
-            return Reject(R.INVALID_RUNNER, f"winner_runner_ids {list(winners)} are not all runners of the market")
+            return Reject(
+                R.INVALID_RUNNER, f"winner_runner_ids {list(winners)} are not all runners of the market"
+            )
         if not m.is_binary and not winners:
             return Reject(R.INVALID_RUNNER, "an EXCHANGE_ODDS market needs at least one winner")
         self._emit(MarketSettled(self.seq + 1, self.ts, m.market_id, tuple(sorted(winners))))
@@ -325,7 +344,9 @@ class Engine:
         side = c.side
         if m.is_binary:
             if side != Side.BUY and side != Side.SELL:
-                return Reject(R.INVALID_SIDE, f"side must be BUY or SELL in a BINARY_YES market, not {side!r}")
+                return Reject(
+                    R.INVALID_SIDE, f"side must be BUY or SELL in a BINARY_YES market, not {side!r}"
+                )
         elif side != Side.BACK and side != Side.LAY:
             return Reject(R.INVALID_SIDE, f"side must be BACK or LAY, not {side!r}")
         bad = self._check_price(m, c.price)
@@ -335,19 +356,26 @@ class Engine:
         cfg = self.config
         if m.is_binary:
             if type(size) is not int or not 1 <= size <= cfg.max_stake // 100:
-                return Reject(R.INVALID_SIZE, f"quantity must be a whole number of shares 1..{cfg.max_stake // 100}")
+                return Reject(
+                    R.INVALID_SIZE, f"quantity must be a whole number of shares 1..{cfg.max_stake // 100}"
+                )
         elif type(size) is not int or not cfg.min_stake <= size <= cfg.max_stake:
             return Reject(
-                R.INVALID_SIZE, f"size must be between {cfg.min_stake / 100:.2f} and {cfg.max_stake / 100:.2f}"
+                R.INVALID_SIZE,
+                f"size must be between {cfg.min_stake / 100:.2f} and {cfg.max_stake / 100:.2f}",
             )
         if c.persistence != Persistence.LAPSE and c.persistence != Persistence.PERSIST:
             return Reject(R.BAD_REQUEST, f"persistence must be LAPSE or PERSIST, not {c.persistence!r}")
         if c.time_in_force != TimeInForce.GTC and c.time_in_force != TimeInForce.FILL_OR_KILL:
-            return Reject(R.BAD_REQUEST, f"time_in_force must be GTC or FILL_OR_KILL, not {c.time_in_force!r}")
+            return Reject(
+                R.BAD_REQUEST, f"time_in_force must be GTC or FILL_OR_KILL, not {c.time_in_force!r}"
+            )
         if type(c.min_fill_size) is not int or not 0 <= c.min_fill_size <= size:
             return Reject(R.INVALID_SIZE, "min_fill_size must be between 0 and the order size")
         if not isinstance(c.client_ref, str) or len(c.client_ref) > MAX_CLIENT_REF:
-            return Reject(R.BAD_REQUEST, f"client_ref must be a string of at most {MAX_CLIENT_REF} characters")
+            return Reject(
+                R.BAD_REQUEST, f"client_ref must be a string of at most {MAX_CLIENT_REF} characters"
+            )
         return None
 
     @staticmethod
@@ -371,9 +399,9 @@ class Engine:
         return m
 
     def _place(self, c: C.PlaceOrder) -> Result:
-        m = self._open_market(c.market_id)
-        if isinstance(m, Reject):
-            return m
+        m = self.markets.get(c.market_id) if type(c.market_id) is int else None
+        if m is None or m.state != MarketState.OPEN:
+            return self._open_market(c.market_id)  # type: ignore[return-value]  # the reject
         bad = self._check_order(m, c)
         if bad:
             return bad
@@ -384,16 +412,22 @@ class Engine:
                 return Reject(R.DUPLICATE, f"client_ref {ref!r} was used in the last 60 s")
         return self._place_checked(m, c, 0)
 
-    def _plan(self, m: Market, side: str, runner_id: int, price: int, account: int, size: int) -> tuple[list[Step], int]:
+    def _plan(
+        self, m: Market, side: str, runner_id: int, price: int, account: int, size: int
+    ) -> tuple[list[Step], int]:
         book = m.books[runner_id]
         if m.is_binary:
             is_buy = side == Side.BUY
-            return binary.plan_binary(book.lays if is_buy else book.backs, is_buy, runner_id, price, account, size)
+            return binary.plan_binary(
+                book.lays if is_buy else book.backs, is_buy, runner_id, price, account, size
+            )
         is_back = side == Side.BACK
         if m.is_two_runner:
             other = m.other_runner(runner_id)
             return plan_two_runner(book, m.books[other], is_back, runner_id, other, price, account, size)
-        return multi_runner.plan_direct(book.lays if is_back else book.backs, is_back, runner_id, price, account, size)
+        return multi_runner.plan_direct(
+            book.lays if is_back else book.backs, is_back, runner_id, price, account, size
+        )
 
     def _place_checked(self, m: Market, c: C.PlaceOrder, replaces: int) -> OrderResult | Reject:
         side, runner_id, price, size, account = c.side, c.runner_id, c.price, c.size, c.account_id
@@ -414,21 +448,50 @@ class Engine:
         mid = m.market_id
         self._emit(
             OrderAccepted(
-                self.seq + 1, ts, mid, oid, account, runner_id, str(side), price, size,
-                str(c.persistence), str(c.time_in_force), c.client_ref, replaces,
+                self.seq + 1,
+                ts,
+                mid,
+                oid,
+                account,
+                runner_id,
+                str(side),
+                price,
+                size,
+                str(c.persistence),
+                str(c.time_in_force),
+                c.client_ref,
+                replaces,
             )
         )
         fills: list[Fill] = []
         binary_market = m.is_binary
         for maker, taker_size, maker_size, legs, house, implied, maker_runner in steps:
             if not taker_size:
-                self._emit(OrderCancelled(self.seq + 1, ts, mid, maker.order_id, maker.remaining, CancelReason.SELF_TRADE))
+                self._emit(
+                    OrderCancelled(
+                        self.seq + 1, ts, mid, maker.order_id, maker.remaining, CancelReason.SELF_TRADE
+                    )
+                )
                 continue
             tid = self.next_trade_id
             self._emit(
                 TradeMatched(
-                    self.seq + 1, ts, mid, tid, runner_id, oid, account, taker_size,
-                    maker.order_id, maker.account_id, maker_size, maker_runner, maker.price, implied, legs, house,
+                    self.seq + 1,
+                    ts,
+                    mid,
+                    tid,
+                    runner_id,
+                    oid,
+                    account,
+                    taker_size,
+                    maker.order_id,
+                    maker.account_id,
+                    maker_size,
+                    maker_runner,
+                    maker.price,
+                    implied,
+                    legs,
+                    house,
                 )
             )
             if binary_market:
@@ -451,11 +514,22 @@ class Engine:
     @staticmethod
     def _order_result(status: str, o: Order, fills: tuple[Fill, ...] = ()) -> OrderResult:
         return OrderResult(
-            status, o.order_id, o.market_id, o.runner_id, o.side, o.price, o.size,
-            o.matched, o.remaining, o.cancelled + o.lapsed, fills,
+            status,
+            o.order_id,
+            o.market_id,
+            o.runner_id,
+            o.side,
+            o.price,
+            o.size,
+            o.matched,
+            o.remaining,
+            o.cancelled + o.lapsed,
+            fills,
         )
 
-    def _owned_live_order(self, market_id: object, order_id: object, account_id: object) -> tuple[Market, Order] | Reject:
+    def _owned_live_order(
+        self, market_id: object, order_id: object, account_id: object
+    ) -> tuple[Market, Order] | Reject:
         m = self._market(market_id)
         if isinstance(m, Reject):
             return m
@@ -504,15 +578,24 @@ class Engine:
         if bad:
             return bad
         amount = o.remaining
-        self._emit(OrderCancelled(self.seq + 1, self.ts, m.market_id, o.order_id, amount, CancelReason.REPLACED))
+        self._emit(
+            OrderCancelled(self.seq + 1, self.ts, m.market_id, o.order_id, amount, CancelReason.REPLACED)
+        )
         new = C.PlaceOrder(
-            m.market_id, o.runner_id, o.side, c.new_price, amount, o.account_id,
+            m.market_id,
+            o.runner_id,
+            o.side,
+            c.new_price,
+            amount,
+            o.account_id,
             Persistence.PERSIST if o.persist else Persistence.LAPSE,
         )
         placed = self._place_checked(m, new, o.order_id)
         if isinstance(placed, Reject):
-            return Reject(R.CANCELLED_NOT_PLACED, f"order {o.order_id} cancelled; replacement rejected: "
-                          f"{placed.code}: {placed.message}")
+            return Reject(
+                R.CANCELLED_NOT_PLACED,
+                f"order {o.order_id} cancelled; replacement rejected: {placed.code}: {placed.message}",
+            )
         old = self._order_result("REPLACED", o)
         return old._replace(replacement_order_id=placed.order_id, replacement=placed, fills=placed.fills)
 
@@ -585,8 +668,15 @@ class Engine:
 
     def _on_market_created(self, e: MarketCreated) -> None:
         self.markets[e.market_id] = Market(
-            e.market_id, e.name, e.market_model, e.book_type, e.market_kind, e.market_state,
-            e.market_phase, list(e.runner_ids), list(e.runner_labels),
+            e.market_id,
+            e.name,
+            e.market_model,
+            e.book_type,
+            e.market_kind,
+            e.market_state,
+            e.market_phase,
+            list(e.runner_ids),
+            list(e.runner_labels),
         )
         self.next_market_id = e.market_id + 1
 
@@ -605,13 +695,21 @@ class Engine:
 
     def _on_accepted(self, e: OrderAccepted) -> None:
         o = Order(
-            e.order_id, e.account_id, e.market_id, e.runner_id, e.side, e.price, e.size,
-            e.persistence == Persistence.PERSIST, e.client_ref,
+            e.order_id,
+            e.account_id,
+            e.market_id,
+            e.runner_id,
+            e.side,
+            e.price,
+            e.size,
+            e.persistence == Persistence.PERSIST,
+            e.client_ref,
         )
         self.orders[e.order_id] = o
         self.next_order_id = e.order_id + 1
         book = self.markets[e.market_id].books[e.runner_id]
-        self._side_levels(book, e.side).add(o)
+        side = e.side
+        (book.backs if side == "BACK" or side == "BUY" else book.lays).add(o)
         if e.client_ref:
             self._remember_ref(e.account_id, e.client_ref, e.ts)
         if e.account_id in self.limits:
@@ -632,7 +730,8 @@ class Engine:
         before = o.remaining
         o.remaining = before - amount
         book = self.markets[o.market_id].books[o.runner_id]
-        self._side_levels(book, o.side).reduce(o, amount)
+        side = o.side
+        (book.backs if side == "BACK" or side == "BUY" else book.lays).reduce(o, amount)
         if o.account_id in self.limits:
             self._expo_order(o, before)
 
@@ -757,8 +856,20 @@ class Engine:
             trades = [tuple(m.trades[t]) for t in sorted(m.trades)]
             markets.append(
                 (
-                    mid, m.name, m.model, m.book_type, m.kind, m.state, m.phase, m.version,
-                    m.runner_ids, m.runner_labels, m.winners, books, trades, sorted(m.voided_trades),
+                    mid,
+                    m.name,
+                    m.model,
+                    m.book_type,
+                    m.kind,
+                    m.state,
+                    m.phase,
+                    m.version,
+                    m.runner_ids,
+                    m.runner_labels,
+                    m.winners,
+                    books,
+                    trades,
+                    sorted(m.voided_trades),
                 )
             )
         state = (
@@ -788,7 +899,7 @@ class Engine:
         for row in orders:
             o = Order.from_row(row)
             eng.orders[o.order_id] = o
-        for (mid, name, model, bt, kind, st, ph, ver, rids, labels, winners, books, trades, voided) in markets:
+        for mid, name, model, bt, kind, st, ph, ver, rids, labels, winners, books, trades, voided in markets:
             m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels))
             m.version = ver
             m.winners = tuple(winners)
