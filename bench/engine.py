@@ -57,7 +57,9 @@ def make_stream(n: int, seed: int) -> list[object]:
             price = TICKS[f - 2] if back else TICKS[f + 2]
             tif = "FILL_OR_KILL" if rng.random() < 0.2 else "GTC"
             cmds.append(
-                C.PlaceOrder(m, r, "BACK" if back else "LAY", price, rng.randint(2, 30) * 100, acct, time_in_force=tif)
+                C.PlaceOrder(
+                    m, r, "BACK" if back else "LAY", price, rng.randint(2, 30) * 100, acct, time_in_force=tif
+                )
             )
             placed += 1
     return cmds
@@ -66,10 +68,23 @@ def make_stream(n: int, seed: int) -> list[object]:
 def setup_engine() -> Engine:
     eng = Engine()
     eng.begin_batch(1)
-    eng.execute(C.CreateMarket("soccer", "EXCHANGE_ODDS", "MULTI_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE",
-                               (1, 2, 3), ("Home", "Draw", "Away")))
-    eng.execute(C.CreateMarket("tennis", "EXCHANGE_ODDS", "TWO_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE",
-                               (1, 2), ("A", "B")))
+    eng.execute(
+        C.CreateMarket(
+            "soccer",
+            "EXCHANGE_ODDS",
+            "MULTI_RUNNER",
+            "IN_PLAY_CAPABLE",
+            "OPEN",
+            "PRE",
+            (1, 2, 3),
+            ("Home", "Draw", "Away"),
+        )
+    )
+    eng.execute(
+        C.CreateMarket(
+            "tennis", "EXCHANGE_ODDS", "TWO_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE", (1, 2), ("A", "B")
+        )
+    )
     eng.end_batch(2)
     return eng
 
@@ -133,8 +148,14 @@ def bytes_per_resting_order(n: int = 100_000) -> float:
     eng = setup_engine()
     rng = random.Random(7)
     cmds = [
-        C.PlaceOrder(1, rng.choice((1, 2, 3)), "BACK", TICKS[200 + rng.randint(0, 100)], rng.randint(2, 50) * 100,
-                     rng.randint(1, 1000))
+        C.PlaceOrder(
+            1,
+            rng.choice((1, 2, 3)),
+            "BACK",
+            TICKS[200 + rng.randint(0, 100)],
+            rng.randint(2, 50) * 100,
+            rng.randint(1, 1000),
+        )
         for _ in range(n)
     ]
     gc.collect()
@@ -176,10 +197,16 @@ def main() -> None:
     print(f"{'bare loop commands/s':<28}{bare_rate:>14,.0f}")
     print(f"{'ratio':<28}{eng_rate / bare_rate:>14.3f}")
     print(f"{'bytes per resting order':<28}{bpo:>14,.0f}")
-    print(json.dumps({
-        "commands_per_s": round(eng_rate), "bare_loop_per_s": round(bare_rate),
-        "ratio": round(eng_rate / bare_rate, 3), "bytes_per_resting_order": round(bpo),
-    }))
+    print(
+        json.dumps(
+            {
+                "commands_per_s": round(eng_rate),
+                "bare_loop_per_s": round(bare_rate),
+                "ratio": round(eng_rate / bare_rate, 3),
+                "bytes_per_resting_order": round(bpo),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ class Exposure:
         return e
 
 
-def settle_pnl(exposure: Exposure, winners: Sequence[int], legs_by_runner: dict[int, list[tuple[int, int]]]) -> int:
+def settle_pnl(
+    exposure: Exposure, winners: Sequence[int], legs_by_runner: dict[int, list[tuple[int, int]]]
+) -> int:
     """Settled P&L of one account.
 
     One winner: exactly ``if_win``. A dead heat of k winners divides a winning leg's payout

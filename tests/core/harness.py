@@ -25,8 +25,13 @@ class Harness:
     def tick(self, seconds: float) -> None:
         self.ts += int(seconds * SEC)
 
-    def market(self, book_type: str | None = "MULTI_RUNNER", runners: tuple[int, ...] = (1, 2, 3),
-               model: str = "EXCHANGE_ODDS", kind: str = "IN_PLAY_CAPABLE") -> int:
+    def market(
+        self,
+        book_type: str | None = "MULTI_RUNNER",
+        runners: tuple[int, ...] = (1, 2, 3),
+        model: str = "EXCHANGE_ODDS",
+        kind: str = "IN_PLAY_CAPABLE",
+    ) -> int:
         r = self.run(C.CreateMarket("m", model, book_type, kind, "OPEN", "PRE", runners, ()))
         assert not isinstance(r, Reject), r
         return r.market_id  # type: ignore[union-attr]
@@ -34,8 +39,16 @@ class Harness:
     def binary(self) -> int:
         return self.market(None, (1,), "BINARY_YES")
 
-    def place(self, market: int, runner: int, side: str, odds: float | int, stake: float | int, account: int,
-              **kw: object) -> Result:
+    def place(
+        self,
+        market: int,
+        runner: int,
+        side: str,
+        odds: float | int,
+        stake: float | int,
+        account: int,
+        **kw: object,
+    ) -> Result:
         """Odds as decimals (2.5) or bps for binary (int > 100); stake in currency (10.0) or shares."""
         m = self.engine.markets[market]
         price = int(odds) if m.is_binary else round(odds * 100)
@@ -59,5 +72,7 @@ class Harness:
             if tid in m.voided_trades:
                 continue
             for leg in t.legs:
-                out[leg.account_id] = out.get(leg.account_id, 0) + (leg.win if leg.runner_id == winner else -leg.lose)
+                out[leg.account_id] = out.get(leg.account_id, 0) + (
+                    leg.win if leg.runner_id == winner else -leg.lose
+                )
         return out

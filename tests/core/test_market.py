@@ -120,16 +120,30 @@ def test_add_runners_only_to_multi_runner_markets() -> None:
 def test_create_market_validation() -> None:
     h = Harness()
     bad = [
-        (C.CreateMarket("x", "EXCHANGE_ODDS", None, "PRE_ONLY", "OPEN", "PRE", (1, 2), ()), RejectCode.BAD_REQUEST),
-        (C.CreateMarket("x", "EXCHANGE_ODDS", "TWO_RUNNER", "PRE_ONLY", "OPEN", "PRE", (1, 2, 3), ()),
-         RejectCode.INVALID_RUNNER),
-        (C.CreateMarket("x", "BINARY_YES", None, "PRE_ONLY", "OPEN", "PRE", (1, 2), ()), RejectCode.INVALID_RUNNER),
-        (C.CreateMarket("x", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "CLOSED", "PRE", (1, 2), ()),
-         RejectCode.INVALID_TRANSITION),
-        (C.CreateMarket("x", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "OPEN", "PRE", (1, 1), ()),
-         RejectCode.INVALID_RUNNER),
-        (C.CreateMarket("", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "OPEN", "PRE", (1, 2), ()),
-         RejectCode.BAD_REQUEST),
+        (
+            C.CreateMarket("x", "EXCHANGE_ODDS", None, "PRE_ONLY", "OPEN", "PRE", (1, 2), ()),
+            RejectCode.BAD_REQUEST,
+        ),
+        (
+            C.CreateMarket("x", "EXCHANGE_ODDS", "TWO_RUNNER", "PRE_ONLY", "OPEN", "PRE", (1, 2, 3), ()),
+            RejectCode.INVALID_RUNNER,
+        ),
+        (
+            C.CreateMarket("x", "BINARY_YES", None, "PRE_ONLY", "OPEN", "PRE", (1, 2), ()),
+            RejectCode.INVALID_RUNNER,
+        ),
+        (
+            C.CreateMarket("x", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "CLOSED", "PRE", (1, 2), ()),
+            RejectCode.INVALID_TRANSITION,
+        ),
+        (
+            C.CreateMarket("x", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "OPEN", "PRE", (1, 1), ()),
+            RejectCode.INVALID_RUNNER,
+        ),
+        (
+            C.CreateMarket("", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "OPEN", "PRE", (1, 2), ()),
+            RejectCode.BAD_REQUEST,
+        ),
     ]
     for cmd, code in bad:
         r = h.run(cmd)

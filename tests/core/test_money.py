@@ -3,7 +3,9 @@ import pytest
 from betex.core.money import cents_from_wire, whole_from_wire
 
 
-@pytest.mark.parametrize("value,cents", [(10, 1000), (10.5, 1050), (10.25, 1025), (0.29, 29), (1e6, 100000000)])
+@pytest.mark.parametrize(
+    "value,cents", [(10, 1000), (10.5, 1050), (10.25, 1025), (0.29, 29), (1e6, 100000000)]
+)
 def test_wire_money_with_at_most_two_decimals_becomes_cents(value: float, cents: int) -> None:
     assert cents_from_wire(value) == cents
 

@@ -138,9 +138,13 @@ def plan_two_runner(
             if mk * d < 100:
                 continue  # dust: less than one cent on the taker's side
             if is_back:
-                tk, legs, house = implied_back_legs(account, maker.account_id, runner_a, runner_b, maker.price, mk)
+                tk, legs, house = implied_back_legs(
+                    account, maker.account_id, runner_a, runner_b, maker.price, mk
+                )
             else:
-                tk, legs, house = implied_lay_legs(account, maker.account_id, runner_a, runner_b, maker.price, mk)
+                tk, legs, house = implied_lay_legs(
+                    account, maker.account_id, runner_a, runner_b, maker.price, mk
+                )
             steps.append((maker, tk, mk, legs, house, True, runner_b))
             rem -= tk
         if not rem:
