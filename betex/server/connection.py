@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
@@ -39,9 +40,11 @@ class Connection:
         "_wakeup",
         "_closed",
         "_writer",
-        "pending",
         "dropped_snapshots",
-        "barrier",
+        "submitted",
+        "answered",
+        "deferred",
+        "follow_default",
     )
 
     def __init__(
@@ -73,11 +76,14 @@ class Connection:
         self._wakeup = asyncio.Event()
         self._closed = False
         self._writer: asyncio.Task[None] | None = None
-        self.pending = 0
-        """Commands submitted and not yet answered."""
         self.dropped_snapshots = 0
-        self.barrier: asyncio.Future[None] | None = None
-        """Resolved when every command sent so far is answered (for LIST_MARKETS/SUBSCRIBE ordering)."""
+        self.submitted = 0
+        """Commands handed to the engine with a reply pending (ack mode), ever."""
+        self.answered = 0
+        self.deferred: deque[tuple[int, Callable[[], None]]] = deque()
+        """Queries waiting for earlier commands' replies: (submitted count when asked, action)."""
+        self.follow_default = False
+        """/ws without market_id: stream the lowest-id market, whichever that is."""
 
     @property
     def closed(self) -> bool:
@@ -96,6 +102,19 @@ class Connection:
             self.kill(f"send backlog above {self.max_buffer} bytes")
             return
         self._wakeup.set()
+
+    def after_pending(self, action: Callable[[], None]) -> None:
+        """Run `action` once every command submitted so far has been answered (replies stay in order)."""
+        if self.answered >= self.submitted and not self.deferred:
+            action()
+        else:
+            self.deferred.append((self.submitted, action))
+
+    def mark_answered(self) -> None:
+        self.answered += 1
+        deferred = self.deferred
+        while deferred and deferred[0][0] <= self.answered:
+            deferred.popleft()[1]()
 
     def offer_snapshot(self, data: bytes) -> None:
         """Replace any unsent snapshot with this newer one."""

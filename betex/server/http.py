@@ -1,0 +1,196 @@
+"""HTTP read API over the projection, plus `/health` and `/metrics`.
+
+Handlers run on the loop thread, the projection's only writer, so they read it without locks.
+Every failure is `{"error": {"code", "message"}}`: 400 for bad parameters, 404 for unknown markets
+and paths, 503 while recovering; unexpected exceptions are logged and become a 500 without a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+from . import params
+from .metrics import metrics_json, metrics_prometheus
+
+if TYPE_CHECKING:
+    from .hub import Hub
+
+log = logging.getLogger("betex.server.http")
+
+HUB: web.AppKey[Hub] = web.AppKey("hub")
+
+_JSON = "application/json"
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type=_JSON)
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return json_response({"error": {"code": code, "message": message}}, status)
+
+
+class NotFound(Exception):
+    """An unknown market (or nothing to show): 404."""
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except params.ParamError as exc:
+        return error_response(400, "BAD_REQUEST", str(exc))
+    except NotFound as exc:
+        return error_response(404, "INVALID_MARKET", str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status, "BAD_REQUEST")
+        return error_response(exc.status, code, exc.reason)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path_qs[:200])
+        return error_response(500, "INTERNAL", "internal error (logged on the server)")
+
+
+def _ready(request: web.Request) -> Hub | web.Response:
+    hub = request.app[HUB]
+    if not hub.ready:
+        return error_response(503, "UNAVAILABLE", "server is recovering")
+    return hub
+
+
+async def health(request: web.Request) -> web.StreamResponse:
+    hub = request.app[HUB]
+    if not hub.ready:
+        return json_response(
+            {"status": "recovering", "seq": 0, "wal": "recovering",
+             "error": {"code": "UNAVAILABLE", "message": "server is recovering"}},
+            503,
+        )  # fmt: skip
+    runtime = hub.runtime
+    failed = getattr(runtime, "failed", None)
+    if failed:
+        return json_response(
+            {"status": "failed", "seq": hub.projection_seq(), "wal": "failed",
+             "error": {"code": "UNAVAILABLE", "message": f"engine stopped: {failed}"}},
+            503,
+        )  # fmt: skip
+    return json_response({"status": "ok", "seq": hub.projection_seq(), "wal": "ok"})
+
+
+def _market_or_default(hub: Hub, query: Any) -> int:
+    market_id = params.market_id(query)
+    if market_id is None:
+        market_id = hub.projection.default_market_id()
+        if market_id is None:
+            raise NotFound("no markets yet")
+    return market_id
+
+
+async def snapshot(request: web.Request) -> web.StreamResponse:
+    hub = _ready(request)
+    if isinstance(hub, web.Response):
+        return hub
+    market_id = _market_or_default(hub, request.query)
+    body = hub.projection.snapshot(market_id, params.depth(request.query))
+    if body is None:
+        raise NotFound(f"unknown market {market_id}")
+    return json_response(body)
+
+
+async def markets(request: web.Request) -> web.StreamResponse:
+    hub = _ready(request)
+    if isinstance(hub, web.Response):
+        return hub
+    return json_response({"markets": hub.projection.market_list()})
+
+
+async def orders(request: web.Request) -> web.StreamResponse:
+    hub = _ready(request)
+    if isinstance(hub, web.Response):
+        return hub
+    q = request.query
+    status = params.choice(q, "status", ("open", "complete"))
+    body = hub.projection.orders(
+        market_id=params.market_id(q), account_id=params.account_id(q), status=status, limit=params.limit(q)
+    )
+    return json_response(body)
+
+
+async def completed_orders(request: web.Request) -> web.StreamResponse:
+    hub = _ready(request)
+    if isinstance(hub, web.Response):
+        return hub
+    q = request.query
+    body = hub.projection.completed_orders(
+        market_id=params.market_id(q), account_id=params.account_id(q), limit=params.limit(q)
+    )
+    return json_response(body)
+
+
+async def trades(request: web.Request) -> web.StreamResponse:
+    hub = _ready(request)
+    if isinstance(hub, web.Response):
+        return hub
+    q = request.query
+    return json_response(hub.projection.trades(market_id=params.market_id(q), limit=params.limit(q)))
+
+
+async def risk(request: web.Request) -> web.StreamResponse:
+    hub = _ready(request)
+    if isinstance(hub, web.Response):
+        return hub
+    q = request.query
+    market_id = _market_or_default(hub, q)
+    body = hub.projection.risk(market_id=market_id, account_id=params.account_id(q))
+    if body is None:
+        raise NotFound(f"unknown market {market_id}")
+    return json_response(body)
+
+
+async def metrics(request: web.Request) -> web.StreamResponse:
+    hub = _ready(request)
+    if isinstance(hub, web.Response):
+        return hub
+    fmt = params.choice(request.query, "format", ("json", "prometheus"))
+    if fmt == "prometheus":
+        return web.Response(text=metrics_prometheus(hub), content_type="text/plain", charset="utf-8")
+    return json_response(metrics_json(hub))
+
+
+async def live_counts(request: web.Request) -> web.StreamResponse:
+    hub = _ready(request)
+    if isinstance(hub, web.Response):
+        return hub
+    return json_response(hub.projection.live_counts())
+
+
+def add_routes(app: web.Application) -> None:
+    from .ws import ws_ctl_handler, ws_handler
+
+    app.router.add_get("/health", health)
+    app.router.add_get("/snapshot", snapshot)
+    app.router.add_get("/markets", markets)
+    app.router.add_get("/orders", orders)
+    app.router.add_get("/completed_orders", completed_orders)
+    app.router.add_get("/trades", trades)
+    app.router.add_get("/risk", risk)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/debug/live_counts", live_counts)
+    app.router.add_get("/ws", ws_handler)
+    app.router.add_get("/ws_ctl", ws_ctl_handler)
+
+
+def build_app(hub: Hub) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    app[HUB] = hub
+    add_routes(app)
+    return app

@@ -1,0 +1,259 @@
+"""The server's read side, owned by the asyncio loop thread.
+
+The engine thread hands two things over: committed event batches (for the projection) and command
+results (for replies). Both go through one mailbox in the order the engine produced them, so a
+reply is always delivered after the projection has applied the events behind it — a client that
+gets MARKET_CREATED can query `/snapshot` for that market at once. The mailbox wakes the loop at
+most once per burst (`call_soon_threadsafe` only when it goes from empty to non-empty).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from betex.core import commands as c
+from betex.core import wire
+from betex.core.results import Reject, Result
+from betex.core.runtime import RuntimeStopped
+from betex.core.types import MarketModel, RejectCode
+
+from .config import ServerConfig
+from .connection import Connection
+from .stats import ServerStats
+
+log = logging.getLogger("betex.server")
+
+_ODDS = MarketModel.EXCHANGE_ODDS.value
+_MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)
+
+
+class Hub:
+    """Projection + connections + tickers + reply delivery, all on the loop thread."""
+
+    def __init__(self, config: ServerConfig, loop: asyncio.AbstractEventLoop) -> None:
+        self.config = config
+        self.loop = loop
+        self.stats = ServerStats()
+        self.projection: Any = None
+        self.runtime: Any = None
+        self.connections: set[Connection] = set()
+        self.ready = False
+        self.stopping = False
+        self.recovery: dict[str, Any] = {}
+        self._inbox: list[tuple[Any, ...]] = []
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._held: deque[tuple[Connection, tuple[c.Command, concurrent.futures.Future[Result]], int]] = deque()
+
+    # --- engine thread -> loop -------------------------------------------------------------
+
+    def on_events(self, events: Sequence[Any]) -> None:
+        """Runtime handler (engine thread, after commit)."""
+        self._post((None, events, time.perf_counter_ns()))
+
+    def _post(self, item: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._inbox.append(item)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # loop closed during shutdown: nothing left to deliver to
+            log.debug("mailbox post after loop close dropped")
+
+    def _drain(self) -> None:
+        """Apply event batches; deliver each reply once the projection has reached its seq.
+
+        The runtime resolves a batch's reply futures before it calls the event handlers, so a
+        reply (tagged with the WAL seq committed before it was resolved) can arrive here ahead
+        of its events; it waits in `_held` until they are applied.
+        """
+        with self._lock:
+            items = self._inbox
+            self._inbox = []
+            self._scheduled = False
+        held = self._held
+        for conn, payload, extra in items:
+            try:
+                if conn is None:
+                    self._apply(payload, extra)
+                    self._release_held()
+                elif extra <= self.projection.seq and not held:
+                    self._answer(conn, payload[0], payload[1])
+                else:
+                    held.append((conn, payload, extra))
+            except Exception:
+                log.exception("delivering %s failed", "events" if conn is None else "a reply")
+
+    def _release_held(self) -> None:
+        held = self._held
+        seq = self.projection.seq
+        while held and held[0][2] <= seq:
+            conn, (request, fut), _ = held.popleft()
+            try:
+                self._answer(conn, request, fut)
+            except Exception:
+                log.exception("delivering a reply failed")
+
+    def drain_now(self) -> None:
+        """Apply whatever the engine has handed over (used at shutdown, on the loop thread)."""
+        self._drain()
+        self._release_held()
+        while self._held:  # nothing more will come: answer what is left (their events are durable)
+            conn, (request, fut), _ = self._held.popleft()
+            self._answer(conn, request, fut)
+
+    # --- projection ------------------------------------------------------------------------
+
+    def _apply(self, events: Sequence[Any], posted_ns: int) -> None:
+        self.projection.apply_batch(events)
+        stats = self.stats
+        stats.projection_batches += 1
+        stats.projection_events += len(events)
+        stats.projection_latency.record(time.perf_counter_ns() - posted_ns)
+
+    def model_of(self, market_id: int) -> str | None:
+        return self.projection.model_of(market_id)  # type: ignore[no-any-return]
+
+    def projection_seq(self) -> int:
+        return int(self.projection.seq) if self.projection is not None else 0
+
+    # --- commands --------------------------------------------------------------------------
+
+    def submit(self, conn: Connection, request: c.Command) -> None:
+        """Hand a parsed command to the engine; the reply (unless no_ack) comes via the mailbox."""
+        runtime = self.runtime
+        try:
+            if conn.no_ack:
+                runtime.submit(request)  # a full ring is counted by the ring as OVERLOADED
+                return
+            fut = runtime.submit_with_response(request)
+        except RuntimeStopped as exc:
+            self.refuse(conn, request, Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}"))
+            return
+        if fut.done():  # refused at once (ring full): nothing to wait for
+            conn.reply(wire.dumps(wire.render_reply(request, fut.result(), self._model_for(request))))
+            return
+        conn.submitted += 1
+        post = self._post
+        journal = runtime.journal
+
+        def done(f: concurrent.futures.Future[Result]) -> None:
+            # Engine thread, right after the commit: last_seq covers this command's events.
+            post((conn, (request, f), journal.last_seq if f.exception() is None else 0))
+
+        fut.add_done_callback(done)
+
+    def refuse(self, conn: Connection, request: c.Command, reject: Reject) -> None:
+        """A reject decided by the server (OVERLOADED, UNAUTHORIZED) in the shape the client awaits."""
+        self.stats.rejects[str(reject.code)] += 1
+        if not conn.no_ack:
+            conn.reply(wire.dumps(wire.render_reply(request, reject, self._model_for(request))))
+
+    def _answer(self, conn: Connection, request: c.Command, fut: concurrent.futures.Future[Result]) -> None:
+        try:
+            result: Result = fut.result()
+        except Exception as exc:
+            log.error("command %s failed in the engine: %r", type(request).__name__, exc)
+            result = Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}")
+        model = _ODDS
+        snapshot = None
+        if isinstance(request, c.CreateMarket) and not isinstance(result, Reject):
+            market_id = getattr(result, "market_id", 0)
+            snapshot = self.projection.snapshot(market_id, conn.depth)
+        elif isinstance(request, _MARKET_MSGS):
+            model = self._model_for(request)
+        conn.reply(wire.dumps(wire.render_reply(request, result, model, snapshot)))
+        self.stats.replies_out += 1
+        conn.mark_answered()
+
+    def _model_for(self, request: c.Command) -> str:
+        market_id = getattr(request, "market_id", None)
+        if market_id is None:
+            return _ODDS
+        return self.model_of(market_id) or _ODDS
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def market_list_reply(self, conn: Connection, correlation_id: int) -> None:
+        def answer() -> None:
+            conn.reply(wire.dumps(wire.render_market_list(correlation_id, self.projection.market_list())))
+
+        conn.after_pending(answer)
+
+    def subscribe(self, conn: Connection, market_id: int | None, depth: int) -> None:
+        """Point the connection's snapshot stream at a market and send its current snapshot."""
+        conn.market_id = market_id
+        conn.depth = depth
+        conn.seen_change = -1
+        conn.follow_default = False
+        self.push_snapshot(conn, {})
+
+    # --- streaming -------------------------------------------------------------------------
+
+    def start_tickers(self) -> None:
+        self._tasks.append(self.loop.create_task(self._every(self.config.snapshot_interval_ms / 1000, self.push_snapshots)))
+        self._tasks.append(self.loop.create_task(self._every(self.config.status_interval_s, self.push_status)))
+
+    async def stop_tickers(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks.clear()
+
+    async def _every(self, interval: float, fn: Callable[[], None]) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            if not self.ready:
+                continue
+            try:
+                fn()
+            except Exception:
+                log.exception("%s failed", getattr(fn, "__name__", "ticker"))
+
+    def push_snapshots(self) -> None:
+        """Offer each subscriber its market's snapshot if the market changed since the last one."""
+        cache: dict[tuple[int, int, int], bytes] = {}
+        for conn in self.connections:
+            if not conn.closed:
+                self.push_snapshot(conn, cache)
+
+    def push_snapshot(self, conn: Connection, cache: dict[tuple[int, int, int], bytes]) -> None:
+        projection = self.projection
+        market_id = conn.market_id
+        if conn.follow_default:
+            market_id = projection.default_market_id()
+        if market_id is None:
+            return
+        change = projection.change_counter(market_id)
+        if change is None or change == conn.seen_change:
+            return
+        key = (market_id, conn.depth, change)
+        data = cache.get(key)
+        if data is None:
+            body = projection.snapshot(market_id, conn.depth)
+            if body is None:
+                return
+            data = wire.dumps(wire.render_snapshot(body))
+            cache[key] = data
+        conn.seen_change = change
+        conn.offer_snapshot(data)
+        self.stats.snapshots_sent += 1
+
+    def push_status(self) -> None:
+        data = wire.dumps(wire.render_status(self.projection_seq(), self.projection.market_count(), time.time_ns()))
+        for conn in self.connections:
+            conn.offer_status(data)

@@ -1,0 +1,189 @@
+"""`betex serve` lifecycle: lock → listen → recover → run → drain → persist.
+
+Order matters. The WAL writer lock is taken first, so a second server on the same data dir fails
+at once (exit 3) without touching the port. The HTTP listener starts before recovery so `/health`
+can answer 503 while the engine and projection are rebuilt. On SIGINT/SIGTERM the server stops
+taking commands, lets the runtime drain the ring and commit, delivers the last replies, writes
+`projection.snap`, and closes the WAL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSCloseCode, web
+
+from betex.core.engine import Engine, EngineConfig
+from betex.core.journal import Journal, JournalReader, WalNotFound
+from betex.core.projection import Projection
+from betex.core.recovery import RecoveryInfo, recover
+from betex.core.runtime import Runtime
+
+from .config import ServerConfig
+from .http import build_app
+from .hub import Hub
+
+log = logging.getLogger("betex.server")
+
+PROJECTION_FILE = "projection.snap"
+
+
+def say(message: str) -> None:
+    """Operator-facing lines on stdout (the fixture and humans read them), flushed at once."""
+    print(message, flush=True)
+
+
+def run(config: ServerConfig) -> int:
+    """Run the server until SIGINT/SIGTERM; the exit status. Raises `WalLocked` if the WAL is taken."""
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        import uvloop
+
+        return uvloop.run(serve(config))
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported platform
+        return asyncio.run(serve(config))
+
+
+async def serve(config: ServerConfig) -> int:
+    loop = asyncio.get_running_loop()
+    data_dir = Path(config.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal.open_writer(data_dir, config.durability)
+    hub = Hub(config, loop)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    runner = web.AppRunner(build_app(hub), access_log=None, handle_signals=False, shutdown_timeout=2.0)
+    runtime: Any = None
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, config.host, config.port, reuse_address=True, backlog=1024)
+        await site.start()
+        port = _bound_port(site, config.port)
+        say(f"betex serve: listening on http://{config.host}:{port} (ws://{config.host}:{port}/ws_ctl)")
+        say(f"betex serve: data dir {data_dir.resolve()}, durability {config.durability}")
+
+        t0 = time.perf_counter()
+        engine, info = await asyncio.to_thread(_recover_engine, config, journal)
+        projection, how = await asyncio.to_thread(_recover_projection, data_dir, engine.seq)
+        hub.projection = projection
+        elapsed = time.perf_counter() - t0
+        hub.recovery = {"engine": info.to_dict(), "projection": how, "seconds": round(elapsed, 3)}
+        source = "no snapshot" if info.snapshot_seq is None else f"snapshot at seq {info.snapshot_seq}"
+        say(
+            f"betex serve: recovered seq {engine.seq}: {info.events_replayed} events replayed ({source}) "
+            f"in {info.seconds:.2f}s; projection {how}; ready after {elapsed:.2f}s"
+        )
+
+        runtime = Runtime(
+            engine,
+            journal,
+            ring_size=config.ring_size,
+            wait_strategy=config.wait_strategy,
+            max_batch=config.max_batch,
+            snapshot_every=config.snapshot_every,
+            snapshot_dir=data_dir / "snapshots",
+        )
+        runtime.add_handler(hub.on_events)
+        hub.runtime = runtime
+        runtime.start()
+        hub.start_tickers()
+        hub.ready = True
+        say("betex serve: ready")
+
+        await stop.wait()
+        say("betex serve: stopping (draining the ring)")
+        await _shutdown(hub, runtime, site, data_dir)
+        runtime = None
+        say("betex serve: stopped cleanly")
+        return 0
+    finally:
+        if runtime is not None:  # an error on the way up or down: still stop the engine thread
+            await asyncio.to_thread(runtime.stop)
+        await runner.cleanup()
+        journal.close()
+
+
+async def _shutdown(hub: Hub, runtime: Any, site: web.TCPSite, data_dir: Path) -> None:
+    hub.stopping = True
+    await site.stop()  # stop accepting; open connections get their last replies below
+    await asyncio.to_thread(runtime.stop)  # drains the ring, commits, fires handlers/futures
+    await asyncio.sleep(0)
+    hub.drain_now()
+    await hub.stop_tickers()
+    for conn in list(hub.connections):
+        try:
+            await asyncio.wait_for(conn.flush(), timeout=1.0)
+        except TimeoutError:
+            pass
+        await conn.close()
+        if not conn.ws.closed:
+            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+    path = data_dir / PROJECTION_FILE
+    hub.projection.save(path)
+    log.info("projection saved to %s at seq %d", path, hub.projection_seq())
+
+
+def _bound_port(site: web.TCPSite, asked: int) -> int:
+    server = site._server  # noqa: SLF001 - the only way to learn the port picked for --port 0
+    sockets = getattr(server, "sockets", None) or ()
+    for sock in sockets:
+        return int(sock.getsockname()[1])
+    return asked
+
+
+def _recover_engine(config: ServerConfig, journal: Journal) -> tuple[Engine, RecoveryInfo]:
+    engine_config = EngineConfig(min_stake=config.min_stake, max_stake=config.max_stake)
+    return recover(Path(config.data_dir), engine_config)
+
+
+def _recover_projection(data_dir: Path, wal_seq: int) -> tuple[Projection, str]:
+    """`projection.snap` when usable (schema ok, seq ≤ WAL seq) plus the WAL tail, else a rebuild."""
+    path = data_dir / PROJECTION_FILE
+    projection: Projection | None = None
+    how = ""
+    if path.exists():
+        try:
+            projection = Projection.load_file(path)
+        except Exception as exc:
+            log.warning("ignoring %s: %s", path, exc)
+            projection = None
+        if projection is not None and projection.seq > wal_seq:
+            log.warning("ignoring %s: its seq %d is ahead of the WAL (%d)", path, projection.seq, wal_seq)
+            projection = None
+        if projection is not None:
+            how = f"from {PROJECTION_FILE} at seq {projection.seq}"
+    if projection is None:
+        projection = Projection()
+        how = "rebuilt from the WAL"
+    start = projection.seq
+    replayed = 0
+    if wal_seq > start:
+        try:
+            reader = JournalReader(data_dir)
+        except WalNotFound:
+            reader = None
+        if reader is not None:
+            with reader:
+                batch: list[Any] = []
+                for event in reader.iter_events(start + 1, wal_seq):
+                    batch.append(event)
+                    if len(batch) >= 4096:
+                        projection.apply_batch(batch)
+                        replayed += len(batch)
+                        batch = []
+                if batch:
+                    projection.apply_batch(batch)
+                    replayed += len(batch)
+    return projection, f"{how} + {replayed} events replayed"
