@@ -240,7 +240,7 @@ def _create_market(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.Crea
     runner_ids = _uint_list(b, "runner_ids", U32_MAX)
     labels = _str_list(b, "runner_labels", MAX_LABEL)
     if labels is None:
-        labels = tuple(str(r) for r in runner_ids)
+        labels = ()  # the engine names them "Runner <id>"
     elif len(labels) != len(runner_ids):
         raise _Bad(_BAD, "'runner_labels' must have one label per runner id")
     book_type = b.get("book_type")
@@ -262,7 +262,7 @@ def _add_runners(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.AddRun
     runner_ids = _uint_list(b, "runner_ids", U32_MAX)
     labels = _str_list(b, "runner_labels", MAX_LABEL)
     if labels is None:
-        labels = tuple(str(r) for r in runner_ids)
+        labels = ()  # the engine names them "Runner <id>"
     elif len(labels) != len(runner_ids):
         raise _Bad(_BAD, "'runner_labels' must have one label per runner id")
     return c.AddRunners(market_id, runner_ids, labels, cid)

@@ -125,7 +125,7 @@ def test_create_market() -> None:
 def test_create_market_defaults_and_binary_without_book_type() -> None:
     got = parse({"CREATE_MARKET": {"name": "Rain?", "market_model": "BINARY_YES", "runner_ids": [1]}})
     assert got == c.CreateMarket(
-        "Rain?", "BINARY_YES", None, "IN_PLAY_CAPABLE", "OPEN", "PRE", (1,), ("1",), 0
+        "Rain?", "BINARY_YES", None, "IN_PLAY_CAPABLE", "OPEN", "PRE", (1,), (), 0
     )
 
 
