@@ -145,6 +145,7 @@ class _SharedEnv:
         self.meta_db: Any = None
         self.writable = False
         self.durability: str = "sync"
+        self.remaps = 0  # times a foreign map growth made us remap
 
     def open(self, writable: bool, durability: str, map_size: int) -> None:
         """(Re)open in the requested mode; caller holds the gate exclusively or is alone."""
@@ -168,7 +169,11 @@ class _SharedEnv:
             self.events_db = env.open_db(_EVENTS_DB, create=True)
             self.meta_db = env.open_db(_META_DB, create=True)
         else:
-            env = lmdb.open(str(self.wal_dir), readonly=True, max_dbs=4, subdir=True, lock=True, create=False)
+            # map_size=0 adopts the writer's current map size; a later growth is picked up on
+            # MapResizedError (see _ReadTxn)
+            env = lmdb.open(
+                str(self.wal_dir), readonly=True, max_dbs=4, subdir=True, lock=True, create=False, map_size=0
+            )
             try:
                 self.events_db = env.open_db(_EVENTS_DB, create=False)
                 self.meta_db = env.open_db(_META_DB, create=False)
@@ -188,6 +193,7 @@ class _SharedEnv:
         try:
             assert self.env is not None
             self.env.set_mapsize(0)
+            self.remaps += 1
         finally:
             self.gate.exit_exclusive()
 
@@ -542,6 +548,11 @@ class JournalReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def remaps(self) -> int:
+        """How often this process remapped after the writer (in another process) grew the map."""
+        return self._env().remaps
 
     def meta(self) -> dict[str, int]:
         shared = self._env()
