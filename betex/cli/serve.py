@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from betex.cli.common import EXIT_USAGE, DataDirOption, default_data_dir, fail
+from betex.cli.common import (
+    EXIT_ERROR,
+    EXIT_USAGE,
+    EXIT_WAL_DAMAGED,
+    EXIT_WAL_LOCKED,
+    DataDirOption,
+    default_data_dir,
+    fail,
+)
+from betex.core.events import CorruptRecord
+from betex.core.journal import WalCorrupt, WalLocked
 from betex.core.money import cents_from_wire
 from betex.server.config import WAIT_STRATEGIES, ConfigError, ServerConfig
 
@@ -67,4 +78,14 @@ def register(app: typer.Typer) -> None:
             ).validate()
         except ConfigError as exc:
             fail(str(exc), EXIT_USAGE)
-        raise typer.Exit(run(config))
+        try:
+            code = run(config)
+        except WalLocked as exc:
+            fail(str(exc), EXIT_WAL_LOCKED)
+        except (WalCorrupt, CorruptRecord) as exc:
+            fail(f"WAL damaged: {exc} (run `betex wal inspect --verify`)", EXIT_WAL_DAMAGED)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"cannot listen on {host}:{port}: address already in use", EXIT_ERROR)
+            raise
+        raise typer.Exit(code)

@@ -20,8 +20,9 @@ from typing import Any
 
 from betex.core import commands as c
 from betex.core import wire
+from betex.core.projection import Projection
 from betex.core.results import Reject, Result
-from betex.core.runtime import RuntimeStopped
+from betex.core.runtime import Runtime, RuntimeStopped
 from betex.core.types import MarketModel, RejectCode
 
 from .config import ServerConfig
@@ -37,12 +38,15 @@ _MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)
 class Hub:
     """Projection + connections + tickers + reply delivery, all on the loop thread."""
 
+    runtime: Runtime
+    """Set by the lifecycle before `ready`; never touched before."""
+
     def __init__(self, config: ServerConfig, loop: asyncio.AbstractEventLoop) -> None:
         self.config = config
         self.loop = loop
         self.stats = ServerStats()
-        self.projection: Any = None
-        self.runtime: Any = None
+        self.projection = Projection()
+        """Replaced by the recovered projection before `ready`; empty until then."""
         self.connections: set[Connection] = set()
         self.ready = False
         self.stopping = False
@@ -122,10 +126,10 @@ class Hub:
         stats.projection_latency.record(time.perf_counter_ns() - posted_ns)
 
     def model_of(self, market_id: int) -> str | None:
-        return self.projection.model_of(market_id)  # type: ignore[no-any-return]
+        return self.projection.model_of(market_id)
 
     def projection_seq(self) -> int:
-        return int(self.projection.seq) if self.projection is not None else 0
+        return self.projection.seq
 
     # --- commands --------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ def metrics_json(hub: Hub) -> dict[str, Any]:
     gauges = rt["gauges"]
     info = rt["info"]
     stats = hub.stats
-    seq = int(runtime.seq) if hasattr(runtime, "seq") else int(gauges.get("seq", hub.projection_seq()))
+    seq = runtime.journal.last_seq
     proj_seq = hub.projection_seq()
     journal = runtime.journal
     stages = {name: histogram_dict(h) for name, h in rm.stages.items()}
@@ -98,14 +98,9 @@ def metrics_prometheus(hub: Hub) -> str:
         lines.append(f"# TYPE {full} {kind}")
         lines.append(f"{full}{{{labels}}} {value}" if labels else f"{full} {value}")
 
-    seq = int(runtime.seq) if hasattr(runtime, "seq") else hub.projection_seq()
-    metric("seq", "gauge", "Last committed event seq.", seq)
+    seq = runtime.journal.last_seq
     metric("projection_seq", "gauge", "Last event seq applied to the projection.", hub.projection_seq())
     metric("projection_lag_events", "gauge", "Committed events not yet in the projection.", max(0, seq - hub.projection_seq()))
-    journal = runtime.journal
-    metric("wal_bytes_total", "counter", "Bytes appended to the WAL.", journal.bytes_written)
-    metric("wal_commits_total", "counter", "WAL write transactions committed.", journal.commits)
-    metric("wal_events_total", "counter", "Events appended to the WAL.", journal.events_written)
     full = "betex_server_rejects_total"
     lines.append(f"# HELP {full} Commands refused by the server before the engine, by code.")
     lines.append(f"# TYPE {full} counter")

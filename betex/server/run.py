@@ -19,10 +19,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from betex.core.engine import Engine, EngineConfig
+from betex.core.engine import EngineConfig
 from betex.core.journal import Journal, JournalReader, WalNotFound
 from betex.core.projection import Projection
-from betex.core.recovery import RecoveryInfo, recover
+from betex.core.recovery import recover
 from betex.core.runtime import Runtime
 
 from .config import ServerConfig
@@ -65,7 +65,7 @@ async def serve(config: ServerConfig) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     runner = web.AppRunner(build_app(hub), access_log=None, handle_signals=False, shutdown_timeout=2.0)
-    runtime: Any = None
+    runtime: Runtime | None = None
     try:
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port, reuse_address=True, backlog=1024)
@@ -75,8 +75,9 @@ async def serve(config: ServerConfig) -> int:
         say(f"betex serve: data dir {data_dir.resolve()}, durability {config.durability}")
 
         t0 = time.perf_counter()
-        engine, info = await asyncio.to_thread(_recover_engine, config, journal)
-        projection, how = await asyncio.to_thread(_recover_projection, data_dir, engine.seq)
+        engine_config = EngineConfig(min_stake=config.min_stake, max_stake=config.max_stake)
+        engine, info = await asyncio.to_thread(recover, data_dir, engine_config)
+        projection, how = await asyncio.to_thread(_recover_projection, data_dir, engine.seq, engine_config)
         hub.projection = projection
         elapsed = time.perf_counter() - t0
         hub.recovery = {"engine": info.to_dict(), "projection": how, "seconds": round(elapsed, 3)}
@@ -115,7 +116,7 @@ async def serve(config: ServerConfig) -> int:
         journal.close()
 
 
-async def _shutdown(hub: Hub, runtime: Any, site: web.TCPSite, data_dir: Path) -> None:
+async def _shutdown(hub: Hub, runtime: Runtime, site: web.TCPSite, data_dir: Path) -> None:
     hub.stopping = True
     await site.stop()  # stop accepting; open connections get their last replies below
     await asyncio.to_thread(runtime.stop)  # drains the ring, commits, fires handlers/futures
@@ -143,29 +144,19 @@ def _bound_port(site: web.TCPSite, asked: int) -> int:
     return asked
 
 
-def _recover_engine(config: ServerConfig, journal: Journal) -> tuple[Engine, RecoveryInfo]:
-    engine_config = EngineConfig(min_stake=config.min_stake, max_stake=config.max_stake)
-    return recover(Path(config.data_dir), engine_config)
-
-
-def _recover_projection(data_dir: Path, wal_seq: int) -> tuple[Projection, str]:
+def _recover_projection(data_dir: Path, wal_seq: int, config: EngineConfig) -> tuple[Projection, str]:
     """`projection.snap` when usable (schema ok, seq ≤ WAL seq) plus the WAL tail, else a rebuild."""
     path = data_dir / PROJECTION_FILE
-    projection: Projection | None = None
-    how = ""
-    if path.exists():
-        try:
-            projection = Projection.load_file(path)
-        except Exception as exc:
-            log.warning("ignoring %s: %s", path, exc)
-            projection = None
-        if projection is not None and projection.seq > wal_seq:
-            log.warning("ignoring %s: its seq %d is ahead of the WAL (%d)", path, projection.seq, wal_seq)
-            projection = None
-        if projection is not None:
-            how = f"from {PROJECTION_FILE} at seq {projection.seq}"
-    if projection is None:
-        projection = Projection()
+    projection = Projection.load_file(path, config) if path.exists() else None
+    if path.exists() and projection is None:
+        log.warning("ignoring %s: damaged or of another schema; rebuilding from the WAL", path)
+    if projection is not None and projection.seq > wal_seq:
+        log.warning("ignoring %s: its seq %d is ahead of the WAL (%d)", path, projection.seq, wal_seq)
+        projection = None
+    if projection is not None:
+        how = f"from {PROJECTION_FILE} at seq {projection.seq}"
+    else:
+        projection = Projection(config)
         how = "rebuilt from the WAL"
     start = projection.seq
     replayed = 0

@@ -135,6 +135,7 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
             if hub.projection.change_counter(sub.market_id) is None:
                 _error(conn, hub, RejectCode.INVALID_MARKET, f"unknown market {sub.market_id}", sub.correlation_id)
             else:
+                conn.reply(wire.dumps(wire.render_ack(sub.correlation_id)))
                 hub.subscribe(conn, sub.market_id, sub.depth)
 
         conn.after_pending(subscribe)
