@@ -1,0 +1,293 @@
+"""The engine thread: replies only after commit, handlers in order, batches, back-pressure, fail-stop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+
+from betex.core.commands import CreateMarket, PlaceOrder
+from betex.core.engine import Engine
+from betex.core.events import BatchProcessed, Event, OrderAccepted
+from betex.core.journal import Journal, JournalReader, WalFailure
+from betex.core.recovery import recover
+from betex.core.results import MarketResult, OrderResult, Reject, Result
+from betex.core.ring import WAIT_STRATEGIES
+from betex.core.runtime import Runtime, RuntimeStopped
+from betex.core.snapshot import list_snapshots
+from betex.core.types import RejectCode
+
+SEC = 1_000_000_000
+
+
+def market_cmd() -> CreateMarket:
+    return CreateMarket(
+        name="m",
+        market_model="EXCHANGE_ODDS",
+        book_type="MULTI_RUNNER",
+        market_kind="IN_PLAY_CAPABLE",
+        market_state="OPEN",
+        market_phase="PRE",
+        runner_ids=(1, 2, 3),
+        runner_labels=("H", "D", "A"),
+    )
+
+
+def order_cmd(i: int) -> PlaceOrder:
+    return PlaceOrder(
+        market_id=1,
+        runner_id=1 + i % 3,
+        side="BACK" if i % 2 else "LAY",
+        price=(240, 250, 260)[(i * 7) % 3],
+        size=1000 + (i % 5) * 100,
+        account_id=1 + i % 11,
+        correlation_id=i,
+    )
+
+
+class FakeClockless:
+    """Deterministic engine time: one tick per call, so tests can count clock reads."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> int:
+        self.calls += 1
+        return 1_700_000_000 * SEC + self.calls
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    j = Journal.open_writer(tmp_path)
+    yield j
+    j.close()
+
+
+@pytest.fixture(params=WAIT_STRATEGIES)
+def runtime(request: pytest.FixtureRequest, journal: Journal) -> Iterator[Runtime]:
+    rt = Runtime(Engine(), journal, ring_size=1024, wait_strategy=request.param, max_batch=128)
+    rt.start()
+    yield rt
+    rt.stop(timeout=30)
+
+
+def wal_events(data_dir: Path) -> list[Event]:
+    with JournalReader(data_dir) as r:
+        return list(r.iter_events())
+
+
+def test_replies_are_released_only_after_the_events_are_committed(runtime: Runtime) -> None:
+    reader = JournalReader(runtime.journal.data_dir)
+    seen_at_reply: list[tuple[int, int, bool]] = []
+    all_seen = threading.Event()
+
+    def on_done(fut: Future[Result]) -> None:
+        # runs on the engine thread at the moment the reply is released
+        result = fut.result()
+        assert isinstance(result, OrderResult)
+        committed = {e.order_id for e in reader.iter_events() if isinstance(e, OrderAccepted)}
+        seen_at_reply.append((result.order_id, reader.last_seq(), result.order_id in committed))
+        if len(seen_at_reply) == 300:
+            all_seen.set()
+
+    assert isinstance(runtime.submit_with_response(market_cmd()).result(10), MarketResult)
+    futures = []
+    for i in range(300):
+        fut = runtime.submit_with_response(order_cmd(i))
+        fut.add_done_callback(on_done)
+        futures.append(fut)
+    assert all_seen.wait(30)  # callbacks run on the engine thread right after each set_result
+    reader.close()
+    assert len(seen_at_reply) == 300
+    assert all(in_wal for _, _, in_wal in seen_at_reply)
+
+
+def test_handlers_see_every_event_in_order_and_each_batch_ends_with_batch_processed(runtime: Runtime) -> None:
+    batches_a: list[list[Event]] = []
+    batches_b: list[list[Event]] = []
+    order: list[str] = []
+    runtime.add_handler(lambda evs: (batches_a.append(list(evs)), order.append("a")))
+    runtime.add_handler(lambda evs: (batches_b.append(list(evs)), order.append("b")))
+    runtime.submit_with_response(market_cmd()).result(10)
+    n = 2000
+    for i in range(n):
+        while not runtime.submit(order_cmd(i)):
+            threading.Event().wait(0.001)
+    runtime.submit_with_response(order_cmd(n)).result(10)
+    assert batches_a == batches_b
+    assert order == ["a", "b"] * len(batches_a)
+    handled = [e for b in batches_a for e in b]
+    assert handled == wal_events(runtime.journal.data_dir)
+    assert [e.seq for e in handled] == list(range(1, len(handled) + 1))
+    for batch in batches_a:
+        assert isinstance(batch[-1], BatchProcessed)
+        assert not any(isinstance(e, BatchProcessed) for e in batch[:-1])
+        assert len({e.ts for e in batch}) == 1  # one clock read per batch
+    assert sum(b[-1].commands for b in batches_a) == n + 2  # type: ignore[union-attr]
+    assert max(b[-1].commands for b in batches_a) <= runtime.max_batch  # type: ignore[union-attr]
+
+
+def test_a_full_ring_answers_overloaded_and_loses_nothing_it_accepted(journal: Journal) -> None:
+    rt = Runtime(Engine(), journal, ring_size=8)  # not started: the ring fills up
+    assert rt.submit(market_cmd())
+    accepted = [rt.submit_with_response(order_cmd(i)) for i in range(7)]
+    assert rt.submit(order_cmd(7)) is False
+    over = rt.submit_with_response(order_cmd(8))
+    assert over.done()
+    result = over.result()
+    assert isinstance(result, Reject) and result.code == RejectCode.OVERLOADED
+    rt.start()
+    results = [f.result(10) for f in accepted]
+    assert all(isinstance(r, OrderResult) for r in results)
+    rt.stop(timeout=30)
+    placed = [e for e in wal_events(journal.data_dir) if isinstance(e, OrderAccepted)]
+    assert len(placed) == 7
+    assert rt.metrics.rejects_by_code()["OVERLOADED"] == 2
+
+
+@pytest.mark.parametrize("strategy", WAIT_STRATEGIES)
+def test_stop_drains_and_commits_everything_already_accepted(journal: Journal, strategy: str) -> None:
+    rt = Runtime(Engine(), journal, ring_size=4096, wait_strategy=strategy, max_batch=64)
+    rt.start()
+    rt.submit(market_cmd())
+    futures = [rt.submit_with_response(order_cmd(i)) for i in range(3000)]
+    rt.stop(timeout=30)
+    assert all(f.done() and isinstance(f.result(), OrderResult) for f in futures)
+    placed = [e for e in wal_events(journal.data_dir) if isinstance(e, OrderAccepted)]
+    assert len(placed) == 3000
+    assert not rt.running
+    with pytest.raises(RuntimeStopped):
+        rt.submit(order_cmd(0))
+    with pytest.raises(RuntimeStopped):
+        rt.submit_with_response(order_cmd(0))
+
+
+def test_stop_without_start_still_processes_what_was_accepted(journal: Journal) -> None:
+    rt = Runtime(Engine(), journal)
+    rt.submit(market_cmd())
+    fut = rt.submit_with_response(order_cmd(0))
+    rt.stop()
+    assert isinstance(fut.result(0), OrderResult)
+    assert journal.last_seq > 0
+
+
+async def test_submit_async_resolves_on_the_callers_loop_after_commit(journal: Journal) -> None:
+    rt = Runtime(Engine(), journal)
+    rt.start()
+    try:
+        created = await rt.submit_async(market_cmd())
+        assert isinstance(created, MarketResult)
+        results = await asyncio.gather(*(rt.submit_async(order_cmd(i)) for i in range(500)))
+        assert all(isinstance(r, OrderResult) for r in results)
+        assert len({r.order_id for r in results}) == 500  # type: ignore[union-attr]
+        assert journal.last_seq >= 501
+    finally:
+        rt.stop(timeout=30)
+
+
+def test_engine_rejects_are_results_and_are_counted_by_code(journal: Journal) -> None:
+    rt = Runtime(Engine(), journal)
+    rt.start()
+    bad = rt.submit_with_response(order_cmd(0)).result(10)  # no market yet
+    rt.stop(timeout=30)
+    assert isinstance(bad, Reject) and bad.code == RejectCode.INVALID_MARKET
+    assert rt.metrics.rejects_by_code() == {"INVALID_MARKET": 1}
+
+
+def test_one_clock_read_per_batch(journal: Journal) -> None:
+    clock = FakeClockless()
+    rt = Runtime(Engine(), journal, clock=clock)
+    for i in range(100):
+        rt.submit(order_cmd(i))  # not started: all 100 land in one batch
+    rt.start()
+    rt.stop(timeout=30)
+    assert clock.calls == rt.metrics.batches == 1
+    events = wal_events(journal.data_dir)
+    assert {e.ts for e in events} == {1_700_000_000 * SEC + 1}
+
+
+def test_a_wal_failure_stops_the_engine_and_fails_what_was_not_committed(
+    journal: Journal, caplog: pytest.LogCaptureFixture
+) -> None:
+    rt = Runtime(Engine(), journal)
+    rt.start()
+    assert isinstance(rt.submit_with_response(market_cmd()).result(10), MarketResult)
+    journal.close()  # the next append cannot be written
+    fut = rt.submit_with_response(order_cmd(0))
+    with pytest.raises(RuntimeStopped) as info:
+        fut.result(10)
+    assert isinstance(info.value.__cause__, WalFailure)
+    rt.stop(timeout=30)
+    assert isinstance(rt.failed, WalFailure)
+    with pytest.raises(RuntimeStopped, match="engine failed"):
+        rt.submit(order_cmd(1))
+    critical = [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert len(critical) == 1 and "fail-stop" in critical[0].getMessage()
+    events = wal_events(journal.data_dir)
+    assert not any(isinstance(e, OrderAccepted) for e in events)  # never acknowledged, never written
+
+
+def test_a_failing_handler_is_logged_and_counted_but_later_handlers_still_run(journal: Journal) -> None:
+    rt = Runtime(Engine(), journal)
+    got: list[Sequence[Event]] = []
+
+    def broken(events: Sequence[Event]) -> None:
+        raise KeyError("boom")
+
+    rt.add_handler(broken)
+    rt.add_handler(got.append)
+    rt.start()
+    rt.submit_with_response(market_cmd()).result(10)
+    rt.stop(timeout=30)
+    assert rt.metrics.handler_errors == 1 and len(got) == 1 and rt.failed is None
+
+
+def test_an_engine_behind_the_wal_is_refused(tmp_path: Path) -> None:
+    with Journal.open_writer(tmp_path) as j:
+        rt = Runtime(Engine(), j)
+        rt.start()
+        rt.submit_with_response(market_cmd()).result(10)
+        rt.stop(timeout=30)
+        with pytest.raises(ValueError, match="recover first"):
+            Runtime(Engine(), j)
+
+
+def test_periodic_snapshots_let_recovery_match_a_full_replay(tmp_path: Path) -> None:
+    with Journal.open_writer(tmp_path) as j:
+        rt = Runtime(Engine(), j, max_batch=50, snapshot_every=300, snapshot_dir=tmp_path / "snapshots")
+        rt.start()
+        rt.submit(market_cmd())
+        futures = [rt.submit_with_response(order_cmd(i)) for i in range(2000)]
+        for f in futures:
+            f.result(10)
+        rt.stop(timeout=30)
+        live_hash = rt.engine.state_hash()
+    snaps = list_snapshots(tmp_path / "snapshots")
+    assert 1 <= len(snaps) <= 3 and rt.metrics.snapshots >= len(snaps)
+    from_snapshot, info = recover(tmp_path)
+    full, full_info = recover(tmp_path, use_snapshot=False)
+    assert info.snapshot_seq == snaps[-1].seq and full_info.snapshot_seq is None
+    assert from_snapshot.state_hash() == full.state_hash() == live_hash
+
+
+def test_metrics_expose_counters_gauges_and_stage_latencies(journal: Journal) -> None:
+    rt = Runtime(Engine(), journal)
+    rt.start()
+    rt.submit(market_cmd())
+    for f in [rt.submit_with_response(order_cmd(i)) for i in range(100)]:
+        f.result(10)
+    rt.stop(timeout=30)
+    d = rt.metrics.to_dict()
+    assert d["counters"]["commands_total"] == 101
+    assert d["counters"]["events_total"] == journal.last_seq == d["gauges"]["wal_events"]
+    assert d["gauges"]["ring_size"] == 16384 and d["info"]["wait_strategy"] == "blocking-wait"
+    assert d["stages"]["ingress_to_engine"]["count"] == 101
+    assert d["stages"]["wal_commit"]["count"] == d["counters"]["batches"] == d["gauges"]["wal_commits"]
+    assert 0 < d["stages"]["wal_commit"]["p50_ns"] <= d["stages"]["wal_commit"]["p99_ns"]
+    text = rt.metrics.to_prometheus()
+    assert "betex_commands_total 101" in text
+    assert 'betex_stage_latency_seconds_count{stage="wal_commit"}' in text
