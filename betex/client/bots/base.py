@@ -1,0 +1,129 @@
+"""The bot contract: a seeded state machine from (views, replies) to commands, with no I/O.
+
+A driver (`BotRunner`, the TUI, a test) calls `issue(view)` whenever the bot may send a command
+and `on_reply(corr, reply)` for each reply addressed to it. Given the same seed, the same
+sequence of views and the same replies, a bot issues exactly the same commands: its only
+source of randomness is its own `random.Random`, and it never reads a clock.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar
+
+from .. import messages as m
+from .book import BookView, MarketSpec
+from .orders import BotStats, Command, Exposure, Place, Replace, correlation_id
+
+
+def reply_error(reply: m.Reply) -> m.ErrorInfo | None:
+    """The reject carried by a reply, if any."""
+    if isinstance(reply, m.ServerError):
+        return m.ErrorInfo(reply.code, reply.message)
+    if isinstance(reply, m.OrderResponse):
+        if reply.error is not None:
+            return reply.error
+        return m.ErrorInfo("REJECTED", "") if reply.status == "REJECTED" else None
+    if isinstance(reply, m.Ack) and not reply.ok:
+        return reply.error or m.ErrorInfo("REJECTED", "")
+    return None
+
+
+class Bot:
+    """Base class: correlation ids, counters, exposure and reply routing."""
+
+    kind: ClassVar[str] = "bot"
+    max_burst: ClassVar[int] = 1
+    """How many commands a lock-step driver lets this bot send per step."""
+
+    def __init__(
+        self,
+        account_id: int,
+        market: MarketSpec,
+        seed: int,
+        *,
+        acks: bool = True,
+        max_liability: float | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self.market = market
+        self.model = market.model
+        self.acks = acks
+        self.rng = random.Random(f"{self.kind}:{seed}:{account_id}")
+        self.stats = BotStats()
+        self.exposure = Exposure(market.model, market.runner_ids)
+        self.max_liability_cents = None if max_liability is None else max_liability * 100
+        self._seq = 0
+        self._inflight: dict[int, Command] = {}
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-{self.account_id}"
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    def issue(self, view: BookView | None) -> tuple[int, Command] | None:
+        """The next command and its correlation id, or None if the bot has nothing to do now."""
+        cmd = self.decide(view)
+        if cmd is None:
+            return None
+        self._seq += 1
+        corr = correlation_id(self.account_id, self._seq)
+        self.stats.count_sent(cmd)
+        if self.acks:
+            self._inflight[corr] = cmd
+        self.on_issued(corr, cmd)
+        return corr, cmd
+
+    def on_reply(self, corr: int, reply: m.Reply) -> None:
+        cmd = self._inflight.pop(corr, None)
+        if cmd is None:
+            return
+        err = reply_error(reply)
+        st = self.stats
+        if err is not None:
+            st.rejected[err.code] += 1
+        else:
+            st.acked += 1
+        if isinstance(reply, m.OrderResponse):
+            if reply.fills:
+                st.trades += len(reply.fills)
+                st.volume += sum(f.size for f in reply.fills)
+            if err is None and type(cmd) is Place and reply.order_id is not None:
+                st.accepted_orders += 1
+            if type(cmd) is Replace and reply.replacement_order_id is not None:
+                st.accepted_orders += 1
+        self.handle_reply(corr, cmd, reply, err)
+
+    def on_disconnect(self) -> None:
+        """The connection dropped: replies to in-flight commands will never come."""
+        lost = list(self._inflight.items())
+        self._inflight.clear()
+        self.stats.unanswered += len(lost)
+        self.handle_lost(lost)
+
+    def within_limit(self, runner_id: int, side: str, idx: int, size: int) -> bool:
+        lim = self.max_liability_cents
+        return lim is None or self.exposure.worst_with(runner_id, side, idx, size) >= -lim
+
+    def on_risk(self, if_win_cents: dict[int, float]) -> None:
+        """Matched if-win per outcome from `/risk`; only used where replies are not available."""
+
+    # --- strategy hooks ------------------------------------------------------------------------
+
+    def decide(self, view: BookView | None) -> Command | None:
+        raise NotImplementedError
+
+    def on_issued(self, corr: int, cmd: Command) -> None:
+        """Called after `decide` returned `cmd` and it got `corr`."""
+
+    def handle_reply(self, corr: int, cmd: Command, reply: m.Reply, err: m.ErrorInfo | None) -> None:
+        """Strategy-specific book-keeping for the reply to `cmd`."""
+
+    def handle_lost(self, lost: list[tuple[int, Command]]) -> None:
+        """Strategy-specific recovery after a disconnect."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"bot": self.name, "kind": self.kind, "account_id": self.account_id, **self.stats.to_json()}

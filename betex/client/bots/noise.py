@@ -1,0 +1,99 @@
+"""Noise trader: small random orders near the touch, sometimes crossing it, some cancels."""
+
+from __future__ import annotations
+
+from .. import messages as m
+from .base import Bot
+from .book import BookView, MarketSpec
+from .orders import Cancel, CancelAll, Command, Place
+
+
+class NoiseTrader(Bot):
+    kind = "noise"
+    max_burst = 1
+
+    def __init__(
+        self,
+        account_id: int,
+        market: MarketSpec,
+        seed: int,
+        *,
+        acks: bool = True,
+        max_liability: float | None = None,
+        cancel_prob: float = 0.25,
+        cross_prob: float = 0.15,
+        max_open: int = 20,
+        size_range: tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__(account_id, market, seed, acks=acks, max_liability=max_liability)
+        binary = self.model.name == "BINARY_YES"
+        self.cancel_prob = cancel_prob
+        self.cross_prob = cross_prob
+        self.max_open = max_open
+        self.size_range = size_range or ((1, 20) if binary else (200, 2000))
+        self.step = 5 if binary else 1
+        """Price offsets near the touch are multiples of this many indices."""
+        self.open: dict[int, int] = {}
+        """Our resting orders as last reported: order_id → remaining units (insertion ordered)."""
+
+    def decide(self, view: BookView | None) -> Command | None:
+        if view is None or not view.is_open:
+            return None
+        rng = self.rng
+        if self.acks and self.open and (len(self.open) >= self.max_open or rng.random() < self.cancel_prob):
+            return self._cancel()
+        if not self.acks and rng.random() < 0.02:
+            return CancelAll()
+        runner_id = self.market.runner_ids[rng.randrange(len(self.market.runner_ids))]
+        bid = rng.random() < 0.5
+        side = self.model.bid_side if bid else self.model.ask_side
+        idx = self._price(view, runner_id, bid)
+        lo, hi = self.size_range
+        unit = self.model.min_size
+        size = rng.randint(lo // unit, hi // unit) * unit
+        if not self.within_limit(runner_id, side, idx, size):
+            return None
+        return Place(runner_id, side, idx, size)
+
+    def _cancel(self) -> Cancel:
+        ids = list(self.open)
+        forced = len(ids) >= self.max_open
+        oid = ids[0] if forced else ids[self.rng.randrange(len(ids))]
+        remaining = self.open.pop(oid)
+        unit = self.model.min_size
+        if not forced and remaining >= 2 * unit and self.rng.random() < 0.3:
+            reduction = remaining // 2 // unit * unit
+            self.open[oid] = remaining - reduction
+            return Cancel(oid, reduction)
+        return Cancel(oid)
+
+    def _price(self, view: BookView, runner_id: int, bid: bool) -> int:
+        rng, step = self.rng, self.step
+        rb = view.runner(runner_id)
+        fair = round(self.model.prob_to_index(self.market.priors.get(runner_id, 0.5)))
+        bb = rb.best_bid if rb is not None else None
+        ba = rb.best_ask if rb is not None else None
+        if bb is None:
+            bb = (ba if ba is not None else fair) - step
+        if ba is None:
+            ba = bb + 2 * step
+        cross = rng.random() < self.cross_prob
+        if bid:
+            idx = ba if cross else min(bb + step * rng.choice((-2, -1, -1, 0, 0, 1)), ba - 1)
+        else:
+            idx = bb if cross else max(ba + step * rng.choice((2, 1, 1, 0, 0, -1)), bb + 1)
+        return self.model.clamp(idx)
+
+    def handle_reply(self, corr: int, cmd: Command, reply: m.Reply, err: m.ErrorInfo | None) -> None:
+        if not isinstance(reply, m.OrderResponse) or err is not None or reply.order_id is None:
+            if type(cmd) is Cancel:
+                self.open.pop(cmd.order_id, None)
+            return
+        remaining = self.model.from_wire_size(reply.size_remaining)
+        if remaining > 0 and reply.status not in ("CANCELLED", "REPLACED"):
+            self.open[reply.order_id] = remaining
+        else:
+            self.open.pop(reply.order_id, None)
+
+    def handle_lost(self, lost: list[tuple[int, Command]]) -> None:
+        self.open.clear()

@@ -1,0 +1,293 @@
+"""`betex bots` as a library call: connect, pick or create a market, run bots, summarise.
+
+The CLI only parses flags, renders progress and prints the `LoadSummary`; tests and recipes can
+call `run_load()` directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .bots import Bot, MarketSpec, make_bots, make_priors
+from .bots.runner import BotRunner, parse_risk
+from .connection import BetexClient
+from .errors import ClientError
+from .http import BetexHttp
+from .latency import LatencySummary
+from .presets import PRESETS
+from .urls import DEFAULT_URL
+
+
+@dataclass(slots=True)
+class LoadConfig:
+    url: str = DEFAULT_URL
+    market_id: int | None = None
+    create: str | None = None
+    """A preset name (soccer, tennis, binary); with neither this nor market_id the lowest
+    existing market is used, or a soccer market is created if there is none."""
+    mm_bots: int = 2
+    noise_bots: int = 2
+    informed_bots: int = 1
+    duration: float = 10.0
+    rate: float = 1000.0
+    no_ack: bool = False
+    seed: int = 1
+    depth: int = 10
+    steps: int | None = None
+    """Lock-step mode: this many reproducible rounds instead of a timed open-loop run."""
+    token: str | None = None
+    connect_timeout: float = 5.0
+
+
+@dataclass(slots=True)
+class LoadSummary:
+    market_id: int
+    market_model: str
+    no_ack: bool
+    rate_target: float
+    duration_s: float
+    commands_sent: int
+    acked: int
+    rejected: dict[str, int]
+    trades: int
+    volume: float
+    ack_latency: LatencySummary
+    lost: int = 0
+    send_errors: int = 0
+    reconnects: int = 0
+    server: dict[str, Any] = field(default_factory=dict)
+    """Deltas from `/metrics` over the run (the only source of counts with no_ack)."""
+    bots: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def commands_per_s(self) -> float:
+        return self.commands_sent / self.duration_s if self.duration_s > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        lat = self.ack_latency
+        return {
+            "commands_sent": self.commands_sent,
+            "acked": self.acked,
+            "rejected": self.rejected,
+            "trades": self.trades,
+            "volume": round(self.volume, 2),
+            "commands_per_s": round(self.commands_per_s, 1),
+            "ack_latency_ms": {
+                "p50": lat.p50,
+                "p99": lat.p99,
+                "p999": lat.p999,
+                "max": lat.max,
+                "count": lat.count,
+            },
+            "duration_s": round(self.duration_s, 3),
+            "market_id": self.market_id,
+            "market_model": self.market_model,
+            "no_ack": self.no_ack,
+            "rate_target": self.rate_target,
+            "lost": self.lost,
+            "send_errors": self.send_errors,
+            "reconnects": self.reconnects,
+            "server": self.server,
+            "bots": self.bots,
+        }
+
+
+async def resolve_market(client: BetexClient, http: BetexHttp, cfg: LoadConfig) -> int:
+    """The market to trade: --market-id, a fresh --create preset, the lowest existing, or new soccer."""
+    if cfg.create is not None:
+        if cfg.create not in PRESETS:
+            raise ValueError(f"unknown preset {cfg.create!r} (choose from {', '.join(PRESETS)})")
+        return await client.create_market(cfg.create)
+    if cfg.market_id is not None:
+        return cfg.market_id
+    markets = await client.list_markets()
+    open_ids = sorted(mi.market_id for mi in markets if mi.market_state == "OPEN")
+    if open_ids:
+        return open_ids[0]
+    return await client.create_market("soccer")
+
+
+async def run_load(
+    cfg: LoadConfig,
+    *,
+    stop: asyncio.Event | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    progress_interval: float = 0.5,
+) -> LoadSummary:
+    """Run bots as configured; `stop` ends the run early (the summary still covers it).
+
+    Raises ServerUnreachable when the server cannot be reached, CommandFailed when it refuses
+    the market creation, and ValueError for a bad configuration.
+    """
+    if cfg.mm_bots + cfg.noise_bots + cfg.informed_bots <= 0:
+        raise ValueError("at least one bot is needed (--mm-bots/--noise-bots/--informed-bots)")
+    if cfg.steps is not None and cfg.no_ack:
+        raise ValueError("lock-step mode (--steps) needs acks; drop --no-ack")
+    async with BetexHttp(cfg.url, token=cfg.token) as http:
+        admin = BetexClient(cfg.url, token=cfg.token, reconnect=False)
+        await admin.connect(cfg.connect_timeout)
+        try:
+            market_id = await resolve_market(admin, http, cfg)
+        finally:
+            await admin.close()
+        snap = await http.snapshot(market_id, cfg.depth)
+        spec = MarketSpec.from_snapshot(
+            snap, make_priors(snap.runner_ids, cfg.seed, binary=snap.market_model == "BINARY_YES")
+        )
+        bots = make_bots(
+            spec,
+            mm=cfg.mm_bots,
+            noise=cfg.noise_bots,
+            informed=cfg.informed_bots,
+            seed=cfg.seed,
+            acks=not cfg.no_ack,
+        )
+        client = BetexClient(
+            cfg.url, market_id=market_id, depth=cfg.depth, no_ack=cfg.no_ack, token=cfg.token
+        )
+        await client.connect(cfg.connect_timeout)
+        runner: BotRunner | None = None
+        try:
+            with contextlib.suppress(TimeoutError):
+                await client.wait_snapshot(market_id, timeout=2.0)
+            if market_id not in client.snapshots:
+                client.snapshots[market_id] = snap
+            before = await _metrics(http)
+            runner = BotRunner(client, spec, bots, rate=cfg.rate, http=http)
+            await _drive(runner, cfg, http, stop, on_progress, progress_interval)
+            if cfg.no_ack:
+                await _settle_no_ack(http, before)
+            after = await _metrics(http)
+            await _fetch_risk(http, market_id, bots)
+            return _summarise(cfg, runner, spec, snap.market_model, client, before, after)
+        finally:
+            if runner is not None:
+                runner.detach()
+            await client.close()
+
+
+async def _drive(
+    runner: BotRunner,
+    cfg: LoadConfig,
+    http: BetexHttp,
+    stop: asyncio.Event | None,
+    on_progress: Callable[[dict[str, Any]], None] | None,
+    interval: float,
+) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def watch_stop() -> None:
+        if stop is not None:
+            await stop.wait()
+            runner.stop()
+
+    async def report() -> None:
+        if on_progress is None:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            on_progress(runner.progress())
+
+    helpers = [loop.create_task(watch_stop()), loop.create_task(report())]
+    try:
+        if cfg.steps is not None:
+            await runner.run_lockstep(cfg.steps, http, cfg.depth)
+        else:
+            await runner.run(cfg.duration)
+    finally:
+        for t in helpers:
+            t.cancel()
+        for t in helpers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        if on_progress is not None:
+            on_progress(runner.progress())
+
+
+async def _metrics(http: BetexHttp) -> dict[str, Any]:
+    try:
+        data = await http.metrics()
+    except (ClientError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+async def _settle_no_ack(http: BetexHttp, before: dict[str, Any], timeout: float = 5.0) -> None:
+    """With no_ack nothing tells us when the server has processed our commands: wait until its
+    command counter stops moving (bounded), so the /metrics deltas cover the whole run."""
+    last = None
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        cur = (await _metrics(http)).get("commands_total")
+        if cur is not None and cur == last:
+            return
+        last = cur
+        await asyncio.sleep(0.1)
+
+
+async def _fetch_risk(http: BetexHttp, market_id: int, bots: list[Bot]) -> None:
+    try:
+        risk = parse_risk(await http.risk(market_id=market_id))
+    except (ClientError, ValueError, KeyError, TypeError):
+        return
+    for b in bots:
+        b.stats.risk = risk.get(b.account_id)
+
+
+def _num(d: dict[str, Any], key: str) -> int:
+    v = d.get(key)
+    return int(v) if isinstance(v, int | float) else 0
+
+
+def _rejects(d: dict[str, Any]) -> Counter[str]:
+    v = d.get("rejects_total")
+    if isinstance(v, dict):
+        return Counter({str(k): int(n) for k, n in v.items() if isinstance(n, int | float)})
+    return Counter()
+
+
+def _summarise(
+    cfg: LoadConfig,
+    runner: BotRunner,
+    spec: MarketSpec,
+    model: str,
+    client: BetexClient,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> LoadSummary:
+    totals = runner.totals()
+    server_rejects = _rejects(after) - _rejects(before)
+    server = {
+        "commands": _num(after, "commands_total") - _num(before, "commands_total"),
+        "events": _num(after, "events_total") - _num(before, "events_total"),
+        "rejected": dict(sorted(server_rejects.items())),
+    }
+    acked, rejected = totals["acked"], totals["rejected"]
+    if cfg.no_ack:
+        # no replies: the server's counters are the only account of what happened
+        rejected = server["rejected"]
+        acked = max(0, min(runner.sent, server["commands"]) - sum(rejected.values()))
+    return LoadSummary(
+        market_id=spec.market_id,
+        market_model=model,
+        no_ack=cfg.no_ack,
+        rate_target=cfg.rate,
+        duration_s=runner.elapsed,
+        commands_sent=runner.sent,
+        acked=acked,
+        rejected=rejected,
+        trades=totals["trades"],
+        volume=totals["volume"],
+        ack_latency=runner.latency.summary(),
+        lost=runner.lost,
+        send_errors=runner.send_errors,
+        reconnects=client.status.reconnects,
+        server=server,
+        bots=[b.describe() for b in runner.bots],
+    )
