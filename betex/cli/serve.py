@@ -37,7 +37,9 @@ def _stake(flag: str, text: str) -> int:
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def _cmd(
-        host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = "127.0.0.1",
+        host: Annotated[
+            str, typer.Option(help="Interface to listen on (loopback by default).")
+        ] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="TCP port (0 picks a free one and prints it).")] = 3000,
         data_dir: DataDirOption = default_data_dir(),
         ring_size: Annotated[int, typer.Option(help="Ingress ring slots; a power of two.")] = 16384,
@@ -45,8 +47,12 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help=f"Engine wait strategy: {', '.join(WAIT_STRATEGIES)}.")
         ] = "blocking-wait",
         max_batch: Annotated[int, typer.Option(help="Most commands the engine drains per batch.")] = 4096,
-        durability: Annotated[str, typer.Option(help="sync (fsync per commit) or async (no fsync).")] = "sync",
-        snapshot_every: Annotated[int, typer.Option(help="Write an engine snapshot every N events.")] = 1_000_000,
+        durability: Annotated[
+            str, typer.Option(help="sync (fsync per commit) or async (no fsync).")
+        ] = "sync",
+        snapshot_every: Annotated[
+            int, typer.Option(help="Write an engine snapshot every N events.")
+        ] = 1_000_000,
         snapshot_interval_ms: Annotated[
             int, typer.Option(help="How often changed markets are pushed to WebSocket subscribers.")
         ] = 200,

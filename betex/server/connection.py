@@ -90,7 +90,9 @@ class Connection:
         return self._closed
 
     def start(self) -> None:
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name=f"ws-writer {self.peer}")
+        self._writer = asyncio.get_running_loop().create_task(
+            self._write_loop(), name=f"ws-writer {self.peer}"
+        )
 
     def reply(self, data: bytes) -> None:
         """Queue a reply; never dropped while the connection lives."""

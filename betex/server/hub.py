@@ -55,7 +55,9 @@ class Hub:
         self._lock = threading.Lock()
         self._scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._held: deque[tuple[Connection, tuple[c.Command, concurrent.futures.Future[Result]], int]] = deque()
+        self._held: deque[tuple[Connection, tuple[c.Command, concurrent.futures.Future[Result]], int]] = (
+            deque()
+        )
 
     # --- engine thread -> loop -------------------------------------------------------------
 
@@ -205,8 +207,12 @@ class Hub:
     # --- streaming -------------------------------------------------------------------------
 
     def start_tickers(self) -> None:
-        self._tasks.append(self.loop.create_task(self._every(self.config.snapshot_interval_ms / 1000, self.push_snapshots)))
-        self._tasks.append(self.loop.create_task(self._every(self.config.status_interval_s, self.push_status)))
+        self._tasks.append(
+            self.loop.create_task(self._every(self.config.snapshot_interval_ms / 1000, self.push_snapshots))
+        )
+        self._tasks.append(
+            self.loop.create_task(self._every(self.config.status_interval_s, self.push_status))
+        )
 
     async def stop_tickers(self) -> None:
         for task in self._tasks:
@@ -258,6 +264,8 @@ class Hub:
         self.stats.snapshots_sent += 1
 
     def push_status(self) -> None:
-        data = wire.dumps(wire.render_status(self.projection_seq(), self.projection.market_count(), time.time_ns()))
+        data = wire.dumps(
+            wire.render_status(self.projection_seq(), self.projection.market_count(), time.time_ns())
+        )
         for conn in self.connections:
             conn.offer_status(data)

@@ -100,7 +100,12 @@ def metrics_prometheus(hub: Hub) -> str:
 
     seq = runtime.journal.last_seq
     metric("projection_seq", "gauge", "Last event seq applied to the projection.", hub.projection_seq())
-    metric("projection_lag_events", "gauge", "Committed events not yet in the projection.", max(0, seq - hub.projection_seq()))
+    metric(
+        "projection_lag_events",
+        "gauge",
+        "Committed events not yet in the projection.",
+        max(0, seq - hub.projection_seq()),
+    )
     full = "betex_server_rejects_total"
     lines.append(f"# HELP {full} Commands refused by the server before the engine, by code.")
     lines.append(f"# TYPE {full} counter")
@@ -111,8 +116,15 @@ def metrics_prometheus(hub: Hub) -> str:
     lines.append(f"# TYPE {full} gauge")
     lines.append(f'{full}{{endpoint="ws"}} {stats.ws_connections}')
     lines.append(f'{full}{{endpoint="ws_ctl"}} {stats.ws_ctl_connections}')
-    metric("connections_accepted_total", "counter", "WebSocket connections accepted.", stats.connections_total)
-    metric("slow_disconnects_total", "counter", "Clients disconnected for an oversized send backlog.", stats.slow_disconnects)
+    metric(
+        "connections_accepted_total", "counter", "WebSocket connections accepted.", stats.connections_total
+    )
+    metric(
+        "slow_disconnects_total",
+        "counter",
+        "Clients disconnected for an oversized send backlog.",
+        stats.slow_disconnects,
+    )
     metric("ws_messages_in_total", "counter", "Client WebSocket messages received.", stats.messages_in)
     metric("ws_replies_out_total", "counter", "Command replies sent.", stats.replies_out)
     metric("ws_snapshots_total", "counter", "SNAPSHOT messages offered to subscribers.", stats.snapshots_sent)

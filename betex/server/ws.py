@@ -54,7 +54,9 @@ async def ws_ctl_handler(request: web.Request) -> web.StreamResponse:
 async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
     hub: Hub = request.app[HUB]
     if not hub.ready or hub.stopping:
-        return error_response(503, "UNAVAILABLE", "server is recovering" if not hub.ready else "server is stopping")
+        return error_response(
+            503, "UNAVAILABLE", "server is recovering" if not hub.ready else "server is stopping"
+        )
     try:
         market_id = params.market_id(request.query)
         depth = params.depth(request.query)
@@ -133,7 +135,13 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
 
         def subscribe() -> None:
             if hub.projection.change_counter(sub.market_id) is None:
-                _error(conn, hub, RejectCode.INVALID_MARKET, f"unknown market {sub.market_id}", sub.correlation_id)
+                _error(
+                    conn,
+                    hub,
+                    RejectCode.INVALID_MARKET,
+                    f"unknown market {sub.market_id}",
+                    sub.correlation_id,
+                )
             else:
                 conn.reply(wire.dumps(wire.render_ack(sub.correlation_id)))
                 hub.subscribe(conn, sub.market_id, sub.depth)
@@ -144,7 +152,13 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
         hub.market_list_reply(conn, request.correlation_id)
         return
     if not conn.control:
-        _error(conn, hub, RejectCode.BAD_REQUEST, "/ws is read-only; send commands on /ws_ctl", request.correlation_id)
+        _error(
+            conn,
+            hub,
+            RejectCode.BAD_REQUEST,
+            "/ws is read-only; send commands on /ws_ctl",
+            request.correlation_id,
+        )
         return
     if hub.stopping:
         hub.refuse(conn, request, _stopping())

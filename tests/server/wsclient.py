@@ -59,7 +59,7 @@ class Client:
                     except Exception as exc:  # kept and re-raised by the test via `check()`
                         self.errors.append(exc)
                 self.messages.append(msg)
-                (kind, body), = msg.items()
+                ((kind, body),) = msg.items()
                 if kind == "SNAPSHOT":
                     self.snapshots.append(body)
                 elif kind == "STATUS":
@@ -88,7 +88,9 @@ class Client:
     async def send_raw(self, data: str | bytes) -> None:
         await self.ws.send(data)
 
-    async def request(self, kind: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> dict[str, Any]:
+    async def request(
+        self, kind: str, body: dict[str, Any] | None = None, timeout: float = 5.0
+    ) -> dict[str, Any]:
         """Send `{kind: body}` with a fresh correlation id; the reply message (`{TYPE: body}`)."""
         body = dict(body or {})
         cid = body.setdefault("correlation_id", next(self._cid))
@@ -98,7 +100,7 @@ class Client:
         return await asyncio.wait_for(fut, timeout)
 
     async def call(self, kind: str, body: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-        (rtype, rbody), = (await self.request(kind, body)).items()
+        ((rtype, rbody),) = (await self.request(kind, body)).items()
         return rtype, rbody
 
     async def wait_for(self, pred: Callable[[], bool], timeout: float = 5.0) -> None:
