@@ -22,15 +22,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from betex.core import commands as C  # noqa: E402
 from betex.core.engine import Engine  # noqa: E402
 from betex.core.ladder import TICKS  # noqa: E402
+from betex.core.results import OrderResult  # noqa: E402
 
 BATCH = 1024
 
 
 def make_stream(n: int, seed: int) -> list[object]:
+    """A seeded command stream. A scratch engine runs alongside (untimed) so that cancels name
+    orders that really rest, with their owner — as a real client's cancels would."""
     rng = random.Random(seed)
     markets = {1: (1, 2, 3), 2: (1, 2)}
     fair = {(m, r): 120 + 20 * r for m, rs in markets.items() for r in rs}  # tick index
-    placed = 0
+    live: list[tuple[int, int, int]] = []  # (market, order id, account) of orders that rested
+    scratch = setup_engine()
+    scratch.begin_batch(1_000_000)
     cmds: list[object] = []
     for _ in range(n):
         m = rng.choice((1, 1, 2))
@@ -40,28 +45,29 @@ def make_stream(n: int, seed: int) -> list[object]:
             fair[(m, r)] = min(max(f + rng.choice((-1, 1)), 20), 320)
         x = rng.random()
         acct = rng.randint(1, 50)
+        cmd: object
         if x < 0.60:
             if rng.random() < 0.5:
-                price = TICKS[f + rng.randint(1, 5)]
-                side = "BACK"
+                price, side = TICKS[f + rng.randint(1, 5)], "BACK"
             else:
-                price = TICKS[f - rng.randint(1, 5)]
-                side = "LAY"
-            cmds.append(C.PlaceOrder(m, r, side, price, rng.randint(2, 50) * 100, acct))
-            placed += 1
-        elif x < 0.85 and placed:
-            oid = rng.randint(max(1, placed - 2000), placed)
-            cmds.append(C.CancelOrder(m, oid, acct))
+                price, side = TICKS[f - rng.randint(1, 5)], "LAY"
+            cmd = C.PlaceOrder(m, r, side, price, rng.randint(2, 50) * 100, acct)
+        elif x < 0.85 and live:
+            i = rng.randrange(len(live))
+            live[i], live[-1] = live[-1], live[i]
+            cm, oid, owner = live.pop()
+            cmd = C.CancelOrder(cm, oid, owner)
         else:
             back = rng.random() < 0.5
             price = TICKS[f - 2] if back else TICKS[f + 2]
             tif = "FILL_OR_KILL" if rng.random() < 0.2 else "GTC"
-            cmds.append(
-                C.PlaceOrder(
-                    m, r, "BACK" if back else "LAY", price, rng.randint(2, 30) * 100, acct, time_in_force=tif
-                )
-            )
-            placed += 1
+            side = "BACK" if back else "LAY"
+            size = rng.randint(2, 30) * 100
+            cmd = C.PlaceOrder(m, r, side, price, size, acct, time_in_force=tif, min_fill_size=100)
+        result = scratch.execute(cmd)
+        if isinstance(result, OrderResult) and result.status == "ACCEPTED" and result.size_remaining:
+            live.append((result.market_id, result.order_id, acct))
+        cmds.append(cmd)
     return cmds
 
 
@@ -131,6 +137,8 @@ def run_bare(cmds: list[object]) -> float:
                         del opp[p]
                     if not rem:
                         break
+            if rem == size and cmd.time_in_force != "GTC":
+                continue  # an unfilled FOK is rejected and takes no id, as in the engine
             oid = next_id
             next_id += 1
             if rem and cmd.time_in_force == "GTC":

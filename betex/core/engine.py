@@ -51,10 +51,7 @@ from .types import (
     MarketModel,
     MarketPhase,
     MarketState,
-    Persistence,
     RejectCode,
-    Side,
-    TimeInForce,
 )
 
 R = RejectCode
@@ -69,6 +66,21 @@ class EngineConfig:
     min_stake: int = 100  # cents
     max_stake: int = 100_000_000  # cents
     duplicate_window_ns: int = 60_000_000_000
+
+
+# Plain strings for the hot paths: StrEnum member access costs ~35 ns each in CPython 3.11.
+_BACK = "BACK"
+_LAY = "LAY"
+_BUY = "BUY"
+_SELL = "SELL"
+_LAPSE = "LAPSE"
+_PERSIST = "PERSIST"
+_GTC = "GTC"
+_FILL_OR_KILL = "FILL_OR_KILL"
+_OPEN = "OPEN"
+_LAPSED = "LAPSED"
+
+_new = tuple.__new__  # builds a NamedTuple without its keyword-argument __new__ (hot path)
 
 
 def _uint(x: object, hi: int = U32_MAX) -> bool:
@@ -174,7 +186,7 @@ class Engine:
             return Reject(R.BAD_REQUEST, "BINARY_YES markets take no book_type")
         if c.market_kind not in tuple(MarketKind):
             return Reject(R.BAD_REQUEST, f"unknown market_kind {c.market_kind!r}")
-        if c.market_state not in (MarketState.OPEN, MarketState.SUSPENDED):
+        if c.market_state not in (_OPEN, MarketState.SUSPENDED):
             return Reject(R.INVALID_TRANSITION, "a market starts OPEN or SUSPENDED")
         if c.market_phase != MarketPhase.PRE and not (
             c.market_phase == MarketPhase.IN_PLAY and c.market_kind == MarketKind.IN_PLAY_CAPABLE
@@ -239,7 +251,7 @@ class Engine:
             return m
         if m.book_type != BookType.MULTI_RUNNER:
             return Reject(R.INVALID_MARKET, "runners can only be added to MULTI_RUNNER markets")
-        if m.state not in (MarketState.OPEN, MarketState.SUSPENDED):
+        if m.state not in (_OPEN, MarketState.SUSPENDED):
             return Reject(R.INVALID_TRANSITION, f"cannot add runners to a {m.state} market")
         runners = c.runner_ids
         if (
@@ -274,7 +286,7 @@ class Engine:
             if cancel_all:
                 self._cancel_resting(m, lambda o: True, CancelReason.MARKET_CLOSED)
             elif lapse:
-                self._cancel_resting(m, lambda o: not o.persist, CancelReason.LAPSED)
+                self._cancel_resting(m, lambda o: not o.persist, _LAPSED)
         return MarketResult(m.market_id, m.state, m.phase, m.version)
 
     def _cancel_resting(self, m: Market, which: Callable[[Order], bool], reason: str) -> int:
@@ -306,7 +318,7 @@ class Engine:
         m = self._market(c.market_id)
         if isinstance(m, Reject):
             return m
-        if m.state not in (MarketState.OPEN, MarketState.SUSPENDED, MarketState.CLOSED):
+        if m.state not in (_OPEN, MarketState.SUSPENDED, MarketState.CLOSED):
             return Reject(R.INVALID_TRANSITION, f"cannot void trades of a {m.state} market")
         ids = c.trade_ids
         if c.after_ts is not None:
@@ -343,11 +355,11 @@ class Engine:
             return Reject(R.INVALID_RUNNER, f"runner {c.runner_id!r} is not in market {m.market_id}")
         side = c.side
         if m.is_binary:
-            if side != Side.BUY and side != Side.SELL:
+            if side != _BUY and side != _SELL:
                 return Reject(
                     R.INVALID_SIDE, f"side must be BUY or SELL in a BINARY_YES market, not {side!r}"
                 )
-        elif side != Side.BACK and side != Side.LAY:
+        elif side != _BACK and side != _LAY:
             return Reject(R.INVALID_SIDE, f"side must be BACK or LAY, not {side!r}")
         bad = self._check_price(m, c.price)
         if bad:
@@ -364,9 +376,9 @@ class Engine:
                 R.INVALID_SIZE,
                 f"size must be between {cfg.min_stake / 100:.2f} and {cfg.max_stake / 100:.2f}",
             )
-        if c.persistence != Persistence.LAPSE and c.persistence != Persistence.PERSIST:
+        if c.persistence != _LAPSE and c.persistence != _PERSIST:
             return Reject(R.BAD_REQUEST, f"persistence must be LAPSE or PERSIST, not {c.persistence!r}")
-        if c.time_in_force != TimeInForce.GTC and c.time_in_force != TimeInForce.FILL_OR_KILL:
+        if c.time_in_force != _GTC and c.time_in_force != _FILL_OR_KILL:
             return Reject(
                 R.BAD_REQUEST, f"time_in_force must be GTC or FILL_OR_KILL, not {c.time_in_force!r}"
             )
@@ -392,7 +404,7 @@ class Engine:
         m = self._market(market_id)
         if isinstance(m, Reject):
             return m
-        if m.state != MarketState.OPEN:
+        if m.state != _OPEN:
             if m.state == MarketState.SUSPENDED:
                 return Reject(R.MARKET_SUSPENDED, f"market {m.market_id} is suspended")
             return Reject(R.MARKET_NOT_OPEN, f"market {m.market_id} is {m.state}")
@@ -400,7 +412,7 @@ class Engine:
 
     def _place(self, c: C.PlaceOrder) -> Result:
         m = self.markets.get(c.market_id) if type(c.market_id) is int else None
-        if m is None or m.state != MarketState.OPEN:
+        if m is None or m.state != _OPEN:
             return self._open_market(c.market_id)  # type: ignore[return-value]  # the reject
         bad = self._check_order(m, c)
         if bad:
@@ -417,11 +429,11 @@ class Engine:
     ) -> tuple[list[Step], int]:
         book = m.books[runner_id]
         if m.is_binary:
-            is_buy = side == Side.BUY
+            is_buy = side == _BUY
             return binary.plan_binary(
                 book.lays if is_buy else book.backs, is_buy, runner_id, price, account, size
             )
-        is_back = side == Side.BACK
+        is_back = side == _BACK
         if m.is_two_runner:
             other = m.other_runner(runner_id)
             return plan_two_runner(book, m.books[other], is_back, runner_id, other, price, account, size)
@@ -432,11 +444,12 @@ class Engine:
     def _place_checked(self, m: Market, c: C.PlaceOrder, replaces: int) -> OrderResult | Reject:
         side, runner_id, price, size, account = c.side, c.runner_id, c.price, c.size, c.account_id
         steps, fillable = self._plan(m, side, runner_id, price, account, size)
-        fok = c.time_in_force == TimeInForce.FILL_OR_KILL
+        fok = c.time_in_force == _FILL_OR_KILL
         if fok and fillable < (c.min_fill_size or size):
+            wanted = c.min_fill_size or size
             return Reject(
                 R.FOK_NOT_FILLED,
-                f"only {self._fmt_size(m, fillable)} of {self._fmt_size(m, c.min_fill_size or size)} can be matched",
+                f"only {self._fmt_size(m, fillable)} of {self._fmt_size(m, wanted)} can be matched",
             )
         limit = self.limits.get(account)
         if limit:
@@ -446,65 +459,49 @@ class Engine:
         oid = self.next_order_id
         ts = self.ts
         mid = m.market_id
-        self._emit(
-            OrderAccepted(
-                self.seq + 1,
-                ts,
-                mid,
-                oid,
-                account,
-                runner_id,
-                str(side),
-                price,
-                size,
-                str(c.persistence),
-                str(c.time_in_force),
-                c.client_ref,
-                replaces,
+        accepted = _new(
+            OrderAccepted,
+            (self.seq + 1, ts, mid, oid, account, runner_id, side, price, size,
+             c.persistence, c.time_in_force, c.client_ref, replaces),
+        )  # fmt: skip
+        self._batch.append(accepted)
+        self.seq += 1
+        self._on_accepted(accepted)
+        taker = self.orders[oid]
+        if not steps:  # the common passive case
+            return _new(
+                OrderResult, ("ACCEPTED", oid, mid, runner_id, side, price, size, 0, size, 0, (), 0, None)
             )
-        )
         fills: list[Fill] = []
         binary_market = m.is_binary
+        emit = self._emit
         for maker, taker_size, maker_size, legs, house, implied, maker_runner in steps:
             if not taker_size:
-                self._emit(
+                emit(
                     OrderCancelled(
                         self.seq + 1, ts, mid, maker.order_id, maker.remaining, CancelReason.SELF_TRADE
                     )
                 )
                 continue
             tid = self.next_trade_id
-            self._emit(
-                TradeMatched(
-                    self.seq + 1,
-                    ts,
-                    mid,
-                    tid,
-                    runner_id,
-                    oid,
-                    account,
-                    taker_size,
-                    maker.order_id,
-                    maker.account_id,
-                    maker_size,
-                    maker_runner,
-                    maker.price,
-                    implied,
-                    legs,
-                    house,
+            mprice = maker.price
+            emit(
+                _new(
+                    TradeMatched,
+                    (self.seq + 1, ts, mid, tid, runner_id, oid, account, taker_size, maker.order_id,
+                     maker.account_id, maker_size, maker_runner, mprice, implied, legs, house),
                 )
-            )
+            )  # fmt: skip
             if binary_market:
-                eff = float(maker.price)
+                eff = float(mprice)
             elif implied:
                 leg = legs[0]
                 eff = round(1 + leg.win / leg.lose, 4)
             else:
-                eff = maker.price / 100
-            fills.append(Fill(tid, maker.price, taker_size, implied, eff))
-        taker = self.orders[oid]
+                eff = mprice / 100
+            fills.append(Fill(tid, mprice, taker_size, implied, eff))
         if fok and taker.remaining:
-            self._emit(OrderCancelled(self.seq + 1, ts, mid, oid, taker.remaining, CancelReason.FOK_UNFILLED))
+            emit(OrderCancelled(self.seq + 1, ts, mid, oid, taker.remaining, CancelReason.FOK_UNFILLED))
         return self._order_result("ACCEPTED", taker, tuple(fills))
 
     @staticmethod
@@ -588,7 +585,7 @@ class Engine:
             c.new_price,
             amount,
             o.account_id,
-            Persistence.PERSIST if o.persist else Persistence.LAPSE,
+            _PERSIST if o.persist else _LAPSE,
         )
         placed = self._place_checked(m, new, o.order_id)
         if isinstance(placed, Reject):
@@ -603,8 +600,8 @@ class Engine:
 
     def _unmatched_leg(self, m: Market, side: str, price: int, remaining: int) -> tuple[int, int]:
         if m.is_binary:
-            return binary.unmatched_leg(side == Side.BUY, price, remaining)
-        return multi_runner.unmatched_leg(side == Side.BACK, price, remaining)
+            return binary.unmatched_leg(side == _BUY, price, remaining)
+        return multi_runner.unmatched_leg(side == _BACK, price, remaining)
 
     def outcomes(self, m: Market) -> list[int]:
         return [m.runner_ids[0], NO_OUTCOME] if m.is_binary else list(m.runner_ids)
@@ -691,7 +688,7 @@ class Engine:
 
     @staticmethod
     def _side_levels(book: RunnerBook, side: str) -> PriceLevels:
-        return book.backs if side == Side.BACK or side == Side.BUY else book.lays
+        return book.backs if side == _BACK or side == _BUY else book.lays
 
     def _on_accepted(self, e: OrderAccepted) -> None:
         o = Order(
@@ -702,7 +699,7 @@ class Engine:
             e.side,
             e.price,
             e.size,
-            e.persistence == Persistence.PERSIST,
+            e.persistence == _PERSIST,
             e.client_ref,
         )
         self.orders[e.order_id] = o
@@ -737,7 +734,7 @@ class Engine:
 
     def _on_cancelled(self, e: OrderCancelled) -> None:
         o = self.orders[e.order_id]
-        if e.reason == CancelReason.LAPSED:
+        if e.reason == _LAPSED:
             o.lapsed += e.size
         else:
             o.cancelled += e.size
