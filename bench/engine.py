@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from betex.core import commands as C  # noqa: E402
 from betex.core.engine import Engine  # noqa: E402
+from betex.core.gctune import tune_for_engine  # noqa: E402
 from betex.core.ladder import TICKS  # noqa: E402
 from betex.core.results import OrderResult  # noqa: E402
 
@@ -185,9 +186,12 @@ def main() -> None:
     ap.add_argument("--commands", type=int, default=300_000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--quick", action="store_true", help="a short run (50k commands)")
+    ap.add_argument("--default-gc", action="store_true", help="keep CPython's default GC thresholds")
     args = ap.parse_args()
     n = 50_000 if args.quick else args.commands
     cmds = make_stream(n, args.seed)
+    if not args.default_gc:
+        tune_for_engine()  # what `betex serve` does at start-up
     best_engine = best_bare = float("inf")
     for _ in range(3):
         gc.collect()
