@@ -13,9 +13,11 @@ prices in bps, quantities in shares and P&L in 1.00s. Queries are not thread-saf
 
 from __future__ import annotations
 
+import gc
 import os
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,13 +109,50 @@ class OrderView:
         return self.size - self.matched - self.cancelled - self.lapsed - self.voided
 
     def row(self) -> list[Any]:
-        return [getattr(self, name) for name in OrderView.__slots__]
+        return [
+            self.order_id,
+            self.market_id,
+            self.account_id,
+            self.runner_id,
+            self.side,
+            self.price,
+            self.size,
+            self.matched,
+            self.cancelled,
+            self.lapsed,
+            self.voided,
+            self.value,
+            self.persistence,
+            self.time_in_force,
+            self.client_ref,
+            self.replaces,
+            self.placed_ts,
+            self.updated_ts,
+        ]
 
     @classmethod
-    def from_row(cls, row: Iterable[Any]) -> OrderView:
+    def from_row(cls, row: list[Any]) -> OrderView:
         o = cls.__new__(cls)
-        for name, value in zip(cls.__slots__, row, strict=True):
-            setattr(o, name, value)
+        (
+            o.order_id,
+            o.market_id,
+            o.account_id,
+            o.runner_id,
+            o.side,
+            o.price,
+            o.size,
+            o.matched,
+            o.cancelled,
+            o.lapsed,
+            o.voided,
+            o.value,
+            o.persistence,
+            o.time_in_force,
+            o.client_ref,
+            o.replaces,
+            o.placed_ts,
+            o.updated_ts,
+        ) = row
         return o
 
 
@@ -363,11 +402,14 @@ class Projection:
         elif sign > 0:
             m.ltp[r] = e.price
         m.total_matched += sign * total
-        account = self._account
-        account(mid, e.taker_account).matched_volume += sign * e.taker_size
-        account(mid, e.maker_account).matched_volume += sign * e.maker_size
+        accounts = self.risk_table[mid]  # both orders' accounts exist since their acceptance
+        accounts[e.taker_account].matched_volume += sign * e.taker_size
+        accounts[e.maker_account].matched_volume += sign * e.maker_size
         for leg in e.legs:
-            account(mid, leg.account_id).exposure.add(leg.runner_id, leg.win, leg.lose, sign)
+            r = accounts.get(leg.account_id)
+            if r is None:  # the house, on its first residue in this market
+                r = accounts[leg.account_id] = AccountRisk()
+            r.exposure.add(leg.runner_id, leg.win, leg.lose, sign)
 
     def _void_trade(self, e: TradeMatched) -> None:
         if e.trade_id in self.voided:
@@ -753,6 +795,10 @@ class Projection:
 
     def dump(self) -> bytes:
         """Canonical msgpack of the whole projection: equal states give equal bytes."""
+        with _no_gc():
+            return self._dump()
+
+    def _dump(self) -> bytes:
         risk_rows = [
             (
                 mid,
@@ -800,8 +846,9 @@ class Projection:
         if not isinstance(payload, bytes) or zlib.crc32(payload) != crc:
             raise ValueError("projection snapshot CRC mismatch")
         try:
-            state = msgpack.unpackb(payload, use_list=True, strict_map_key=False)
-            return cls._from_state(state, config)
+            with _no_gc():
+                state = msgpack.unpackb(payload, use_list=True, strict_map_key=False)
+                return cls._from_state(state, config)
         except Exception as exc:  # a CRC-valid payload of the wrong shape: report, never half-load
             raise ValueError(f"damaged projection snapshot: {exc!r}") from exc
 
@@ -814,14 +861,22 @@ class Projection:
         for row in markets:
             m = MarketView.from_row(row)
             p.markets[m.market_id] = m
+        order_table = p.order_table
+        by_account = p.by_account
+        by_market = p.by_market
+        from_row = OrderView.from_row
         for row in orders:
-            o = OrderView.from_row(row)
-            p.order_table[o.order_id] = o
-            p.by_account.setdefault(o.account_id, []).append(o.order_id)
-            p.by_market.setdefault(o.market_id, []).append(o.order_id)
+            o = from_row(row)
+            oid = o.order_id
+            order_table[oid] = o
+            by_account.setdefault(o.account_id, []).append(oid)
+            by_market.setdefault(o.market_id, []).append(oid)
+        new = tuple.__new__
+        trade_table = p.trade_table
         for row in trades:
-            t = TradeMatched._make((*row[:14], tuple(Leg(*leg) for leg in row[14]), row[15]))
-            p.trade_table[t.trade_id] = t
+            row[14] = tuple([new(Leg, leg) for leg in row[14]])
+            t = new(TradeMatched, row)
+            trade_table[t.trade_id] = t
         p.voided = set(voided)
         p.completed = list(completed)
         for mid, accounts in risk_rows:
@@ -870,6 +925,18 @@ class Projection:
             return cls.load(data, config)
         except ValueError:
             return None
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Bulk (de)serialisation creates millions of objects and no cycles: skip the collector."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _status(status: str | None) -> str | None:
