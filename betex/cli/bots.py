@@ -1,14 +1,164 @@
-"""`betex bots` (not built yet)."""
+"""`betex bots`: headless load and behaviour generator (logic in `betex.client.loadgen`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
 import typer
 
-from betex.cli.common import fail
+from betex.cli.common import EXIT_UNREACHABLE, EXIT_USAGE, JsonOption, fail
+
+
+class Preset(StrEnum):
+    soccer = "soccer"
+    tennis = "tennis"
+    binary = "binary"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("bots")
-    def _cmd() -> None:
-        """Not built yet."""
-        fail("betex bots is not built yet")
+    def _cmd(
+        url: Annotated[
+            str, typer.Option("--url", help="Server URL (ws:// or http://).")
+        ] = "ws://127.0.0.1:3000",
+        market_id: Annotated[int | None, typer.Option("--market-id", help="Trade this market.")] = None,
+        create: Annotated[
+            Preset | None, typer.Option("--create", help="Create a market from a preset first.")
+        ] = None,
+        mm_bots: Annotated[int, typer.Option("--mm-bots", min=0, help="Market makers.")] = 2,
+        noise_bots: Annotated[int, typer.Option("--noise-bots", min=0, help="Noise traders.")] = 2,
+        informed_bots: Annotated[int, typer.Option("--informed-bots", min=0, help="Informed traders.")] = 1,
+        duration: Annotated[float, typer.Option("--duration", min=0.0, help="Seconds to run.")] = 10.0,
+        rate: Annotated[
+            float,
+            typer.Option("--rate", min=0.0, help="Open-loop target commands/s (0 = as fast as possible)."),
+        ] = 1000.0,
+        no_ack: Annotated[
+            bool, typer.Option("--no-ack", help="Fire-and-forget (no per-command replies).")
+        ] = False,
+        seed: Annotated[int, typer.Option("--seed", help="Seed for every bot's random choices.")] = 1,
+        depth: Annotated[
+            int, typer.Option("--depth", min=1, max=350, help="Ladder levels per snapshot.")
+        ] = 10,
+        steps: Annotated[
+            int | None,
+            typer.Option("--steps", min=1, help="Lock-step mode: N reproducible rounds (acks on)."),
+        ] = None,
+        token: Annotated[
+            str | None, typer.Option("--token", envvar="BETEX_ADMIN_TOKEN", help="Admin token for --create.")
+        ] = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Run trading bots against a server; print throughput and ack latency (open loop)."""
+        from betex.client.loadgen import LoadConfig
+
+        if market_id is not None and create is not None:
+            fail("--market-id and --create are mutually exclusive", EXIT_USAGE)
+        cfg = LoadConfig(
+            url=url,
+            market_id=market_id,
+            create=None if create is None else create.value,
+            mm_bots=mm_bots,
+            noise_bots=noise_bots,
+            informed_bots=informed_bots,
+            duration=duration,
+            rate=rate,
+            no_ack=no_ack,
+            seed=seed,
+            depth=depth,
+            steps=steps,
+            token=token,
+        )
+        summary = _run(cfg, progress=not json_out)
+        if json_out:
+            print(orjson.dumps(summary.to_json()).decode())
+        else:
+            _print_summary(summary.to_json())
+
+
+def _run(cfg: Any, progress: bool) -> Any:
+    from betex.client.connection import CommandFailed
+    from betex.client.errors import ClientError, ServerUnreachable
+    from betex.client.loadgen import run_load
+
+    try:
+        return asyncio.run(_main(cfg, progress, run_load))
+    except ServerUnreachable as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except (CommandFailed, ClientError) as exc:
+        fail(str(exc))
+
+
+async def _main(cfg: Any, progress: bool, run_load: Any) -> Any:
+    """Ctrl-C (SIGINT) or SIGTERM stops the bots; the summary still covers the run."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if not progress:
+        return await run_load(cfg, stop=stop)
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console(stderr=True)
+    with Live(console=console, transient=True, refresh_per_second=4) as live:
+        return await run_load(cfg, stop=stop, on_progress=lambda p: live.update(_progress_line(p)))
+
+
+def _progress_line(p: dict[str, Any]) -> str:
+    rej = sum(p["rejected"].values())
+    return (
+        f"[bold]bots[/] {p['elapsed']:6.1f}s  sent {p['sent']:>9,}  acked {p['acked']:>9,}  rejected {rej:>7,}  "
+        f"trades {p['trades']:>7,}  {p['rate']:>9,.0f} cmd/s  p99 {p['p99_ms']:.2f} ms  [{p['connection'].lower()}]"
+    )
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    lat = s["ack_latency_ms"]
+    mode = "no-ack (fire-and-forget)" if s["no_ack"] else f"acks, open loop at {s['rate_target']:g}/s"
+    out = Console(width=None if sys.stdout.isatty() else 160)
+    out.print(f"market {s['market_id']} ({s['market_model']}), {mode}, {s['duration_s']:.1f} s")
+    out.print(
+        f"commands sent {s['commands_sent']:,}  acked {s['acked']:,}  trades {s['trades']:,}  "
+        f"volume {s['volume']:,.2f}  throughput {s['commands_per_s']:,.0f} cmd/s"
+    )
+    rejected = ", ".join(f"{k} {v:,}" for k, v in s["rejected"].items()) or "none"
+    out.print(f"rejected: {rejected}")
+    if lat["count"]:
+        out.print(
+            f"ack latency (from scheduled send) p50 {lat['p50']:.3f} ms  p99 {lat['p99']:.3f} ms  "
+            f"p99.9 {lat['p999']:.3f} ms  max {lat['max']:.3f} ms  (n={lat['count']:,})"
+        )
+    if s["lost"] or s["send_errors"] or s["reconnects"]:
+        out.print(f"lost {s['lost']:,}  send errors {s['send_errors']:,}  reconnects {s['reconnects']}")
+    table = Table("bot", "sent", "acked", "rejected", "trades", "volume", "matched (server)", "worst case")
+    for b in s["bots"]:
+        risk = b.get("risk") or {}
+        table.add_row(
+            b["bot"],
+            f"{b['sent']:,}",
+            f"{b['acked']:,}",
+            f"{sum(b['rejected'].values()):,}",
+            f"{b['trades']:,}",
+            f"{b['volume']:,.2f}",
+            _fmt(risk.get("matched_volume")),
+            _fmt(risk.get("worst_case")),
+        )
+    out.print(table)
+    sys.stdout.flush()
+
+
+def _fmt(v: object) -> str:
+    return f"{v:,.2f}" if isinstance(v, int | float) else "-"

@@ -158,12 +158,12 @@ async def run_load(
                 await client.wait_snapshot(market_id, timeout=2.0)
             if market_id not in client.snapshots:
                 client.snapshots[market_id] = snap
-            before = await _metrics(http)
+            before = await _server_counts(http, market_id)
             runner = BotRunner(client, spec, bots, rate=cfg.rate, http=http)
             await _drive(runner, cfg, http, stop, on_progress, progress_interval)
             if cfg.no_ack:
-                await _settle_no_ack(http, before)
-            after = await _metrics(http)
+                await _settle_no_ack(http)
+            after = await _server_counts(http, market_id)
             await _fetch_risk(http, market_id, bots)
             return _summarise(cfg, runner, spec, snap.market_model, client, before, after)
         finally:
@@ -210,15 +210,29 @@ async def _drive(
             on_progress(runner.progress())
 
 
-async def _metrics(http: BetexHttp) -> dict[str, Any]:
+async def _get_dict(http: BetexHttp, path: str, **params: Any) -> dict[str, Any]:
     try:
-        data = await http.metrics()
+        data = await http.get(path, **params)
     except (ClientError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-async def _settle_no_ack(http: BetexHttp, before: dict[str, Any], timeout: float = 5.0) -> None:
+async def _metrics(http: BetexHttp) -> dict[str, Any]:
+    return await _get_dict(http, "/metrics")
+
+
+async def _server_counts(http: BetexHttp, market_id: int) -> dict[str, Any]:
+    """Server-side counters the summary diffs: /metrics, the trade table size, market volume."""
+    out = await _metrics(http)
+    out["trades_total"] = (await _get_dict(http, "/debug/live_counts")).get("trades")
+    out["total_matched"] = (await _get_dict(http, "/snapshot", market_id=market_id, depth=1)).get(
+        "total_matched"
+    )
+    return out
+
+
+async def _settle_no_ack(http: BetexHttp, timeout: float = 5.0) -> None:
     """With no_ack nothing tells us when the server has processed our commands: wait until its
     command counter stops moving (bounded), so the /metrics deltas cover the whole run."""
     last = None
@@ -245,6 +259,11 @@ def _num(d: dict[str, Any], key: str) -> int:
     return int(v) if isinstance(v, int | float) else 0
 
 
+def _float(d: dict[str, Any], key: str) -> float:
+    v = d.get(key)
+    return float(v) if isinstance(v, int | float) else 0.0
+
+
 def _rejects(d: dict[str, Any]) -> Counter[str]:
     v = d.get("rejects_total")
     if isinstance(v, dict):
@@ -267,12 +286,16 @@ def _summarise(
         "commands": _num(after, "commands_total") - _num(before, "commands_total"),
         "events": _num(after, "events_total") - _num(before, "events_total"),
         "rejected": dict(sorted(server_rejects.items())),
+        "trades": _num(after, "trades_total") - _num(before, "trades_total"),
+        "market_volume": round(_float(after, "total_matched") - _float(before, "total_matched"), 2),
     }
     acked, rejected = totals["acked"], totals["rejected"]
+    trades, volume = totals["trades"], totals["volume"]
     if cfg.no_ack:
-        # no replies: the server's counters are the only account of what happened
+        # no replies: the server's counters (server-wide while we ran) are the only account
         rejected = server["rejected"]
         acked = max(0, min(runner.sent, server["commands"]) - sum(rejected.values()))
+        trades, volume = server["trades"], server["market_volume"]
     return LoadSummary(
         market_id=spec.market_id,
         market_model=model,
@@ -282,8 +305,8 @@ def _summarise(
         commands_sent=runner.sent,
         acked=acked,
         rejected=rejected,
-        trades=totals["trades"],
-        volume=totals["volume"],
+        trades=trades,
+        volume=volume,
         ack_latency=runner.latency.summary(),
         lost=runner.lost,
         send_errors=runner.send_errors,

@@ -33,15 +33,15 @@ class NoiseTrader(Bot):
         self.size_range = size_range or ((1, 20) if binary else (200, 2000))
         self.step = 5 if binary else 1
         """Price offsets near the touch are multiples of this many indices."""
-        self.open: dict[int, int] = {}
-        """Our resting orders as last reported: order_id → remaining units (insertion ordered)."""
+        self.open: dict[int, tuple[int, bool, int, int]] = {}
+        """Our resting orders as last reported: order_id → (runner, is_bid, idx, remaining units)."""
 
     def decide(self, view: BookView | None) -> Command | None:
         if view is None or not view.is_open:
             return None
         rng = self.rng
         if self.acks and self.open and (len(self.open) >= self.max_open or rng.random() < self.cancel_prob):
-            return self._cancel()
+            return self._cancel(view)
         if not self.acks and rng.random() < 0.02:
             return CancelAll()
         runner_id = self.market.runner_ids[rng.randrange(len(self.market.runner_ids))]
@@ -55,15 +55,20 @@ class NoiseTrader(Bot):
             return None
         return Place(runner_id, side, idx, size)
 
-    def _cancel(self) -> Cancel:
+    def _cancel(self, view: BookView) -> Cancel:
+        forced = len(self.open) >= self.max_open
+        # orders whose price level is empty in the view were filled: forget them (if the view
+        # merely lags, the order just rests on uncancelled; it is never double-counted)
+        for oid in [o for o, (r, bid, idx, _) in self.open.items() if self._level_empty(view, r, bid, idx)]:
+            if len(self.open) > 1:
+                del self.open[oid]
         ids = list(self.open)
-        forced = len(ids) >= self.max_open
         oid = ids[0] if forced else ids[self.rng.randrange(len(ids))]
-        remaining = self.open.pop(oid)
+        r, bid, idx, remaining = self.open.pop(oid)
         unit = self.model.min_size
         if not forced and remaining >= 2 * unit and self.rng.random() < 0.3:
             reduction = remaining // 2 // unit * unit
-            self.open[oid] = remaining - reduction
+            self.open[oid] = (r, bid, idx, remaining - reduction)
             return Cancel(oid, reduction)
         return Cancel(oid)
 
@@ -84,16 +89,24 @@ class NoiseTrader(Bot):
             idx = bb if cross else max(ba + step * rng.choice((2, 1, 1, 0, 0, -1)), bb + 1)
         return self.model.clamp(idx)
 
+    @staticmethod
+    def _level_empty(view: BookView, runner_id: int, bid: bool, idx: int) -> bool:
+        rb = view.runner(runner_id)
+        return rb is not None and rb.size_at(bid, idx) == 0
+
     def handle_reply(self, corr: int, cmd: Command, reply: m.Reply, err: m.ErrorInfo | None) -> None:
         if not isinstance(reply, m.OrderResponse) or err is not None or reply.order_id is None:
             if type(cmd) is Cancel:
                 self.open.pop(cmd.order_id, None)
             return
         remaining = self.model.from_wire_size(reply.size_remaining)
-        if remaining > 0 and reply.status not in ("CANCELLED", "REPLACED"):
-            self.open[reply.order_id] = remaining
-        else:
+        if remaining <= 0 or reply.status in ("CANCELLED", "REPLACED"):
             self.open.pop(reply.order_id, None)
+        elif type(cmd) is Place:
+            self.open[reply.order_id] = (cmd.runner_id, self.model.is_bid(cmd.side), cmd.idx, remaining)
+        elif reply.order_id in self.open:
+            r, bid, idx, _ = self.open[reply.order_id]
+            self.open[reply.order_id] = (r, bid, idx, remaining)
 
     def handle_lost(self, lost: list[tuple[int, Command]]) -> None:
         self.open.clear()

@@ -82,6 +82,7 @@ class BotRunner:
         self._unsubs: list[Callable[[], None]] = []
         self._t_start: float | None = None
         self._last_progress = (0.0, 0)
+        self._spare = 0
 
     # --- wiring ----------------------------------------------------------------------------------
 
@@ -158,10 +159,20 @@ class BotRunner:
     # --- open loop -------------------------------------------------------------------------------
 
     def _issue(self, slot: int, view: BookView | None) -> tuple[Bot, int, Command] | None:
+        """Slot `k` belongs to bot `k mod n`; if it has nothing to do, the spare slot goes to the
+        others in turn (a rotating pointer, so idle makers do not all feed the same noise bot)."""
         bots = self.bots
         n = len(bots)
-        for k in range(n):
-            b = bots[(slot + k) % n]
+        owner = bots[slot % n]
+        issued = owner.issue(view)
+        if issued is not None:
+            return owner, issued[0], issued[1]
+        for _ in range(n - 1):
+            self._spare = (self._spare + 1) % n
+            b = bots[self._spare]
+            if b is owner:
+                self._spare = (self._spare + 1) % n
+                b = bots[self._spare]
             issued = b.issue(view)
             if issued is not None:
                 return b, issued[0], issued[1]
@@ -374,21 +385,22 @@ class BotRunner:
         return out
 
 
-async def synced_view(http: BetexHttp, market_id: int, depth: int = 10, timeout: float = 5.0) -> BookView:
-    """A view of the market that includes every event committed when this is called."""
-    target = int((await http.health()).get("seq", 0))
-    end = _perf() + timeout
-    while True:
-        snap = await http.snapshot(market_id, depth)
-        if snap.seq >= target or _perf() > end:
-            return BookView.from_snapshot(snap)
-        await asyncio.sleep(0.002)
+async def synced_view(http: BetexHttp, market_id: int, depth: int = 10) -> BookView:
+    """A view of the market that includes every command already answered.
+
+    The server releases a reply only once its projection has applied the command's events,
+    and `/snapshot` reads that projection, so no polling is needed.
+    """
+    return BookView.from_snapshot(await http.snapshot(market_id, depth))
 
 
 def parse_risk(data: Any) -> dict[int, dict[str, Any]]:
     """`/risk` as {account_id: entry}, whatever the list/dict nesting of the body."""
-    if isinstance(data, dict) and "accounts" in data:
-        data = data["accounts"]
+    if isinstance(data, dict):
+        for key in ("risk", "accounts"):
+            if key in data:
+                data = data[key]
+                break
     out: dict[int, dict[str, Any]] = {}
     if isinstance(data, list):
         for e in data:
@@ -409,7 +421,11 @@ def if_win_cents(entry: dict[str, Any]) -> dict[int, float]:
     """A `/risk` entry's matched if-win per outcome, in cents (runner ids; "NO" → NO_OUTCOME)."""
     raw = entry.get("if_win") or {}
     out: dict[int, float] = {}
-    items = raw.items() if isinstance(raw, dict) else ((e.get("runner_id"), e.get("if_win")) for e in raw)
+    items = (
+        raw.items()
+        if isinstance(raw, dict)
+        else ((e.get("runner_id"), e.get("pnl", e.get("if_win"))) for e in raw)
+    )
     for k, v in items:
         if v is None or k is None:
             continue
