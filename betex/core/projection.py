@@ -406,10 +406,10 @@ class Projection:
         accounts[e.taker_account].matched_volume += sign * e.taker_size
         accounts[e.maker_account].matched_volume += sign * e.maker_size
         for leg in e.legs:
-            r = accounts.get(leg.account_id)
-            if r is None:  # the house, on its first residue in this market
-                r = accounts[leg.account_id] = AccountRisk()
-            r.exposure.add(leg.runner_id, leg.win, leg.lose, sign)
+            ar = accounts.get(leg.account_id)
+            if ar is None:  # the house, on its first residue in this market
+                ar = accounts[leg.account_id] = AccountRisk()
+            ar.exposure.add(leg.runner_id, leg.win, leg.lose, sign)
 
     def _void_trade(self, e: TradeMatched) -> None:
         if e.trade_id in self.voided:
