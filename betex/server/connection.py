@@ -45,6 +45,7 @@ class Connection:
         "answered",
         "deferred",
         "follow_default",
+        "killed",
     )
 
     def __init__(
@@ -82,6 +83,8 @@ class Connection:
         self.answered = 0
         self.deferred: deque[tuple[int, Callable[[], None]]] = deque()
         """Queries waiting for earlier commands' replies: (submitted count when asked, action)."""
+        self.killed = False
+        """Disconnected by the server for not keeping up."""
         self.follow_default = False
         """/ws without market_id: stream the lowest-id market, whichever that is."""
 
@@ -144,6 +147,7 @@ class Connection:
             return
         log.warning("disconnecting %s: %s", self.peer, reason)
         self._closed = True
+        self.killed = True
         self._replies.clear()
         self._reply_bytes = 0
         self._snapshot = self._status = None

@@ -96,7 +96,7 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
             stats.ws_ctl_connections -= 1
         else:
             stats.ws_connections -= 1
-        if conn.closed and not ws.closed:
+        if conn.killed:
             stats.slow_disconnects += 1
         await conn.close()
         if not ws.closed:
