@@ -207,7 +207,7 @@ class MarketMaker(Bot):
                 return None
             lo, hi = self.size_range
             unit = self.model.min_size
-            size = self.rng.randint(lo // unit, hi // unit) * unit * (2 + level) // 2
+            size = self.rng.randint(lo // unit, hi // unit) * (2 + level) // 2 * unit
             if not self.within_limit(r, side, want, size):
                 return None
             q = Quote(r, side, level, want, size, state=PENDING if self.acks else LIVE)
