@@ -1,10 +1,44 @@
-"""`betex projection` command group (not built yet)."""
+"""`betex projection rebuild`: rebuild `projection.snap` from the WAL, atomically."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from betex.cli.common import DataDirOption, JsonOption, default_data_dir
+from betex.cli.replay import progress_bar
+from betex.cli.wal import print_json, wal_errors
+from betex.core import tools
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="projection commands (not built yet).", no_args_is_help=True)
+    group = typer.Typer(
+        help="Maintain the projection's disk snapshot (projection.snap).", no_args_is_help=True
+    )
     app.add_typer(group, name="projection")
+
+    @group.command("rebuild")
+    def _rebuild(
+        data_dir: DataDirOption = default_data_dir(),
+        to_seq: Annotated[
+            int | None, typer.Option("--to", min=0, help="Rebuild up to this seq (default: the last).")
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out", help="Write here instead of DATA_DIR/projection.snap (allowed beside a server)."
+            ),
+        ] = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Rebuild projection.snap from the WAL alone (temp file + rename); exit 3 while a server holds the WAL."""
+        with wal_errors(), progress_bar("rebuilding", not json_out) as progress:
+            report = tools.rebuild_projection(data_dir, out, to_seq, progress)
+        if json_out:
+            return print_json(report.to_dict())
+        print(
+            f"wrote {report.path} at seq {report.seq} ({report.events} events, {report.size} bytes) "
+            f"in {report.seconds:.3f}s"
+        )
