@@ -515,9 +515,13 @@ class Projection:
                 }
             )
         book: dict[str, Any]
-        if view is None:
-            book = {"kind": "BINARY" if model == _BINARY else "EXCHANGE", "data": {}}
-        elif view["kind"] == "BINARY":
+        if view is None:  # unreachable while the replica sees every event: keep the shape
+            view = (
+                {"kind": "BINARY", "bids": [], "asks": []}
+                if model == _BINARY
+                else {"kind": "EXCHANGE", "runners": []}
+            )
+        if view["kind"] == "BINARY":
             book = {
                 "kind": "BINARY",
                 "data": {
