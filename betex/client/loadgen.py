@@ -42,7 +42,7 @@ class LoadConfig:
     steps: int | None = None
     """Lock-step mode: this many reproducible rounds instead of a timed open-loop run."""
     token: str | None = None
-    connect_timeout: float = 5.0
+    connect_timeout: float = 2.0
 
 
 @dataclass(slots=True)

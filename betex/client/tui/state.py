@@ -1,0 +1,427 @@
+"""`UiState`: everything the TUI shows, in one place, changed only by `apply_*` and navigation.
+
+The network side never touches widgets: it posts messages carrying server messages, connection
+views, metrics, polled trades/orders and bot counters; the app applies each to the one
+`UiState` and re-renders. Every method here is pure in-memory bookkeeping (no I/O, no clock),
+so a test can build any screen from a fixed state.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .. import messages as m
+from ..bots.orders import account_of
+from .metrics import MetricsView
+
+
+class Focus(StrEnum):
+    MARKETS = "markets"
+    RUNNERS = "runners"
+    ORDERS = "orders"
+
+
+FOCUS_CYCLE: tuple[Focus, ...] = (Focus.MARKETS, Focus.RUNNERS, Focus.ORDERS)
+OPEN_ORDER = "EXECUTABLE"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnView:
+    """A copy of the client's `ConnectionStatus` at one moment."""
+
+    state: str = "DISCONNECTED"
+    url: str = ""
+    seq: int = 0
+    lag_ms: float = 0.0
+    reconnects: int = 0
+    failed_attempts: int = 0
+    next_retry_s: float = 0.0
+    last_error: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "CONNECTED"
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRow:
+    market_id: int
+    name: str
+    market_state: str
+    market_phase: str
+    market_model: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRow:
+    trade_id: int
+    runner_id: int
+    price: float
+    size: float
+    implied: bool = False
+    voided: bool = False
+    ts: int = 0
+    taker_account: int | None = None
+    maker_account: int | None = None
+
+    @classmethod
+    def from_wire(cls, t: dict[str, Any]) -> TradeRow:
+        return cls(
+            int(t.get("trade_id", 0)),
+            int(t.get("runner_id", 0)),
+            float(t.get("price", 0.0)),
+            float(t.get("size", 0.0)),
+            bool(t.get("implied")),
+            bool(t.get("voided")),
+            int(t.get("ts") or 0),
+            t.get("taker_account"),
+            t.get("maker_account"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    order_id: int
+    market_id: int
+    runner_id: int
+    side: str
+    price: float
+    size: float
+    size_matched: float = 0.0
+    size_remaining: float = 0.0
+    status: str = OPEN_ORDER
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN_ORDER and self.size_remaining > 0
+
+    @classmethod
+    def from_wire(cls, o: dict[str, Any]) -> OrderRow:
+        return cls(
+            int(o.get("order_id", 0)),
+            int(o.get("market_id", 0)),
+            int(o.get("runner_id", 0)),
+            str(o.get("side", "")),
+            float(o.get("price", 0.0)),
+            float(o.get("size", 0.0)),
+            float(o.get("size_matched") or 0.0),
+            float(o.get("size_remaining") or 0.0),
+            str(o.get("status", OPEN_ORDER)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BotRow:
+    name: str
+    kind: str
+    account_id: int
+    sent: int = 0
+    acked: int = 0
+    rejected: int = 0
+    trades: int = 0
+    volume: float = 0.0
+    inflight: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BotsView:
+    rows: tuple[BotRow, ...] = ()
+    running: bool = False
+    queued: int = 0
+    """Bot commands waiting in the droppable channel."""
+    dropped: int = 0
+    """Bot commands discarded unsent (pause, disconnect or a full channel)."""
+    market_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    text: str
+    level: str = "info"
+    """info, ok or error."""
+
+
+@dataclass(slots=True)
+class UiState:
+    account_id: int = 1
+    no_ack: bool = False
+    url: str = ""
+    conn: ConnView = field(default_factory=ConnView)
+    server_markets: int = 0
+    markets: dict[int, MarketRow] = field(default_factory=dict)
+    market_cursor: int = 0
+    selected_market: int | None = None
+    snapshots: dict[int, m.Snapshot] = field(default_factory=dict)
+    runner_cursor: int = 0
+    trades: tuple[TradeRow, ...] = ()
+    orders: dict[int, OrderRow] = field(default_factory=dict)
+    order_cursor: int = 0
+    bots: BotsView = field(default_factory=BotsView)
+    metrics: MetricsView | None = None
+    notices: deque[Notice] = field(default_factory=lambda: deque(maxlen=5))
+    pending: dict[int, str] = field(default_factory=dict)
+    """User commands awaiting a reply: correlation_id → what to call it in a notice."""
+    focus: Focus = Focus.MARKETS
+    version: int = 0
+    """Bumped on every change; the app re-renders when it moves."""
+
+    # --- derived views -------------------------------------------------------------------------
+
+    @property
+    def market_ids(self) -> list[int]:
+        return sorted(self.markets)
+
+    @property
+    def cursor_market(self) -> int | None:
+        ids = self.market_ids
+        return ids[min(self.market_cursor, len(ids) - 1)] if ids else None
+
+    @property
+    def snapshot(self) -> m.Snapshot | None:
+        return None if self.selected_market is None else self.snapshots.get(self.selected_market)
+
+    @property
+    def is_binary(self) -> bool:
+        snap = self.snapshot
+        return snap is not None and snap.market_model == "BINARY_YES"
+
+    @property
+    def runner_ids(self) -> tuple[int, ...]:
+        snap = self.snapshot
+        return snap.runner_ids if snap is not None else ()
+
+    @property
+    def selected_runner(self) -> int | None:
+        ids = self.runner_ids
+        return ids[min(self.runner_cursor, len(ids) - 1)] if ids else None
+
+    def runner_label(self, runner_id: int) -> str:
+        snap = self.snapshot
+        if snap is not None:
+            for r in snap.runners:
+                if r.runner_id == runner_id:
+                    return r.label
+        return str(runner_id)
+
+    @property
+    def order_list(self) -> list[OrderRow]:
+        """My orders in the selected market: open ones first, newest first within each group."""
+        rows = [o for o in self.orders.values() if o.market_id == self.selected_market]
+        return sorted(rows, key=lambda o: (not o.is_open, -o.order_id))
+
+    @property
+    def selected_order(self) -> OrderRow | None:
+        rows = self.order_list
+        return rows[min(self.order_cursor, len(rows) - 1)] if rows else None
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self.version += 1
+
+    def note(self, text: str, level: str = "info") -> None:
+        self.notices.append(Notice(text, level))
+        self._changed()
+
+    def track(self, correlation_id: int | None, label: str) -> None:
+        """Remember a user command so its reply becomes a notice (with acks on)."""
+        if correlation_id is not None and not self.no_ack:
+            self.pending[correlation_id] = label
+        self.note(f"{label}: sent" + (" (no ack)" if self.no_ack else ""))
+
+    def apply_conn(self, conn: ConnView) -> None:
+        if conn.state != self.conn.state:
+            level = "ok" if conn.connected else "error"
+            why = f": {conn.last_error}" if conn.last_error and not conn.connected else ""
+            self.note(f"connection {conn.state.lower()}{why}", level)
+            if not conn.connected:
+                self.pending.clear()
+        self.conn = conn
+        self._changed()
+
+    def apply_status(self, status: m.Status, conn: ConnView) -> None:
+        self.server_markets = status.markets
+        self.conn = conn
+        self._changed()
+
+    def apply_server_msg(self, msg: m.ServerMsg) -> None:
+        t = type(msg)
+        if t is m.Snapshot:
+            self.apply_snapshot(msg)  # type: ignore[arg-type]
+        elif t is m.OrderResponse:
+            self.apply_order_response(msg)  # type: ignore[arg-type]
+        elif t is m.MarketCreated:
+            self.apply_market_created(msg)  # type: ignore[arg-type]
+        elif t is m.MarketUpdated:
+            self.apply_market_updated(msg)  # type: ignore[arg-type]
+        elif t is m.MarketList:
+            self.apply_markets(msg.markets)  # type: ignore[union-attr]
+        elif t is m.Ack:
+            self.apply_ack(msg)  # type: ignore[arg-type]
+        elif t is m.ServerError:
+            self.apply_error(msg)  # type: ignore[arg-type]
+
+    def apply_snapshot(self, snap: m.Snapshot) -> None:
+        self.snapshots[snap.market_id] = snap
+        self.markets[snap.market_id] = MarketRow(
+            snap.market_id, snap.name, snap.market_state, snap.market_phase, snap.market_model
+        )
+        if self.selected_market is None:
+            self.selected_market = snap.market_id
+            self.market_cursor = self.market_ids.index(snap.market_id)
+        self._changed()
+
+    def apply_markets(self, markets: tuple[m.MarketInfo, ...] | list[m.MarketInfo]) -> None:
+        """The full market list (from MARKET_LIST or `/markets`); keeps what snapshots know better."""
+        cursor_id = self.cursor_market
+        rows = {}
+        for mi in markets:
+            old = self.markets.get(mi.market_id)
+            model = str(mi.extra.get("market_model") or (old.market_model if old else ""))
+            rows[mi.market_id] = MarketRow(mi.market_id, mi.name, mi.market_state, mi.market_phase, model)
+        for mid in self.snapshots:
+            # a poll that started before a market was created must not hide it
+            if mid not in rows and mid in self.markets:
+                rows[mid] = self.markets[mid]
+        self.markets = rows
+        if cursor_id in rows:
+            self.market_cursor = self.market_ids.index(cursor_id)
+        self._changed()
+
+    def apply_market_created(self, msg: m.MarketCreated) -> None:
+        label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
+        snap = msg.snapshot
+        if snap is not None:
+            self.snapshots.setdefault(snap.market_id, snap)
+            self.markets[snap.market_id] = MarketRow(
+                snap.market_id, snap.name, snap.market_state, snap.market_phase, snap.market_model
+            )
+        elif msg.market_id not in self.markets:
+            self.markets[msg.market_id] = MarketRow(msg.market_id, f"market {msg.market_id}", "OPEN", "PRE")
+        if label is not None:
+            self.note(f"{label}: market {msg.market_id} created", "ok")
+            self.select_market(msg.market_id)
+        self._changed()
+
+    def apply_market_updated(self, msg: m.MarketUpdated) -> None:
+        old = self.markets.get(msg.market_id)
+        if old is not None:
+            self.markets[msg.market_id] = MarketRow(
+                old.market_id, old.name, msg.market_state, msg.market_phase, old.market_model
+            )
+        label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
+        if label is not None:
+            self.note(f"{label}: ok → {msg.market_state}/{msg.market_phase}", "ok")
+        self._changed()
+
+    def apply_ack(self, msg: m.Ack) -> None:
+        label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
+        if label is None:
+            return
+        if msg.ok:
+            self.note(f"{label}: ok", "ok")
+        else:
+            err = msg.error or m.ErrorInfo("REJECTED")
+            self.note(f"{label}: {err.code} {err.message}".rstrip(), "error")
+
+    def apply_error(self, msg: m.ServerError) -> None:
+        label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
+        self.note(f"{label or 'server'}: {msg.code} {msg.message}".rstrip(), "error")
+
+    def apply_order_response(self, msg: m.OrderResponse) -> None:
+        cid = msg.correlation_id
+        label = self.pending.pop(cid, None) if cid is not None else None
+        if msg.rejected:
+            err = msg.error or m.ErrorInfo("REJECTED")
+            self.note(f"{label or 'order'}: {err.code} {err.message}".rstrip(), "error")
+            return
+        mine = cid is not None and account_of(cid) == self.account_id
+        if msg.order_id is not None and (mine or msg.order_id in self.orders):
+            old = self.orders.get(msg.order_id)
+            self.orders[msg.order_id] = OrderRow(
+                msg.order_id,
+                msg.market_id if msg.market_id is not None else (old.market_id if old else 0),
+                msg.runner_id if msg.runner_id is not None else (old.runner_id if old else 0),
+                msg.side or (old.side if old else ""),
+                msg.price if msg.price is not None else (old.price if old else 0.0),
+                msg.size or (old.size if old else 0.0),
+                msg.size_matched,
+                msg.size_remaining,
+                OPEN_ORDER
+                if msg.size_remaining > 0 and msg.status in ("ACCEPTED", "EXECUTABLE")
+                else msg.status,
+            )
+        if label is not None:
+            filled = f", matched {msg.size_matched:g}" if msg.size_matched else ""
+            oid = f" #{msg.order_id}" if msg.order_id is not None else ""
+            self.note(f"{label}: {msg.status.lower()}{oid}{filled}", "ok")
+        self._changed()
+
+    def apply_trades(self, market_id: int, trades: tuple[TradeRow, ...]) -> None:
+        if market_id == self.selected_market and trades != self.trades:
+            self.trades = trades
+            self._changed()
+
+    def apply_orders(self, market_id: int, orders: tuple[OrderRow, ...]) -> None:
+        """Polled `/orders` for my account in `market_id` (authoritative: passive fills show here)."""
+        if market_id != self.selected_market:
+            return
+        fresh = {o.order_id: o for o in orders}
+        merged = {oid: o for oid, o in self.orders.items() if o.market_id != market_id}
+        # keep rows the poll has not caught up with yet (a reply newer than the poll)
+        for oid, o in self.orders.items():
+            if o.market_id == market_id and oid not in fresh and o.is_open:
+                merged[oid] = o
+        merged.update(fresh)
+        if merged != self.orders:
+            self.orders = merged
+            self._clamp_order_cursor()
+            self._changed()
+
+    def apply_bots(self, view: BotsView) -> None:
+        if view != self.bots:
+            self.bots = view
+            self._changed()
+
+    def apply_metrics(self, view: MetricsView) -> None:
+        self.metrics = view
+        self._changed()
+
+    # --- navigation ------------------------------------------------------------------------------
+
+    def cycle_focus(self, step: int = 1) -> None:
+        i = FOCUS_CYCLE.index(self.focus)
+        self.focus = FOCUS_CYCLE[(i + step) % len(FOCUS_CYCLE)]
+        self._changed()
+
+    def move_cursor(self, delta: int) -> None:
+        if self.focus is Focus.MARKETS:
+            n = len(self.markets)
+            self.market_cursor = max(0, min(n - 1, self.market_cursor + delta)) if n else 0
+        elif self.focus is Focus.RUNNERS:
+            n = len(self.runner_ids)
+            self.runner_cursor = max(0, min(n - 1, self.runner_cursor + delta)) if n else 0
+        else:
+            n = len(self.order_list)
+            self.order_cursor = max(0, min(n - 1, self.order_cursor + delta)) if n else 0
+        self._changed()
+
+    def select_market(self, market_id: int | None) -> bool:
+        """Show `market_id`; True if that changed the selection (the app then re-subscribes)."""
+        if market_id is None or market_id == self.selected_market:
+            return False
+        self.selected_market = market_id
+        if market_id in self.markets:
+            self.market_cursor = self.market_ids.index(market_id)
+        self.runner_cursor = 0
+        self.order_cursor = 0
+        self.trades = ()
+        self._changed()
+        return True
+
+    def _clamp_order_cursor(self) -> None:
+        n = len(self.order_list)
+        self.order_cursor = max(0, min(self.order_cursor, n - 1))
