@@ -33,7 +33,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         json_out: JsonOption = False,
     ) -> None:
-        """Rebuild projection.snap from the WAL alone (temp file + rename); exit 3 while a server holds the WAL."""
+        """Rebuild projection.snap from the WAL alone, atomically, with a progress bar.
+
+        Rewriting DATA_DIR/projection.snap takes the WAL writer lock for the whole rebuild, so it exits 3 while a server runs (and a server cannot start meanwhile). --out writes another file instead and works beside a server. The file is written to a temp name, fsynced and renamed; a server loads it at start when its seq is not past the WAL's.
+        """
         with wal_errors(), progress_bar("rebuilding", not json_out) as progress:
             report = tools.rebuild_projection(data_dir, out, to_seq, progress)
         if json_out:

@@ -59,7 +59,10 @@ def register(app: typer.Typer) -> None:
         ] = True,
         json_out: JsonOption = False,
     ) -> None:
-        """Rebuild the engine offline from the WAL; print events/s, the final seq and the state hash."""
+        """Rebuild the engine offline from the WAL; print events/s, the final seq and the state hash.
+
+        By default replay starts from the newest valid engine snapshot at or below the target seq and applies the WAL tail; --no-snapshot replays from seq 1. Both paths print the same state hash for the same seq: replay is deterministic. Works while a server runs.
+        """
         with wal_errors(), progress_bar("replaying", not json_out) as progress:
             report = tools.replay(data_dir, to_seq, from_snapshot, progress)
         if json_out:

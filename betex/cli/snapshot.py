@@ -51,7 +51,10 @@ def register(app: typer.Typer) -> None:
         ] = 10,
         json_out: JsonOption = False,
     ) -> None:
-        """Print a market snapshot, rendered like the server's SNAPSHOT message."""
+        """Print a market snapshot, rendered like the server's SNAPSHOT message.
+
+        Offline (the default) the projection is rebuilt from projection.snap plus the WAL tail, or from the whole WAL, and the snapshot is the body GET /snapshot would return at the WAL's last seq; this works while a server runs. With --url the snapshot is fetched from a running server (exit 5 when it is unreachable).
+        """
         ctx.obj = data_dir
         if ctx.invoked_subcommand is not None:
             return
@@ -80,7 +83,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         json_out: JsonOption = False,
     ) -> None:
-        """Rebuild the engine from the WAL and write an engine snapshot into snapshots/ (safe beside a server)."""
+        """Rebuild the engine from the WAL and write an engine snapshot into snapshots/.
+
+        Safe while a server runs: the file is written atomically (temp file, fsync, rename) under a name carrying its seq and CRC32, and is exactly what the server would write at that seq. The next recovery starts from the newest valid snapshot.
+        """
         with wal_errors(), progress_bar("rebuilding", not json_out) as progress:
             saved = tools.save_engine_snapshot(data_dir or ctx.obj or default_data_dir(), to_seq, progress)
         if json_out:
@@ -89,7 +95,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("list")
     def _list(ctx: typer.Context, data_dir: DataDirArg = None, json_out: JsonOption = False) -> None:
-        """List engine snapshots, oldest first."""
+        """List engine snapshots (seq, size, path), oldest first."""
         infos = tools.list_engine_snapshots(data_dir or ctx.obj or default_data_dir())
         if json_out:
             return print_json([tools.snapshot_info_dict(i) for i in infos])

@@ -83,7 +83,14 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--verify", help="Check every record; exit 4 at the first bad seq.")
         ] = False,
     ) -> None:
-        """Show WAL events (table or JSON lines), follow new ones, print stats or verify the log."""
+        """Show WAL events as a table or JSON lines; follow, count or verify the log.
+
+        Filters combine: --from/--to bound the seq range, --market keeps one market's events (BATCH_PROCESSED markers belong to market 0), --type keeps some event types. A table shows at most 200 rows unless --limit is given; --json streams every match, one JSON object per line, in engine units.
+
+        --follow prints events as a running server commits them (from the next seq, or from --from) until interrupted or --limit is reached. --stats prints counts by type, the seq range, bytes, first and last event time and the mean rate over the log. --verify checks every record's CRC, schema and decoding, key against seq and contiguity from seq 1, and exits 4 naming the first bad seq.
+
+        Readers never take the writer lock: all of this works while `betex serve` runs.
+        """
         if sum((follow, show_stats, verify)) > 1:
             fail("--follow, --stats and --verify are exclusive", EXIT_USAGE)
         with wal_errors():
@@ -113,7 +120,10 @@ def register(app: typer.Typer) -> None:
         ] = True,
         json_out: JsonOption = False,
     ) -> None:
-        """Hot, consistent, compacted copy of the WAL (LMDB copy); a server accepts DEST as its data dir."""
+        """Hot, consistent, compacted copy of the WAL into DEST, usable as a data dir.
+
+        The copy is one LMDB read transaction (mdb_env_copy with compaction): it holds exactly the events committed when it began and never blocks the running writer. DEST/wal must not exist or be empty. Engine snapshots up to the copied seq are copied too, and the copy is verified record by record unless --no-verify. Start a server on DEST, or run `betex replay --data-dir DEST`, to restore.
+        """
         with wal_errors():
             try:
                 report = tools.backup(data_dir, dest, with_snapshots=snapshots, check=check)
