@@ -7,6 +7,7 @@ same `state_hash()`, with or without a snapshot.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,8 +58,23 @@ def recover(
     A snapshot past the WAL's end (possible after a power loss with `async` durability) or past
     `to_seq` is never used. A data dir without a WAL yields a fresh engine.
     """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # replay builds long-lived, acyclic state: the cyclic GC would rescan it endlessly
+    try:
+        return _recover(Path(data_dir), config, use_snapshot, to_seq, progress)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _recover(
+    data_dir: Path,
+    config: EngineConfig | None,
+    use_snapshot: bool,
+    to_seq: int | None,
+    progress: ProgressFn | None,
+) -> tuple[Engine, RecoveryInfo]:
     t0 = time.perf_counter()
-    data_dir = Path(data_dir)
     try:
         reader = JournalReader(data_dir)
     except WalNotFound:

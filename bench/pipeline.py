@@ -1,0 +1,113 @@
+"""Engine + WAL through the runtime: ring → engine thread → one LMDB txn per batch → replies.
+
+The betting mix of bench/engine.py is published by one in-process producer thread (as the
+server's event loop would) with fire-and-forget `submit`, retrying on OVERLOADED; the clock
+stops when a final acknowledged command resolves (so every command before it is committed).
+Runs every wait strategy with `sync` durability, plus the default strategy with `async`.
+Prints a table; the last line is one JSON object: commands_per_s (default strategy, sync) and
+commands_per_s_<strategy> per strategy (hyphens as underscores), commands_per_s_async, and
+engine_only_commands_per_s (the same stream straight into an engine, same run) with the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.engine import make_stream, run_engine  # noqa: E402
+from bench.wal import market_commands  # noqa: E402
+from betex.core.engine import Engine  # noqa: E402
+from betex.core.gctune import tune_for_engine  # noqa: E402
+from betex.core.journal import Journal  # noqa: E402
+from betex.core.results import Reject  # noqa: E402
+from betex.core.ring import DEFAULT_WAIT_STRATEGY, WAIT_STRATEGIES  # noqa: E402
+from betex.core.runtime import Runtime  # noqa: E402
+
+
+def run(cmds: list[Any], strategy: str, durability: str, root: Path) -> dict[str, Any]:
+    d = root / f"{strategy}-{durability}"
+    journal = Journal.open_writer(d, durability=durability)
+    rt = Runtime(Engine(), journal, wait_strategy=strategy)
+    rt.start()
+    try:
+        for c in market_commands():
+            assert not isinstance(rt.submit_with_response(c).result(30), Reject)
+        gc.collect()
+        submit = rt.submit
+        retries = 0
+        t0 = time.perf_counter()
+        for c in cmds:
+            while not submit(c):
+                retries += 1
+                time.sleep(0.0001)  # OVERLOADED: back off like a client would
+        rt.submit_with_response(cmds[0]).result(120)
+        dt = time.perf_counter() - t0
+    finally:
+        rt.stop(timeout=120)
+        journal.close()
+        shutil.rmtree(d, ignore_errors=True)
+    m = rt.metrics.to_dict()
+    return {
+        "commands_per_s": (len(cmds) + 1) / dt,
+        "batches": m["counters"]["batches"],
+        "events": m["counters"]["events_total"],
+        "overloaded_retries": retries,
+        "wal_commit_p50_us": m["stages"]["wal_commit"]["p50_ns"] / 1e3,
+        "wal_commit_p99_us": m["stages"]["wal_commit"]["p99_ns"] / 1e3,
+        "ingress_p50_us": m["stages"]["ingress_to_engine"]["p50_ns"] / 1e3,
+        "ingress_p99_us": m["stages"]["ingress_to_engine"]["p99_ns"] / 1e3,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--commands", type=int, default=300_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--quick", action="store_true", help="a short run (50k commands)")
+    ap.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
+    args = ap.parse_args()
+    n = 50_000 if args.quick else args.commands
+    cmds = make_stream(n, args.seed)
+    tune_for_engine()  # what `betex serve` does at start-up
+    root = Path(tempfile.mkdtemp(prefix="betex-bench-pipeline-", dir=args.dir))
+    results: dict[str, dict[str, Any]] = {}
+    gc.collect()
+    engine_only = n / run_engine(cmds)[0]  # same stream, same process, no ring and no WAL
+    try:
+        for strategy in WAIT_STRATEGIES:
+            results[f"{strategy}/sync"] = run(cmds, strategy, "sync", root)
+        results[f"{DEFAULT_WAIT_STRATEGY}/async"] = run(cmds, DEFAULT_WAIT_STRATEGY, "async", root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    header = f"{'strategy/durability':<22}{'cmd/s':>10}{'batches':>9}{'commit p50/p99 us':>20}{'ingress p50/p99 us':>22}"
+    print(f"{'engine only (no WAL)':<22}{engine_only:>10,.0f}")
+    print(header)
+    for name, r in results.items():
+        commit = f"{r['wal_commit_p50_us']:,.0f}/{r['wal_commit_p99_us']:,.0f}"
+        ingress = f"{r['ingress_p50_us']:,.0f}/{r['ingress_p99_us']:,.0f}"
+        print(f"{name:<22}{r['commands_per_s']:>10,.0f}{r['batches']:>9}{commit:>20}{ingress:>22}")
+    out: dict[str, Any] = {
+        "commands_per_s": round(results[f"{DEFAULT_WAIT_STRATEGY}/sync"]["commands_per_s"]),
+        "commands": n,
+        "engine_only_commands_per_s": round(engine_only),
+    }
+    for strategy in WAIT_STRATEGIES:
+        out[f"commands_per_s_{strategy.replace('-', '_')}"] = round(
+            results[f"{strategy}/sync"]["commands_per_s"]
+        )
+    out["commands_per_s_async"] = round(results[f"{DEFAULT_WAIT_STRATEGY}/async"]["commands_per_s"])
+    out["ratio_to_engine_only"] = round(out["commands_per_s"] / engine_only, 3)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
