@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -25,8 +25,7 @@ class ErrorInfo:
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Level:
+class Level(NamedTuple):
     """One ladder level; `implied` is the part of `size` that is implied liquidity."""
 
     price: float
@@ -113,17 +112,18 @@ class Ack:
     error: ErrorInfo | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(NamedTuple):
     trade_id: int
     price: float
     size: float
     implied: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class OrderResponse:
-    """The order after a PLACE/CANCEL/REPLACE. `error` is set for rejects (status REJECTED)."""
+class OrderResponse(NamedTuple):
+    """The order after a PLACE/CANCEL/REPLACE. `error` is set for rejects (status REJECTED).
+
+    A NamedTuple rather than a frozen dataclass: it is built once per reply on the hot path.
+    """
 
     correlation_id: int | None
     status: str

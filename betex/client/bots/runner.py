@@ -50,7 +50,7 @@ class BotRunner:
         *,
         rate: float = 1000.0,
         http: BetexHttp | None = None,
-        max_inflight: int = 1000,
+        max_inflight: int = 128,
         risk_poll_s: float = 1.0,
     ) -> None:
         if not bots:

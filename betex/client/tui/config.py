@@ -49,3 +49,37 @@ class TuiConfig:
     @property
     def bot_counts(self) -> dict[str, int]:
         return {"mm": self.mm_bots, "noise": self.noise_bots, "informed": self.informed_bots}
+
+
+def config_from_flags(
+    url: str = DEFAULT_TUI_URL,
+    *,
+    no_ack: bool = False,
+    high_throughput: bool = False,
+    bots: int | None = None,
+    mm_bots: int | None = None,
+    noise_bots: int | None = None,
+    informed_bots: int | None = None,
+    account_id: int = 1,
+    seed: int = 1,
+    token: str | None = None,
+) -> TuiConfig:
+    """The CLI's flags as a config: `--bots N` deals N bots over the kinds, a per-kind flag
+    overrides its share, and giving any bot count starts the bots once a market is selected."""
+    counts = split_bots(bots) if bots is not None else {"mm": 2, "noise": 2, "informed": 1}
+    for kind, n in (("mm", mm_bots), ("noise", noise_bots), ("informed", informed_bots)):
+        if n is not None:
+            counts[kind] = n
+    explicit = any(v is not None for v in (bots, mm_bots, noise_bots, informed_bots))
+    return TuiConfig(
+        url=url,
+        no_ack=no_ack,
+        high_throughput=high_throughput,
+        mm_bots=counts["mm"],
+        noise_bots=counts["noise"],
+        informed_bots=counts["informed"],
+        autostart_bots=explicit and sum(counts.values()) > 0,
+        account_id=account_id,
+        seed=seed,
+        token=token,
+    )

@@ -144,6 +144,51 @@ class Notice:
     """info, ok or error."""
 
 
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    status: m.Status
+    conn: ConnView
+
+
+@dataclass(frozen=True, slots=True)
+class MarketsUpdate:
+    markets: tuple[m.MarketInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TradesUpdate:
+    market_id: int
+    trades: tuple[TradeRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersUpdate:
+    market_id: int
+    orders: tuple[OrderRow, ...]
+
+
+Update = (
+    m.Snapshot
+    | m.Status
+    | m.Ack
+    | m.OrderResponse
+    | m.MarketCreated
+    | m.MarketUpdated
+    | m.MarketList
+    | m.ServerError
+    | m.UnknownMsg
+    | StatusUpdate
+    | ConnView
+    | MetricsView
+    | MarketsUpdate
+    | TradesUpdate
+    | OrdersUpdate
+    | BotsView
+    | Notice
+)
+"""Everything the network side can tell the UI; `UiState.apply` takes any of them."""
+
+
 @dataclass(slots=True)
 class UiState:
     account_id: int = 1
@@ -232,13 +277,36 @@ class UiState:
             self.pending[correlation_id] = label
         self.note(f"{label}: sent" + (" (no ack)" if self.no_ack else ""))
 
+    def apply(self, u: Update) -> None:
+        """Apply one message from the network side."""
+        if isinstance(u, StatusUpdate):
+            self.apply_status(u.status, u.conn)
+        elif isinstance(u, ConnView):
+            self.apply_conn(u)
+        elif isinstance(u, MetricsView):
+            self.apply_metrics(u)
+        elif isinstance(u, MarketsUpdate):
+            self.apply_markets(u.markets)
+        elif isinstance(u, TradesUpdate):
+            self.apply_trades(u.market_id, u.trades)
+        elif isinstance(u, OrdersUpdate):
+            self.apply_orders(u.market_id, u.orders)
+        elif isinstance(u, BotsView):
+            self.apply_bots(u)
+        elif isinstance(u, Notice):
+            self.note(u.text, u.level)
+        else:
+            self.apply_server_msg(u)
+
     def apply_conn(self, conn: ConnView) -> None:
-        if conn.state != self.conn.state:
-            level = "ok" if conn.connected else "error"
-            why = f": {conn.last_error}" if conn.last_error and not conn.connected else ""
-            self.note(f"connection {conn.state.lower()}{why}", level)
-            if not conn.connected:
-                self.pending.clear()
+        if conn.connected and not self.conn.connected:
+            self.note(
+                f"connected to {conn.url}" + (f" (reconnect {conn.reconnects})" if conn.reconnects else ""),
+                "ok",
+            )
+        elif self.conn.connected and not conn.connected:
+            self.note(f"connection lost ({conn.last_error or conn.state.lower()}); reconnecting", "error")
+            self.pending.clear()
         self.conn = conn
         self._changed()
 

@@ -1,0 +1,258 @@
+"""Embedded bots for the TUI: the client's strategies, fed through a bounded, droppable channel.
+
+The pool owns the bots (`betex.client.bots`) trading the selected market and issues their
+commands at a fixed rate into `queue`; the session's sender drains it only when no user
+command is waiting, so a busy bot swarm never delays a keypress. Pausing (or losing the
+connection) discards whatever is still queued; the bots whose commands were dropped are told
+(`on_disconnect`) so they re-synchronise (a market maker starts again with a CANCEL_ALL).
+When the channel is full the pool simply issues nothing (back-pressure, nothing lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from .. import messages as m
+from ..bots import (
+    ACCOUNT_BASE,
+    BookView,
+    Bot,
+    InformedTrader,
+    MarketMaker,
+    MarketSpec,
+    NoiseTrader,
+    make_priors,
+)
+from ..bots.orders import account_of, to_wire
+from ..bots.runner import if_win_cents, parse_risk
+from ..connection import BetexClient
+from .config import BOT_KINDS, TuiConfig
+from .state import BotRow, BotsView
+
+BOT_CLASSES: dict[str, type[Bot]] = {"mm": MarketMaker, "noise": NoiseTrader, "informed": InformedTrader}
+_ACCOUNT_LO = min(ACCOUNT_BASE.values())
+_ACCOUNT_HI = max(ACCOUNT_BASE.values()) + 1000
+
+QueuedCommand = tuple[Bot, int, bytes]
+
+
+def is_bot_account(account_id: int) -> bool:
+    return _ACCOUNT_LO < account_id < _ACCOUNT_HI
+
+
+class BotPool:
+    def __init__(
+        self,
+        client: BetexClient,
+        cfg: TuiConfig,
+        send_user: Callable[[dict[str, Any]], None],
+        wake: asyncio.Event,
+    ) -> None:
+        self.client = client
+        self.cfg = cfg
+        self.rate = cfg.bot_rate
+        self.acks = not cfg.no_ack
+        self.counts: dict[str, int] = dict(cfg.bot_counts)
+        self.queue: asyncio.Queue[QueuedCommand] = asyncio.Queue(cfg.bot_queue_size)
+        self.bots: list[Bot] = []
+        self.spec: MarketSpec | None = None
+        self.target: int | None = None
+        self.running = False
+        self.dropped = 0
+        self._send_user = send_user
+        self._wake = wake
+        self._by_account: dict[int, Bot] = {}
+        self._view: BookView | None = None
+        self._view_snap: m.Snapshot | None = None
+        self._t0: float | None = None
+        self._slots = 0
+
+    # --- control (called from the UI) -------------------------------------------------------------
+
+    def retarget(self, market_id: int | None) -> None:
+        """Trade `market_id` from now on; the old market's bot orders are cancelled."""
+        if market_id == self.target:
+            return
+        self.drop_queued()
+        if self.spec is not None:
+            for b in self.bots:
+                self._cancel_all(b)
+        self.bots, self._by_account, self.spec = [], {}, None
+        self.target = market_id
+        self._view = self._view_snap = None
+
+    def start(self) -> None:
+        self.running = True
+        self._t0 = None
+
+    def pause(self) -> int:
+        """Stop issuing and drop what is queued; returns how many commands were dropped."""
+        self.running = False
+        return self.drop_queued()
+
+    def add(self, kind: str) -> None:
+        self.counts[kind] += 1
+        if self.spec is not None:
+            self._make(kind, self.counts[kind] - 1)
+
+    def remove(self, kind: str) -> bool:
+        if self.counts[kind] <= 0:
+            return False
+        self.counts[kind] -= 1
+        for b in reversed(self.bots):
+            if b.kind == kind:
+                self.bots.remove(b)
+                self._by_account.pop(b.account_id, None)
+                self._cancel_all(b)
+                break
+        return True
+
+    # --- wiring ----------------------------------------------------------------------------------
+
+    def owns(self, correlation_id: int | None) -> bool:
+        return correlation_id is not None and is_bot_account(account_of(correlation_id))
+
+    def on_reply(self, msg: Any) -> None:
+        corr = msg.correlation_id
+        bot = self._by_account.get(account_of(corr))
+        if bot is not None:
+            bot.on_reply(corr, msg)
+
+    def on_disconnect(self) -> None:
+        self.drop_queued()
+        for b in self.bots:
+            b.on_disconnect()
+
+    def drop_queued(self) -> int:
+        """Discard queued bot commands; their bots forget what they had in flight."""
+        hit: set[int] = set()
+        n = 0
+        while not self.queue.empty():
+            bot, _, _ = self.queue.get_nowait()
+            hit.add(id(bot))
+            n += 1
+        for b in self.bots:
+            if id(b) in hit:
+                b.on_disconnect()
+        self.dropped += n
+        return n
+
+    def lost(self, bot: Bot) -> None:
+        """A dequeued command could not be sent (connection down)."""
+        self.dropped += 1
+        bot.on_disconnect()
+
+    def feed_risk(self, body: Any) -> None:
+        """Without acks bots cannot see their fills: give them the server's matched if-win."""
+        for acct, entry in parse_risk(body).items():
+            bot = self._by_account.get(acct)
+            if bot is not None:
+                bot.on_risk(if_win_cents(entry))
+
+    def view(self) -> BotsView:
+        rows = tuple(
+            BotRow(
+                b.name,
+                b.kind,
+                b.account_id,
+                b.stats.sent,
+                b.stats.acked,
+                sum(b.stats.rejected.values()),
+                b.stats.trades,
+                round(b.stats.volume, 2),
+                b.inflight,
+            )
+            for b in self.bots
+        )
+        if not rows and self.spec is None:
+            rows = tuple(
+                BotRow(f"{kind}-{ACCOUNT_BASE[kind] + i + 1}", kind, ACCOUNT_BASE[kind] + i + 1)
+                for kind in BOT_KINDS
+                for i in range(self.counts[kind])
+            )
+        return BotsView(rows, self.running, self.queue.qsize(), self.dropped, self.target)
+
+    # --- the issuing loop --------------------------------------------------------------------------
+
+    async def run(self, tick: float = 0.01) -> None:
+        while True:
+            await asyncio.sleep(tick)
+            self.step(time.perf_counter())
+
+    def step(self, now: float) -> int:
+        """Issue the commands due by `now` (open-loop schedule at `rate`); returns how many."""
+        if self.spec is None or self.spec.market_id != self.target:
+            self._build()
+        if not self.running or not self.bots or not self.client.connected:
+            self._t0 = None
+            return 0
+        if self._t0 is None:
+            self._t0, self._slots = now, 0
+        due = int((now - self._t0) * self.rate) - self._slots
+        if due > self.rate * 0.1:  # after a stall, do not burst the whole backlog
+            self._slots += due - int(self.rate * 0.1)
+            due = int(self.rate * 0.1)
+        room = self.queue.maxsize - self.queue.qsize()
+        n = min(due, room)
+        self._slots += max(0, due)
+        view = self._current_view()
+        issued = 0
+        bots = self.bots
+        nb = len(bots)
+        for k in range(n):
+            start = (self._slots + k) % nb
+            for j in range(nb):
+                b = bots[(start + j) % nb]
+                got = b.issue(view)
+                if got is not None:
+                    corr, cmd = got
+                    assert self.spec is not None
+                    data = orjson.dumps(
+                        to_wire(cmd, self.spec.market_id, b.account_id, self.spec.model, corr)
+                    )
+                    self.queue.put_nowait((b, corr, data))
+                    issued += 1
+                    break
+            else:
+                break  # nobody has anything to do against this view
+        if issued:
+            self._wake.set()
+        return issued
+
+    def _current_view(self) -> BookView | None:
+        snap = self.client.snapshots.get(self.target) if self.target is not None else None
+        if snap is not None and snap is not self._view_snap:
+            self._view_snap = snap
+            self._view = BookView.from_snapshot(snap)
+        return self._view
+
+    def _build(self) -> None:
+        if self.target is None:
+            return
+        snap = self.client.snapshots.get(self.target)
+        if snap is None or not snap.runners:
+            return
+        binary = snap.market_model == "BINARY_YES"
+        self.spec = MarketSpec.from_snapshot(snap, make_priors(snap.runner_ids, self.cfg.seed, binary=binary))
+        self.bots, self._by_account = [], {}
+        for kind in BOT_KINDS:
+            for i in range(self.counts[kind]):
+                self._make(kind, i)
+
+    def _make(self, kind: str, index: int) -> None:
+        assert self.spec is not None
+        acct = ACCOUNT_BASE[kind] + index + 1
+        while acct in self._by_account:
+            acct += 1
+        bot = BOT_CLASSES[kind](acct, self.spec, self.cfg.seed, acks=self.acks)
+        self.bots.append(bot)
+        self._by_account[acct] = bot
+
+    def _cancel_all(self, bot: Bot) -> None:
+        if self.spec is not None and bot.stats.sent:
+            self._send_user(m.cancel_all(self.spec.market_id, bot.account_id))

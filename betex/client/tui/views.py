@@ -1,0 +1,524 @@
+"""Pure renderers: `UiState` in, Rich renderables out (no Textual, no I/O, no clock).
+
+Each pane of the TUI shows exactly what one of these functions returns, so a pane's look can be
+checked from a fixed state and the widgets stay dumb.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .. import messages as m
+from .metrics import MetricsView
+from .state import Focus, UiState
+
+LADDER_LEVELS = 3
+"""Levels per side in the all-runners ladder; the selected runner's depth shows more."""
+DEPTH_LEVELS = 10
+
+BACK_STYLE = "bold #e6f0ff on #1f4e79"
+LAY_STYLE = "bold #fff0f5 on #7a2848"
+DIM = "grey50"
+STATE_STYLE = {
+    "OPEN": "bold green",
+    "SUSPENDED": "bold yellow",
+    "CLOSED": "bold red",
+    "SETTLED": "bold cyan",
+    "VOIDED": "bold magenta",
+}
+CONN_STYLE = {
+    "CONNECTED": "bold green",
+    "CONNECTING": "bold yellow",
+    "RECONNECTING": "bold yellow",
+    "DISCONNECTED": "bold red",
+    "CLOSED": "bold red",
+}
+NOTICE_STYLE = {"info": "white", "ok": "green", "error": "bold red"}
+
+
+# --- formatting --------------------------------------------------------------------------------
+
+
+def fmt_price(price: float | None, binary: bool = False) -> str:
+    if price is None:
+        return "-"
+    if binary:
+        return f"{int(round(price))}"
+    if price < 10:
+        return f"{price:.2f}"
+    if price < 100 and price != int(price):
+        return f"{price:.1f}"
+    return f"{price:.0f}"
+
+
+def fmt_size(size: float, binary: bool = False) -> str:
+    if binary:
+        return f"{int(round(size))}" if size < 100_000 else f"{size / 1000:.0f}k"
+    if size < 100:
+        return f"{size:.2f}"
+    if size < 10_000:
+        return f"{size:.0f}"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f}k"
+    return f"{size / 1_000_000:.1f}M"
+
+
+def fmt_ns(ns: int) -> str:
+    if ns <= 0:
+        return "-"
+    if ns < 1_000:
+        return f"{ns}ns"
+    if ns < 1_000_000:
+        return f"{ns / 1_000:.0f}µs" if ns >= 100_000 else f"{ns / 1_000:.1f}µs"
+    if ns < 1_000_000_000:
+        return f"{ns / 1_000_000:.1f}ms"
+    return f"{ns / 1e9:.2f}s"
+
+
+def fmt_rate(v: float) -> str:
+    if v < 10:
+        return f"{v:.1f}"
+    if v < 10_000:
+        return f"{v:.0f}"
+    return f"{v / 1000:.1f}k"
+
+
+def fmt_bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n}B"
+
+
+def fmt_ts(ts_ns: int) -> str:
+    """Engine time of day in UTC (so a fixed state renders the same everywhere)."""
+    if ts_ns <= 0:
+        return "--:--:--.---"
+    dt = datetime.fromtimestamp(ts_ns / 1e9, tz=UTC)
+    return dt.strftime("%H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
+
+
+def side_names(binary: bool) -> tuple[str, str]:
+    """(bid-ish side, ask-ish side) for the order keys: back/lay or buy/sell."""
+    return ("BUY", "SELL") if binary else ("BACK", "LAY")
+
+
+def _table(**kw: object) -> Table:
+    return Table(box=None, pad_edge=False, show_edge=False, expand=True, header_style="bold", **kw)  # type: ignore[arg-type]
+
+
+# --- panes -------------------------------------------------------------------------------------
+
+
+def render_status(state: UiState) -> Text:
+    c = state.conn
+    t = Text()
+    t.append(" betex ", style="bold black on #d7a100")
+    t.append("  ")
+    t.append(f"● {c.state}", style=CONN_STYLE.get(c.state, "bold"))
+    if c.connected:
+        t.append(f"  seq {c.seq}  lag {c.lag_ms:.1f}ms", style="white")
+    elif c.failed_attempts:
+        t.append(f"  attempt {c.failed_attempts}, retry in {c.next_retry_s:.1f}s", style="yellow")
+    if c.reconnects:
+        t.append(f"  reconnects {c.reconnects}", style=DIM)
+    t.append(f"  {c.url or state.url}", style=DIM)
+    t.append(f"  account {state.account_id}", style="cyan")
+    t.append("  acks off" if state.no_ack else "  acks on", style=DIM)
+    if not c.connected and c.last_error:
+        t.append(f"  ({c.last_error})", style="red")
+    return t
+
+
+def render_markets(state: UiState) -> RenderableType:
+    if not state.markets:
+        return Text("no markets yet — press 1 (soccer), 2 (two-runner) or 3 (binary)", style=DIM)
+    tbl = _table()
+    tbl.add_column(" ", width=1, no_wrap=True)
+    tbl.add_column("id", justify="right", no_wrap=True)
+    tbl.add_column("name", ratio=1, no_wrap=True, overflow="ellipsis")
+    tbl.add_column("state", no_wrap=True)
+    focused = state.focus is Focus.MARKETS
+    cursor = state.cursor_market
+    for mid in state.market_ids:
+        row = state.markets[mid]
+        st = (
+            row.market_state
+            if row.market_phase == "PRE"
+            else f"{row.market_state}/{_phase(row.market_phase)}"
+        )
+        style = "reverse" if focused and mid == cursor else ("bold" if mid == cursor else "")
+        tbl.add_row(
+            "▶" if mid == state.selected_market else "",
+            str(mid),
+            row.name,
+            Text(st, style=STATE_STYLE.get(row.market_state, "")),
+            style=style,
+        )
+    return tbl
+
+
+def _phase(phase: str) -> str:
+    return {"AWAITING_LIVE": "AWAIT", "IN_PLAY": "INPLAY"}.get(phase, phase)
+
+
+def _level_cell(levels: tuple[m.Level, ...], i: int, style: str, binary: bool) -> Text:
+    if i >= len(levels):
+        return Text(" \n ", style=DIM)
+    lv = levels[i]
+    t = Text(justify="center", style=style)
+    t.append(fmt_price(lv.price, binary))
+    t.append("\n")
+    size = fmt_size(lv.size, binary) + ("*" if lv.implied > 0 else "")
+    t.append(size, style="italic" if lv.implied > 0 else "not bold")
+    return t
+
+
+def render_market_header(state: UiState) -> Text:
+    snap = state.snapshot
+    if snap is None:
+        if state.selected_market is not None:
+            return Text(f"market {state.selected_market}: waiting for a snapshot…", style=DIM)
+        return Text("no market selected (arrows + enter in the market list)", style=DIM)
+    t = Text()
+    t.append(f"#{snap.market_id} {snap.name}", style="bold")
+    t.append(f"  {snap.market_model}{'/' + snap.book_type if snap.book_type else ''}", style=DIM)
+    t.append("  ")
+    t.append(snap.market_state, style=STATE_STYLE.get(snap.market_state, "bold"))
+    t.append(f" {snap.market_phase}", style="bold")
+    t.append(f"  v{snap.version}  matched {fmt_size(snap.total_matched, snap.market_model == 'BINARY_YES')}")
+    return t
+
+
+def render_ladder(state: UiState) -> RenderableType:
+    snap = state.snapshot
+    header = render_market_header(state)
+    if snap is None:
+        return header
+    if isinstance(snap.book, m.BinaryBook):
+        return Group(header, Text(""), _binary_book(snap, snap.book))
+    return Group(header, Text(""), _exchange_summary(state, snap), Text(""), _runner_depth(state, snap))
+
+
+def _exchange_summary(state: UiState, snap: m.Snapshot) -> Table:
+    book = snap.book if isinstance(snap.book, m.ExchangeBook) else m.ExchangeBook(())
+    tbl = _table(show_lines=False)
+    tbl.add_column("runner", ratio=1, min_width=10, no_wrap=True, overflow="ellipsis")
+    for _ in range(LADDER_LEVELS - 1):
+        tbl.add_column("", justify="center", width=7, no_wrap=True)
+    tbl.add_column("back", justify="center", width=7, no_wrap=True)
+    tbl.add_column("lay", justify="center", width=7, no_wrap=True)
+    for _ in range(LADDER_LEVELS - 1):
+        tbl.add_column("", justify="center", width=7, no_wrap=True)
+    tbl.add_column("ltp", justify="right", width=6, no_wrap=True)
+    tbl.add_column("traded", justify="right", width=7, no_wrap=True)
+    focused = state.focus is Focus.RUNNERS
+    selected = state.selected_runner
+    for r in snap.runners:
+        ladder = book.ladder(r.runner_id)
+        backs = ladder.available_to_back if ladder else ()
+        lays = ladder.available_to_lay if ladder else ()
+        mark = "▶ " if r.runner_id == selected else "  "
+        name = Text(f"{mark}{r.label}\n  id {r.runner_id}", no_wrap=True)
+        if r.runner_id == selected:
+            name.stylize("reverse" if focused else "bold", 0, len(mark) + len(r.label))
+        cells = [_level_cell(backs, i, BACK_STYLE, False) for i in reversed(range(LADDER_LEVELS))]
+        cells += [_level_cell(lays, i, LAY_STYLE, False) for i in range(LADDER_LEVELS)]
+        tbl.add_row(
+            name,
+            *cells,
+            Text(fmt_price(r.last_traded_price)),
+            Text(fmt_size(r.traded_volume)),
+        )
+    return tbl
+
+
+def _runner_depth(state: UiState, snap: m.Snapshot) -> RenderableType:
+    rid = state.selected_runner
+    book = snap.book if isinstance(snap.book, m.ExchangeBook) else None
+    ladder = book.ladder(rid) if book is not None and rid is not None else None
+    title = Text(f"depth: {state.runner_label(rid) if rid is not None else '-'}", style="bold")
+    title.append("   * = includes implied (i = implied part)", style=DIM)
+    tbl = _table()
+    tbl.add_column("to back", justify="right", no_wrap=True)
+    tbl.add_column("size", justify="right", no_wrap=True)
+    tbl.add_column("i", justify="right", no_wrap=True, style=DIM)
+    tbl.add_column("│", width=1, no_wrap=True, style=DIM)
+    tbl.add_column("to lay", justify="right", no_wrap=True)
+    tbl.add_column("size", justify="right", no_wrap=True)
+    tbl.add_column("i", justify="right", no_wrap=True, style=DIM)
+    backs = ladder.available_to_back if ladder else ()
+    lays = ladder.available_to_lay if ladder else ()
+    n = max(len(backs), len(lays), 1)
+    for i in range(min(n, DEPTH_LEVELS)):
+        row: list[Text] = []
+        for levels, style in ((backs, "#8ec5ff"), (lays, "#ff9ec0")):
+            if i < len(levels):
+                lv = levels[i]
+                row += [
+                    Text(fmt_price(lv.price), style=f"bold {style}"),
+                    Text(fmt_size(lv.size)),
+                    Text(fmt_size(lv.implied) if lv.implied > 0 else ""),
+                ]
+            else:
+                row += [Text("-", style=DIM), Text(""), Text("")]
+            if len(row) == 3:
+                row.append(Text("│", style=DIM))
+        tbl.add_row(*row)
+    return Group(title, tbl)
+
+
+def _binary_book(snap: m.Snapshot, book: m.BinaryBook) -> RenderableType:
+    r = snap.runners[0] if snap.runners else m.RunnerInfo(1, "YES")
+    head = Text(f"{r.label} (id {r.runner_id})  ltp ", style="bold")
+    head.append(fmt_price(r.last_traded_price, True) + (" bps" if r.last_traded_price else ""))
+    head.append(f"  traded {fmt_size(r.traded_volume, True)} shares")
+    tbl = _table()
+    tbl.add_column("bid size", justify="right", no_wrap=True)
+    tbl.add_column("bid bps", justify="right", no_wrap=True)
+    tbl.add_column("prob", justify="right", no_wrap=True, style=DIM)
+    tbl.add_column("│", width=1, no_wrap=True, style=DIM)
+    tbl.add_column("ask bps", justify="right", no_wrap=True)
+    tbl.add_column("ask size", justify="right", no_wrap=True)
+    tbl.add_column("prob", justify="right", no_wrap=True, style=DIM)
+    n = max(len(book.bids), len(book.asks), 1)
+    for i in range(min(n, DEPTH_LEVELS)):
+        row: list[Text] = []
+        if i < len(book.bids):
+            lv = book.bids[i]
+            row += [
+                Text(fmt_size(lv.size, True)),
+                Text(fmt_price(lv.price, True), style=BACK_STYLE),
+                Text(f"{lv.price / 100:.2f}%"),
+            ]
+        else:
+            row += [Text(""), Text("-", style=DIM), Text("")]
+        row.append(Text("│", style=DIM))
+        if i < len(book.asks):
+            lv = book.asks[i]
+            row += [
+                Text(fmt_price(lv.price, True), style=LAY_STYLE),
+                Text(fmt_size(lv.size, True)),
+                Text(f"{lv.price / 100:.2f}%"),
+            ]
+        else:
+            row += [Text("-", style=DIM), Text(""), Text("")]
+        tbl.add_row(*row)
+    return Group(head, Text(""), tbl)
+
+
+def render_trades(state: UiState) -> RenderableType:
+    if not state.trades:
+        return Text("no trades yet", style=DIM)
+    binary = state.is_binary
+    tbl = _table()
+    tbl.add_column("time (UTC)", no_wrap=True, style=DIM)
+    tbl.add_column("runner", no_wrap=True, ratio=1, overflow="ellipsis")
+    tbl.add_column("price", justify="right", no_wrap=True)
+    tbl.add_column("size", justify="right", no_wrap=True)
+    tbl.add_column("", no_wrap=True)
+    for t in state.trades:
+        flags = ("i" if t.implied else "") + ("V" if t.voided else "")
+        tbl.add_row(
+            fmt_ts(t.ts),
+            state.runner_label(t.runner_id),
+            fmt_price(t.price, binary),
+            fmt_size(t.size, binary),
+            flags,
+            style="strike" if t.voided else "",
+        )
+    return tbl
+
+
+def render_orders(state: UiState) -> RenderableType:
+    rows = state.order_list
+    if not rows:
+        return Text(f"no orders for account {state.account_id} — b/l to place", style=DIM)
+    binary = state.is_binary
+    tbl = _table()
+    tbl.add_column("id", justify="right", no_wrap=True)
+    tbl.add_column("runner", no_wrap=True, ratio=1, overflow="ellipsis")
+    tbl.add_column("side", no_wrap=True)
+    tbl.add_column("price", justify="right", no_wrap=True)
+    tbl.add_column("size", justify="right", no_wrap=True)
+    tbl.add_column("matched", justify="right", no_wrap=True)
+    tbl.add_column("left", justify="right", no_wrap=True)
+    tbl.add_column("status", no_wrap=True)
+    focused = state.focus is Focus.ORDERS
+    sel = state.selected_order
+    for o in rows:
+        side_style = "#8ec5ff" if o.side in ("BACK", "BUY") else "#ff9ec0"
+        status = "OPEN" if o.is_open else _short_status(o.status)
+        style = "reverse" if focused and sel is not None and o.order_id == sel.order_id else ""
+        if not o.is_open and not style:
+            style = DIM
+        tbl.add_row(
+            str(o.order_id),
+            state.runner_label(o.runner_id),
+            Text(o.side, style=side_style),
+            fmt_price(o.price, binary),
+            fmt_size(o.size, binary),
+            fmt_size(o.size_matched, binary),
+            fmt_size(o.size_remaining, binary),
+            status,
+            style=style,
+        )
+    return tbl
+
+
+def _short_status(status: str) -> str:
+    return {"EXECUTION_COMPLETE": "DONE"}.get(status, status)
+
+
+def render_bots(state: UiState) -> RenderableType:
+    b = state.bots
+    head = Text()
+    head.append("RUNNING" if b.running else "PAUSED", style="bold green" if b.running else "bold yellow")
+    head.append(f"  market {b.market_id if b.market_id is not None else '-'}")
+    head.append(f"  queued {b.queued}  dropped {b.dropped}", style=DIM)
+    tbl = _table()
+    tbl.add_column("bot", no_wrap=True)
+    tbl.add_column("sent", justify="right", no_wrap=True)
+    tbl.add_column("ack", justify="right", no_wrap=True)
+    tbl.add_column("rej", justify="right", no_wrap=True)
+    tbl.add_column("trd", justify="right", no_wrap=True)
+    tbl.add_column("vol", justify="right", no_wrap=True)
+    tot = [0, 0, 0, 0]
+    vol = 0.0
+    for r in b.rows:
+        tbl.add_row(r.name, str(r.sent), str(r.acked), str(r.rejected), str(r.trades), fmt_size(r.volume))
+        tot[0] += r.sent
+        tot[1] += r.acked
+        tot[2] += r.rejected
+        tot[3] += r.trades
+        vol += r.volume
+    if b.rows:
+        tbl.add_row(
+            Text("total", style="bold"),
+            *(Text(str(v), style="bold") for v in tot),
+            Text(fmt_size(vol), style="bold"),
+        )
+    else:
+        tbl.add_row(Text("no bots (m/n/i add)", style=DIM), "", "", "", "", "")
+    return Group(head, tbl)
+
+
+def render_metrics(state: UiState) -> RenderableType:
+    mv: MetricsView | None = state.metrics
+    if mv is None:
+        return Text("waiting for /metrics…", style=DIM)
+    if mv.error is not None:
+        return Text(f"/metrics: {mv.error}", style="red")
+    head = _table()
+    head.add_column("", no_wrap=True)
+    head.add_column("", justify="right", no_wrap=True)
+    head.add_row("events/s", Text(fmt_rate(mv.events_per_s), style="bold"))
+    head.add_row("commands/s", Text(fmt_rate(mv.commands_per_s), style="bold"))
+    head.add_row("rejects/s", fmt_rate(mv.rejects_per_s))
+    head.add_row("seq", str(mv.seq))
+    head.add_row("ring", f"{mv.ring_depth}/{mv.ring_size} {mv.wait_strategy}")
+    head.add_row("proj. lag", f"{mv.projection_lag} ev")
+    head.add_row("wal", f"{fmt_bytes(mv.wal_bytes)} {mv.durability}")
+    stages = _table()
+    stages.add_column("stage", no_wrap=True)
+    stages.add_column("p50", justify="right", no_wrap=True)
+    stages.add_column("p99", justify="right", no_wrap=True)
+    for s in mv.stages:
+        stages.add_row(s.name, fmt_ns(s.p50_ns), fmt_ns(s.p99_ns))
+    return Group(head, Text(f"window {mv.window_s:.1f}s", style=DIM), stages)
+
+
+def render_notices(state: UiState) -> RenderableType:
+    if not state.notices:
+        return Text("press ? for help", style=DIM)
+    t = Text()
+    for i, n in enumerate(state.notices):
+        if i:
+            t.append("\n")
+        t.append(n.text, style=NOTICE_STYLE.get(n.level, ""))
+    return t
+
+
+HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "navigate",
+        (
+            ("tab / shift+tab", "focus markets → runners → orders"),
+            ("↑ ↓ (or k j)", "move the cursor in the focused pane"),
+            ("enter", "show the market under the cursor"),
+            ("r", "refresh the market list"),
+        ),
+    ),
+    (
+        "markets",
+        (
+            ("1", "create a soccer market (Home/Draw/Away, multi-runner)"),
+            ("2", "create a two-runner market (implied matching)"),
+            ("3", "create a binary (YES shares) market"),
+            ("s", "suspend / resume"),
+            ("a", "await live (in-play capable, pre-play only)"),
+            ("g", "go live (in play; lapses LAPSE orders)"),
+            ("c", "close"),
+            ("w", "settle: pick the winner"),
+            ("v", "void the market"),
+        ),
+    ),
+    (
+        "trade",
+        (
+            ("b", "back (buy for binary) the selected runner"),
+            ("l", "lay (sell for binary) the selected runner"),
+            ("x", "cancel the selected order"),
+            ("X", "cancel all my orders in the market"),
+        ),
+    ),
+    (
+        "bots",
+        (
+            ("p", "start / pause the bots (pausing drops queued bot commands)"),
+            ("m / M", "add / remove a market maker"),
+            ("n / N", "add / remove a noise trader"),
+            ("i / I", "add / remove an informed trader"),
+        ),
+    ),
+    ("app", (("?", "this help"), ("q", "quit"))),
+)
+
+
+def render_help() -> Table:
+    tbl = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    tbl.add_column("key", style="bold #d7a100", no_wrap=True)
+    tbl.add_column("action")
+    for group, keys in HELP_KEYS:
+        tbl.add_row(Text(group.upper(), style="bold underline"), "")
+        for key, what in keys:
+            tbl.add_row(key, what)
+        tbl.add_row("", "")
+    return tbl
+
+
+def render_keys_hint() -> Text:
+    """The short key summary under the market list."""
+    t = Text()
+    hints = (
+        ("1/2/3", "create"),
+        ("s", "susp/resume"),
+        ("a g", "await/live"),
+        ("c w v", "close/settle/void"),
+        ("b l", "back/lay"),
+        ("x X", "cancel/all"),
+        ("p", "bots on/off"),
+        ("m n i", "+bot (shift −)"),
+        ("?", "help"),
+    )
+    for i, (k, what) in enumerate(hints):
+        if i:
+            t.append("\n")
+        t.append(f"{k:>6} ", style="bold #d7a100")
+        t.append(what)
+    return t
