@@ -1,9 +1,15 @@
-"""The engine thread: drain the ring, execute a batch, commit its events, then reply and publish.
+"""The engine runtime: drain the ring, execute a batch, commit its events, then reply and publish.
 
-Ordering contract (operations.md §1): for each batch, one clock read, every command executed,
-all events appended to the WAL in ONE transaction, and only after that commit are the replies
-released and the handlers called (in registration order, on the engine thread). A failed WAL
-write stops the engine for good (fail-stop): nothing it could not write is ever acknowledged.
+Ordering contract (operations.md §1): per batch, one clock read and every command executed; all
+of a batch's events go to the WAL in ONE transaction; only after that commit are the batch's
+replies released and the handlers called, in registration order, batch by batch.
+
+Two threads, as in LMAX: the *engine thread* executes batch N+1 while the *WAL thread* commits
+batch N (py-lmdb releases the GIL during the fsync, so its latency is overlapped, not added).
+Batches waiting for the WAL thread are committed together (group commit, still whole batches
+per txn). The engine may thus run ahead of the disk by a few batches, but nothing is
+acknowledged, published or snapshotted before it is durable. A failed WAL write stops both
+threads for good (fail-stop) and fails every unacknowledged command.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -31,8 +38,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[Event]], None]
 _Item = tuple[Any, Any, int]  # (command, reply future or None, ingress perf_counter_ns)
+_AsyncReplies = dict[
+    asyncio.AbstractEventLoop, list[tuple["asyncio.Future[Result]", "Result | BaseException"]]
+]
 
 _IDLE_WAIT_S = 0.05  # how often an idle engine thread re-checks for stop
+MAX_UNCOMMITTED_BATCHES = 8  # how far the engine may run ahead of the WAL thread
 SNAPSHOTS_KEPT = 3
 
 
@@ -54,8 +65,94 @@ def _resolve_async(pairs: list[tuple[asyncio.Future[Result], Result | BaseExcept
             fut.set_result(value)
 
 
+def _post_async(by_loop: _AsyncReplies) -> None:
+    """One wake-up per event loop per commit, not one per reply."""
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_async, pairs)
+        except RuntimeError:  # the loop is closed: nobody is left to read these replies
+            log.debug("dropping %d replies for a closed event loop", len(pairs))
+
+
+def _fail_items(items: Sequence[_Item], error: BaseException) -> int:
+    """Fail the reply of every item that has one; returns how many items there were."""
+    by_loop: _AsyncReplies = {}
+    for _cmd, reply, _t in items:
+        if reply is None:
+            continue
+        if type(reply) is Future:
+            if not reply.done():
+                reply.set_exception(error)
+        else:
+            by_loop.setdefault(reply.get_loop(), []).append((reply, error))
+    _post_async(by_loop)
+    return len(items)
+
+
+class _Batch:
+    """An executed batch on its way to the WAL thread."""
+
+    __slots__ = ("items", "results", "events", "snapshot")
+
+    def __init__(
+        self, items: list[_Item], results: list[Result], events: list[Event], snap: tuple[bytes, int] | None
+    ) -> None:
+        self.items = items
+        self.results = results
+        self.events = events
+        self.snapshot = snap
+
+
+class _CommitQueue:
+    """Engine thread → WAL thread hand-off; bounded so the engine cannot run far ahead of disk."""
+
+    def __init__(self, limit: int) -> None:
+        self._dq: deque[_Batch] = deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._limit = limit
+        self._closed = False
+        self._aborted = False
+
+    def put(self, batch: _Batch) -> bool:
+        """Queue a batch (waits while full); False if the WAL thread has aborted."""
+        with self._cond:
+            while len(self._dq) >= self._limit and not self._aborted:
+                self._cond.wait()
+            if self._aborted:
+                return False
+            self._dq.append(batch)
+            self._cond.notify_all()
+            return True
+
+    def take_all(self) -> list[_Batch] | None:
+        """Everything queued (waits while empty); None once closed and empty."""
+        with self._cond:
+            while not self._dq and not self._closed:
+                self._cond.wait()
+            if not self._dq:
+                return None
+            out = list(self._dq)
+            self._dq.clear()
+            self._cond.notify_all()
+            return out
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def abort(self) -> list[_Batch]:
+        """Refuse further batches and hand back the ones never committed."""
+        with self._cond:
+            self._aborted = True
+            out = list(self._dq)
+            self._dq.clear()
+            self._cond.notify_all()
+            return out
+
+
 class Runtime:
-    """Owns the engine thread. Submit from any thread or event loop; results arrive after commit."""
+    """Owns the engine and WAL threads. Submit from any thread or loop; results arrive after commit."""
 
     def __init__(
         self,
@@ -84,12 +181,25 @@ class Runtime:
         self.snapshot_dir = Path(snapshot_dir) if snapshot_dir is not None else None
         self._clock = clock
         self._handlers: tuple[Handler, ...] = ()
-        self._thread: threading.Thread | None = None
+        self._commits = _CommitQueue(MAX_UNCOMMITTED_BATCHES)
+        self._engine_thread: threading.Thread | None = None
+        self._wal_thread: threading.Thread | None = None
         self._snapshot_thread: threading.Thread | None = None
+        self._snapshot_busy = False
         self._since_snapshot = 0
+        self._fail_lock = threading.Lock()
         self.failed: BaseException | None = None
         self.metrics = RuntimeMetrics()
         self._setup_metrics()
+        if self.snapshot_dir is not None:
+            # a snapshot past the WAL's end (power loss with async durability) would silently
+            # become "valid" once new events reuse those seqs: remove it before we append
+            for stale in snapshot.discard_after(self.snapshot_dir, journal.last_seq):
+                log.warning(
+                    "removed snapshot %s: it is past the end of the WAL (seq %d)",
+                    stale.name,
+                    journal.last_seq,
+                )
 
     def _setup_metrics(self) -> None:
         m, ring, journal = self.metrics, self.ring, self.journal
@@ -98,6 +208,7 @@ class Runtime:
         m.add_gauge("ring_size", lambda: ring.size)
         m.add_gauge("ring_depth", lambda: ring.depth)
         m.add_gauge("seq", lambda: journal.last_seq)
+        m.add_gauge("engine_seq", lambda: self.engine.seq)
         m.add_gauge("wal_commits", lambda: journal.commits)
         m.add_gauge("wal_events", lambda: journal.events_written)
         m.add_gauge("wal_bytes", lambda: journal.bytes_written)
@@ -108,35 +219,39 @@ class Runtime:
     # ---------------------------------------------------------------- lifecycle
 
     def add_handler(self, fn: Handler) -> None:
-        """Call `fn(events)` on the engine thread after each commit; it must be cheap."""
+        """Call `fn(events)` once per batch, after its commit, on the WAL thread; keep it cheap."""
         self._handlers = (*self._handlers, fn)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        t = self._wal_thread
+        return t is not None and t.is_alive()
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._engine_thread is not None:
             raise RuntimeError("runtime already started")
         if self.ring.closed:
-            raise RuntimeStopped("runtime was stopped")
-        self._thread = threading.Thread(target=self._run, name="betex-engine", daemon=True)
-        self._thread.start()
+            raise RuntimeStopped(self._stopped_reason())
+        self._spawn()
+
+    def _spawn(self) -> None:
+        self._wal_thread = threading.Thread(target=self._wal_loop, name="betex-wal", daemon=True)
+        self._engine_thread = threading.Thread(target=self._engine_loop, name="betex-engine", daemon=True)
+        self._wal_thread.start()
+        self._engine_thread.start()
 
     def stop(self, timeout: float | None = None) -> None:
         """Refuse new commands, process and commit everything already accepted, then join."""
         self.ring.close()
-        thread = self._thread
-        if thread is None:
-            if self.ring.depth and self.failed is None:
-                self._run()  # never started: drain on the caller's thread
-        else:
-            thread.join(timeout)
-            if thread.is_alive():
-                raise TimeoutError(f"engine thread did not stop within {timeout}s")
-        snap = self._snapshot_thread
-        if snap is not None:
-            snap.join(timeout)
+        if self._engine_thread is None:
+            if not self.ring.depth or self.failed is not None:
+                return
+            self._spawn()  # never started but holding accepted commands: run just to drain them
+        for thread in (self._engine_thread, self._wal_thread, self._snapshot_thread):
+            if thread is not None:
+                thread.join(timeout)
+                if thread.is_alive():
+                    raise TimeoutError(f"{thread.name} thread did not stop within {timeout}s")
 
     # ---------------------------------------------------------------- ingress (any thread)
 
@@ -172,91 +287,120 @@ class Runtime:
 
     # ---------------------------------------------------------------- engine thread
 
-    def _run(self) -> None:
+    def _engine_loop(self) -> None:
         ring = self.ring
         max_batch = self.max_batch
+        commits = self._commits
         items: list[_Item] = []
         try:
-            while True:
+            while self.failed is None:
                 if not ring.wait(_IDLE_WAIT_S):
                     if ring.closed and not ring.depth:
                         break
                     continue
                 items = ring.drain(max_batch)
-                if items:
-                    self._process(items)
-                    items = []
+                if not items:
+                    continue
+                if not commits.put(self._execute(items)):
+                    break  # the WAL thread failed: `items` are failed below
+                items = []
         except BaseException as exc:
-            self._fail(exc, items)
+            self._fail(exc, "engine")
+        finally:
+            commits.close()  # the WAL thread commits what it has, then exits
+            if self.failed is not None:
+                # fail what this thread held or never drained (the ring is closed by now)
+                _fail_items(items + ring.drain(ring.size + 1), self._stopped_error())
 
-    def _process(self, items: list[_Item]) -> None:
+    def _execute(self, items: list[_Item]) -> _Batch:
         pc = time.perf_counter_ns
         engine = self.engine
         metrics = self.metrics
-        stages = metrics.stages
         t0 = pc()
-        record = stages["ingress_to_engine"].record
+        record = metrics.stages["ingress_to_engine"].record
         for item in items:
             record(t0 - item[2])
         engine.begin_batch(self._clock())
         execute = engine.execute
         results = [execute(item[0]) for item in items]
         events = engine.end_batch(len(items))
-        t1 = pc()
-        self.journal.append(events)
-        t2 = pc()
-        # committed: from here on every result is a fact and may be released
         rejects = metrics.rejects
-        by_loop: dict[
-            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Result], Result | BaseException]]
-        ] = {}
-        for item, result in zip(items, results, strict=True):
+        for result in results:
             if type(result) is Reject:
                 code = result.code.value
                 rejects[code] = rejects.get(code, 0) + 1
-            reply = item[1]
-            if reply is None:
-                continue
-            if type(reply) is Future:
-                reply.set_result(result)
-            else:
-                by_loop.setdefault(reply.get_loop(), []).append((reply, result))
-        self._post_async(by_loop)
-        for handler in self._handlers:
-            try:
-                handler(events)
-            except Exception:
-                metrics.handler_errors += 1
-                log.exception("event handler %r failed (events are committed; engine continues)", handler)
-        t3 = pc()
-        stages["engine"].record(t1 - t0)
-        stages["wal_commit"].record(t2 - t1)
-        stages["handlers"].record(t3 - t2)
-        metrics.batches += 1
-        metrics.commands_total += len(items)
-        metrics.events_total += len(events)
+        snap: tuple[bytes, int] | None = None
         if self.snapshot_dir is not None:
             self._since_snapshot += len(events)
-            if self._since_snapshot >= self.snapshot_every:
-                self._maybe_snapshot()
+            if self._since_snapshot >= self.snapshot_every and not self._snapshot_busy:
+                # dumped here (the engine's thread), written only once this seq is committed
+                self._snapshot_busy = True
+                self._since_snapshot = 0
+                snap = (engine.dump(), engine.seq)
+        metrics.stages["engine"].record(pc() - t0)
+        metrics.batches += 1
+        metrics.commands_total += len(items)
+        return _Batch(items, results, events, snap)
 
-    @staticmethod
-    def _post_async(
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Result], Result | BaseException]]],
-    ) -> None:
-        for loop, pairs in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_resolve_async, pairs)
-            except RuntimeError:  # the loop is closed: nobody is left to read these replies
-                log.debug("dropping %d replies for a closed event loop", len(pairs))
+    # ---------------------------------------------------------------- WAL thread
 
-    def _maybe_snapshot(self) -> None:
-        prev = self._snapshot_thread
-        if prev is not None and prev.is_alive():
-            return  # still writing the previous one; try again after the next batch
-        data = self.engine.dump()  # on the engine thread: a consistent, committed state
-        seq = self.engine.seq
-        self._since_snapshot = 0
+    def _wal_loop(self) -> None:
+        commits = self._commits
+        try:
+            while True:
+                group = commits.take_all()
+                if group is None:
+                    return
+                try:
+                    self._commit(group)
+                except BaseException as exc:
+                    self._fail(exc, "WAL")
+                    pending = [i for b in group for i in b.items]
+                    pending += [i for b in commits.abort() for i in b.items]
+                    _fail_items(pending, self._stopped_error())
+                    self._snapshot_busy = False
+                    return
+        finally:
+            if self.failed is not None:
+                commits.abort()
+
+    def _commit(self, group: list[_Batch]) -> None:
+        pc = time.perf_counter_ns
+        metrics = self.metrics
+        t0 = pc()
+        if len(group) == 1:
+            self.journal.append(group[0].events)
+        else:
+            self.journal.append([e for b in group for e in b.events])
+        t1 = pc()
+        # committed: from here on every result is a fact and may be released
+        by_loop: _AsyncReplies = {}
+        handlers = self._handlers
+        for batch in group:
+            for item, result in zip(batch.items, batch.results, strict=True):
+                reply = item[1]
+                if reply is None:
+                    continue
+                if type(reply) is Future:
+                    reply.set_result(result)
+                else:
+                    by_loop.setdefault(reply.get_loop(), []).append((reply, result))
+            for handler in handlers:
+                try:
+                    handler(batch.events)
+                except Exception:
+                    metrics.handler_errors += 1
+                    log.exception(
+                        "event handler %r failed (events are committed; runtime continues)", handler
+                    )
+            metrics.events_total += len(batch.events)
+            if batch.snapshot is not None:
+                self._start_snapshot(*batch.snapshot)
+        _post_async(by_loop)
+        metrics.stages["wal_commit"].record(t1 - t0)
+        metrics.stages["handlers"].record(pc() - t1)
+
+    def _start_snapshot(self, data: bytes, seq: int) -> None:
         self._snapshot_thread = threading.Thread(
             target=self._write_snapshot, args=(data, seq), name="betex-snapshot", daemon=True
         )
@@ -271,32 +415,31 @@ class Runtime:
             self.metrics.snapshot_errors += 1
             log.error("engine snapshot at seq %d failed: %s (the WAL still has everything)", seq, exc)
             return
+        finally:
+            self._snapshot_busy = False
         self.metrics.snapshots += 1
         log.info("engine snapshot at seq %d: %s", seq, path.name)
 
-    def _fail(self, exc: BaseException, in_flight: list[_Item]) -> None:
-        """Fail-stop: accept nothing more, fail every unacknowledged command, one clear log line."""
-        self.failed = exc
+    # ---------------------------------------------------------------- fail-stop
+
+    def _stopped_error(self) -> RuntimeStopped:
+        error = RuntimeStopped(f"engine failed: {self.failed}")
+        error.__cause__ = self.failed
+        return error
+
+    def _fail(self, exc: BaseException, where: str) -> None:
+        """Fail-stop: accept nothing more; one clear log line for the first failure only."""
+        with self._fail_lock:
+            first = self.failed is None
+            if first:
+                self.failed = exc
         self.ring.close()
-        pending = in_flight + self.ring.drain(self.ring.size + 1)
-        error = RuntimeStopped(f"engine failed: {exc}")
-        error.__cause__ = exc
-        by_loop: dict[
-            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Result], Result | BaseException]]
-        ] = {}
-        for _cmd, reply, _t in pending:
-            if reply is None:
-                continue
-            if type(reply) is Future:
-                if not reply.done():
-                    reply.set_exception(error)
-            else:
-                by_loop.setdefault(reply.get_loop(), []).append((reply, error))
-        self._post_async(by_loop)
-        log.critical(
-            "engine stopped (fail-stop) at seq %d: %s: %s; %d unacknowledged commands failed",
-            self.journal.last_seq,
-            type(exc).__name__,
-            exc,
-            len(pending),
-        )
+        if first:
+            log.critical(
+                "engine stopped (fail-stop) in the %s thread at committed seq %d: %s: %s; "
+                "nothing uncommitted was acknowledged",
+                where,
+                self.journal.last_seq,
+                type(exc).__name__,
+                exc,
+            )

@@ -130,6 +130,20 @@ def load_newest_valid(
     return None
 
 
+def discard_after(snapshots_dir: Path, last_seq: int) -> list[Path]:
+    """Delete snapshots past `last_seq` (the WAL's end); a writer calls this before appending.
+
+    Such a snapshot holds commits the WAL lost (power loss under `async` durability); once new
+    events reuse those seqs it would look valid while describing a different history.
+    """
+    removed: list[Path] = []
+    for info in list_snapshots(snapshots_dir):
+        if info.seq > last_seq:
+            info.path.unlink(missing_ok=True)
+            removed.append(info.path)
+    return removed
+
+
 def prune(snapshots_dir: Path, keep: int = 3) -> list[Path]:
     """Delete all but the newest `keep` snapshots; returns what was removed."""
     if keep < 1:
