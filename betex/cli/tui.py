@@ -1,14 +1,58 @@
-"""`betex tui` (not built yet)."""
+"""`betex tui`: the live trading terminal (logic in `betex.client.tui`)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from betex.cli.common import fail
+from betex.client.tui.config import DEFAULT_TUI_URL
+
+_BOTS = "Embedded bots (giving any count starts them once a market is selected)."
 
 
 def register(app: typer.Typer) -> None:
     @app.command("tui")
-    def _cmd() -> None:
-        """Not built yet."""
-        fail("betex tui is not built yet")
+    def _cmd(
+        url: Annotated[
+            str, typer.Option("--url", help="Server control URL (ws://host:port/ws_ctl?depth=N).")
+        ] = (DEFAULT_TUI_URL),
+        no_ack: Annotated[
+            bool, typer.Option("--no-ack", help="Append no_ack=1: no per-command replies.")
+        ] = False,
+        high_throughput: Annotated[
+            bool,
+            typer.Option("--high-throughput", help="Faster bots (5000 cmd/s) and larger client buffers."),
+        ] = False,
+        bots: Annotated[
+            int | None, typer.Option("--bots", min=0, help=f"Total bots, dealt over the kinds. {_BOTS}")
+        ] = None,
+        mm_bots: Annotated[int | None, typer.Option("--mm-bots", min=0, help="Market makers.")] = None,
+        noise_bots: Annotated[int | None, typer.Option("--noise-bots", min=0, help="Noise traders.")] = None,
+        informed_bots: Annotated[
+            int | None, typer.Option("--informed-bots", min=0, help="Informed traders.")
+        ] = None,
+        account: Annotated[int, typer.Option("--account", min=1, help="Account for manual orders.")] = 1,
+        seed: Annotated[int, typer.Option("--seed", help="Seed for the bots' random choices.")] = 1,
+        token: Annotated[
+            str | None,
+            typer.Option("--token", envvar="BETEX_ADMIN_TOKEN", help="Admin token for market commands."),
+        ] = None,
+    ) -> None:
+        """Live trading terminal: markets, ladder, trades, orders, bots, metrics and controls (? for keys)."""
+        from betex.client.tui import BetexTui
+        from betex.client.tui.config import config_from_flags
+
+        cfg = config_from_flags(
+            url,
+            no_ack=no_ack,
+            high_throughput=high_throughput,
+            bots=bots,
+            mm_bots=mm_bots,
+            noise_bots=noise_bots,
+            informed_bots=informed_bots,
+            account_id=account,
+            seed=seed,
+            token=token,
+        )
+        BetexTui(cfg).run()

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from .. import messages as m
 from .metrics import MetricsView
-from .state import Focus, UiState
+from .state import BotRow, Focus, UiState
 
 LADDER_LEVELS = 3
 """Levels per side in the all-runners ladder; the selected runner's depth shows more."""
@@ -37,6 +37,7 @@ CONN_STYLE = {
     "DISCONNECTED": "bold red",
     "CLOSED": "bold red",
 }
+BOT_LABEL = {"mm": "maker", "noise": "noise", "informed": "informed"}
 NOTICE_STYLE = {"info": "white", "ok": "green", "error": "bold red"}
 
 
@@ -317,7 +318,7 @@ def render_trades(state: UiState) -> RenderableType:
         return Text("no trades yet", style=DIM)
     binary = state.is_binary
     tbl = _table()
-    tbl.add_column("time (UTC)", no_wrap=True, style=DIM)
+    tbl.add_column("UTC", no_wrap=True, style=DIM)
     tbl.add_column("runner", no_wrap=True, ratio=1, overflow="ellipsis")
     tbl.add_column("price", justify="right", no_wrap=True)
     tbl.add_column("size", justify="right", no_wrap=True)
@@ -342,12 +343,11 @@ def render_orders(state: UiState) -> RenderableType:
     binary = state.is_binary
     tbl = _table()
     tbl.add_column("id", justify="right", no_wrap=True)
-    tbl.add_column("runner", no_wrap=True, ratio=1, overflow="ellipsis")
+    tbl.add_column("runner", no_wrap=True, ratio=1, min_width=4, overflow="ellipsis")
     tbl.add_column("side", no_wrap=True)
     tbl.add_column("price", justify="right", no_wrap=True)
     tbl.add_column("size", justify="right", no_wrap=True)
-    tbl.add_column("matched", justify="right", no_wrap=True)
-    tbl.add_column("left", justify="right", no_wrap=True)
+    tbl.add_column("mtch", justify="right", no_wrap=True)
     tbl.add_column("status", no_wrap=True)
     focused = state.focus is Focus.ORDERS
     sel = state.selected_order
@@ -364,7 +364,6 @@ def render_orders(state: UiState) -> RenderableType:
             fmt_price(o.price, binary),
             fmt_size(o.size, binary),
             fmt_size(o.size_matched, binary),
-            fmt_size(o.size_remaining, binary),
             status,
             style=style,
         )
@@ -391,7 +390,9 @@ def render_bots(state: UiState) -> RenderableType:
     tot = [0, 0, 0, 0]
     vol = 0.0
     for r in b.rows:
-        tbl.add_row(r.name, str(r.sent), str(r.acked), str(r.rejected), str(r.trades), fmt_size(r.volume))
+        tbl.add_row(
+            _bot_name(r), str(r.sent), str(r.acked), str(r.rejected), str(r.trades), fmt_size(r.volume)
+        )
         tot[0] += r.sent
         tot[1] += r.acked
         tot[2] += r.rejected
@@ -406,6 +407,10 @@ def render_bots(state: UiState) -> RenderableType:
     else:
         tbl.add_row(Text("no bots (m/n/i add)", style=DIM), "", "", "", "", "")
     return Group(head, tbl)
+
+
+def _bot_name(r: BotRow) -> str:
+    return f"{BOT_LABEL.get(r.kind, r.kind)} {r.account_id}"
 
 
 def render_metrics(state: UiState) -> RenderableType:
