@@ -115,10 +115,12 @@ async def _main(cfg: Any, progress: bool, run_load: Any) -> Any:
 
 
 def _progress_line(p: dict[str, Any]) -> str:
+    """One line that fits 80 columns: elapsed, counters, current send rate, running ack p99."""
     rej = sum(p["rejected"].values())
+    conn = "" if p["connection"] == "CONNECTED" else f" [red]{p['connection'].lower()}[/]"
     return (
-        f"[bold]bots[/] {p['elapsed']:6.1f}s  sent {p['sent']:>9,}  acked {p['acked']:>9,}  rejected {rej:>7,}  "
-        f"trades {p['trades']:>7,}  {p['rate']:>9,.0f} cmd/s  p99 {p['p99_ms']:.2f} ms  [{p['connection'].lower()}]"
+        f"{p['elapsed']:5.1f}s sent {p['sent']:,} ack {p['acked']:,} rej {rej:,} trades {p['trades']:,} "
+        f"{p['rate']:,.0f}/s p99 {p['p99_ms']:.1f}ms{conn}"
     )
 
 

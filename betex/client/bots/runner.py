@@ -375,7 +375,8 @@ class BotRunner:
         """Counters plus the send rate since the previous call and the running ack p99."""
         now = _perf()
         t_prev, sent_prev = self._last_progress
-        rate = (self.sent - sent_prev) / (now - t_prev) if t_prev and now > t_prev else 0.0
+        t_prev = t_prev or self._t_start or now
+        rate = (self.sent - sent_prev) / (now - t_prev) if now > t_prev else 0.0
         self._last_progress = (now, self.sent)
         out = self.totals()
         out["elapsed"] = now - self._t_start if self._t_start else 0.0
