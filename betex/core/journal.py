@@ -19,9 +19,11 @@ import os
 import struct
 import threading
 import time
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -568,40 +570,46 @@ class JournalReader:
         """The last committed seq, from meta (0 for an empty WAL)."""
         return self.meta().get("last_seq", 0)
 
-    def iter_records(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[tuple[int, bytes]]:
-        """Raw ``(seq, record)`` pairs in seq order, a chunk per short read txn."""
+    def _chunks(self, from_seq: int, to_seq: int | None) -> Iterator[list[tuple[bytes, bytes]]]:
+        """``(key, record)`` lists of up to `_READ_CHUNK`, each read in its own short txn."""
         shared = self._env()
         start = max(1, from_seq)
+        end_key = _KEY.pack(to_seq) if to_seq is not None else None
         while to_seq is None or start <= to_seq:
-            chunk: list[tuple[bytes, bytes]] = []
             with shared.read_txn() as txn:
                 cur = txn.cursor(db=shared.events_db)
                 if not cur.set_range(_KEY.pack(start)):
                     return
-                it = cur.iternext(keys=True, values=True)
-                for item in it:
-                    chunk.append(item)
-                    if len(chunk) >= _READ_CHUNK:
-                        break
-            if not chunk:
+                items: list[tuple[bytes, bytes]] = list(
+                    islice(cur.iternext(keys=True, values=True), _READ_CHUNK)
+                )
+            if not items:
                 return
-            unpack = _KEY.unpack
-            for key, value in chunk:
-                seq = unpack(key)[0]
-                if to_seq is not None and seq > to_seq:
-                    return
-                yield seq, value
-            start = unpack(chunk[-1][0])[0] + 1
-            if len(chunk) < _READ_CHUNK:
+            full = len(items) == _READ_CHUNK
+            if end_key is not None and items[-1][0] > end_key:  # big-endian keys sort numerically
+                items = items[: bisect_right([k for k, _ in items], end_key)]
+                full = False
+            if items:
+                yield items
+            if not full:
                 return
+            start = _KEY.unpack(items[-1][0])[0] + 1
+
+    def iter_records(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """Raw ``(seq, record)`` pairs in seq order (for verification and inspection)."""
+        unpack = _KEY.unpack
+        for items in self._chunks(from_seq, to_seq):
+            for key, value in items:
+                yield unpack(key)[0], value
 
     def iter_events(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[Event]:
         """Decoded events in seq order; a damaged record raises `CorruptRecord` naming its seq."""
-        for seq, record in self.iter_records(from_seq, to_seq):
-            try:
-                yield decode(record)
-            except CorruptRecord as exc:
-                raise CorruptRecord(f"seq {seq}: {exc}") from exc
+        for items in self._chunks(from_seq, to_seq):
+            for key, value in items:
+                try:
+                    yield decode(value)
+                except CorruptRecord as exc:
+                    raise CorruptRecord(f"seq {decode_key(key)}: {exc}") from exc
 
     def follow(
         self,

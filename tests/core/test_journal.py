@@ -362,3 +362,18 @@ def test_verify_reports_the_first_damaged_seq(tmp_path: Path) -> None:
         assert r.verify() == victim.seq
     assert report.reason == "CRC mismatch" and report.checked == victim.seq - 1
     assert isinstance(events[-1], BatchProcessed)
+
+
+def test_ranges_across_read_chunks_return_exactly_the_asked_seqs(tmp_path: Path) -> None:
+    batches = engine_batches(7000, 500)
+    events = flat(batches)
+    assert len(events) > 2 * 4096
+    with Journal.open_writer(tmp_path) as j:
+        for b in batches:
+            j.append(b)
+    with JournalReader(tmp_path) as r:
+        for lo, hi in [(1, 4096), (4096, 4097), (4000, 8200), (4097, 8192), (8193, None), (1, 1), (5, 4)]:
+            want = [e for e in events if e.seq >= lo and (hi is None or e.seq <= hi)]
+            assert list(r.iter_events(lo, hi)) == want, (lo, hi)
+            assert [s for s, _ in r.iter_records(lo, hi)] == [e.seq for e in want]
+        assert list(r.iter_events(len(events) + 1)) == []
