@@ -570,6 +570,30 @@ class JournalReader:
         """The last committed seq, from meta (0 for an empty WAL)."""
         return self.meta().get("last_seq", 0)
 
+    def backup(self, dest_wal: Path, compact: bool = True) -> None:
+        """Hot copy of the WAL into the empty directory `dest_wal` (``mdb_env_copy2``), fsynced.
+
+        A consistent snapshot of the last commit; a running writer is never blocked (map growth
+        waits for the copy). Uses this process's shared environment, so it works beside a writer.
+        """
+        dest_wal = Path(dest_wal)
+        dest_wal.mkdir(parents=True, exist_ok=True)
+        shared = self._env()
+        shared.gate.enter_shared()
+        try:
+            assert shared.env is not None
+            shared.env.copy(str(dest_wal), compact=compact)
+        except lmdb.Error as exc:
+            raise WalError(f"backup of {self.wal_dir} to {dest_wal} failed: {exc}") from exc
+        finally:
+            shared.gate.exit_shared()
+        for path, flags in ((dest_wal / "data.mdb", os.O_RDONLY), (dest_wal, os.O_RDONLY | os.O_DIRECTORY)):
+            fd = os.open(path, flags)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
     def _chunks(self, from_seq: int, to_seq: int | None) -> Iterator[list[tuple[bytes, bytes]]]:
         """``(key, record)`` lists of up to `_READ_CHUNK`, each read in its own short txn."""
         shared = self._env()

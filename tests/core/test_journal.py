@@ -377,3 +377,17 @@ def test_ranges_across_read_chunks_return_exactly_the_asked_seqs(tmp_path: Path)
             assert list(r.iter_events(lo, hi)) == want, (lo, hi)
             assert [s for s, _ in r.iter_records(lo, hi)] == [e.seq for e in want]
         assert list(r.iter_events(len(events) + 1)) == []
+
+
+def test_hot_backup_beside_a_running_writer_is_a_consistent_verified_copy(tmp_path: Path) -> None:
+    batches = engine_batches(500, 50)
+    with Journal.open_writer(tmp_path / "live") as j:
+        for b in batches[:5]:
+            j.append(b)
+        with JournalReader(tmp_path / "live") as r:
+            r.backup(tmp_path / "copy" / "wal")
+        for b in batches[5:]:
+            j.append(b)
+    with JournalReader(tmp_path / "copy") as r:
+        assert r.verify() is None
+        assert list(r.iter_events()) == flat(batches[:5])
