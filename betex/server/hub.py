@@ -32,6 +32,8 @@ from .stats import ServerStats
 log = logging.getLogger("betex.server")
 
 _ODDS = MarketModel.EXCHANGE_ODDS.value
+_Pending = tuple[c.Command, concurrent.futures.Future[Result], int]
+"""A submitted command awaiting its reply: (command, engine future, ingress perf_counter_ns)."""
 _MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)
 
 
@@ -55,9 +57,7 @@ class Hub:
         self._lock = threading.Lock()
         self._scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._held: deque[tuple[Connection, tuple[c.Command, concurrent.futures.Future[Result]], int]] = (
-            deque()
-        )
+        self._held: deque[tuple[Connection, _Pending, int]] = deque()
 
     # --- engine thread -> loop -------------------------------------------------------------
 
@@ -94,7 +94,7 @@ class Hub:
                     self._apply(payload, extra)
                     self._release_held()
                 elif extra <= self.projection.seq and not held:
-                    self._answer(conn, payload[0], payload[1])
+                    self._answer(conn, payload)
                 else:
                     held.append((conn, payload, extra))
             except Exception:
@@ -104,9 +104,9 @@ class Hub:
         held = self._held
         seq = self.projection.seq
         while held and held[0][2] <= seq:
-            conn, (request, fut), _ = held.popleft()
+            conn, pending, _ = held.popleft()
             try:
-                self._answer(conn, request, fut)
+                self._answer(conn, pending)
             except Exception:
                 log.exception("delivering a reply failed")
 
@@ -115,8 +115,8 @@ class Hub:
         self._drain()
         self._release_held()
         while self._held:  # nothing more will come: answer what is left (their events are durable)
-            conn, (request, fut), _ = self._held.popleft()
-            self._answer(conn, request, fut)
+            conn, pending, _ = self._held.popleft()
+            self._answer(conn, pending)
 
     # --- projection ------------------------------------------------------------------------
 
@@ -152,10 +152,11 @@ class Hub:
         conn.submitted += 1
         post = self._post
         journal = runtime.journal
+        t_in = time.perf_counter_ns()
 
         def done(f: concurrent.futures.Future[Result]) -> None:
             # Engine thread, right after the commit: last_seq covers this command's events.
-            post((conn, (request, f), journal.last_seq if f.exception() is None else 0))
+            post((conn, (request, f, t_in), journal.last_seq if f.exception() is None else 0))
 
         fut.add_done_callback(done)
 
@@ -165,7 +166,8 @@ class Hub:
         if not conn.no_ack:
             conn.reply(wire.dumps(wire.render_reply(request, reject, self._model_for(request))))
 
-    def _answer(self, conn: Connection, request: c.Command, fut: concurrent.futures.Future[Result]) -> None:
+    def _answer(self, conn: Connection, pending: _Pending) -> None:
+        request, fut, t_in = pending
         try:
             result: Result = fut.result()
         except Exception as exc:
@@ -179,7 +181,9 @@ class Hub:
         elif isinstance(request, _MARKET_MSGS):
             model = self._model_for(request)
         conn.reply(wire.dumps(wire.render_reply(request, result, model, snapshot)))
-        self.stats.replies_out += 1
+        stats = self.stats
+        stats.replies_out += 1
+        stats.ack_latency.record(time.perf_counter_ns() - t_in)
         conn.mark_answered()
 
     def _model_for(self, request: c.Command) -> str:

@@ -43,6 +43,7 @@ def metrics_json(hub: Hub) -> dict[str, Any]:
     journal = runtime.journal
     stages = {name: histogram_dict(h) for name, h in rm.stages.items()}
     stages["projection"] = histogram_dict(stats.projection_latency)
+    stages["ack"] = histogram_dict(stats.ack_latency)
     wal_stage = rm.stages.get("wal_commit")
     rejects = _rejects(hub, rm.rejects_by_code())
     return {

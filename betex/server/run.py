@@ -10,6 +10,7 @@ taking commands, lets the runtime drain the ring and commit, delivers the last r
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -32,6 +33,10 @@ from .hub import Hub
 log = logging.getLogger("betex.server")
 
 PROJECTION_FILE = "projection.snap"
+SWITCH_INTERVAL_S = 0.0005
+"""GIL switch interval. The loop thread and the engine thread share one GIL; CPython's 5 ms
+default lets one CPU-bound thread hold a waiting one off for up to 5 ms per hand-over (the
+convoy effect), which shows directly in ack latency. 0.5 ms trades a little throughput for it."""
 
 
 def say(message: str) -> None:
@@ -48,13 +53,13 @@ def run(config: ServerConfig) -> int:
     )
     try:
         import uvloop
-
-        return uvloop.run(serve(config))
     except ImportError:  # pragma: no cover - uvloop is a dependency on every supported platform
         return asyncio.run(serve(config))
+    return uvloop.run(serve(config))
 
 
 async def serve(config: ServerConfig) -> int:
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     loop = asyncio.get_running_loop()
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +105,8 @@ async def serve(config: ServerConfig) -> int:
         hub.runtime = runtime
         runtime.start()
         hub.start_tickers()
+        gc.collect()
+        gc.freeze()  # the recovered state is long-lived: keep full collections from rescanning it
         hub.ready = True
         say("betex serve: ready")
 

@@ -21,6 +21,7 @@ class ServerStats:
         "replies_out",
         "snapshots_sent",
         "projection_latency",
+        "ack_latency",
         "projection_batches",
         "projection_events",
     )
@@ -37,6 +38,8 @@ class ServerStats:
         self.snapshots_sent = 0
         self.projection_latency = Histogram()
         """Engine commit → batch applied to the projection on the event loop."""
+        self.ack_latency = Histogram()
+        """Command received → its reply queued on the connection (ack mode only)."""
         self.projection_batches = 0
         self.projection_events = 0
 

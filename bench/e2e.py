@@ -1,0 +1,386 @@
+"""End-to-end benchmark: `betex serve` in one process, a plain WebSocket load client in another.
+
+1. `no_ack` throughput: the client streams pre-encoded PLACE_ORDERs (a betting mix that rests
+   and matches) over `/ws_ctl?no_ack=1` as fast as the socket takes them; throughput is counted
+   from the server's `/metrics` (`commands_total`), so it measures commands the engine committed.
+2. Ack latency at a fixed open-loop rate (default 10k cmd/s): each command is sent at its
+   scheduled time and its latency is measured from that time to its reply (no coordinated
+   omission); p50/p99/p99.9 from all samples.
+
+Prints a table, then as its LAST line one JSON object (`no_ack_commands_per_s`, `ack_p50_ms`,
+`ack_p99_ms`, `ack_p999_ms`, ...). Usage: `python bench/e2e.py [--quick] [--durability sync]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+PRICES = [1.9, 1.91, 1.92, 1.93, 1.94, 1.95, 1.96, 1.97, 1.98, 1.99, 2.0, 2.02, 2.04, 2.06, 2.08, 2.1]
+MARKET = {
+    "name": "Bench FC v Load United",
+    "market_model": "EXCHANGE_ODDS",
+    "book_type": "MULTI_RUNNER",
+    "market_kind": "PRE_ONLY",
+    "market_state": "OPEN",
+    "market_phase": "PRE",
+    "runner_ids": [1, 2, 3],
+    "runner_labels": ["Home", "Draw", "Away"],
+}
+
+
+# ----------------------------------------------------------------------------- server process
+
+
+def start_server(data_dir: Path, durability: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    out = open(log_path, "wb")  # noqa: SIM115 - kept open for the server's lifetime
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "betex", "serve", "--port", "0", "--data-dir", str(data_dir),
+         "--durability", durability, "--log-level", "warning"],
+        stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = log_path.read_text(errors="replace")
+        if "listening on http://" in text:
+            hostport = text.split("listening on http://", 1)[1].split()[0]
+            url = f"http://{hostport}"
+            while time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(url + "/health", timeout=1) as r:
+                        if r.status == 200:
+                            return proc, hostport
+                except OSError:
+                    time.sleep(0.05)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"server did not start:\n{log_path.read_text(errors='replace')}")
+
+
+def get_json(hostport: str, path: str) -> Any:
+    with urllib.request.urlopen(f"http://{hostport}{path}", timeout=5) as r:
+        return json.loads(r.read())
+
+
+# ----------------------------------------------------------------------------- load client
+
+
+def order_mix(market_id: int, n: int, seed: int, start_cid: int = 1) -> list[bytes]:
+    """A seeded betting mix: backs and lays around evens from 50 accounts; about half match."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        side = "BACK" if rng.random() < 0.5 else "LAY"
+        body = {
+            "market_id": market_id,
+            "runner_id": rng.randint(1, 3),
+            "side": side,
+            "price": rng.choice(PRICES),
+            "size": float(rng.randint(2, 50)),
+            "account_id": rng.randint(1, 50),
+            "correlation_id": start_cid + i,
+        }
+        out.append(json.dumps({"PLACE_ORDER": body}, separators=(",", ":")).encode())
+    return out
+
+
+def frame(payload: bytes) -> bytes:
+    """A masked client TEXT frame (the mask is fixed: servers must not depend on its value)."""
+    mask = b"\x00\x00\x00\x00"
+    n = len(payload)
+    if n < 126:
+        header = bytes([0x81, 0x80 | n])
+    elif n < 65536:
+        header = bytes([0x81, 0x80 | 126]) + struct.pack(">H", n)
+    else:
+        header = bytes([0x81, 0x80 | 127]) + struct.pack(">Q", n)
+    return header + mask + payload
+
+
+def raw_connect(hostport: str, path: str) -> socket.socket:
+    host, port = hostport.rsplit(":", 1)
+    sock = socket.create_connection((host, int(port)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: {hostport}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("handshake failed")
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise ConnectionError(head.decode(errors="replace"))
+    return sock
+
+
+def client_no_ack(hostport: str, market_id: int, n: int, seed: int) -> dict[str, Any]:
+    """Stream n pre-encoded orders over one no_ack connection; the server's own count decides when done."""
+    data = b"".join(frame(m) for m in order_mix(market_id, n, seed))
+    base = get_json(hostport, "/metrics")["commands_total"]
+    sock = raw_connect(hostport, "/ws_ctl?no_ack=1")
+    sock.setblocking(True)
+    t0 = time.perf_counter()
+    view = memoryview(data)
+    step = 1 << 16
+    for i in range(0, len(view), step):
+        sock.sendall(view[i : i + step])
+        if i % (step * 64) == 0:
+            _discard_incoming(sock)
+    t_sent = time.perf_counter()
+    while True:
+        done = get_json(hostport, "/metrics")["commands_total"] - base
+        if done >= n:
+            break
+        if time.perf_counter() - t_sent > 120:
+            raise SystemExit(f"server processed only {done}/{n} commands")
+        _discard_incoming(sock)
+        time.sleep(0.01)
+    t_done = time.perf_counter()
+    sock.close()
+    return {"commands": n, "send_s": t_sent - t0, "total_s": t_done - t0, "commands_per_s": n / (t_done - t0)}
+
+
+def _discard_incoming(sock: socket.socket) -> None:
+    sock.setblocking(False)
+    try:
+        while sock.recv(1 << 16):
+            pass
+    except BlockingIOError:
+        pass
+    finally:
+        sock.setblocking(True)
+
+
+class _AckProtocol(asyncio.Protocol):
+    """Raw WebSocket client side after the handshake: parses server frames, times replies."""
+
+    def __init__(
+        self, scheduled: dict[int, float], latencies: list[float], n: int, done: asyncio.Event
+    ) -> None:
+        self.scheduled = scheduled
+        self.latencies = latencies
+        self.n = n
+        self.done = done
+        self.buf = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        import orjson
+
+        buf = self.buf
+        buf += data
+        now = time.perf_counter()
+        pos = 0
+        end = len(buf)
+        while end - pos >= 2:
+            n = buf[pos + 1] & 0x7F
+            offset = pos + 2
+            if n == 126:
+                if end - pos < 4:
+                    break
+                n = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                offset = pos + 4
+            elif n == 127:
+                if end - pos < 10:
+                    break
+                n = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                offset = pos + 10
+            if end < offset + n:
+                break
+            opcode = buf[pos] & 0x0F
+            if opcode == 1:
+                msg = orjson.loads(bytes(buf[offset : offset + n]))
+                body = next(iter(msg.values()))
+                cid = body.get("correlation_id") if isinstance(body, dict) else None
+                t = self.scheduled.pop(cid, None) if cid is not None else None
+                if t is not None:
+                    self.latencies.append(now - t)
+                    if len(self.latencies) == self.n:
+                        self.done.set()
+            pos = offset + n
+        del buf[:pos]
+
+
+async def client_ack_latency(
+    hostport: str, market_id: int, rate: int, seconds: float, seed: int
+) -> dict[str, Any]:
+    """Open loop at `rate` cmd/s with acks; latency from each command's scheduled send time.
+
+    The client is a raw socket with pre-encoded frames so that it, not the server, is never the
+    bottleneck at the rates measured here.
+    """
+    n = int(rate * seconds)
+    first_cid = 10_000_000
+    frames = [frame(m) for m in order_mix(market_id, n, seed, start_cid=first_cid)]
+    scheduled: dict[int, float] = {}
+    latencies: list[float] = []
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    sock = raw_connect(hostport, "/ws_ctl")
+    sock.setblocking(False)
+    transport, _ = await loop.create_connection(
+        lambda: _AckProtocol(scheduled, latencies, n, done), sock=sock
+    )
+    t0 = time.perf_counter() + 0.05
+    interval = 1.0 / rate
+    i = 0
+    write = transport.write
+    while i < n:
+        now = time.perf_counter()
+        due = min(n, int((now - t0) / interval) + 1)
+        while i < due:  # everything that is due (open loop: never wait for replies)
+            scheduled[first_cid + i] = t0 + i * interval
+            write(frames[i])
+            i += 1
+        await asyncio.sleep(max(0.0, t0 + i * interval - time.perf_counter()))
+    try:
+        await asyncio.wait_for(done.wait(), timeout=60)
+    finally:
+        transport.close()
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return {
+        "commands": n,
+        "rate": rate,
+        "replies": len(latencies),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "p999_ms": pct(0.999),
+        "max_ms": latencies[-1] * 1000,
+    }
+
+
+def client_main(args: argparse.Namespace) -> None:
+    if args.role == "client-no-ack":
+        result = client_no_ack(args.hostport, args.market_id, args.n, args.seed)
+    else:
+        import uvloop
+
+        result = uvloop.run(
+            client_ack_latency(args.hostport, args.market_id, args.rate, args.seconds, args.seed)
+        )
+    print(json.dumps(result))
+
+
+def run_client(role: str, hostport: str, market_id: int, **kw: Any) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--role", role, "--hostport", hostport, "--market-id", str(market_id)]
+    for k, v in kw.items():
+        cmd += [f"--{k.replace('_', '-')}", str(v)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
+    if out.returncode != 0:
+        raise SystemExit(f"load client failed:\n{out.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def create_market(hostport: str) -> int:
+    from websockets.sync.client import connect
+
+    with connect(f"ws://{hostport}/ws_ctl") as ws:
+        ws.send(json.dumps({"CREATE_MARKET": {**MARKET, "correlation_id": 1}}))
+        while True:
+            msg = json.loads(ws.recv(timeout=10))
+            if "MARKET_CREATED" in msg:
+                return int(msg["MARKET_CREATED"]["market_id"])
+            if "ACK" in msg or "ERROR" in msg:
+                raise SystemExit(f"cannot create the bench market: {msg}")
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="short run (CI smoke)")
+    p.add_argument("--durability", default="sync", choices=("sync", "async"))
+    p.add_argument("--rate", type=int, default=10_000, help="ack phase: commands per second")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--role", default="driver", help=argparse.SUPPRESS)
+    p.add_argument("--hostport", help=argparse.SUPPRESS)
+    p.add_argument("--market-id", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--seconds", type=float, default=0, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.role != "driver":
+        client_main(args)
+        return
+
+    n_no_ack = 30_000 if args.quick else 200_000
+    ack_seconds = 2.0 if args.quick else 10.0
+    root = Path(tempfile.mkdtemp(prefix="betex-e2e-"))
+    proc, hostport = start_server(root / "data", args.durability, root / "serve.log")
+    try:
+        market_id = create_market(hostport)
+        run_client("client-no-ack", hostport, market_id, n=2_000, seed=args.seed + 1)  # warm-up
+        no_ack = run_client("client-no-ack", hostport, market_id, n=n_no_ack, seed=args.seed)
+        ack = run_client(
+            "client-ack", hostport, market_id, rate=args.rate, seconds=ack_seconds, seed=args.seed + 2
+        )
+        metrics = get_json(hostport, "/metrics")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+    rows = [
+        ("durability", args.durability, ""),
+        ("no_ack commands", f"{no_ack['commands']:,}", ""),
+        ("no_ack throughput", f"{no_ack['commands_per_s']:,.0f}", "cmd/s (committed, per /metrics)"),
+        ("no_ack client send time", f"{no_ack['send_s']:.2f}", "s"),
+        ("ack rate (open loop)", f"{ack['rate']:,}", "cmd/s"),
+        ("ack replies", f"{ack['replies']:,}", f"of {ack['commands']:,}"),
+        ("ack p50", f"{ack['p50_ms']:.2f}", "ms"),
+        ("ack p99", f"{ack['p99_ms']:.2f}", "ms"),
+        ("ack p99.9", f"{ack['p999_ms']:.2f}", "ms"),
+        ("ack max", f"{ack['max_ms']:.2f}", "ms"),
+        ("server events total", f"{metrics['events_total']:,}", ""),
+        ("server wal commits", f"{metrics['wal']['commits']:,}", ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'metric':<{width}}  {'value':>14}  unit")
+    for name, value, unit in rows:
+        print(f"{name:<{width}}  {value:>14}  {unit}")
+    print(
+        json.dumps(
+            {
+                "no_ack_commands_per_s": round(no_ack["commands_per_s"], 1),
+                "ack_p50_ms": round(ack["p50_ms"], 3),
+                "ack_p99_ms": round(ack["p99_ms"], 3),
+                "ack_p999_ms": round(ack["p999_ms"], 3),
+                "ack_rate": ack["rate"],
+                "durability": args.durability,
+                "quick": args.quick,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
