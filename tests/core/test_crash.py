@@ -25,6 +25,7 @@ from betex.core.snapshot import list_snapshots
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("crash_child.py")
 KILLS = 4
+MIN_ACKS_PER_RUN = 600
 
 
 def spawn(data_dir: Path, ack_file: Path, *args: str) -> subprocess.Popen[str]:
@@ -45,6 +46,14 @@ def wait_ready(proc: subprocess.Popen[str], timeout: float = 60.0) -> None:
     assert ready, "child never became ready"
     line = proc.stdout.readline().strip()
     assert line == "ready", (line, proc.stderr.read() if proc.stderr else "")
+
+
+def wait_for_acks(ack_file: Path, count: int, child: subprocess.Popen[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(acked_orders(ack_file)) < count:
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        assert time.monotonic() < deadline, f"fewer than {count} acknowledgements after {timeout}s"
+        time.sleep(0.02)
 
 
 def acked_orders(ack_file: Path) -> dict[int, int]:
@@ -77,10 +86,12 @@ def test_sigkill_mid_load_never_loses_an_acknowledged_command(tmp_path: Path) ->
     ack_file = tmp_path / "acks.txt"
     last_seqs = []
     for run in range(KILLS):
-        child = spawn(data_dir, ack_file, "--run-id", str(run + 1), "--snapshot-every", "4000")
+        before = len(acked_orders(ack_file))
+        child = spawn(data_dir, ack_file, "--run-id", str(run + 1), "--snapshot-every", "1500")
         try:
             wait_ready(child)
-            time.sleep(rng.uniform(0.3, 1.2))
+            wait_for_acks(ack_file, before + MIN_ACKS_PER_RUN, child)  # mid-load, even on a slow box
+            time.sleep(rng.uniform(0.0, 0.8))
             assert child.poll() is None, child.stderr.read() if child.stderr else ""
             child.send_signal(signal.SIGKILL)
             child.wait(30)
