@@ -470,3 +470,33 @@ def test_metrics_json_and_prometheus(betex_server: ServerProcess) -> None:
     assert 'betex_stage_latency_seconds_bucket{stage="engine",le="+Inf"}' in text
     counts = betex_server.get_json("/debug/live_counts")
     assert counts["markets"] >= 0 and "orders" in counts
+
+
+def test_http_bodies_match_the_schema(betex_server: ServerProcess) -> None:
+    """Runs after the scenario tests above, so every table has rows of every market type."""
+    from tests.server.conftest import make_validator
+
+    if make_validator("ServerMsg") is None:
+        pytest.skip("protocol schema not present")
+    checks = {
+        "/health": "HealthResponse",
+        "/snapshot": "SnapshotResponse",
+        "/snapshot?market_id=3&depth=350": "SnapshotResponse",
+        "/markets": "MarketsResponse",
+        "/orders?limit=10000": "OrdersResponse",
+        "/orders?status=open": "OrdersResponse",
+        "/completed_orders": "OrdersResponse",
+        "/trades?limit=10000": "TradesResponse",
+        "/risk": "RiskResponse",
+        "/risk?market_id=1&account_id=7": "RiskResponse",
+        "/debug/live_counts": "LiveCountsResponse",
+        "/metrics": "MetricsResponse",
+        "/snapshot?market_id=abc": "HttpError",
+        "/snapshot?market_id=999999": "HttpError",
+        "/nope": "HttpError",
+    }
+    for path, definition in checks.items():
+        validate = make_validator(definition)
+        assert validate is not None
+        _, body = betex_server.get(path)
+        validate(body)
