@@ -282,20 +282,26 @@ def _summarise(
 ) -> LoadSummary:
     totals = runner.totals()
     server_rejects = _rejects(after) - _rejects(before)
+    s_commands = _num(after, "commands_total") - _num(before, "commands_total")
+    s_rejected = dict(sorted(server_rejects.items()))
+    s_trades = _num(after, "trades_total") - _num(before, "trades_total")
+    s_volume = round(_float(after, "total_matched") - _float(before, "total_matched"), 2)
     server = {
-        "commands": _num(after, "commands_total") - _num(before, "commands_total"),
+        "commands": s_commands,
         "events": _num(after, "events_total") - _num(before, "events_total"),
-        "rejected": dict(sorted(server_rejects.items())),
-        "trades": _num(after, "trades_total") - _num(before, "trades_total"),
-        "market_volume": round(_float(after, "total_matched") - _float(before, "total_matched"), 2),
+        "rejected": s_rejected,
+        "trades": s_trades,
+        "market_volume": s_volume,
     }
-    acked, rejected = totals["acked"], totals["rejected"]
-    trades, volume = totals["trades"], totals["volume"]
+    acked: int = totals["acked"]
+    rejected: dict[str, int] = totals["rejected"]
+    trades: int = totals["trades"]
+    volume: float = totals["volume"]
     if cfg.no_ack:
         # no replies: the server's counters (server-wide while we ran) are the only account
-        rejected = server["rejected"]
-        acked = max(0, min(runner.sent, server["commands"]) - sum(rejected.values()))
-        trades, volume = server["trades"], server["market_volume"]
+        rejected = s_rejected
+        acked = max(0, min(runner.sent, s_commands) - sum(s_rejected.values()))
+        trades, volume = s_trades, s_volume
     return LoadSummary(
         market_id=spec.market_id,
         market_model=model,

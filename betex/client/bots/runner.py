@@ -414,7 +414,7 @@ def parse_risk(data: Any) -> dict[int, dict[str, Any]]:
             for k, e in data.items():
                 if isinstance(e, dict):
                     with contextlib.suppress(ValueError):
-                        out[int(e.get("account_id", k))] = e
+                        out[int(e.get("account_id") or k)] = e
     return out
 
 
