@@ -190,7 +190,11 @@ def test_cli_ctrl_c_stops_cleanly_and_still_summarises(betex_server: ServerProce
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.5)
+    base = betex_server.get_json("/metrics")["commands_total"]
+    end = time.monotonic() + 30
+    while betex_server.get_json("/metrics")["commands_total"] < base + 200:  # the bots are trading
+        assert proc.poll() is None and time.monotonic() < end, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
