@@ -81,8 +81,14 @@ async def serve(config: ServerConfig) -> int:
 
         t0 = time.perf_counter()
         engine_config = EngineConfig(min_stake=config.min_stake, max_stake=config.max_stake)
-        engine, info = await asyncio.to_thread(recover, data_dir, engine_config)
-        projection, how = await asyncio.to_thread(_recover_projection, data_dir, engine.seq, engine_config)
+        gc.disable()  # replay builds a large acyclic heap: the cyclic GC would rescan it endlessly
+        try:
+            engine, info = await asyncio.to_thread(recover, data_dir, engine_config)
+            projection, how = await asyncio.to_thread(
+                _recover_projection, data_dir, engine.seq, engine_config
+            )
+        finally:
+            gc.enable()
         hub.projection = projection
         elapsed = time.perf_counter() - t0
         hub.recovery = {"engine": info.to_dict(), "projection": how, "seconds": round(elapsed, 3)}
@@ -103,10 +109,10 @@ async def serve(config: ServerConfig) -> int:
         )
         runtime.add_handler(hub.on_events)
         hub.runtime = runtime
-        runtime.start()
-        hub.start_tickers()
         gc.collect()
         gc.freeze()  # the recovered state is long-lived: keep full collections from rescanning it
+        runtime.start()
+        hub.start_tickers()
         hub.ready = True
         say("betex serve: ready")
 

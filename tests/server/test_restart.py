@@ -4,6 +4,7 @@ from the WAL alone once the projection snapshot is gone, including after a `kill
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,57 @@ def test_after_kill_9_a_stale_projection_snapshot_is_caught_up_from_the_wal(
     log = third.log()
     assert "projection from projection.snap" in log and "0 events replayed" not in log.split("projection")[1]
     assert views(third, markets) == before
+
+
+def _write_wal(data_dir: Path, orders: int) -> int:
+    """A WAL of one market and `orders` resting backs, written through the real engine + journal."""
+    from betex.core import commands as c
+    from betex.core.engine import Engine
+    from betex.core.journal import Journal
+
+    engine = Engine()
+    journal = Journal.open_writer(data_dir, "async")
+    try:
+        engine.begin_batch(1)
+        engine.execute(
+            c.CreateMarket(
+                "m", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "OPEN", "PRE", (1, 2), ("a", "b")
+            )
+        )
+        journal.append(engine.end_batch(1))
+        for start in range(0, orders, 4096):
+            engine.begin_batch(2 + start)
+            n = min(4096, orders - start)
+            for k in range(start, start + n):
+                engine.execute(c.PlaceOrder(1, 1 + k % 2, "BACK", 200 + (k % 50) * 2, 100, 1 + k % 100))
+            journal.append(engine.end_batch(n))
+        return engine.seq
+    finally:
+        journal.close()
+
+
+def test_health_is_503_while_recovering_then_ok(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    seq = _write_wal(data_dir, 30_000)
+    server = server_factory(data_dir, *ARGS, wait=False)
+    statuses: list[tuple[int, Any]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.port == 0:
+            for line in server.log().splitlines():
+                if "listening on http://" in line:
+                    server.port = int(line.split("listening on http://", 1)[1].split()[0].rsplit(":", 1)[1])
+            time.sleep(0.01)
+            continue
+        try:
+            statuses.append(server.get("/health", timeout=2))
+        except OSError:
+            pass
+        if statuses and statuses[-1][0] == 200:
+            break
+        time.sleep(0.02)
+    assert statuses[0][0] == 503 and statuses[0][1]["status"] == "recovering", statuses[0]
+    assert server.get("/markets")[0] in (200, 503)
+    assert statuses[-1] == (200, {"status": "ok", "seq": seq, "wal": "ok"})
+    assert f"{seq} events replayed" in server.log()
