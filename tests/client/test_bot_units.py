@@ -17,6 +17,7 @@ from betex.client.bots import (
 )
 from betex.client.bots.book import NO_OUTCOME
 from betex.client.bots.runner import if_win_cents, parse_risk
+from betex.client.connection import Backoff
 from betex.client.latency import LatencyRecorder
 from betex.core.ladder import TICKS, next_tick
 
@@ -121,3 +122,12 @@ def test_latency_summary_percentiles_in_ms() -> None:
     assert s.p99 == pytest.approx(0.99, rel=0.01)
     assert s.max == pytest.approx(250.0, rel=0.001)
     assert s.p999 <= s.max
+
+
+def test_backoff_doubles_to_a_cap_and_resets() -> None:
+    b = Backoff(initial=0.1, maximum=1.0, factor=2.0, jitter=0.0)
+    assert [b.next_delay() for _ in range(6)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    b.reset()
+    assert b.next_delay() == 0.1
+    j = Backoff(initial=1.0, jitter=0.2)
+    assert all(0.8 <= j.next_delay() <= 1.2 for _ in range(1)) and j.next_delay() <= 2.4

@@ -39,7 +39,8 @@ async def test_each_bot_kind_trades_and_its_counters_match_the_server(
         after = await http.metrics()
         mid = s.market_id
         trades = await _all(http, "/trades", "trades", market_id=mid)
-        orders = await _all(http, "/orders", "orders", market_id=mid)
+        open_orders = await _all(http, "/orders", "orders", market_id=mid, status="open")
+        completed = await _all(http, "/completed_orders", "orders", market_id=mid)
 
     assert s.commands_sent == pytest.approx(1200, rel=0.05)
     assert s.acked + sum(s.rejected.values()) == s.commands_sent and s.lost == 0
@@ -55,8 +56,8 @@ async def test_each_bot_kind_trades_and_its_counters_match_the_server(
         taken = [t for t in trades if t["taker_account"] == acct]
         assert b["trades"] == len(taken), b["bot"]
         assert b["volume"] == pytest.approx(sum(t["size"] for t in taken)), b["bot"]
-        mine = [o for o in orders if o["account_id"] == acct]
-        assert b["accepted_orders"] == len(mine), b["bot"]
+        mine = [o for o in open_orders + completed if o["account_id"] == acct]
+        assert b["accepted_orders"] == len(mine) == len({o["order_id"] for o in mine}), b["bot"]
         risk = b["risk"]
         assert risk is not None and risk["account_id"] == acct
         by_kind[b["kind"]] += risk["matched_volume"]
