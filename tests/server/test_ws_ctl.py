@@ -353,9 +353,18 @@ async def test_read_only_stream_sends_snapshots_only_on_change_and_status(
         await watcher.wait_for(lambda: len(watcher.snapshots) >= 1)
         await asyncio.sleep(0.3)  # six ticks with nothing changed: no new snapshot
         assert len(watcher.snapshots) == 1
-        for i in range(20):  # a burst between two ticks is conflated into few snapshots
-            await place(client, m, 2, "LAY", 4.0, 1.0 + i, 42)
-        await watcher.wait_for(lambda: book(watcher.snapshots[-1], 2)["available_to_back"] != [])
+        orders = [  # a pipelined burst lands between two ticks: conflated into a few snapshots
+            {"market_id": m, "runner_id": 2, "side": "LAY", "price": 4.0, "size": 1.0 + i, "account_id": 42}
+            for i in range(20)
+        ]
+        replies = await asyncio.gather(*(client.call("PLACE_ORDER", o) for o in orders))
+        assert all(body["status"] == "ACCEPTED" for _, body in replies)
+        await watcher.wait_for(
+            lambda: (
+                book(watcher.snapshots[-1], 2)["available_to_back"]
+                == [{"price": 4.0, "size": 210.0, "implied": 0.0}]
+            )
+        )
         await asyncio.sleep(0.2)
         assert book(watcher.snapshots[-1], 2)["available_to_back"] == [
             {"price": 4.0, "size": 210.0, "implied": 0.0}
