@@ -109,7 +109,6 @@ class BetexTui(App[None]):
         )
         self.offline = offline
         self.session: Session | None = None
-        self._rendered = -1
         self._bots_started = False
 
     def get_default_screen(self) -> Screen[Any]:
@@ -125,17 +124,16 @@ class BetexTui(App[None]):
     # --- state → screen --------------------------------------------------------------------------
 
     def render_state(self) -> None:
+        """Re-render the panes whose part of the state changed since the last call."""
         screen = self.screen_stack[0] if self.screen_stack else None
-        if (
-            self.state.version == self._rendered
-            or not isinstance(screen, MainScreen)
-            or not screen.is_mounted
-        ):
+        if not isinstance(screen, MainScreen) or not screen.is_mounted or not self.state.dirty:
             return
-        self._rendered = self.state.version
+        dirty = self.state.take_dirty()
         for pane in screen.query(Pane):
-            pane.show(self.state)
-        screen.query_one(StatusBar).show(self.state)
+            if pane.id in dirty:
+                pane.show(self.state)
+        if "status" in dirty:
+            screen.query_one(StatusBar).show(self.state)
 
     def on_net_update(self, message: NetUpdate) -> None:
         self.state.apply(message.update)

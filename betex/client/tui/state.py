@@ -25,6 +25,19 @@ class Focus(StrEnum):
 
 
 FOCUS_CYCLE: tuple[Focus, ...] = (Focus.MARKETS, Focus.RUNNERS, Focus.ORDERS)
+PANES: tuple[str, ...] = (
+    "status",
+    "keys",
+    "markets",
+    "ladder",
+    "trades",
+    "orders",
+    "bots",
+    "metrics",
+    "notices",
+)
+"""Ids of the main screen's panes, which `UiState` marks dirty as it changes."""
+PANE_OF_FOCUS = {Focus.MARKETS: "markets", Focus.RUNNERS: "ladder", Focus.ORDERS: "orders"}
 OPEN_ORDER = "EXECUTABLE"
 
 
@@ -211,7 +224,9 @@ class UiState:
     """User commands awaiting a reply: correlation_id → what to call it in a notice."""
     focus: Focus = Focus.MARKETS
     version: int = 0
-    """Bumped on every change; the app re-renders when it moves."""
+    """Bumped on every change."""
+    dirty: set[str] = field(default_factory=lambda: set(PANES))
+    """Panes to re-render (see `take_dirty`)."""
 
     # --- derived views -------------------------------------------------------------------------
 
@@ -264,12 +279,19 @@ class UiState:
 
     # --- changes ---------------------------------------------------------------------------------
 
-    def _changed(self) -> None:
+    def _changed(self, *panes: str) -> None:
+        """Record a change to `panes` (all of them when none is named)."""
         self.version += 1
+        self.dirty.update(panes or PANES)
+
+    def take_dirty(self) -> set[str]:
+        """The panes changed since the last call (the renderer's to-do list)."""
+        out, self.dirty = self.dirty, set()
+        return out
 
     def note(self, text: str, level: str = "info") -> None:
         self.notices.append(Notice(text, level))
-        self._changed()
+        self._changed("notices")
 
     def track(self, correlation_id: int | None, label: str) -> None:
         """Remember a user command so its reply becomes a notice (with acks on)."""
@@ -308,12 +330,12 @@ class UiState:
             self.note(f"connection lost ({conn.last_error or conn.state.lower()}); reconnecting", "error")
             self.pending.clear()
         self.conn = conn
-        self._changed()
+        self._changed("status")
 
     def apply_status(self, status: m.Status, conn: ConnView) -> None:
         self.server_markets = status.markets
         self.conn = conn
-        self._changed()
+        self._changed("status")
 
     def apply_server_msg(self, msg: m.ServerMsg) -> None:
         t = type(msg)
@@ -340,7 +362,7 @@ class UiState:
         if self.selected_market is None:
             self.selected_market = snap.market_id
             self.market_cursor = self.market_ids.index(snap.market_id)
-        self._changed()
+        self._changed("ladder", "markets")
 
     def apply_markets(self, markets: tuple[m.MarketInfo, ...] | list[m.MarketInfo]) -> None:
         """The full market list (from MARKET_LIST or `/markets`); keeps what snapshots know better."""
@@ -354,10 +376,12 @@ class UiState:
             # a poll that started before a market was created must not hide it
             if mid not in rows and mid in self.markets:
                 rows[mid] = self.markets[mid]
+        if rows == self.markets:
+            return
         self.markets = rows
         if cursor_id in rows:
             self.market_cursor = self.market_ids.index(cursor_id)
-        self._changed()
+        self._changed("markets")
 
     def apply_market_created(self, msg: m.MarketCreated) -> None:
         label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
@@ -372,7 +396,7 @@ class UiState:
         if label is not None:
             self.note(f"{label}: market {msg.market_id} created", "ok")
             self.select_market(msg.market_id)
-        self._changed()
+        self._changed("markets", "ladder")
 
     def apply_market_updated(self, msg: m.MarketUpdated) -> None:
         old = self.markets.get(msg.market_id)
@@ -383,7 +407,7 @@ class UiState:
         label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
         if label is not None:
             self.note(f"{label}: ok → {msg.market_state}/{msg.market_phase}", "ok")
-        self._changed()
+        self._changed("markets", "ladder")
 
     def apply_ack(self, msg: m.Ack) -> None:
         label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
@@ -426,12 +450,12 @@ class UiState:
             filled = f", matched {msg.size_matched:g}" if msg.size_matched else ""
             oid = f" #{msg.order_id}" if msg.order_id is not None else ""
             self.note(f"{label}: {msg.status.lower()}{oid}{filled}", "ok")
-        self._changed()
+        self._changed("orders")
 
     def apply_trades(self, market_id: int, trades: tuple[TradeRow, ...]) -> None:
         if market_id == self.selected_market and trades != self.trades:
             self.trades = trades
-            self._changed()
+            self._changed("trades")
 
     def apply_orders(self, market_id: int, orders: tuple[OrderRow, ...]) -> None:
         """Polled `/orders` for my account in `market_id` (authoritative: passive fills show here)."""
@@ -447,23 +471,23 @@ class UiState:
         if merged != self.orders:
             self.orders = merged
             self._clamp_order_cursor()
-            self._changed()
+            self._changed("orders")
 
     def apply_bots(self, view: BotsView) -> None:
         if view != self.bots:
             self.bots = view
-            self._changed()
+            self._changed("bots")
 
     def apply_metrics(self, view: MetricsView) -> None:
         self.metrics = view
-        self._changed()
+        self._changed("metrics")
 
     # --- navigation ------------------------------------------------------------------------------
 
     def cycle_focus(self, step: int = 1) -> None:
         i = FOCUS_CYCLE.index(self.focus)
         self.focus = FOCUS_CYCLE[(i + step) % len(FOCUS_CYCLE)]
-        self._changed()
+        self._changed("markets", "ladder", "orders")
 
     def move_cursor(self, delta: int) -> None:
         if self.focus is Focus.MARKETS:
@@ -475,7 +499,7 @@ class UiState:
         else:
             n = len(self.order_list)
             self.order_cursor = max(0, min(n - 1, self.order_cursor + delta)) if n else 0
-        self._changed()
+        self._changed(PANE_OF_FOCUS[self.focus])
 
     def select_market(self, market_id: int | None) -> bool:
         """Show `market_id`; True if that changed the selection (the app then re-subscribes)."""
