@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -44,13 +45,13 @@ def run(cmds: list[Any], strategy: str, durability: str, root: Path) -> dict[str
         gc.collect()
         submit = rt.submit
         retries = 0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for c in cmds:
             while not submit(c):
                 retries += 1
                 time.sleep(0.0001)  # OVERLOADED: back off like a client would
         rt.submit_with_response(cmds[0]).result(120)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         rt.stop(timeout=120)
         journal.close()
@@ -58,6 +59,7 @@ def run(cmds: list[Any], strategy: str, durability: str, root: Path) -> dict[str
     m = rt.metrics.to_dict()
     return {
         "commands_per_s": (len(cmds) + 1) / dt,
+        "commands_per_cpu_s": (len(cmds) + 1) / cpu,
         "batches": m["counters"]["batches"],
         "events": m["counters"]["events_total"],
         "overloaded_retries": retries,
@@ -81,24 +83,31 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="betex-bench-pipeline-", dir=args.dir))
     results: dict[str, dict[str, Any]] = {}
     gc.collect()
+    c0 = time.process_time()
     engine_only = n / run_engine(cmds)[0]  # same stream, same process, no ring and no WAL
+    engine_only_cpu = n / (time.process_time() - c0)
     try:
         for strategy in WAIT_STRATEGIES:
             results[f"{strategy}/sync"] = run(cmds, strategy, "sync", root)
         results[f"{DEFAULT_WAIT_STRATEGY}/async"] = run(cmds, DEFAULT_WAIT_STRATEGY, "async", root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    header = f"{'strategy/durability':<22}{'cmd/s':>10}{'batches':>9}{'commit p50/p99 us':>20}{'ingress p50/p99 us':>22}"
-    print(f"{'engine only (no WAL)':<22}{engine_only:>10,.0f}")
+    header = f"{'strategy/durability':<22}{'cmd/s':>10}{'cmd/cpu-s':>11}{'batches':>9}{'commit p50/p99 us':>20}{'ingress p50/p99 us':>22}"
+    print(f"{'engine only (no WAL)':<22}{engine_only:>10,.0f}{engine_only_cpu:>11,.0f}")
     print(header)
     for name, r in results.items():
         commit = f"{r['wal_commit_p50_us']:,.0f}/{r['wal_commit_p99_us']:,.0f}"
         ingress = f"{r['ingress_p50_us']:,.0f}/{r['ingress_p99_us']:,.0f}"
-        print(f"{name:<22}{r['commands_per_s']:>10,.0f}{r['batches']:>9}{commit:>20}{ingress:>22}")
+        print(
+            f"{name:<22}{r['commands_per_s']:>10,.0f}{r['commands_per_cpu_s']:>11,.0f}{r['batches']:>9}"
+            f"{commit:>20}{ingress:>22}"
+        )
+    print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     out: dict[str, Any] = {
         "commands_per_s": round(results[f"{DEFAULT_WAIT_STRATEGY}/sync"]["commands_per_s"]),
         "commands": n,
         "engine_only_commands_per_s": round(engine_only),
+        "engine_only_commands_per_cpu_s": round(engine_only_cpu),
     }
     for strategy in WAIT_STRATEGIES:
         out[f"commands_per_s_{strategy.replace('-', '_')}"] = round(
@@ -106,6 +115,8 @@ def main() -> None:
         )
     out["commands_per_s_async"] = round(results[f"{DEFAULT_WAIT_STRATEGY}/async"]["commands_per_s"])
     out["ratio_to_engine_only"] = round(out["commands_per_s"] / engine_only, 3)
+    out["commands_per_cpu_s"] = round(results[f"{DEFAULT_WAIT_STRATEGY}/sync"]["commands_per_cpu_s"])
+    out["load_avg_1m"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out))
 
 
