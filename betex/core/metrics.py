@@ -60,6 +60,14 @@ class Histogram:
         if ns > self.max:
             self.max = ns
 
+    def record_n(self, ns: int, n: int) -> None:
+        """Record `ns` as standing for `n` observations (a stratified sample of a FIFO batch)."""
+        self.counts[bucket_index(ns)] += n
+        self.count += n
+        self.total += ns * n
+        if ns > self.max:
+            self.max = ns
+
     def percentile(self, q: float) -> int:
         """Value (ns) at quantile q in [0, 1]; 0 when empty."""
         if self.count == 0:
@@ -98,7 +106,8 @@ class Histogram:
 
 
 STAGES: tuple[str, ...] = ("ingress_to_engine", "engine", "wal_commit", "handlers")
-"""ingress_to_engine: per command, submit → drained; the rest: per batch."""
+"""ingress_to_engine: per command, submit → drained (a weighted sample of at most 64 per batch);
+engine: per batch; wal_commit and handlers: per commit (several batches under group commit)."""
 
 
 class RuntimeMetrics:

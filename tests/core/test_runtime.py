@@ -15,6 +15,7 @@ from betex.core.commands import CreateMarket, PlaceOrder
 from betex.core.engine import Engine
 from betex.core.events import BatchProcessed, Event, OrderAccepted
 from betex.core.journal import Journal, JournalReader, WalFailure
+from betex.core.metrics import N_BUCKETS, Histogram, bucket_index, bucket_upper
 from betex.core.recovery import recover
 from betex.core.results import MarketResult, OrderResult, Reject, Result
 from betex.core.ring import WAIT_STRATEGIES
@@ -304,3 +305,22 @@ def test_metrics_expose_counters_gauges_and_stage_latencies(journal: Journal) ->
     text = rt.metrics.to_prometheus()
     assert "betex_commands_total 101" in text
     assert 'betex_stage_latency_seconds_count{stage="wal_commit"}' in text
+
+
+def test_histogram_buckets_bound_values_within_a_quarter_and_percentiles_use_them() -> None:
+    for ns in [0, 1, 7, 8, 9, 15, 16, 1000, 123_456, 10**9, 2**45]:
+        i = bucket_index(ns)
+        upper = bucket_upper(i)
+        lower = bucket_upper(i - 1) if i else 0
+        assert lower <= ns < upper or i == N_BUCKETS - 1
+        assert ns < 8 or (upper - lower) <= ns / 4 + 1 or i == N_BUCKETS - 1
+    h = Histogram()
+    for ns in range(1, 1001):
+        h.record(ns * 1000)  # 1 µs .. 1 ms
+    assert h.count == 1000 and h.max == 1_000_000
+    assert 500_000 <= h.percentile(0.5) <= 500_000 * 1.25
+    assert 990_000 <= h.percentile(0.99) <= 1_000_000
+    w = Histogram()
+    w.record_n(2_000, 3)
+    assert (w.count, w.total, w.percentile(0.5)) == (3, 6_000, 2_000)
+    assert Histogram().percentile(0.99) == 0
