@@ -91,7 +91,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         app = self.app
         if isinstance(app, BetexTui):
-            app.render_state()
+            self.call_after_refresh(app.render_state)
 
 
 class BetexTui(App[None]):
@@ -115,11 +115,11 @@ class BetexTui(App[None]):
         return MainScreen()
 
     def on_mount(self) -> None:
+        self.set_interval(1 / 15, self.render_state)
         if self.offline:
             return
         self.session = Session(self.cfg, lambda u: self.post_message(NetUpdate(u)))
         self.run_worker(self.session.run(), name="net", group="net", exit_on_error=True)
-        self.set_interval(1 / 15, self.render_state)
 
     # --- state → screen --------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ CONN_STYLE = {
     "DISCONNECTED": "bold red",
     "CLOSED": "bold red",
 }
-BOT_LABEL = {"mm": "maker", "noise": "noise", "informed": "informed"}
+BOT_LABEL = {"mm": "maker", "noise": "noise", "informed": "inf"}
 NOTICE_STYLE = {"info": "white", "ok": "green", "error": "bold red"}
 
 
@@ -110,7 +110,15 @@ def side_names(binary: bool) -> tuple[str, str]:
 
 
 def _table(**kw: object) -> Table:
-    return Table(box=None, pad_edge=False, show_edge=False, expand=True, header_style="bold", **kw)  # type: ignore[arg-type]
+    return Table(
+        box=None,
+        pad_edge=False,
+        show_edge=False,
+        expand=True,
+        collapse_padding=True,
+        header_style="bold",
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 # --- panes -------------------------------------------------------------------------------------
@@ -138,34 +146,28 @@ def render_status(state: UiState) -> Text:
 
 def render_markets(state: UiState) -> RenderableType:
     if not state.markets:
-        return Text("no markets yet — press 1 (soccer), 2 (two-runner) or 3 (binary)", style=DIM)
-    tbl = _table()
-    tbl.add_column(" ", width=1, no_wrap=True)
-    tbl.add_column("id", justify="right", no_wrap=True)
-    tbl.add_column("name", ratio=1, no_wrap=True, overflow="ellipsis")
-    tbl.add_column("state", no_wrap=True)
+        return Text("no markets yet: press 1 (soccer), 2 (two-runner) or 3 (binary)", style=DIM)
+    tbl = _table(show_header=False)
+    tbl.add_column("", width=1, no_wrap=True)
+    tbl.add_column("", justify="right", no_wrap=True)
+    tbl.add_column("", ratio=1, no_wrap=True, overflow="ellipsis")
     focused = state.focus is Focus.MARKETS
     cursor = state.cursor_market
     for mid in state.market_ids:
         row = state.markets[mid]
-        st = (
-            row.market_state
-            if row.market_phase == "PRE"
-            else f"{row.market_state}/{_phase(row.market_phase)}"
+        name = Text(
+            row.name, style="reverse" if focused and mid == cursor else ("bold" if mid == cursor else "")
         )
-        style = "reverse" if focused and mid == cursor else ("bold" if mid == cursor else "")
-        tbl.add_row(
-            "▶" if mid == state.selected_market else "",
-            str(mid),
-            row.name,
-            Text(st, style=STATE_STYLE.get(row.market_state, "")),
-            style=style,
-        )
+        info = Text(row.market_state, style=STATE_STYLE.get(row.market_state, ""))
+        info.append(f" {_phase(row.market_phase)}", style=DIM)
+        if row.market_model:
+            info.append(" binary" if row.market_model == "BINARY_YES" else " odds", style=DIM)
+        tbl.add_row("▶" if mid == state.selected_market else "", str(mid), Text.assemble(name, "\n", info))
     return tbl
 
 
 def _phase(phase: str) -> str:
-    return {"AWAITING_LIVE": "AWAIT", "IN_PLAY": "INPLAY"}.get(phase, phase)
+    return {"AWAITING_LIVE": "AWAITING", "IN_PLAY": "IN-PLAY"}.get(phase, phase)
 
 
 def _level_cell(levels: tuple[m.Level, ...], i: int, style: str, binary: bool) -> Text:
