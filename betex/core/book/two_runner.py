@@ -73,6 +73,19 @@ def _merge(a: Iterator[_Cand], b: Iterator[_Cand], is_back: bool) -> Iterator[_C
         y = next(b, None)
 
 
+def _can_cross(book_a: RunnerBook, book_b: RunnerBook, is_back: bool, limit: int) -> bool:
+    """O(1): does the best direct or the best implied candidate reach the limit?"""
+    if is_back:
+        direct, other = book_a.lays.prices, book_b.backs.prices
+        if direct and direct[-1] >= limit:
+            return True
+        return bool(other) and 100 * other[0] >= limit * (other[0] - 100)
+    direct, other = book_a.backs.prices, book_b.lays.prices
+    if direct and direct[0] <= limit:
+        return True
+    return bool(other) and 100 * other[-1] <= limit * (other[-1] - 100)
+
+
 def implied_back_legs(
     taker: int, maker: int, runner_a: int, runner_b: int, b: int, y: int
 ) -> tuple[int, tuple[Leg, ...], int]:
@@ -112,6 +125,8 @@ def plan_two_runner(
     amount: int,
 ) -> tuple[list[Step], int]:
     """Fills an order on runner A would get, direct and implied, in priority order."""
+    if not _can_cross(book_a, book_b, is_back, limit):
+        return [], 0  # the common passive case: no generators needed
     if is_back:
         cands = _merge(_direct(book_a.lays, True, limit), _implied(book_b.backs, True, limit), True)
     else:
