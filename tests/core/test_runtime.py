@@ -244,6 +244,31 @@ def test_a_snapshot_past_the_end_of_the_wal_is_removed_before_anything_is_append
     assert keep.exists() and not lost.exists()
 
 
+def test_an_exception_on_the_engine_thread_fail_stops_but_keeps_committed_replies(
+    journal: Journal, caplog: pytest.LogCaptureFixture
+) -> None:
+    reads = iter(range(1_700_000_000 * SEC, 1_700_000_000 * SEC + 1))
+
+    def clock() -> int:  # one good read, then the clock breaks: a fault on the engine thread
+        return next(reads)
+
+    rt = Runtime(Engine(), journal, clock=clock)
+    first = rt.submit_with_response(market_cmd())
+    rt.start()
+    assert isinstance(first.result(10), MarketResult)
+    doomed = rt.submit_with_response(order_cmd(0))
+    with pytest.raises(RuntimeStopped) as info:
+        doomed.result(10)
+    assert isinstance(info.value.__cause__, StopIteration)
+    rt.stop(timeout=30)
+    assert isinstance(rt.failed, StopIteration)
+    with pytest.raises(RuntimeStopped):
+        rt.submit(order_cmd(1))
+    critical = [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert len(critical) == 1 and "engine thread" in critical[0].getMessage()
+    assert journal.last_seq == 2  # the market and its batch marker, nothing after
+
+
 def test_a_failing_handler_is_logged_and_counted_but_later_handlers_still_run(journal: Journal) -> None:
     rt = Runtime(Engine(), journal)
     got: list[Sequence[Event]] = []
