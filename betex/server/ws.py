@@ -26,7 +26,7 @@ from .hub import Hub
 
 log = logging.getLogger("betex.server.ws")
 
-_ADMIN = frozenset(c.ADMIN_COMMANDS)
+_ADMIN = c.ADMIN_COMMANDS
 _PLACE = c.PlaceOrder
 
 
@@ -127,15 +127,14 @@ async def _receive_loop(hub: Hub, conn: Connection, ws: web.WebSocketResponse) -
 def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     """Handle one client frame: parse, authorise, then submit or answer from the projection."""
     request = wire.parse_client_msg(raw, hub.model_of)
-    kind = type(request)
-    if kind is _PLACE and conn.control and not hub.stopping:  # the hot path: straight to the ring
-        hub.submit(conn, request)  # type: ignore[arg-type]
+    if type(request) is _PLACE and conn.control and not hub.stopping:  # hot path: straight to the ring
+        hub.submit(conn, request)
         return
-    if kind is wire.WireError:
+    if isinstance(request, wire.WireError):
         hub.stats.rejects[str(request.code)] += 1
         conn.reply(wire.dumps(wire.render_wire_error(request)))
         return
-    if kind is wire.Subscribe:
+    if isinstance(request, wire.Subscribe):
         sub = request
 
         def subscribe() -> None:
@@ -153,7 +152,7 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
 
         conn.after_pending(subscribe)
         return
-    if kind is wire.ListMarkets:
+    if isinstance(request, wire.ListMarkets):
         hub.market_list_reply(conn, request.correlation_id)
         return
     if not conn.control:
@@ -168,7 +167,7 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     if hub.stopping:
         hub.refuse(conn, request, _stopping())
         return
-    if not conn.authed and kind in _ADMIN:
+    if not conn.authed and isinstance(request, _ADMIN):
         hub.refuse(
             conn,
             request,
