@@ -59,6 +59,7 @@ DUMP_VERSION = 1
 MAX_NAME = 200
 MAX_CLIENT_REF = 32
 MAX_RUNNERS = 1000
+MAX_LIABILITY = 2**53  # cents; keeps every amount inside msgpack's and JSON's exact integer range
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,11 @@ _new = tuple.__new__  # builds a NamedTuple without its keyword-argument __new__
 
 def _uint(x: object, hi: int = U32_MAX) -> bool:
     return type(x) is int and 0 < x <= hi
+
+
+def _runner_id(x: object) -> bool:
+    """A u32 runner id (0 allowed); `type is int` so that 1.0 and True are not ids."""
+    return type(x) is int and 0 <= x <= U32_MAX
 
 
 class Engine:
@@ -193,7 +199,7 @@ class Engine:
         ):
             return Reject(R.INVALID_TRANSITION, "a market starts PRE (or IN_PLAY if IN_PLAY_CAPABLE)")
         runners = c.runner_ids
-        if not isinstance(runners, (tuple, list)) or not all(_uint(r) or r == 0 for r in runners):
+        if not isinstance(runners, (tuple, list)) or not all(_runner_id(r) for r in runners):
             return Reject(R.INVALID_RUNNER, "runner_ids must be a list of u32")
         if len(set(runners)) != len(runners):
             return Reject(R.INVALID_RUNNER, "runner_ids must be unique")
@@ -254,11 +260,7 @@ class Engine:
         if m.state not in (_OPEN, MarketState.SUSPENDED):
             return Reject(R.INVALID_TRANSITION, f"cannot add runners to a {m.state} market")
         runners = c.runner_ids
-        if (
-            not isinstance(runners, (tuple, list))
-            or not runners
-            or not all(_uint(r) or r == 0 for r in runners)
-        ):
+        if not isinstance(runners, (tuple, list)) or not runners or not all(_runner_id(r) for r in runners):
             return Reject(R.INVALID_RUNNER, "runner_ids must be a non-empty list of u32")
         if len(set(runners)) != len(runners) or any(r in m.books for r in runners):
             return Reject(R.INVALID_RUNNER, "runner_ids must be new and unique")
@@ -303,7 +305,11 @@ class Engine:
         if len(decided) == 2:
             return Reject(decided[0], decided[1])
         winners = c.winner_runner_ids
-        if not isinstance(winners, (tuple, list)) or len(set(winners)) != len(winners):
+        if (
+            not isinstance(winners, (tuple, list))
+            or not all(type(w) is int for w in winners)
+            or len(set(winners)) != len(winners)
+        ):
             return Reject(R.INVALID_RUNNER, "winner_runner_ids must be a list of distinct runner ids")
         if any(type(w) is not int or w not in m.books for w in winners):
             return Reject(
@@ -340,7 +346,7 @@ class Engine:
     def _set_limit(self, c: C.SetAccountLimit) -> Result:
         if not _uint(c.account_id):
             return Reject(R.BAD_REQUEST, "account_id must be a u32 > 0")
-        if type(c.max_liability) is not int or c.max_liability < 0:
+        if type(c.max_liability) is not int or not 0 <= c.max_liability <= MAX_LIABILITY:
             return Reject(R.INVALID_SIZE, "max_liability must be ≥ 0 (0 removes the limit)")
         self._emit(AccountLimitSet(self.seq + 1, self.ts, 0, c.account_id, c.max_liability))
         return Ack()
@@ -533,7 +539,7 @@ class Engine:
         o = self.orders.get(order_id) if type(order_id) is int else None
         if o is None or o.market_id != m.market_id:
             return Reject(R.INVALID_ORDER, f"unknown order {order_id!r} in market {m.market_id}")
-        if account_id != o.account_id:
+        if type(account_id) is not int or account_id != o.account_id:
             return Reject(R.NOT_OWNER, f"order {o.order_id} belongs to another account")
         if not o.remaining:
             return Reject(R.INVALID_ORDER, f"order {o.order_id} is EXECUTION_COMPLETE")

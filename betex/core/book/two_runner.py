@@ -147,21 +147,28 @@ def plan_two_runner(
             steps.append((maker, m, m, legs, house, False, runner_a))
             rem -= m
         else:
+            # A maker may absorb the taker in several rounded fills: after the first, the
+            # taker's rounding leftover can still fund a whole cent against the same maker.
             d = den
-            k = rem * 100 // d
-            mk = mrem if mrem < k else k
-            if mk * d < 100:
-                continue  # dust: less than one cent on the taker's side
-            if is_back:
-                tk, legs, house = implied_back_legs(
-                    account, maker.account_id, runner_a, runner_b, maker.price, mk
-                )
-            else:
-                tk, legs, house = implied_lay_legs(
-                    account, maker.account_id, runner_a, runner_b, maker.price, mk
-                )
-            steps.append((maker, tk, mk, legs, house, True, runner_b))
-            rem -= tk
+            left = mrem
+            while True:
+                k = rem * 100 // d
+                mk = left if left < k else k
+                if mk * d < 100:
+                    break  # dust: less than one cent on the taker's side
+                if is_back:
+                    tk, legs, house = implied_back_legs(
+                        account, maker.account_id, runner_a, runner_b, maker.price, mk
+                    )
+                else:
+                    tk, legs, house = implied_lay_legs(
+                        account, maker.account_id, runner_a, runner_b, maker.price, mk
+                    )
+                steps.append((maker, tk, mk, legs, house, True, runner_b))
+                rem -= tk
+                left -= mk
+                if not rem or not left:
+                    break
         if not rem:
             break
     return steps, amount - rem
