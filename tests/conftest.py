@@ -96,6 +96,7 @@ def start_server(
     log_path: Path | None = None,
     wait: bool = True,
     timeout: float = 30.0,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> ServerProcess:
     """Start `betex serve --port 0` on `data_dir`; the port is read from its "listening" line."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +108,7 @@ def start_server(
             stderr=subprocess.STDOUT,
             cwd=REPO,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=preexec_fn,
         )
     server = ServerProcess(proc=proc, data_dir=data_dir, log_path=log_path, args=args)
     if wait:
@@ -173,8 +175,13 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Start servers (`factory(data_dir, *args)`); every one is stopped after the test."""
     started: list[ServerProcess] = []
 
-    def factory(data_dir: Path | None = None, *args: str, wait: bool = True) -> ServerProcess:
-        server = start_server(data_dir or (tmp_path / "data"), *args, wait=wait)
+    def factory(
+        data_dir: Path | None = None,
+        *args: str,
+        wait: bool = True,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> ServerProcess:
+        server = start_server(data_dir or (tmp_path / "data"), *args, wait=wait, preexec_fn=preexec_fn)
         started.append(server)
         return server
 

@@ -75,12 +75,16 @@ async def health(request: web.Request) -> web.StreamResponse:
              "error": {"code": "UNAVAILABLE", "message": "server is recovering"}},
             503,
         )  # fmt: skip
-    runtime = hub.runtime
-    failed = getattr(runtime, "failed", None)
-    if failed:
+    failed = hub.runtime.failed
+    if failed is not None or hub.projection_error is not None:
+        message = (
+            f"engine stopped: {failed}"
+            if failed is not None
+            else f"projection failed: {hub.projection_error}"
+        )
         return json_response(
-            {"status": "failed", "seq": hub.projection_seq(), "wal": "failed",
-             "error": {"code": "UNAVAILABLE", "message": f"engine stopped: {failed}"}},
+            {"status": "failed", "seq": hub.projection_seq(), "wal": "failed" if failed is not None else "ok",
+             "error": {"code": "UNAVAILABLE", "message": message}},
             503,
         )  # fmt: skip
     return json_response({"status": "ok", "seq": hub.projection_seq(), "wal": "ok"})

@@ -1,8 +1,8 @@
 """The server's read side, owned by the asyncio loop thread.
 
-The engine thread hands two things over: committed event batches (for the projection) and command
-results (for replies). Both go through one mailbox in the order the engine produced them, so a
-reply is always delivered after the projection has applied the events behind it — a client that
+The runtime's WAL thread hands two things over after each commit: the committed event batches
+(for the projection) and the command results (for replies). Both go through one mailbox, and a
+reply is delivered only once the projection has applied the events behind it — a client that
 gets MARKET_CREATED can query `/snapshot` for that market at once. The mailbox wakes the loop at
 most once per burst (`call_soon_threadsafe` only when it goes from empty to non-empty).
 """
@@ -58,11 +58,13 @@ class Hub:
         self._scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
         self._held: deque[tuple[Connection, _Pending, int]] = deque()
+        self.projection_error: str | None = None
+        """Set if applying a batch ever failed: the read side is then stale (health says so)."""
 
     # --- engine thread -> loop -------------------------------------------------------------
 
     def on_events(self, events: Sequence[Any]) -> None:
-        """Runtime handler (engine thread, after commit)."""
+        """Runtime handler (WAL thread, after commit)."""
         self._post((None, events, time.perf_counter_ns()))
 
     def _post(self, item: tuple[Any, ...]) -> None:
@@ -89,20 +91,24 @@ class Hub:
             self._scheduled = False
         held = self._held
         for conn, payload, extra in items:
-            try:
-                if conn is None:
+            if conn is None:
+                try:
                     self._apply(payload, extra)
-                    self._release_held()
-                elif extra <= self.projection.seq and not held:
+                except Exception as exc:  # a projection bug: keep serving, say so, never hang replies
+                    log.exception("projection failed to apply a batch; the read side is now stale")
+                    self.projection_error = f"{type(exc).__name__}: {exc}"
+                self._release_held()
+            elif (extra <= self.projection.seq or self.projection_error) and not held:
+                try:
                     self._answer(conn, payload)
-                else:
-                    held.append((conn, payload, extra))
-            except Exception:
-                log.exception("delivering %s failed", "events" if conn is None else "a reply")
+                except Exception:
+                    log.exception("delivering a reply failed")
+            else:
+                held.append((conn, payload, extra))
 
     def _release_held(self) -> None:
         held = self._held
-        seq = self.projection.seq
+        seq = self.projection.seq if self.projection_error is None else 1 << 64
         while held and held[0][2] <= seq:
             conn, pending, _ = held.popleft()
             try:
@@ -121,6 +127,8 @@ class Hub:
     # --- projection ------------------------------------------------------------------------
 
     def _apply(self, events: Sequence[Any], posted_ns: int) -> None:
+        if self.projection_error is not None:
+            return
         self.projection.apply_batch(events)
         stats = self.stats
         stats.projection_batches += 1
@@ -170,6 +178,8 @@ class Hub:
         request, fut, t_in = pending
         try:
             result: Result = fut.result()
+        except RuntimeStopped as exc:  # fail-stop: the runtime logged the cause once, critically
+            result = Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}")
         except Exception as exc:
             log.error("command %s failed in the engine: %r", type(request).__name__, exc)
             result = Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}")

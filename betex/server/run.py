@@ -119,7 +119,11 @@ async def serve(config: ServerConfig) -> int:
         await stop.wait()
         say("betex serve: stopping (draining the ring)")
         await _shutdown(hub, runtime, site, data_dir)
+        failed = runtime.failed
         runtime = None
+        if failed is not None:
+            print(f"error: the engine had stopped (fail-stop): {failed}", file=sys.stderr, flush=True)
+            return 1
         say("betex serve: stopped cleanly")
         return 0
     finally:
@@ -144,8 +148,16 @@ async def _shutdown(hub: Hub, runtime: Runtime, site: web.TCPSite, data_dir: Pat
         await conn.close()
         if not conn.ws.closed:
             await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+    if hub.projection_error is not None:
+        log.error("not saving %s: the projection failed earlier (%s)", PROJECTION_FILE, hub.projection_error)
+        return
     path = data_dir / PROJECTION_FILE
-    hub.projection.save(path)
+    try:
+        hub.projection.save(path)
+    except OSError as exc:  # a cache, not the record: the next start rebuilds it from the WAL
+        log.error("could not save %s (%s); the next start rebuilds it from the WAL", path, exc)
+        path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+        return
     log.info("projection saved to %s at seq %d", path, hub.projection_seq())
 
 
