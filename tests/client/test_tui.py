@@ -180,6 +180,24 @@ async def test_binary_market_shows_bids_and_asks(betex_server: ServerProcess) ->
         await until(pilot, lambda: st.markets[st.selected_market].market_state == "SETTLED", what="settled")  # type: ignore[index]
 
 
+async def test_no_ack_mode_follows_the_server_by_polling(betex_server: ServerProcess) -> None:
+    app = BetexTui(tui_config(betex_server, no_ack=True))
+    async with app.run_test(size=SIZE) as pilot:
+        st = app.state
+        await until(pilot, lambda: st.conn.connected, what="connected")
+        assert "no_ack=1" in st.conn.url
+        known = {mi["market_id"] for mi in betex_server.get_json("/markets")["markets"]}
+        await pilot.press("1")
+        assert st.notices[-1].text.endswith("sent (no ack)")
+        # no MARKET_CREATED reply: the new market is picked up from the polled list
+        await until(
+            pilot, lambda: st.selected_market not in known and st.snapshot is not None, what="new market"
+        )
+        await pilot.press("b", *"50", "enter")
+        await until(pilot, lambda: any(o.is_open for o in st.order_list), what="order seen via /orders")
+        assert st.order_list[0].price == 50.0
+
+
 async def test_reconnects_after_a_server_restart(
     server_factory: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:

@@ -197,3 +197,12 @@ def test_bot_flags() -> None:
     assert config_from_flags(mm_bots=3).bot_counts == {"mm": 3, "noise": 2, "informed": 1}
     assert config_from_flags(high_throughput=True).bot_rate > TuiConfig().bot_rate
     assert url_depth("ws://h:1/ws_ctl?depth=25") == 25 and url_depth("ws://h:1") is None
+
+
+def test_without_acks_a_created_market_is_selected_when_the_list_shows_it() -> None:
+    st = UiState(account_id=ACCOUNT, no_ack=True)
+    st.apply(MarketsUpdate((m.MarketInfo(1, "old", "OPEN", "PRE"),)))
+    st.select_market(1)
+    st.awaiting_create = True
+    st.apply(MarketsUpdate((m.MarketInfo(1, "old", "OPEN", "PRE"), m.MarketInfo(2, "new", "OPEN", "PRE"))))
+    assert st.selected_market == 2 and not st.awaiting_create

@@ -198,6 +198,10 @@ class BetexTui(App[None]):
 
     def action_create(self, preset: str) -> None:
         self.send(preset_message(preset), f"create {CREATE_PRESETS.get(preset, preset)}")
+        if self.cfg.no_ack:
+            self.state.awaiting_create = True
+            if self.session is not None:
+                self.session.poll_now.set()
         self.changed()
 
     def action_market(self, kind: str) -> None:

@@ -223,6 +223,8 @@ class UiState:
     pending: dict[int, str] = field(default_factory=dict)
     """User commands awaiting a reply: correlation_id → what to call it in a notice."""
     focus: Focus = Focus.MARKETS
+    awaiting_create: bool = False
+    """A market was created without acks: select the next new market the list shows."""
     version: int = 0
     """Bumped on every change."""
     dirty: set[str] = field(default_factory=lambda: set(PANES))
@@ -378,7 +380,11 @@ class UiState:
                 rows[mid] = self.markets[mid]
         if rows == self.markets:
             return
+        fresh = sorted(set(rows) - set(self.markets))
         self.markets = rows
+        if fresh and self.awaiting_create:
+            self.awaiting_create = False
+            self.select_market(fresh[-1])
         if cursor_id in rows:
             self.market_cursor = self.market_ids.index(cursor_id)
         self._changed("markets")
