@@ -7,6 +7,7 @@ app's `UiState` and on screen; nothing of ours is mocked.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -236,4 +237,30 @@ async def test_reconnects_after_a_server_restart(
         await pilot.press("s")  # suspend works over the new connection
         await until(pilot, lambda: st.markets[mid].market_state == "SUSPENDED", what="suspended")  # type: ignore[index]
         await until(pilot, lambda: st.snapshots[mid].received_ns > t_before, what="fresh snapshot")  # type: ignore[index]
+        assert "CONNECTED" in screen_text(app)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_starts_before_the_server_and_connects_when_it_comes_up(
+    server_factory: Callable[..., ServerProcess], tmp_path: Path
+) -> None:
+    port = free_port()
+    app = BetexTui(TuiConfig(url=f"ws://127.0.0.1:{port}/ws_ctl?depth=10", poll_interval=0.2))
+    async with app.run_test(size=SIZE) as pilot:
+        st = app.state
+        await until(pilot, lambda: st.conn.failed_attempts > 0, what="failed attempts shown")
+        assert not st.conn.connected and "attempt" in screen_text(app)
+        assert st.metrics is not None and st.metrics.error is not None  # /metrics unreachable
+
+        def start() -> ServerProcess:
+            return server_factory(tmp_path / "late", "--durability", "async", "--port", str(port))
+
+        await asyncio.get_running_loop().run_in_executor(None, start)
+        await until(pilot, lambda: st.conn.connected, timeout=15.0, what="connected")
+        await until(pilot, lambda: st.metrics is not None and st.metrics.error is None, what="metrics")
         assert "CONNECTED" in screen_text(app)
