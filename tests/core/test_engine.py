@@ -101,3 +101,24 @@ def test_malformed_commands_get_typed_rejects_and_change_nothing(cmd: object) ->
     assert isinstance(r, Reject) and r.code in set(RejectCode)
     assert h.engine.take_events() == []
     assert h.engine.state_hash() == before
+
+
+def test_encoding_is_safe_from_several_threads() -> None:
+    """`encode` shares one msgpack Packer; each pack() is a single GIL-holding call."""
+    import threading
+
+    template = busy_harness().events[3]
+    bad: list[int] = []
+
+    def worker() -> None:
+        for i in range(20_000):
+            ev = template._replace(seq=i)
+            if E.decode(E.encode(ev)) != ev:
+                bad.append(i)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []
