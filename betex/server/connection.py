@@ -3,9 +3,14 @@
 Replies (ACK, ORDER_RESPONSE, ERROR, …) go into a FIFO and are never dropped. SNAPSHOT and STATUS
 go into single slots that a newer message overwrites, so a client that reads slowly gets the
 newest state rather than a backlog. One writer task per connection drains the outbox; while the
-socket is not writable it waits, replies pile up, and once unsent replies plus the transport
-buffer exceed `max_buffer` the client is disconnected (it is not keeping up and would otherwise
-grow server memory without bound).
+socket's buffer is above `HIGH_WATER` it waits, replies pile up, and once unsent replies plus the
+transport buffer exceed `max_buffer` the client is disconnected (it is not keeping up and would
+otherwise grow server memory without bound).
+
+The writer frames messages itself and hands everything queued to the transport in one
+`writelines` (one syscall for a burst of replies instead of one per reply). That is safe because
+the server never negotiates permessage-deflate (`compress=False`), server frames are unmasked,
+and aiohttp's own control frames (pong, close) are whole frames written between ours.
 """
 
 from __future__ import annotations
@@ -15,16 +20,28 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 log = logging.getLogger("betex.server.ws")
 
-_TEXT = WSMsgType.TEXT
+HIGH_WATER = 256 * 1024
+"""Stop writing while the transport holds more than this; replies wait in the outbox."""
+
+
+def text_frame(payload: bytes) -> bytes:
+    """The header of a final, unmasked server-to-client TEXT frame carrying `payload`."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n))
+    if n < 65536:
+        return b"\x81\x7e" + n.to_bytes(2, "big")
+    return b"\x81\x7f" + n.to_bytes(8, "big")
 
 
 class Connection:
     __slots__ = (
         "ws",
+        "transport",
         "peer",
         "control",
         "authed",
@@ -51,6 +68,7 @@ class Connection:
     def __init__(
         self,
         ws: web.WebSocketResponse,
+        transport: asyncio.Transport,
         *,
         peer: str,
         control: bool,
@@ -61,6 +79,7 @@ class Connection:
         max_buffer: int,
     ) -> None:
         self.ws = ws
+        self.transport = transport
         self.peer = peer
         self.control = control
         self.authed = authed
@@ -137,9 +156,7 @@ class Connection:
         self._wakeup.set()
 
     def backlog(self) -> int:
-        transport = self.ws._writer.transport if self.ws._writer is not None else None  # noqa: SLF001
-        buffered = transport.get_write_buffer_size() if transport is not None else 0
-        return self._reply_bytes + buffered
+        return self._reply_bytes + self.transport.get_write_buffer_size()
 
     def kill(self, reason: str) -> None:
         """Disconnect a client that cannot keep up: abort the transport (a close frame would queue behind)."""
@@ -151,9 +168,7 @@ class Connection:
         self._replies.clear()
         self._reply_bytes = 0
         self._snapshot = self._status = None
-        writer = self.ws._writer  # noqa: SLF001
-        if writer is not None and writer.transport is not None:
-            writer.transport.abort()
+        self.transport.abort()
         self._wakeup.set()
 
     async def close(self) -> None:
@@ -173,28 +188,33 @@ class Connection:
 
     async def _write_loop(self) -> None:
         ws = self.ws
+        transport = self.transport
         replies = self._replies
         wakeup = self._wakeup
+        sleep = asyncio.sleep
         try:
             while True:
                 await wakeup.wait()
                 wakeup.clear()
+                if ws.closed or transport.is_closing():
+                    break  # aiohttp sent a close frame (or the peer is gone): nothing may follow
+                parts: list[bytes] = []
                 while replies:
                     data = replies.popleft()
-                    self._reply_bytes -= len(data)
-                    await ws.send_frame(data, _TEXT)
-                if self._snapshot is not None:
-                    data, self._snapshot = self._snapshot, None
-                    await ws.send_frame(data, _TEXT)
-                if self._status is not None:
-                    data, self._status = self._status, None
-                    await ws.send_frame(data, _TEXT)
+                    parts.append(text_frame(data))
+                    parts.append(data)
+                self._reply_bytes = 0
+                for latest in (self._snapshot, self._status):
+                    if latest is not None:
+                        parts.append(text_frame(latest))
+                        parts.append(latest)
+                self._snapshot = self._status = None
+                if parts:
+                    transport.writelines(parts)
+                while transport.get_write_buffer_size() > HIGH_WATER and not transport.is_closing():
+                    await sleep(0.002)  # slow reader: replies queue (bounded), snapshots conflate
                 if self._closed and not replies:
-                    return
-        except (ConnectionError, RuntimeError, asyncio.CancelledError) as exc:
-            # The peer went away (or we aborted it); the receive loop notices and cleans up.
-            log.debug("writer for %s stopped: %r", self.peer, exc)
-            self._closed = True
+                    break
         except Exception:
             log.exception("writer for %s failed", self.peer)
-            self._closed = True
+        self._closed = True

@@ -67,8 +67,12 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
 
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, compress=False, autoping=True)
     await ws.prepare(request)
+    transport = request.transport
+    if transport is None:  # the peer vanished during the upgrade
+        return ws
     conn = Connection(
         ws,
+        transport,
         peer=str(request.remote),
         control=control,
         authed=is_admin(request, hub.config.admin_token),
