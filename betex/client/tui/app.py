@@ -23,7 +23,7 @@ from ..presets import preset_message
 from .config import TuiConfig
 from .screens import HelpScreen, OrderScreen, OrderTicket, SettleScreen, TicketDefaults
 from .session import Session
-from .state import UiState, Update
+from .state import Focus, UiState, Update
 from .views import side_names
 from .widgets import Pane, StatusBar, main_panes
 
@@ -185,11 +185,10 @@ class BetexTui(App[None]):
         self.changed()
 
     def action_select(self) -> None:
+        """Enter: show the market under the cursor (the other panes select by moving)."""
         st = self.state
-        if st.focus.value == "markets":
+        if st.focus is Focus.MARKETS:
             st.select_market(st.cursor_market)
-        else:
-            st.cycle_focus(0)
         self.changed()
 
     def action_refresh_markets(self) -> None:

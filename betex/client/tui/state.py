@@ -340,21 +340,20 @@ class UiState:
         self._changed("status")
 
     def apply_server_msg(self, msg: m.ServerMsg) -> None:
-        t = type(msg)
-        if t is m.Snapshot:
-            self.apply_snapshot(msg)  # type: ignore[arg-type]
-        elif t is m.OrderResponse:
-            self.apply_order_response(msg)  # type: ignore[arg-type]
-        elif t is m.MarketCreated:
-            self.apply_market_created(msg)  # type: ignore[arg-type]
-        elif t is m.MarketUpdated:
-            self.apply_market_updated(msg)  # type: ignore[arg-type]
-        elif t is m.MarketList:
-            self.apply_markets(msg.markets)  # type: ignore[union-attr]
-        elif t is m.Ack:
-            self.apply_ack(msg)  # type: ignore[arg-type]
-        elif t is m.ServerError:
-            self.apply_error(msg)  # type: ignore[arg-type]
+        if isinstance(msg, m.Snapshot):
+            self.apply_snapshot(msg)
+        elif isinstance(msg, m.OrderResponse):
+            self.apply_order_response(msg)
+        elif isinstance(msg, m.MarketCreated):
+            self.apply_market_created(msg)
+        elif isinstance(msg, m.MarketUpdated):
+            self.apply_market_updated(msg)
+        elif isinstance(msg, m.MarketList):
+            self.apply_markets(msg.markets)
+        elif isinstance(msg, m.Ack):
+            self.apply_ack(msg)
+        elif isinstance(msg, m.ServerError):
+            self.apply_error(msg)
 
     def apply_snapshot(self, snap: m.Snapshot) -> None:
         self.snapshots[snap.market_id] = snap
