@@ -28,7 +28,7 @@ from ..bots import (
     NoiseTrader,
     make_priors,
 )
-from ..bots.orders import account_of, to_wire
+from ..bots.orders import Command, account_of, to_wire
 from ..bots.runner import if_win_cents, parse_risk
 from ..connection import BetexClient
 from .config import BOT_KINDS, TuiConfig
@@ -71,6 +71,7 @@ class BotPool:
         self._view_snap: m.Snapshot | None = None
         self._t0: float | None = None
         self._slots = 0
+        self._spare = 0
 
     # --- control (called from the UI) -------------------------------------------------------------
 
@@ -202,27 +203,39 @@ class BotPool:
         self._slots += max(0, due)
         view = self._current_view()
         issued = 0
-        bots = self.bots
-        nb = len(bots)
+        first = self._slots - max(0, due)
         for k in range(n):
-            start = (self._slots + k) % nb
-            for j in range(nb):
-                b = bots[(start + j) % nb]
-                got = b.issue(view)
-                if got is not None:
-                    corr, cmd = got
-                    assert self.spec is not None
-                    data = orjson.dumps(
-                        to_wire(cmd, self.spec.market_id, b.account_id, self.spec.model, corr)
-                    )
-                    self.queue.put_nowait((b, corr, data))
-                    issued += 1
-                    break
-            else:
+            got = self._issue(first + k, view)
+            if got is None:
                 break  # nobody has anything to do against this view
+            bot, corr, cmd = got
+            assert self.spec is not None
+            data = orjson.dumps(to_wire(cmd, self.spec.market_id, bot.account_id, self.spec.model, corr))
+            self.queue.put_nowait((bot, corr, data))
+            issued += 1
         if issued:
             self._wake.set()
         return issued
+
+    def _issue(self, slot: int, view: BookView | None) -> tuple[Bot, int, Command] | None:
+        """Slot `k` belongs to bot `k mod n`; an idle owner hands it to the others in turn (a
+        rotating pointer, so one busy bot does not soak up every idle maker's slots)."""
+        bots = self.bots
+        n = len(bots)
+        owner = bots[slot % n]
+        got = owner.issue(view)
+        if got is not None:
+            return owner, got[0], got[1]
+        for _ in range(n - 1):
+            self._spare = (self._spare + 1) % n
+            b = bots[self._spare]
+            if b is owner:
+                self._spare = (self._spare + 1) % n
+                b = bots[self._spare]
+            got = b.issue(view)
+            if got is not None:
+                return b, got[0], got[1]
+        return None
 
     def _current_view(self) -> BookView | None:
         snap = self.client.snapshots.get(self.target) if self.target is not None else None
