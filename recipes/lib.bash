@@ -1,0 +1,150 @@
+# Shared helpers for recipes/*.sh (sourced, never run on its own).
+#
+# Every recipe: a temp data dir, servers on free loopback ports (`--port 0`, the port is read
+# from the "listening on" line), everything it started killed by pid from an EXIT trap, PASS or
+# FAIL on the last line and a non-zero status on FAIL. `betex` is found on PATH; the Python that
+# runs inline checks is the one next to it, so both see the same betex package.
+
+set -euo pipefail
+
+if ! command -v betex >/dev/null 2>&1; then
+    echo "FAIL: betex is not on PATH (run via \`make recipes\` or put .venv/bin on PATH)" >&2
+    exit 1
+fi
+BETEX_BIN="$(command -v betex)"
+PY="$(dirname "$BETEX_BIN")/python"
+[[ -x "$PY" ]] || PY="$(command -v python3)"
+
+RECIPE="$(basename "$0" .sh)"
+SMOKE=0
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/betex-${RECIPE}-XXXXXX")"
+PIDS=()
+KEEP_WORK=0
+
+DONE=0
+
+cleanup() {
+    local status=$?
+    local pid
+    if [[ $DONE -eq 0 && $status -ne 0 ]]; then
+        echo "FAIL: $RECIPE — stopped by an unexpected error (status $status)"
+    fi
+    for pid in "${PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    if [[ $KEEP_WORK -eq 1 || $status -ne 0 ]]; then
+        echo "(work dir kept: $WORK)" >&2
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf "[%s %6.1fs] %s\n" "$RECIPE" "$(( $(date +%s%N) / 1000000 - T0 ))e-3" "$*"; }
+T0=$(( $(date +%s%N) / 1000000 ))
+
+pass() {
+    DONE=1
+    echo "PASS: $RECIPE — $*"
+    exit 0
+}
+
+fail() {
+    DONE=1
+    echo "FAIL: $RECIPE — $*"
+    for f in "$WORK"/*.log; do
+        [[ -f $f ]] || continue
+        echo "---- last lines of $f" >&2
+        tail -n 15 "$f" >&2 || true
+    done
+    exit 1
+}
+
+track() { PIDS+=("$1"); }
+
+# start_server NAME DATA_DIR [serve args...]: starts `betex serve` on a free loopback port, waits
+# for /health; sets SERVER_PID and SERVER_URL (http://127.0.0.1:PORT). Log: $WORK/NAME.log
+start_server() {
+    local name=$1 data=$2
+    shift 2
+    local logf="$WORK/$name.log"
+    : >"$logf"
+    betex serve --host 127.0.0.1 --port 0 --data-dir "$data" --log-level warning "$@" >"$logf" 2>&1 &
+    SERVER_PID=$!
+    track "$SERVER_PID"
+    local port=""
+    for _ in $(seq 1 300); do
+        port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$logf" | head -n 1)
+        [[ -n $port ]] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || fail "server $name exited at start (see $logf)"
+        sleep 0.1
+    done
+    [[ -n $port ]] || fail "server $name did not print its port"
+    SERVER_URL="http://127.0.0.1:$port"
+    for _ in $(seq 1 300); do
+        if http_get "/health" >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || fail "server $name exited during recovery (see $logf)"
+        sleep 0.1
+    done
+    fail "server $name never became healthy"
+}
+
+# stop_server PID: SIGTERM and wait (a clean stop writes projection.snap); fails on a bad status.
+stop_server() {
+    local pid=$1 status=0
+    kill -TERM "$pid"
+    wait "$pid" || status=$?
+    [[ $status -eq 0 ]] || fail "server pid $pid stopped with status $status"
+}
+
+# http_get PATH [URL]: the JSON body of GET URL/PATH (default: $SERVER_URL), non-zero on error.
+http_get() {
+    "$PY" - "${2:-$SERVER_URL}$1" <<'EOF'
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=10) as resp:
+    sys.stdout.write(resp.read().decode())
+EOF
+}
+
+# json_get FILE KEY: one top-level value of a JSON document.
+json_get() {
+    "$PY" -c 'import json,sys; v=json.load(open(sys.argv[1]))[sys.argv[2]]; print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"
+}
+
+ws_url() { echo "${SERVER_URL/http:/ws:}"; }
+
+# run_bots SECONDS OUT_JSON [bots args...]: `betex bots --json` against $SERVER_URL.
+run_bots() {
+    local seconds=$1 out=$2
+    shift 2
+    betex bots --url "$(ws_url)" --duration "$seconds" --json "$@" >"$out" 2>>"$WORK/bots.log"
+}
+
+parse_common_args() {
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --smoke) SMOKE=1 ;;
+            --keep) KEEP_WORK=1 ;;
+            -h | --help)
+                sed -n '2,/^$/s/^# \{0,1\}//p' "$0"
+                exit 0
+                ;;
+            *) EXTRA_ARGS+=("$1") ;;
+        esac
+        shift
+    done
+}
+EXTRA_ARGS=()
