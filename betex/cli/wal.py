@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -42,7 +43,7 @@ def wal_errors() -> Iterator[None]:
         fail(f"WAL damaged: {exc}", EXIT_WAL_DAMAGED)
     except WalNotFound as exc:
         fail(f"{exc} (is --data-dir right?)", EXIT_ERROR)
-    except ValueError as exc:
+    except tools.UsageError as exc:
         fail(str(exc), EXIT_USAGE)
 
 
@@ -139,15 +140,18 @@ def register(app: typer.Typer) -> None:
 
 def _print_lines(events: Iterable[Event], json_out: bool) -> None:
     out = sys.stdout
-    for event in events:
-        if json_out:
-            out.write(orjson.dumps(to_dict(event)).decode() + "\n")
-        else:
-            ts = tools.iso_ts(event.ts)
-            out.write(
-                f"{event.seq} {ts} {type_name(event)} market={event.market_id} {tools.describe(event)}\n"
-            )
-        out.flush()
+    try:
+        for event in events:
+            if json_out:
+                out.write(orjson.dumps(to_dict(event)).decode() + "\n")
+            else:
+                ts = tools.iso_ts(event.ts)
+                out.write(
+                    f"{event.seq} {ts} {type_name(event)} market={event.market_id} {tools.describe(event)}\n"
+                )
+            out.flush()
+    except BrokenPipeError:  # `| head`: the reader has seen enough; exit quietly like other tools
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _print_table(data_dir: Path, query: tools.InspectQuery) -> None:

@@ -28,6 +28,7 @@ from .journal import (
     Journal,
     JournalReader,
     VerifyReport,
+    WalCorrupt,
     WalError,
     WalNotFound,
     WalStats,
@@ -42,6 +43,10 @@ PROJECTION_FILE = "projection.snap"
 
 PROGRESS_EVERY = 65536
 _APPLY_CHUNK = 4096
+
+
+class UsageError(ValueError):
+    """Arguments that cannot work (the CLI exits 2); raised before the WAL is touched."""
 
 
 def open_reader(data_dir: Path) -> JournalReader:
@@ -69,7 +74,7 @@ def iso_ts(ns: int | None) -> str | None:
 def parse_types(names: Iterable[str]) -> frozenset[str]:
     """Event type names (case-insensitive, comma-separated allowed) → canonical names.
 
-    ValueError names the valid choices, so the CLI can show it as a usage error.
+    `UsageError` names the valid choices.
     """
     out: set[str] = set()
     for raw in names:
@@ -78,7 +83,7 @@ def parse_types(names: Iterable[str]) -> frozenset[str]:
             if not name:
                 continue
             if name not in TYPE_BY_NAME:
-                raise ValueError(
+                raise UsageError(
                     f"unknown event type {part.strip()!r}; one of: {', '.join(sorted(TYPE_BY_NAME))}"
                 )
             out.add(name)
@@ -97,11 +102,11 @@ class InspectQuery:
 
     def __post_init__(self) -> None:
         if self.from_seq < 0:
-            raise ValueError(f"--from must be >= 0, not {self.from_seq}")
+            raise UsageError(f"--from must be >= 0, not {self.from_seq}")
         if self.to_seq is not None and self.to_seq < self.from_seq:
-            raise ValueError(f"--to ({self.to_seq}) is before --from ({self.from_seq})")
+            raise UsageError(f"--to ({self.to_seq}) is before --from ({self.from_seq})")
         if self.limit is not None and self.limit < 1:
-            raise ValueError(f"--limit must be >= 1, not {self.limit}")
+            raise UsageError(f"--limit must be >= 1, not {self.limit}")
 
     def matches(self, event: Event) -> bool:
         if self.market_id is not None and event.market_id != self.market_id:
@@ -274,7 +279,7 @@ def replay(
     The hash is the same for every path to the same seq: that is the determinism check.
     """
     if to_seq is not None and to_seq < 0:
-        raise ValueError(f"--to must be >= 0, not {to_seq}")
+        raise UsageError(f"--to must be >= 0, not {to_seq}")
     require_wal(data_dir)
     t0 = time.perf_counter()
     engine, info = recover(Path(data_dir), None, use_snapshot=use_snapshot, to_seq=to_seq, progress=progress)
@@ -364,7 +369,11 @@ def build_projection(
         if progress is not None:
             progress(0, total)
         batch: list[Event] = []
+        expected = projection.seq + 1
         for event in reader.iter_events(projection.seq + 1, target):
+            if event.seq != expected:
+                raise WalCorrupt(f"seq {expected} missing from the WAL (next is {event.seq})")
+            expected += 1
             batch.append(event)
             if len(batch) >= _APPLY_CHUNK:
                 projection.apply_batch(batch)
@@ -378,7 +387,7 @@ def build_projection(
         if progress is not None:
             progress(done, total)
     if projection.seq != target:
-        raise WalError(f"projection stopped at seq {projection.seq}, expected {target}: WAL has a gap")
+        raise WalCorrupt(f"projection stopped at seq {projection.seq}, expected {target}: WAL has a gap")
     return projection
 
 
@@ -416,7 +425,7 @@ def rebuild_projection(
     data_dir = Path(data_dir)
     require_wal(data_dir)
     if to_seq is not None and to_seq < 0:
-        raise ValueError(f"--to must be >= 0, not {to_seq}")
+        raise UsageError(f"--to must be >= 0, not {to_seq}")
     target = data_dir / PROJECTION_FILE
     path = Path(out) if out is not None else target
     in_place = os.path.realpath(path) == os.path.realpath(target)
