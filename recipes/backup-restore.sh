@@ -30,8 +30,7 @@ SEQ=$(json_get "$WORK/backup.json" last_seq)
 LIVE_AT_BACKUP=$(http_get /health | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
 log "hot backup at seq $SEQ with $(json_get "$WORK/backup.json" snapshots_copied) engine snapshots; server already at seq $LIVE_AT_BACKUP"
 kill -0 "$BOTS_PID" 2>/dev/null || fail "the load ended before the backup finished (see bots.log)"
-kill -TERM "$BOTS_PID"
-wait "$BOTS_PID" || true
+stop_pid "$BOTS_PID"
 
 # the copy replays to the same hash as the live WAL at the same seq, by every path
 betex replay --data-dir "$RESTORE" --json >"$WORK/replay-copy.json"

@@ -69,7 +69,7 @@ kill -KILL "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 log "killed the server (kill -9)"
 for _ in $(seq 1 100); do kill -0 "$RECORDER_PID" 2>/dev/null || break; sleep 0.1; done
-kill "$BOTS_PID" 2>/dev/null || true
+stop_pid "$BOTS_PID" # the bots print their summary (acks per bot) on SIGTERM
 ACKED=$(wc -l <"$WORK/acked.txt" | tr -d ' ')
 [[ $ACKED -gt 0 ]] || fail "the recorder got no acknowledgements (see recorder.log)"
 log "recorder saw $ACKED acknowledged orders"
@@ -81,10 +81,19 @@ grep -h "recovered" "$WORK/serve-2.log" | sed "s/^/[$RECIPE] /" || true
 betex wal inspect --data-dir "$DATA" --type ORDER_ACCEPTED --json >"$WORK/accepted.jsonl"
 # 2. and served by the restarted server's projection
 http_get "/orders?account_id=$ACCOUNT&limit=10000" >"$WORK/orders.json"
-"$PY" - "$WORK/acked.txt" "$WORK/accepted.jsonl" "$WORK/orders.json" <<'EOF' || fail "acknowledged orders are missing after the crash"
-import json, sys
+"$PY" - "$WORK/acked.txt" "$WORK/accepted.jsonl" "$WORK/orders.json" "$WORK/bots.json" <<'EOF' || fail "acknowledged orders are missing after the crash"
+import collections, json, sys
 acked = [int(x) for x in open(sys.argv[1]).read().split()]
-in_wal = {json.loads(line)["order_id"] for line in open(sys.argv[2])}
+events = [json.loads(line) for line in open(sys.argv[2])]
+in_wal = {e["order_id"] for e in events}
+per_account = collections.Counter(e["account_id"] for e in events)
+try:
+    bots = json.load(open(sys.argv[4])).get("bots", [])
+except (OSError, ValueError):
+    bots = []  # the bots' summary is a bonus; the recorder's ids are the proof
+for bot in bots:  # the bots only count their acks: the WAL must hold at least that many
+    if per_account[bot["account_id"]] < bot["accepted_orders"]:
+        sys.exit(print(f"{bot['bot']}: {bot['accepted_orders']} acked orders, {per_account[bot['account_id']]} in the WAL"))
 served = {o["order_id"] for o in json.load(open(sys.argv[3]))["orders"]}
 missing = [o for o in acked if o not in in_wal]
 if missing:
@@ -93,7 +102,10 @@ newest = sorted(acked)[-10000:]
 unserved = [o for o in newest if o not in served]
 if unserved:
     sys.exit(print(f"{len(unserved)} acked orders not served by /orders, e.g. {unserved[:5]}"))
-print(f"all {len(acked)} acked orders in the WAL ({len(in_wal)} accepted in all) and served after restart")
+print(
+    f"all {len(acked)} recorder-acked orders in the WAL and served after restart; "
+    f"{sum(b['accepted_orders'] for b in bots)} bot-acked orders covered ({len(in_wal)} accepted in all)"
+)
 EOF
 
 log "checked acknowledged orders"

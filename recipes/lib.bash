@@ -110,6 +110,18 @@ stop_server() {
     [[ $status -eq 0 ]] || fail "server pid $pid stopped with status $status"
 }
 
+# stop_pid PID [SECONDS]: SIGTERM, wait up to SECONDS (default 10), then SIGKILL; never fails.
+stop_pid() {
+    local pid=$1 limit=${2:-10}
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 $((limit * 10))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
 # http_get PATH [URL]: the JSON body of GET URL/PATH (default: $SERVER_URL), non-zero on error.
 http_get() {
     "$PY" - "${2:-$SERVER_URL}$1" <<'EOF'

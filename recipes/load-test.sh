@@ -52,7 +52,7 @@ if b.get("lost") or b.get("send_errors"):
 EOF
 
 stop_server "$SERVER_PID"
-betex wal inspect --data-dir "$DATA" --stats | head -n 4
+betex wal inspect --data-dir "$DATA" --stats
 betex wal inspect --data-dir "$DATA" --verify >/dev/null || fail "WAL does not verify after the load"
 RATE_DONE=$(json_get "$WORK/bots.json" commands_per_s)
 pass "${RATE_DONE} commands/s over ${DURATION}s, WAL verifies"
