@@ -3,9 +3,12 @@
 Replies (ACK, ORDER_RESPONSE, ERROR, …) go into a FIFO and are never dropped. SNAPSHOT and STATUS
 go into single slots that a newer message overwrites, so a client that reads slowly gets the
 newest state rather than a backlog. One writer task per connection drains the outbox; while the
-socket's buffer is above `HIGH_WATER` it waits, replies pile up, and once unsent replies plus the
-transport buffer exceed `max_buffer` the client is disconnected (it is not keeping up and would
-otherwise grow server memory without bound).
+socket's buffer is above `HIGH_WATER` it waits and replies pile up. A client is disconnected when
+its backlog (unsent replies plus the transport buffer) is above `max_buffer` and it has not read
+anything for `STALL_S` — it is not reading, and would otherwise grow server memory without
+bound — or at once above `HARD_FACTOR × max_buffer`. A client that reads, only slower than a
+burst of replies arrives (e.g. replies released together after the projection caught up), is
+left alone.
 
 The writer frames messages itself and hands everything queued to the transport in one
 `writelines` (one syscall for a burst of replies instead of one per reply). That is safe because
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -26,6 +30,10 @@ log = logging.getLogger("betex.server.ws")
 
 HIGH_WATER = 256 * 1024
 """Stop writing while the transport holds more than this; replies wait in the outbox."""
+STALL_S = 2.0
+"""How long a client over its backlog bound may go without reading before it is dropped."""
+HARD_FACTOR = 8
+"""Backlog above `HARD_FACTOR × max_buffer` drops the client whatever its progress."""
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -52,6 +60,7 @@ class Connection:
         "max_buffer",
         "_replies",
         "_reply_bytes",
+        "_progress",
         "_snapshot",
         "_status",
         "_wakeup",
@@ -91,6 +100,8 @@ class Connection:
         self.max_buffer = max_buffer
         self._replies: deque[bytes] = deque()
         self._reply_bytes = 0
+        self._progress = time.monotonic()
+        """When the writer last wrote, or the client last made the backed-up transport buffer shrink."""
         self._snapshot: bytes | None = None
         self._status: bytes | None = None
         self._wakeup = asyncio.Event()
@@ -122,9 +133,15 @@ class Connection:
             return
         self._replies.append(data)
         self._reply_bytes += len(data)
-        if self.backlog() > self.max_buffer:
-            self.kill(f"send backlog above {self.max_buffer} bytes")
-            return
+        buffered = self.transport.get_write_buffer_size()
+        backlog = self._reply_bytes + buffered
+        if backlog > self.max_buffer:
+            # Stalled only while the socket itself is backed up; below HIGH_WATER the writer
+            # is simply about to hand the queued burst over.
+            stalled = time.monotonic() - self._progress if buffered > HIGH_WATER else 0.0
+            if stalled > STALL_S or backlog > HARD_FACTOR * self.max_buffer:
+                self.kill(f"send backlog {backlog} bytes, nothing read for {stalled:.1f}s")
+                return
         self._wakeup.set()
 
     def after_pending(self, action: Callable[[], None]) -> None:
@@ -192,6 +209,7 @@ class Connection:
         replies = self._replies
         wakeup = self._wakeup
         sleep = asyncio.sleep
+        monotonic = time.monotonic
         try:
             while True:
                 await wakeup.wait()
@@ -211,8 +229,21 @@ class Connection:
                 self._snapshot = self._status = None
                 if parts:
                     transport.writelines(parts)
-                while transport.get_write_buffer_size() > HIGH_WATER and not transport.is_closing():
+                buffered = transport.get_write_buffer_size()
+                self._progress = monotonic()  # the client's grace period starts now
+                while buffered > HIGH_WATER and not transport.is_closing():
                     await sleep(0.002)  # slow reader: replies queue (bounded), snapshots conflate
+                    now_buffered = transport.get_write_buffer_size()
+                    if now_buffered < buffered:
+                        self._progress = monotonic()
+                    elif self._reply_bytes + now_buffered > self.max_buffer:
+                        stalled = monotonic() - self._progress
+                        if stalled > STALL_S:
+                            self.kill(
+                                f"send backlog {self._reply_bytes + now_buffered} bytes, nothing read for {stalled:.1f}s"
+                            )
+                            break
+                    buffered = now_buffered
                 if self._closed and not replies:
                     break
         except Exception:
