@@ -26,7 +26,7 @@ from betex.cli.common import (
 )
 from betex.core import tools
 from betex.core.events import CorruptRecord, Event, to_dict, type_name
-from betex.core.journal import WalCorrupt, WalLocked, WalNotFound
+from betex.core.journal import WalCorrupt, WalError, WalLocked, WalNotFound
 
 TABLE_LIMIT = 200
 """Rows a table shows without --limit (a table is for reading; use --json to stream everything)."""
@@ -45,6 +45,8 @@ def wal_errors() -> Iterator[None]:
         fail(f"{exc} (is --data-dir right?)", EXIT_ERROR)
     except tools.UsageError as exc:
         fail(str(exc), EXIT_USAGE)
+    except WalError as exc:
+        fail(str(exc), EXIT_ERROR)
 
 
 def print_json(obj: object) -> None:
@@ -126,10 +128,7 @@ def register(app: typer.Typer) -> None:
         The copy is one LMDB read transaction (mdb_env_copy with compaction): it holds exactly the events committed when it began and never blocks the running writer. DEST/wal must not exist or be empty. Engine snapshots up to the copied seq are copied too, and the copy is verified record by record unless --no-verify. Start a server on DEST, or run `betex replay --data-dir DEST`, to restore.
         """
         with wal_errors():
-            try:
-                report = tools.backup(data_dir, dest, with_snapshots=snapshots, check=check)
-            except tools.BackupError as exc:
-                fail(str(exc), EXIT_USAGE)
+            report = tools.backup(data_dir, dest, with_snapshots=snapshots, check=check)
         if json_out:
             return print_json(report.to_dict())
         print(
@@ -191,7 +190,7 @@ def _print_stats(report: tools.StatsReport, json_out: bool) -> None:
     lines = [
         f"events        {d['events']} (seq {d['first_seq']}..{d['last_seq']}, meta last_seq {d['meta_last_seq']})",
         f"size          {d['record_bytes']} record bytes, {d['file_bytes']} file bytes, {d['disk_bytes']} on disk",
-        f"time          {d['first_time']} .. {d['last_time']} ({d['span_s']} s)",
+        f"time          {d['first_time'] or '-'} .. {d['last_time'] or '-'} ({d['span_s'] or 0} s)",
         f"rate          {'-' if rate is None else f'{rate:.1f}'} events/s over the log",
         "by type",
     ]
@@ -204,6 +203,7 @@ def _verify(data_dir: Path, json_out: bool) -> None:
     if json_out:
         print_json(tools.verify_dict(report))
     elif report.ok:
-        print(f"WAL ok: {report.checked} records, seq 1..{report.last_seq}")
+        span = f"seq 1..{report.last_seq}" if report.last_seq else "empty"
+        print(f"WAL ok: {report.checked} records, {span}")
     if not report.ok:
         fail(f"WAL damaged at seq {report.first_bad_seq}: {report.reason}", EXIT_WAL_DAMAGED)

@@ -478,7 +478,7 @@ class BackupReport:
         }
 
 
-class BackupError(WalError):
+class BackupError(UsageError):
     """The destination is unusable (exists with content, or is the source)."""
 
 
@@ -509,7 +509,7 @@ def backup(data_dir: Path, dest: Path, with_snapshots: bool = True, check: bool 
         if check:
             report = reader.verify_report()
             if not report.ok:
-                raise WalError(
+                raise WalCorrupt(
                     f"backup copy failed verification at seq {report.first_bad_seq}: {report.reason}"
                 )
     copied = 0
