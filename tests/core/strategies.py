@@ -266,7 +266,7 @@ def scenarios(draw: Any, book: str, max_batches: int = 40) -> Scenario:
     n = draw(st.integers(1, max_batches))
     steps = []
     for _ in range(n):
-        dt = draw(st.sampled_from((0, 0, SEC, 2 * SEC, 5 * SEC, 61 * SEC)))
+        dt = draw(st.sampled_from((0, 0, SEC, 2 * SEC, 5 * SEC, 60 * SEC, 61 * SEC)))
         cmds = []
         for _ in range(draw(st.sampled_from((1, 1, 1, 2, 3)))):
             what = draw(st.integers(0, 99))

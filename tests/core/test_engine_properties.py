@@ -7,6 +7,8 @@ must produce exactly the engine's trades. Worked-number tests at the end pin the
 
 from __future__ import annotations
 
+import os
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from fractions import Fraction
 from typing import Any
@@ -17,7 +19,16 @@ from hypothesis import strategies as st
 
 from betex.core import commands as C
 from betex.core.engine import Engine, EngineConfig
-from betex.core.events import Event, OrderAccepted, OrderCancelled, TradeMatched, TradesVoided
+from betex.core.events import (
+    Event,
+    MarketCreated,
+    OrderAccepted,
+    OrderCancelled,
+    TradeMatched,
+    TradesVoided,
+    decode,
+    encode,
+)
 from betex.core.ladder import TICKS
 from betex.core.results import Ack, MarketResult, OrderResult, Reject
 from betex.core.risk import Exposure, settle_pnl
@@ -43,7 +54,9 @@ LIVE = ("OPEN", "SUSPENDED")
 FINAL = ("SETTLED", "VOIDED")
 
 
-STREAM_SETTINGS = settings(max_examples=70, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# BETEX_PROPERTY_SCALE=20 multiplies every example budget (a longer bug hunt; the default stays < 60 s).
+SCALE = int(os.environ.get("BETEX_PROPERTY_SCALE", "1"))
+STREAM_SETTINGS = settings(max_examples=70 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ============================================================================ spec-side helpers
@@ -163,8 +176,10 @@ def check_books(e: Engine) -> None:
         assert (o.remaining > 0) == (o.order_id in live_ids), f"order {o.order_id} live but not queued"
 
 
-def check_uncrossed(e: Engine) -> None:
-    """Property 1: no resting order could match another resting order (bar documented dust)."""
+def check_uncrossed(e: Engine) -> set[int]:
+    """Property 1: no resting order could match another resting order (bar documented dust).
+    Returns the markets where a dust pair rests crossed."""
+    dusty: set[int] = set()
     for m in e.markets.values():
         if m.state in FINAL:
             continue
@@ -187,11 +202,49 @@ def check_uncrossed(e: Engine) -> None:
                         continue
                     maker, taker = (x, y) if x.order_id < y.order_id else (y, x)
                     if implied_dust(taker.remaining, maker.price, maker.remaining):
+                        dusty.add(m.market_id)
                         continue
                     raise AssertionError(
                         f"implied cross above dust: {side} {x.order_id}@{x.price} rem {x.remaining} on {a} "
                         f"vs {y.order_id}@{y.price} rem {y.remaining} on {b}"
                     )
+    return dusty
+
+
+def check_depth(e: Engine, dusty: set[int]) -> None:
+    """The ladder view: direct sizes are the resting totals, implied sizes sit at the best ladder
+    price the taker would get (§4 "virtual" prices), and the view is uncrossed like the book."""
+    for m in e.markets.values():
+        view = e.depth(m.market_id, 1000)
+        assert view is not None
+        if m.is_binary:
+            book = m.books[m.runner_ids[0]]
+            assert view["bids"] == [(p, book.backs.levels[p].total) for p in reversed(book.backs.prices)]
+            assert view["asks"] == [(p, book.lays.levels[p].total) for p in book.lays.prices]
+            continue
+        for r, atb, atl in view["runners"]:
+            book = m.books[r]
+            assert [p for p, _, _ in atb] == sorted((p for p, _, _ in atb), reverse=True)
+            assert [p for p, _, _ in atl] == sorted(p for p, _, _ in atl)
+            for side, own in ((atb, book.lays), (atl, book.backs)):
+                direct = {p: size - implied for p, size, implied in side if size > implied}
+                assert direct == {p: lv.total for p, lv in own.levels.items()}, (r, side)
+            if not m.is_two_runner:
+                assert all(implied == 0 for _, _, implied in atb + atl)
+                continue
+            other = m.books[m.other_runner(r)]
+            for side, levels, is_back in ((atb, other.backs, True), (atl, other.lays, False)):
+                want: dict[int, int] = defaultdict(int)
+                for b, lv in levels.levels.items():
+                    eff = Fraction(100 * b, b - 100)  # the taker's odds (hundredths) against b
+                    # a back shows at the best tick ≤ eff, a lay at the best tick ≥ eff
+                    i = bisect_right(TICKS, eff) - 1 if is_back else bisect_left(TICKS, eff)
+                    size = lv.total * (b - 100) // 100  # backer's stake on r it can absorb
+                    if 0 <= i < len(TICKS) and size:
+                        want[TICKS[i]] += size
+                assert {p: i for p, _, i in side if i} == dict(want), (r, side)
+            if atb and atl and m.market_id not in dusty:
+                assert atb[0][0] < atl[0][0], ("ladder view crossed", r, atb[0], atl[0])
 
 
 def check_trade(e: Engine, t: TradeMatched) -> None:
@@ -302,6 +355,8 @@ class Driver:
         self.limits: dict[int, int] = {}
         self.cancelled: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # order → [cancelled, lapsed]
         self.stats: Counter[str] = Counter()
+        self.refs: dict[tuple[int, str], int] = {}
+        self.last_order_id = self.last_trade_id = self.last_market_id = 0
 
     def run(self, scenario: Scenario) -> None:
         self.batch(1, (scenario.create_command(),))
@@ -329,8 +384,10 @@ class Driver:
         events += e.end_batch(len(cmds))
         if self.twin is not None:
             assert self.twin.end_batch(len(cmds)) == events[-1:]
-        for ev in events:  # property 5: replay; property 2 at every moment of the replay
-            self.replica.apply(ev)
+        for ev in events:  # property 5: replay (through the WAL codec); property 2 at every moment
+            decoded = decode(encode(ev))
+            assert decoded == ev and type(decoded) is type(ev)
+            self.replica.apply(decoded)
             oid = getattr(ev, "order_id", None)
             for o in (oid, getattr(ev, "taker_order_id", None), getattr(ev, "maker_order_id", None)):
                 if o is not None:
@@ -348,6 +405,10 @@ class Driver:
         persist_queue0 = _persist_queue(market) if market is not None else None
         worst = self._worst_if_placed(cmd, market)
         settle_legs = _legs(market) if market is not None and isinstance(cmd, C.SettleMarket) else None
+        versions0 = {mid: m.version for mid, m in e.markets.items()}
+        target = e.orders.get(cmd.order_id) if isinstance(cmd, (C.CancelOrder, C.ReplaceOrder)) and type(
+            cmd.order_id) is int else None
+        target0 = (target.remaining, target.cancelled) if target is not None else None
 
         res = e.execute(cmd)
         new = e.take_events()
@@ -371,8 +432,25 @@ class Driver:
                 assert value >= -limit * scale, ("placement accepted beyond max_liability", cmd, value)
             elif isinstance(res, Reject) and res.code == RejectCode.LIABILITY_EXCEEDED:
                 assert value < -limit * scale, ("LIABILITY_EXCEEDED within the limit", cmd, value)
+        if isinstance(cmd, C.PlaceOrder):
+            self._check_duplicate(cmd, res)
         if isinstance(cmd, C.PlaceOrder) and isinstance(res, OrderResult):
             self._check_placed(cmd, res)
+        if not isinstance(cmd, LIFECYCLE):  # only lifecycle transitions move a market's version
+            assert all(e.markets[mid].version == v for mid, v in versions0.items()), cmd
+        if target0 is not None and not isinstance(res, Reject):
+            self._check_cancel_or_replace(cmd, target, target0, res, new)
+        elif target is not None and isinstance(res, Reject) and res.code == RejectCode.CANCELLED_NOT_PLACED:
+            assert target.remaining == 0 and target.cancelled == target0[0] + target0[1]  # type: ignore[index]
+        if isinstance(cmd, C.CancelAll) and isinstance(res, Ack) and market is not None:
+            assert not any(o.account_id == cmd.account_id for o in market.live_orders())
+        if isinstance(cmd, C.VoidTrades) and isinstance(res, Ack) and market is not None:
+            wanted = (
+                {t for t, ev in market.trades.items() if ev.ts > cmd.after_ts}
+                if cmd.after_ts is not None
+                else set(cmd.trade_ids)
+            )
+            assert wanted <= market.voided_trades, (cmd, wanted, market.voided_trades)
         if isinstance(cmd, C.SetAccountLimit) and isinstance(res, Ack):
             if cmd.max_liability:
                 self.limits[cmd.account_id] = cmd.max_liability
@@ -383,9 +461,48 @@ class Driver:
             self.stats.update(("settled",) + ("dead_heat",) * (len(cmd.winner_runner_ids) > 1))
         return res
 
+    def _check_duplicate(self, cmd: C.PlaceOrder, res: Any) -> None:
+        """§3 idempotency: a client_ref accepted for the account in the last 60 s is a DUPLICATE."""
+        if not cmd.client_ref or not isinstance(cmd.client_ref, str):
+            return
+        key = (cmd.account_id, cmd.client_ref)
+        last = self.refs.get(key)
+        recent = last is not None and self.ts - last < 60 * SEC
+        if isinstance(res, OrderResult):
+            assert not recent, ("client_ref reused within 60 s", cmd)
+            self.refs[key] = self.ts
+        elif isinstance(res, Reject) and res.code == RejectCode.DUPLICATE:
+            assert recent, ("DUPLICATE without a recent use", cmd)
+
+    def _check_cancel_or_replace(self, cmd: Any, o: Any, before: tuple[int, int], res: Any,
+                                 new: list[Event]) -> None:
+        remaining0, cancelled0 = before
+        if isinstance(cmd, C.CancelOrder):  # reduces remaining by min(size_reduction, remaining); 0 = all
+            red = cmd.size_reduction or remaining0
+            amount = min(red, remaining0)
+            assert (o.remaining, o.cancelled) == (remaining0 - amount, cancelled0 + amount), cmd
+            return
+        # REPLACE: the remaining size moves to a new order at the new price, at the back of the queue
+        assert isinstance(res, OrderResult) and res.replacement is not None
+        assert o.remaining == 0 and o.cancelled == cancelled0 + remaining0
+        n = self.engine.orders[res.replacement_order_id]
+        assert res.replacement_order_id > o.order_id
+        assert (n.side, n.runner_id, n.account_id, n.persist, n.size, n.price) == (
+            o.side, o.runner_id, o.account_id, o.persist, remaining0, cmd.new_price)
+        accepted = [ev for ev in new if isinstance(ev, OrderAccepted)]
+        assert len(accepted) == 1 and accepted[0].replaces == o.order_id
+
     def _note_events(self, new: list[Event]) -> None:
         for ev in new:
+            if isinstance(ev, OrderAccepted):
+                assert ev.order_id == self.last_order_id + 1, "order ids are assigned in sequence, never reused"
+                self.last_order_id = ev.order_id
+            elif isinstance(ev, MarketCreated):
+                assert ev.market_id == self.last_market_id + 1
+                self.last_market_id = ev.market_id
             if isinstance(ev, TradeMatched):
+                assert ev.trade_id == self.last_trade_id + 1, "trade ids are assigned in sequence, never reused"
+                self.last_trade_id = ev.trade_id
                 self.stats.update(("trade",) + ("implied",) * ev.implied + ("house",) * bool(ev.house)
                                   + ("implied_house",) * bool(ev.house and ev.implied))
                 check_trade(self.engine, ev)
@@ -442,7 +559,7 @@ class Driver:
     def check_state(self) -> None:
         e = self.engine
         check_books(e)
-        check_uncrossed(e)
+        check_depth(e, check_uncrossed(e))
         check_market_money(e)
         check_exposure(e, self.limits)
         assert dict(e.limits) == self.limits
@@ -579,7 +696,7 @@ def build_malformed_fixture() -> bytes:
 MALFORMED_FIXTURE = build_malformed_fixture()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400 * SCALE, deadline=None)
 @given(cmd=malformed_commands())
 def test_malformed_commands_are_rejected_without_state_change(cmd: Any) -> None:
     """Property 6: typed Reject from the closed set, no event, same state hash, no exception."""
@@ -659,7 +776,7 @@ def run_differential(book: str, cmds: list[Any]) -> int:
 
 
 @pytest.mark.parametrize("book", ["MULTI_RUNNER", "BINARY_YES"])
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120 * SCALE, deadline=None)
 @given(data=st.data())
 def test_engine_trades_like_the_reference_matcher(book: str, data: st.DataObject) -> None:
     """Property 7: same trades (maker, taker, price, sizes, legs), cancels and rejects as the naive
@@ -668,7 +785,7 @@ def test_engine_trades_like_the_reference_matcher(book: str, data: st.DataObject
     run_differential(book, cmds)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150 * SCALE, deadline=None)
 @given(data=st.data())
 def test_two_runner_trades_like_the_reference_matcher(data: st.DataObject) -> None:
     """Property 7 extended to TWO_RUNNER: direct + implied by effective odds then time, with the
