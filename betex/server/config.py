@@ -37,7 +37,7 @@ class ServerConfig:
     log_level: str = "info"
     status_interval_s: float = 1.0
     max_send_buffer: int = 8 * 1024 * 1024
-    """A client whose unsent replies plus transport buffer exceed this many bytes is disconnected."""
+    """Backlog bound per client (see `connection.py` for when it leads to a disconnect)."""
 
     def validate(self) -> ServerConfig:
         """Raise ConfigError with a message a user can act on; return self for chaining."""

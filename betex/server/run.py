@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from betex.core.engine import EngineConfig
+from betex.core.gctune import tune_for_engine
 from betex.core.journal import Journal, JournalReader, WalNotFound
 from betex.core.projection import Projection
 from betex.core.recovery import recover
@@ -109,8 +110,7 @@ async def serve(config: ServerConfig) -> int:
         )
         runtime.add_handler(hub.on_events)
         hub.runtime = runtime
-        gc.collect()
-        gc.freeze()  # the recovered state is long-lived: keep full collections from rescanning it
+        tune_for_engine()  # collect, freeze the recovered heap, collect young objects less often
         runtime.start()
         hub.start_tickers()
         hub.ready = True
