@@ -33,8 +33,10 @@ typecheck: $(STAMP)
 man: $(STAMP)
 	$(BIN)/python -m betex.cli.manpages man
 
+# Benchmarks print a table and, as their last line, one JSON object. QUICK=1 for short runs.
+BENCH_FLAGS := $(if $(QUICK),--quick,)
 bench: $(STAMP)
-	$(BIN)/python bench/engine.py
+	@for b in engine wal pipeline e2e; do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py $(BENCH_FLAGS) || exit 1; done
 
 recipes: $(STAMP)
 	@for r in recipes/*.sh; do echo "== $$r"; PATH="$(CURDIR)/$(BIN):$$PATH" bash $$r --smoke || exit 1; done
