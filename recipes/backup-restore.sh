@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib.bash"
 parse_common_args "$@"
 LOAD_S=${EXTRA_ARGS[0]:-6}
-[[ $SMOKE -eq 1 ]] && LOAD_S=4
+[[ $SMOKE -eq 1 ]] && LOAD_S=2
 DATA="$WORK/data"
 RESTORE="$WORK/restore"
 
