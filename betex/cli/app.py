@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -55,6 +56,11 @@ def main() -> None:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        # `betex wal inspect | head`: the reader left; leave quietly (as the Python docs advise,
+        # point stdout at devnull so the interpreter's final flush does not raise again).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence, re-raised with --debug
         if _DEBUG or "--debug" in sys.argv:
             raise

@@ -84,6 +84,10 @@ _LAPSED = "LAPSED"
 _new = tuple.__new__  # builds a NamedTuple without its keyword-argument __new__ (hot path)
 
 
+class SeqGap(ValueError):
+    """Replay was handed an event whose seq does not follow the engine's: the log has a hole."""
+
+
 def _uint(x: object, hi: int = U32_MAX) -> bool:
     return type(x) is int and 0 < x <= hi
 
@@ -165,7 +169,7 @@ class Engine:
     def apply(self, event: Event) -> None:
         """Replay one event. Seq must be contiguous."""
         if event.seq != self.seq + 1:
-            raise ValueError(f"event seq {event.seq} does not follow {self.seq}")
+            raise SeqGap(f"event seq {event.seq} does not follow {self.seq}")
         self.seq = event.seq
         self.ts = event.ts
         self._appliers[type(event)](event)

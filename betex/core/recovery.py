@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import snapshot
-from .engine import Engine, EngineConfig
+from .engine import Engine, EngineConfig, SeqGap
 from .journal import JournalReader, WalCorrupt, WalNotFound, snapshots_dir_of
 
 ProgressFn = Callable[[int, int], None]
@@ -91,18 +91,21 @@ def _recover(
         total = target - engine.seq
         replayed = 0
         apply = engine.apply
-        if progress is None:
-            for event in reader.iter_events(engine.seq + 1, target):
-                apply(event)
-            replayed = engine.seq - (snapshot_seq or 0)
-        else:
-            progress(0, total)
-            for event in reader.iter_events(engine.seq + 1, target):
-                apply(event)
-                replayed += 1
-                if replayed % PROGRESS_EVERY == 0:
-                    progress(replayed, total)
-            progress(replayed, total)
+        try:
+            if progress is None:
+                for event in reader.iter_events(engine.seq + 1, target):
+                    apply(event)
+                replayed = engine.seq - (snapshot_seq or 0)
+            else:
+                progress(0, total)
+                for event in reader.iter_events(engine.seq + 1, target):
+                    apply(event)
+                    replayed += 1
+                    if replayed % PROGRESS_EVERY == 0:
+                        progress(replayed, total)
+                progress(replayed, total)
+        except SeqGap as exc:
+            raise WalCorrupt(f"seq {engine.seq + 1} is missing ({exc})") from exc
     if engine.seq != target:
         raise WalCorrupt(f"replay stopped at seq {engine.seq}, expected {target}: WAL has a gap")
     return engine, RecoveryInfo(replayed, time.perf_counter() - t0, snapshot_seq, engine.seq, wal_last)

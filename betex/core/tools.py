@@ -492,7 +492,7 @@ def backup(data_dir: Path, dest: Path, with_snapshots: bool = True, check: bool 
     """
     data_dir, dest = Path(data_dir), Path(dest)
     require_wal(data_dir)
-    src_wal, dest_wal = wal_dir_of(data_dir), wal_dir_of(dest)
+    dest_wal = wal_dir_of(dest)
     if os.path.realpath(dest) == os.path.realpath(data_dir):
         raise BackupError(f"backup destination {dest} is the data dir itself")
     if dest_wal.exists() and any(dest_wal.iterdir()):
@@ -500,7 +500,8 @@ def backup(data_dir: Path, dest: Path, with_snapshots: bool = True, check: bool 
     t0 = time.perf_counter()
     dest_wal.mkdir(parents=True, exist_ok=True)
     try:
-        _lmdb_compact_copy(src_wal, dest_wal)
+        with open_reader(data_dir) as source:
+            source.backup(dest_wal, compact=True)
     except BaseException:
         shutil.rmtree(dest_wal, ignore_errors=True)
         raise
@@ -526,30 +527,3 @@ def backup(data_dir: Path, dest: Path, with_snapshots: bool = True, check: bool 
     snapshots_dir_of(dest).mkdir(parents=True, exist_ok=True)
     wal_bytes = (dest_wal / "data.mdb").stat().st_size
     return BackupReport(dest, last_seq, wal_bytes, copied, check, time.perf_counter() - t0)
-
-
-def _lmdb_compact_copy(src_wal: Path, dest_wal: Path) -> None:
-    """``mdb_env_copy2(MDB_CP_COMPACT)`` from a read-only environment, fsynced.
-
-    This belongs in `journal.py` (the one LMDB module) as ``JournalReader.backup(dest)``; it
-    lives here until the journal exposes that. py-lmdb refuses a second open of one environment
-    in a process, so call it where no `JournalReader`/`Journal` of `src_wal` is open.
-    """
-    import lmdb
-
-    env = lmdb.open(str(src_wal), readonly=True, max_dbs=4, subdir=True, lock=True, create=False, map_size=0)
-    try:
-        env.copy(str(dest_wal), compact=True)
-    finally:
-        env.close()
-    for name in ("data.mdb",):
-        fd = os.open(dest_wal / name, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    fd = os.open(dest_wal, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -104,3 +104,21 @@ def test_backup_offline_copies_wal_and_snapshots(wal_copy: Path, tmp_path: Path)
     assert copy["state_hash"] == src["state_hash"] and copy["snapshot_seq"] == report["last_seq"]
     again = betex("wal", "backup", str(dest), "--data-dir", str(wal_copy))
     assert again.code == 2 and "already holds a WAL" in again.err
+
+
+def test_replay_over_a_gap_in_the_wal_is_damage_exit_4(wal_copy: Path) -> None:
+    """A record missing from the middle (not just a bad CRC) is WAL damage, not a crash."""
+    import struct
+
+    import lmdb
+
+    env = lmdb.open(str(wal_copy / "wal"), max_dbs=4, subdir=True)
+    try:
+        events_db = env.open_db(b"events")
+        with env.begin(write=True, db=events_db) as txn:
+            assert txn.delete(struct.pack(">Q", 50))
+    finally:
+        env.close()
+    r = betex_proc("replay", "--data-dir", str(wal_copy), "--no-snapshot")
+    assert r.code == 4
+    assert r.err == "error: WAL damaged: seq 50 is missing (event seq 51 does not follow 49)\n"
