@@ -32,8 +32,8 @@ ACCOUNTS = (1, 2, 3, 4)
 BOOKS = tuple(RUNNERS)
 
 # Centres (odds hundredths) per runner. TWO_RUNNER pairs satisfy 1/a + 1/b ≈ 1.
-TWO_RUNNER_CENTRES = ((200, 200), (150, 300), (110, 1100), (101, 10000), (250, 166), (290, 150))
-MULTI_CENTRES = (101, 150, 200, 256, 1000)
+TWO_RUNNER_CENTRES = ((200, 200), (150, 300), (110, 1100), (101, 10000), (250, 166), (290, 150), (100000, 101))
+MULTI_CENTRES = (101, 150, 200, 256, 1000, 100000)
 BINARY_CENTRES = (5000, 3, 9997, 1234)
 
 
