@@ -18,39 +18,15 @@ import sys
 from concurrent.futures import Future
 from pathlib import Path
 
-from betex.core.commands import CreateMarket, PlaceOrder
 from betex.core.journal import Journal, WalFailure
 from betex.core.recovery import recover
 from betex.core.results import OrderResult, Result
 from betex.core.runtime import Runtime, RuntimeStopped
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find tests.core
+from tests.core.workload import market_cmd, order_cmd  # noqa: E402
+
 WINDOW = 64  # acknowledged commands in flight
-
-
-def market_cmd() -> CreateMarket:
-    return CreateMarket(
-        name="m",
-        market_model="EXCHANGE_ODDS",
-        book_type="MULTI_RUNNER",
-        market_kind="IN_PLAY_CAPABLE",
-        market_state="OPEN",
-        market_phase="PRE",
-        runner_ids=(1, 2, 3),
-        runner_labels=("H", "D", "A"),
-    )
-
-
-def order_cmd(corr: int) -> PlaceOrder:
-    return PlaceOrder(
-        market_id=1,
-        runner_id=1 + corr % 3,
-        side="BACK" if corr % 2 else "LAY",
-        price=(240, 250, 260)[(corr * 7) % 3],
-        size=1000 + (corr % 5) * 100,
-        account_id=1 + corr % 11,
-        client_ref=f"c{corr}",
-        correlation_id=corr,
-    )
 
 
 def start(data_dir: Path, snapshot_every: int) -> Runtime:
@@ -79,7 +55,14 @@ def run_load(rt: Runtime, ack_path: Path, run_id: int) -> None:
         while True:
             while len(pending) < WINDOW:
                 corr += 1
-                pending.append((base + corr, rt.submit_with_response(order_cmd(base + corr))))
+                pending.append(
+                    (
+                        base + corr,
+                        rt.submit_with_response(
+                            order_cmd(base + corr, client_ref=f"c{base + corr}", correlation_id=base + corr)
+                        ),
+                    )
+                )
             c, fut = pending.pop(0)
             result = fut.result(30)
             if isinstance(result, OrderResult):
@@ -99,7 +82,14 @@ def run_fsize(rt: Runtime, ack_path: Path, data_dir: Path) -> None:
             for _ in range(WINDOW):
                 corr += 1
                 try:
-                    futures.append((corr, rt.submit_with_response(order_cmd(corr))))
+                    futures.append(
+                        (
+                            corr,
+                            rt.submit_with_response(
+                                order_cmd(corr, client_ref=f"c{corr}", correlation_id=corr)
+                            ),
+                        )
+                    )
                 except RuntimeStopped:
                     break
             for c, fut in futures:
@@ -113,7 +103,7 @@ def run_fsize(rt: Runtime, ack_path: Path, data_dir: Path) -> None:
                     acks.write(f"{c} {result.order_id}\n")
                     acks.flush()
     try:
-        rt.submit(order_cmd(corr + 1))
+        rt.submit(order_cmd(corr + 1, client_ref=f"c{corr + 1}", correlation_id=corr + 1))
         refused = False
     except RuntimeStopped:
         refused = True

@@ -13,39 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from betex.core.commands import CreateMarket, PlaceOrder
 from betex.core.engine import Engine
 from betex.core.events import BatchProcessed, Event, OrderAccepted, encode
 from betex.core.journal import Journal, JournalReader, WalFailure, WalLocked, WalNotFound
+from tests.core.workload import market_cmd, order_cmd
 
 REPO = Path(__file__).resolve().parents[2]
 SEC = 1_000_000_000
-
-
-def market_cmd() -> CreateMarket:
-    return CreateMarket(
-        name="m",
-        market_model="EXCHANGE_ODDS",
-        book_type="MULTI_RUNNER",
-        market_kind="IN_PLAY_CAPABLE",
-        market_state="OPEN",
-        market_phase="PRE",
-        runner_ids=(1, 2, 3),
-        runner_labels=("H", "D", "A"),
-    )
-
-
-def order_cmd(i: int) -> PlaceOrder:
-    """A deterministic mix of backs and lays around 2.50 that rests some and trades some."""
-    return PlaceOrder(
-        market_id=1,
-        runner_id=1 + i % 3,
-        side="BACK" if i % 2 else "LAY",
-        price=(240, 250, 260)[(i * 7) % 3],
-        size=1000 + (i % 5) * 100,
-        account_id=1 + i % 11,
-        client_ref=f"r{i}",
-    )
 
 
 def engine_batches(n_orders: int, batch: int) -> list[list[Event]]:
@@ -59,7 +33,7 @@ def engine_batches(n_orders: int, batch: int) -> list[list[Event]]:
         eng.begin_batch(1_700_000_000 * SEC + start)
         n = min(batch, n_orders - start)
         for i in range(start, start + n):
-            eng.execute(order_cmd(i))
+            eng.execute(order_cmd(i, client_ref=f"r{i}"))
         out.append(eng.end_batch(n))
     return out
 

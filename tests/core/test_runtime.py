@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from betex.core import snapshot
-from betex.core.commands import CreateMarket, PlaceOrder
 from betex.core.engine import Engine
 from betex.core.events import BatchProcessed, Event, OrderAccepted
 from betex.core.journal import Journal, JournalReader, WalFailure
@@ -22,33 +21,9 @@ from betex.core.ring import WAIT_STRATEGIES
 from betex.core.runtime import Runtime, RuntimeStopped
 from betex.core.snapshot import list_snapshots
 from betex.core.types import RejectCode
+from tests.core.workload import market_cmd, order_cmd
 
 SEC = 1_000_000_000
-
-
-def market_cmd() -> CreateMarket:
-    return CreateMarket(
-        name="m",
-        market_model="EXCHANGE_ODDS",
-        book_type="MULTI_RUNNER",
-        market_kind="IN_PLAY_CAPABLE",
-        market_state="OPEN",
-        market_phase="PRE",
-        runner_ids=(1, 2, 3),
-        runner_labels=("H", "D", "A"),
-    )
-
-
-def order_cmd(i: int) -> PlaceOrder:
-    return PlaceOrder(
-        market_id=1,
-        runner_id=1 + i % 3,
-        side="BACK" if i % 2 else "LAY",
-        price=(240, 250, 260)[(i * 7) % 3],
-        size=1000 + (i % 5) * 100,
-        account_id=1 + i % 11,
-        correlation_id=i,
-    )
 
 
 class FakeClockless:
@@ -97,7 +72,7 @@ def test_replies_are_released_only_after_the_events_are_committed(runtime: Runti
 
     assert isinstance(runtime.submit_with_response(market_cmd()).result(10), MarketResult)
     for i in range(300):
-        runtime.submit_with_response(order_cmd(i)).add_done_callback(on_done)
+        runtime.submit_with_response(order_cmd(i, correlation_id=i)).add_done_callback(on_done)
     assert all_seen.wait(30)
     accepted_seq = {e.order_id: e.seq for e in reader.iter_events() if isinstance(e, OrderAccepted)}
     reader.close()
@@ -115,9 +90,9 @@ def test_handlers_see_every_event_in_order_and_each_batch_ends_with_batch_proces
     runtime.submit_with_response(market_cmd()).result(10)
     n = 2000
     for i in range(n):
-        while not runtime.submit(order_cmd(i)):
+        while not runtime.submit(order_cmd(i, correlation_id=i)):
             threading.Event().wait(0.001)
-    runtime.submit_with_response(order_cmd(n)).result(10)
+    runtime.submit_with_response(order_cmd(n, correlation_id=n)).result(10)
     assert batches_a == batches_b
     assert order == ["a", "b"] * len(batches_a)
     handled = [e for b in batches_a for e in b]
@@ -134,9 +109,9 @@ def test_handlers_see_every_event_in_order_and_each_batch_ends_with_batch_proces
 def test_a_full_ring_answers_overloaded_and_loses_nothing_it_accepted(journal: Journal) -> None:
     rt = Runtime(Engine(), journal, ring_size=8)  # not started: the ring fills up
     assert rt.submit(market_cmd())
-    accepted = [rt.submit_with_response(order_cmd(i)) for i in range(7)]
-    assert rt.submit(order_cmd(7)) is False
-    over = rt.submit_with_response(order_cmd(8))
+    accepted = [rt.submit_with_response(order_cmd(i, correlation_id=i)) for i in range(7)]
+    assert rt.submit(order_cmd(7, correlation_id=7)) is False
+    over = rt.submit_with_response(order_cmd(8, correlation_id=8))
     assert over.done()
     result = over.result()
     assert isinstance(result, Reject) and result.code == RejectCode.OVERLOADED
@@ -154,22 +129,22 @@ def test_stop_drains_and_commits_everything_already_accepted(journal: Journal, s
     rt = Runtime(Engine(), journal, ring_size=4096, wait_strategy=strategy, max_batch=64)
     rt.start()
     rt.submit(market_cmd())
-    futures = [rt.submit_with_response(order_cmd(i)) for i in range(3000)]
+    futures = [rt.submit_with_response(order_cmd(i, correlation_id=i)) for i in range(3000)]
     rt.stop(timeout=30)
     assert all(f.done() and isinstance(f.result(), OrderResult) for f in futures)
     placed = [e for e in wal_events(journal.data_dir) if isinstance(e, OrderAccepted)]
     assert len(placed) == 3000
     assert not rt.running
     with pytest.raises(RuntimeStopped):
-        rt.submit(order_cmd(0))
+        rt.submit(order_cmd(0, correlation_id=0))
     with pytest.raises(RuntimeStopped):
-        rt.submit_with_response(order_cmd(0))
+        rt.submit_with_response(order_cmd(0, correlation_id=0))
 
 
 def test_stop_without_start_still_processes_what_was_accepted(journal: Journal) -> None:
     rt = Runtime(Engine(), journal)
     rt.submit(market_cmd())
-    fut = rt.submit_with_response(order_cmd(0))
+    fut = rt.submit_with_response(order_cmd(0, correlation_id=0))
     rt.stop()
     assert isinstance(fut.result(0), OrderResult)
     assert journal.last_seq > 0
@@ -181,7 +156,7 @@ async def test_submit_async_resolves_on_the_callers_loop_after_commit(journal: J
     try:
         created = await rt.submit_async(market_cmd())
         assert isinstance(created, MarketResult)
-        results = await asyncio.gather(*(rt.submit_async(order_cmd(i)) for i in range(500)))
+        results = await asyncio.gather(*(rt.submit_async(order_cmd(i, correlation_id=i)) for i in range(500)))
         assert all(isinstance(r, OrderResult) for r in results)
         assert len({r.order_id for r in results}) == 500  # type: ignore[union-attr]
         assert journal.last_seq >= 501
@@ -192,7 +167,7 @@ async def test_submit_async_resolves_on_the_callers_loop_after_commit(journal: J
 def test_engine_rejects_are_results_and_are_counted_by_code(journal: Journal) -> None:
     rt = Runtime(Engine(), journal)
     rt.start()
-    bad = rt.submit_with_response(order_cmd(0)).result(10)  # no market yet
+    bad = rt.submit_with_response(order_cmd(0, correlation_id=0)).result(10)  # no market yet
     rt.stop(timeout=30)
     assert isinstance(bad, Reject) and bad.code == RejectCode.INVALID_MARKET
     assert rt.metrics.rejects_by_code() == {"INVALID_MARKET": 1}
@@ -202,7 +177,7 @@ def test_one_clock_read_per_batch(journal: Journal) -> None:
     clock = FakeClockless()
     rt = Runtime(Engine(), journal, clock=clock)
     for i in range(100):
-        rt.submit(order_cmd(i))  # not started: all 100 land in one batch
+        rt.submit(order_cmd(i, correlation_id=i))  # not started: all 100 land in one batch
     rt.start()
     rt.stop(timeout=30)
     assert clock.calls == rt.metrics.batches == 1
@@ -217,14 +192,14 @@ def test_a_wal_failure_stops_the_engine_and_fails_what_was_not_committed(
     rt.start()
     assert isinstance(rt.submit_with_response(market_cmd()).result(10), MarketResult)
     journal.close()  # the next append cannot be written
-    fut = rt.submit_with_response(order_cmd(0))
+    fut = rt.submit_with_response(order_cmd(0, correlation_id=0))
     with pytest.raises(RuntimeStopped) as info:
         fut.result(10)
     assert isinstance(info.value.__cause__, WalFailure)
     rt.stop(timeout=30)
     assert isinstance(rt.failed, WalFailure)
     with pytest.raises(RuntimeStopped, match="engine failed"):
-        rt.submit(order_cmd(1))
+        rt.submit(order_cmd(1, correlation_id=1))
     critical = [r for r in caplog.records if r.levelname == "CRITICAL"]
     assert len(critical) == 1 and "fail-stop" in critical[0].getMessage()
     events = wal_events(journal.data_dir)
@@ -256,14 +231,14 @@ def test_an_exception_on_the_engine_thread_fail_stops_but_keeps_committed_replie
     first = rt.submit_with_response(market_cmd())
     rt.start()
     assert isinstance(first.result(10), MarketResult)
-    doomed = rt.submit_with_response(order_cmd(0))
+    doomed = rt.submit_with_response(order_cmd(0, correlation_id=0))
     with pytest.raises(RuntimeStopped) as info:
         doomed.result(10)
     assert isinstance(info.value.__cause__, StopIteration)
     rt.stop(timeout=30)
     assert isinstance(rt.failed, StopIteration)
     with pytest.raises(RuntimeStopped):
-        rt.submit(order_cmd(1))
+        rt.submit(order_cmd(1, correlation_id=1))
     critical = [r for r in caplog.records if r.levelname == "CRITICAL"]
     assert len(critical) == 1 and "engine thread" in critical[0].getMessage()
     assert journal.last_seq == 2  # the market and its batch marker, nothing after
@@ -299,7 +274,7 @@ def test_periodic_snapshots_let_recovery_match_a_full_replay(tmp_path: Path) -> 
         rt = Runtime(Engine(), j, max_batch=50, snapshot_every=300, snapshot_dir=tmp_path / "snapshots")
         rt.start()
         rt.submit(market_cmd())
-        futures = [rt.submit_with_response(order_cmd(i)) for i in range(2000)]
+        futures = [rt.submit_with_response(order_cmd(i, correlation_id=i)) for i in range(2000)]
         for f in futures:
             f.result(10)
         rt.stop(timeout=30)
@@ -316,7 +291,7 @@ def test_metrics_expose_counters_gauges_and_stage_latencies(journal: Journal) ->
     rt = Runtime(Engine(), journal)
     rt.start()
     rt.submit(market_cmd())
-    for f in [rt.submit_with_response(order_cmd(i)) for i in range(100)]:
+    for f in [rt.submit_with_response(order_cmd(i, correlation_id=i)) for i in range(100)]:
         f.result(10)
     rt.stop(timeout=30)
     d = rt.metrics.to_dict()

@@ -10,36 +10,12 @@ from pathlib import Path
 import pytest
 
 from betex.core import snapshot
-from betex.core.commands import CreateMarket, PlaceOrder
 from betex.core.engine import Engine, EngineConfig
 from betex.core.journal import Journal
 from betex.core.recovery import recover
+from tests.core.workload import market_cmd, order_cmd
 
 SEC = 1_000_000_000
-
-
-def market_cmd() -> CreateMarket:
-    return CreateMarket(
-        name="m",
-        market_model="EXCHANGE_ODDS",
-        book_type="MULTI_RUNNER",
-        market_kind="IN_PLAY_CAPABLE",
-        market_state="OPEN",
-        market_phase="PRE",
-        runner_ids=(1, 2, 3),
-        runner_labels=("H", "D", "A"),
-    )
-
-
-def order_cmd(i: int) -> PlaceOrder:
-    return PlaceOrder(
-        market_id=1,
-        runner_id=1 + i % 3,
-        side="BACK" if i % 2 else "LAY",
-        price=(240, 250, 260)[(i * 7) % 3],
-        size=1000 + (i % 5) * 100,
-        account_id=1 + i % 11,
-    )
 
 
 class Writer:
