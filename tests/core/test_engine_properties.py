@@ -519,6 +519,18 @@ class Driver:
                                                                          cmd.runner_id, cmd.account_id)
         assert res.size_matched == o.matched and res.size_remaining == o.remaining
         assert sum(f.size for f in res.fills) == o.matched
+        trades = self.engine.markets[o.market_id].trades
+        for f in res.fills:  # the reply's fills are the trades, and show the taker's odds
+            t = trades[f.trade_id]
+            assert (t.taker_order_id, t.price, t.taker_size, t.implied) == (o.order_id, f.price, f.size, f.implied)
+            if o.side in ("BUY", "SELL"):
+                assert f.effective_odds == f.price
+            elif not f.implied:
+                assert f.effective_odds == f.price / 100
+            elif o.side == "BACK":
+                assert f.effective_odds >= o.price / 100
+            else:
+                assert f.effective_odds <= o.price / 100
         if cmd.time_in_force == "FILL_OR_KILL":  # never rests; filled at least min_fill_size
             assert o.remaining == 0 and o.matched >= (cmd.min_fill_size or cmd.size)
 
