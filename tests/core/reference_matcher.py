@@ -31,8 +31,16 @@ BPS_ONE = 10000
 
 # domain.md §1, the classic ladder: (from, to, step) in hundredths.
 _SPEC_BANDS = (
-    (101, 200, 1), (200, 300, 2), (300, 400, 5), (400, 600, 10), (600, 1000, 20),
-    (1000, 2000, 50), (2000, 3000, 100), (3000, 5000, 200), (5000, 10000, 500), (10000, 100000, 1000),
+    (101, 200, 1),
+    (200, 300, 2),
+    (300, 400, 5),
+    (400, 600, 10),
+    (600, 1000, 20),
+    (1000, 2000, 50),
+    (2000, 3000, 100),
+    (3000, 5000, 200),
+    (5000, 10000, 500),
+    (10000, 100000, 1000),
 )
 
 
@@ -86,8 +94,17 @@ class ReferenceMatcher:
 
     # ----------------------------------------------------------------- commands
 
-    def place(self, account: int, runner: int, side: str, price: int, size: int, persist: bool = False,
-              fok: bool = False, min_fill: int = 0) -> tuple[str, object]:
+    def place(
+        self,
+        account: int,
+        runner: int,
+        side: str,
+        price: int,
+        size: int,
+        persist: bool = False,
+        fok: bool = False,
+        min_fill: int = 0,
+    ) -> tuple[str, object]:
         bad = self._validate(runner, side, price, size)
         if bad:
             return ("REJECT", bad)
@@ -139,8 +156,16 @@ class ReferenceMatcher:
 
     # ----------------------------------------------------------------- matching
 
-    def _accept(self, account: int, runner: int, side: str, price: int, size: int, persist: bool,
-                out: list[tuple[object, ...]]) -> RefOrder:
+    def _accept(
+        self,
+        account: int,
+        runner: int,
+        side: str,
+        price: int,
+        size: int,
+        persist: bool,
+        out: list[tuple[object, ...]],
+    ) -> RefOrder:
         o = RefOrder(self.next_id, account, runner, side, price, size, persist, remaining=size)
         self.next_id += 1
         self.orders[o.order_id] = o
@@ -148,8 +173,17 @@ class ReferenceMatcher:
         self._match(account, runner, side, price, size, dry=False, taker=o, out=out)
         return o
 
-    def _match(self, account: int, runner: int, side: str, price: int, size: int, dry: bool,
-               taker: RefOrder | None = None, out: list[tuple[object, ...]] | None = None) -> int:
+    def _match(
+        self,
+        account: int,
+        runner: int,
+        side: str,
+        price: int,
+        size: int,
+        dry: bool,
+        taker: RefOrder | None = None,
+        out: list[tuple[object, ...]] | None = None,
+    ) -> int:
         """Fill against the book. dry=True: only count what would fill (nothing changes)."""
         rem = size
         used: dict[int, int] = {}  # dry run: maker id -> amount taken so far
@@ -184,10 +218,14 @@ class ReferenceMatcher:
             m.remaining -= m_size
             m.matched += m_size
             full_legs = tuple(sorted((a if a != "T" else taker.account, r, w, lo) for a, r, w, lo in legs))
-            out.append(("TRADE", RefTrade(m.order_id, taker.order_id, m.price, t_size, m_size, implied, full_legs)))
+            out.append(
+                ("TRADE", RefTrade(m.order_id, taker.order_id, m.price, t_size, m_size, implied, full_legs))
+            )
         return size - rem
 
-    def _candidates(self, runner: int, side: str, price: int) -> list[tuple[tuple[object, ...], RefOrder, bool]]:
+    def _candidates(
+        self, runner: int, side: str, price: int
+    ) -> list[tuple[tuple[object, ...], RefOrder, bool]]:
         """Every resting order the taker could match, best first: taker's odds, then time."""
         cands: list[tuple[tuple[object, ...], RefOrder, bool]] = []
         limit = Fraction(price, 100)
@@ -217,20 +255,28 @@ class ReferenceMatcher:
         cands.sort(key=lambda c: c[0])
         return cands
 
-    def _amounts(self, side: str, m: RefOrder, implied: bool, rem: int,
-                 mrem: int) -> tuple[int, int, tuple[tuple[object, int, int, int], ...]] | None:
+    def _amounts(
+        self, side: str, m: RefOrder, implied: bool, rem: int, mrem: int
+    ) -> tuple[int, int, tuple[tuple[object, int, int, int], ...]] | None:
         """(taker size, maker size, legs with "T" for the taker's account), or None for dust."""
         if self.kind == "BINARY_YES":
             q = min(rem, mrem)
             p = m.price
             buyer, seller = ("T", m.account) if side == "BUY" else (m.account, "T")
-            return q, q, ((buyer, m.runner, q * (BPS_ONE - p), q * p), (seller, m.runner, -q * (BPS_ONE - p), -q * p))
+            return (
+                q,
+                q,
+                ((buyer, m.runner, q * (BPS_ONE - p), q * p), (seller, m.runner, -q * (BPS_ONE - p), -q * p)),
+            )
         if not implied:
             stake = min(rem, mrem)
             exact = Fraction(stake * (m.price - 100), 100)
             win, pay = _ceil(exact), _floor(exact)
             backer, layer = ("T", m.account) if side == "BACK" else (m.account, "T")
-            legs: list[tuple[object, int, int, int]] = [(backer, m.runner, win, stake), (layer, m.runner, -pay, -stake)]
+            legs: list[tuple[object, int, int, int]] = [
+                (backer, m.runner, win, stake),
+                (layer, m.runner, -pay, -stake),
+            ]
             if win != pay:
                 legs.append((HOUSE, m.runner, -(win - pay), 0))
             return stake, stake, tuple(legs)

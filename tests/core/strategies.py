@@ -32,7 +32,15 @@ ACCOUNTS = (1, 2, 3, 4)
 BOOKS = tuple(RUNNERS)
 
 # Centres (odds hundredths) per runner. TWO_RUNNER pairs satisfy 1/a + 1/b ≈ 1.
-TWO_RUNNER_CENTRES = ((200, 200), (150, 300), (110, 1100), (101, 10000), (250, 166), (290, 150), (100000, 101))
+TWO_RUNNER_CENTRES = (
+    (200, 200),
+    (150, 300),
+    (110, 1100),
+    (101, 10000),
+    (250, 166),
+    (290, 150),
+    (100000, 101),
+)
 MULTI_CENTRES = (101, 150, 200, 256, 1000, 100000)
 BINARY_CENTRES = (5000, 3, 9997, 1234)
 
@@ -124,7 +132,9 @@ class Scenario:
     def create_command(self) -> C.CreateMarket:
         model = "BINARY_YES" if self.book == "BINARY_YES" else "EXCHANGE_ODDS"
         book_type = None if self.book == "BINARY_YES" else self.book
-        return C.CreateMarket("m", model, book_type, self.market_kind, "OPEN", self.market_phase, self.runners, ())
+        return C.CreateMarket(
+            "m", model, book_type, self.market_kind, "OPEN", self.market_phase, self.runners, ()
+        )
 
 
 def _centres(draw: Any, book: str) -> dict[int, int]:
@@ -163,8 +173,15 @@ def _size(draw: Any, book: str) -> int:
     )
 
 
-def place_command(draw: Any, book: str, centres: dict[int, int], market: Any = 1,
-                  extra_runners: bool = False, fok_rate: float = 0.15, refs: bool = True) -> C.PlaceOrder:
+def place_command(
+    draw: Any,
+    book: str,
+    centres: dict[int, int],
+    market: Any = 1,
+    extra_runners: bool = False,
+    fok_rate: float = 0.15,
+    refs: bool = True,
+) -> C.PlaceOrder:
     runners = RUNNERS[book]
     if extra_runners and draw(st.integers(0, 19)) == 7:  # hypothesis favours 0
         runners = EXTRA_RUNNERS
@@ -214,9 +231,19 @@ def _lifecycle_or_admin(draw: Any, book: str, runners: tuple[int, ...], kind: st
     which = draw(
         st.sampled_from(
             # index 0 is what hypothesis favours and shrinks towards: make it harmless
-            ("resume",) * 8 + ("limit",) * 6 + ("golive",) * 5 + ("new_market",) * 4 + ("suspend",) * 3
-            + ("await",) * 4 + ("close",) * 2 + ("close_settle",) * 2 + ("settle",) * 3 + ("void_trades",) * 4 + ("void_after",) * 2
-            + ("add_runners",) * 2 + ("set_closed", "void_market", "bad_state")
+            ("resume",) * 8
+            + ("limit",) * 6
+            + ("golive",) * 5
+            + ("new_market",) * 4
+            + ("suspend",) * 3
+            + ("await",) * 4
+            + ("close",) * 2
+            + ("close_settle",) * 2
+            + ("settle",) * 3
+            + ("void_trades",) * 4
+            + ("void_after",) * 2
+            + ("add_runners",) * 2
+            + ("set_closed", "void_market", "bad_state")
         )
     )
     if which == "suspend":
@@ -245,7 +272,9 @@ def _lifecycle_or_admin(draw: Any, book: str, runners: tuple[int, ...], kind: st
     if which == "void_after":
         return C.VoidTrades(market, (), Ago(draw(st.integers(0, 10))))
     if which == "limit":
-        return C.SetAccountLimit(draw(st.sampled_from(ACCOUNTS)), draw(st.sampled_from((0, 100, 500, 2000, 100_000))))
+        return C.SetAccountLimit(
+            draw(st.sampled_from(ACCOUNTS)), draw(st.sampled_from((0, 100, 500, 2000, 100_000)))
+        )
     if which == "new_market":
         model = "BINARY_YES" if book == "BINARY_YES" else "EXCHANGE_ODDS"
         book_type = None if book == "BINARY_YES" else book
@@ -260,9 +289,16 @@ def scenarios(draw: Any, book: str, max_batches: int = 40) -> Scenario:
     a fresh market of the same type whenever the latest one is settled or voided."""
     runners = RUNNERS[book]
     centres = _centres(draw, book)
-    kind, phase = draw(st.sampled_from(
-        (("IN_PLAY_CAPABLE", "PRE"), ("IN_PLAY_CAPABLE", "IN_PLAY"), ("PRE_ONLY", "PRE"), ("IN_PLAY_CAPABLE", "PRE"))
-    ))
+    kind, phase = draw(
+        st.sampled_from(
+            (
+                ("IN_PLAY_CAPABLE", "PRE"),
+                ("IN_PLAY_CAPABLE", "IN_PLAY"),
+                ("PRE_ONLY", "PRE"),
+                ("IN_PLAY_CAPABLE", "PRE"),
+            )
+        )
+    )
     n = draw(st.integers(1, max_batches))
     steps = []
     for _ in range(n):
@@ -331,8 +367,23 @@ JUNK_TRADE_IDS = (None, (999,), ("1",), (1.0,), 5, "abc", (), [None])
 JUNK_AFTER = (1.5, "x", [1])
 JUNK_NAME = ("", None, "x" * 201, 5)
 JUNK_MODEL = (None, "BINARY", "exchange_odds", 1)
-JUNK_RUNNER_IDS = ((), (1,), (1, 1), (-1, 2), (2**32, 1), ("1", 2), None, (1.5, 2), (True, 2), "12", (None, 1),
-                   (0.0, 1), (False, 1), (1.0, 2), ([1], 2))
+JUNK_RUNNER_IDS = (
+    (),
+    (1,),
+    (1, 1),
+    (-1, 2),
+    (2**32, 1),
+    ("1", 2),
+    None,
+    (1.5, 2),
+    (True, 2),
+    "12",
+    (None, 1),
+    (0.0, 1),
+    (False, 1),
+    (1.0, 2),
+    ([1], 2),
+)
 JUNK_LABELS = ((1, 2), ("a",), ("a", "b", "c", "d"), "ab", ("x" * 201, "y"))
 JUNK_LIMIT = (-1, 1.5, None, "5", -(2**70), 2**64, 2**200, True)
 NOT_COMMANDS = (None, 5, "PLACE_ORDER", (1, 2, 3), {"type": "PLACE_ORDER"}, b"\x00", 1.5)
@@ -367,10 +418,26 @@ class _Pick:
 def malformed_commands(draw: Any, book: str | None = None) -> Any:
     """A command that must be rejected, aimed at the malformed-command fixture (or any stream)."""
     pick = _Pick(draw)
-    which = draw(st.sampled_from(
-        ("place",) * 6 + ("cancel",) * 3 + ("cancel_all", "replace", "replace", "state", "settle", "void_trades",
-                                            "create", "create", "add_runners", "limit", "lifecycle", "not_command")
-    ))
+    which = draw(
+        st.sampled_from(
+            ("place",) * 6
+            + ("cancel",) * 3
+            + (
+                "cancel_all",
+                "replace",
+                "replace",
+                "state",
+                "settle",
+                "void_trades",
+                "create",
+                "create",
+                "add_runners",
+                "limit",
+                "lifecycle",
+                "not_command",
+            )
+        )
+    )
     if which == "place":
         base = FIXTURE_PLACES[draw(st.sampled_from((1, 2, 3)))]
         binary = base.market_id == 3
@@ -391,8 +458,15 @@ def malformed_commands(draw: Any, book: str | None = None) -> Any:
         oid = draw(st.sampled_from((1, 2, 3)))
         base = C.CancelOrder(FIXTURE_PLACES[oid].market_id, oid, FIXTURE_PLACES[oid].account_id)
         wrong_owner = tuple(a for a in ACCOUNTS if a != base.account_id) + _lookalikes(base.account_id)
-        return pick(base, {"market_id": JUNK_MARKET, "order_id": JUNK_ORDER,
-                           "account_id": JUNK_ACCOUNT + wrong_owner, "size_reduction": JUNK_REDUCTION})
+        return pick(
+            base,
+            {
+                "market_id": JUNK_MARKET,
+                "order_id": JUNK_ORDER,
+                "account_id": JUNK_ACCOUNT + wrong_owner,
+                "size_reduction": JUNK_REDUCTION,
+            },
+        )
     if which == "cancel_all":
         return pick(C.CancelAll(1, 1), {"market_id": JUNK_MARKET, "account_id": JUNK_ACCOUNT})
     if which == "replace":
@@ -401,8 +475,15 @@ def malformed_commands(draw: Any, book: str | None = None) -> Any:
         base = C.ReplaceOrder(p.market_id, oid, p.account_id, p.price)
         wrong_owner = tuple(a for a in ACCOUNTS if a != base.account_id) + _lookalikes(base.account_id)
         prices = JUNK_BPS if p.market_id == 3 else JUNK_ODDS
-        return pick(base, {"market_id": JUNK_MARKET, "order_id": JUNK_ORDER,
-                           "account_id": JUNK_ACCOUNT + wrong_owner, "new_price": prices})
+        return pick(
+            base,
+            {
+                "market_id": JUNK_MARKET,
+                "order_id": JUNK_ORDER,
+                "account_id": JUNK_ACCOUNT + wrong_owner,
+                "new_price": prices,
+            },
+        )
     if which == "state":
         return pick(C.SetMarketState(1, "SUSPENDED"), {"market_id": JUNK_MARKET, "market_state": JUNK_STATE})
     if which == "settle":
@@ -410,22 +491,46 @@ def malformed_commands(draw: Any, book: str | None = None) -> Any:
     if which == "void_trades":
         if draw(st.booleans()):
             return pick(C.VoidTrades(4, (1,)), {"market_id": JUNK_MARKET, "trade_ids": JUNK_TRADE_IDS})
-        return C.VoidTrades(draw(st.sampled_from((4, 999, None))), draw(st.sampled_from(((), (1,)))),
-                            draw(st.sampled_from(JUNK_AFTER)))
+        return C.VoidTrades(
+            draw(st.sampled_from((4, 999, None))),
+            draw(st.sampled_from(((), (1,)))),
+            draw(st.sampled_from(JUNK_AFTER)),
+        )
     if which == "create":
-        base = C.CreateMarket("m", "EXCHANGE_ODDS", draw(st.sampled_from(("MULTI_RUNNER", "TWO_RUNNER"))),
-                              "PRE_ONLY", "OPEN", "PRE", (1, 2), ())
-        return pick(base, {
-            "name": JUNK_NAME, "market_model": JUNK_MODEL, "book_type": (None, "THREE_RUNNER", 2),
-            "market_kind": (None, "LIVE", 0), "market_state": ("CLOSED", "SETTLED", None, "open"),
-            "market_phase": ("IN_PLAY", "AWAITING_LIVE", None), "runner_ids": JUNK_RUNNER_IDS,
-            "runner_labels": JUNK_LABELS,
-        })
+        base = C.CreateMarket(
+            "m",
+            "EXCHANGE_ODDS",
+            draw(st.sampled_from(("MULTI_RUNNER", "TWO_RUNNER"))),
+            "PRE_ONLY",
+            "OPEN",
+            "PRE",
+            (1, 2),
+            (),
+        )
+        return pick(
+            base,
+            {
+                "name": JUNK_NAME,
+                "market_model": JUNK_MODEL,
+                "book_type": (None, "THREE_RUNNER", 2),
+                "market_kind": (None, "LIVE", 0),
+                "market_state": ("CLOSED", "SETTLED", None, "open"),
+                "market_phase": ("IN_PLAY", "AWAITING_LIVE", None),
+                "runner_ids": JUNK_RUNNER_IDS,
+                "runner_labels": JUNK_LABELS,
+            },
+        )
     if which == "add_runners":
         base = C.AddRunners(1, (14,), ())
-        return pick(base, {"market_id": JUNK_MARKET + (2, 3, 4), "runner_ids": JUNK_RUNNER_IDS[:1] + (
-            (11,), (14, 14), (-1,), (2**32,), ("14",), None, (14.0,), (True,), (False,), (0.0,)),
-            "runner_labels": ((1,), ("a", "b"), "a", ("x" * 201,))})
+        return pick(
+            base,
+            {
+                "market_id": JUNK_MARKET + (2, 3, 4),
+                "runner_ids": JUNK_RUNNER_IDS[:1]
+                + ((11,), (14, 14), (-1,), (2**32,), ("14",), None, (14.0,), (True,), (False,), (0.0,)),
+                "runner_labels": ((1,), ("a", "b"), "a", ("x" * 201,)),
+            },
+        )
     if which == "limit":
         return pick(C.SetAccountLimit(1, 500), {"account_id": JUNK_ACCOUNT, "max_liability": JUNK_LIMIT})
     if which == "lifecycle":

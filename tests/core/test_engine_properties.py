@@ -56,7 +56,9 @@ FINAL = ("SETTLED", "VOIDED")
 
 # BETEX_PROPERTY_SCALE=20 multiplies every example budget (a longer bug hunt; the default stays < 60 s).
 SCALE = int(os.environ.get("BETEX_PROPERTY_SCALE", "1"))
-STREAM_SETTINGS = settings(max_examples=150 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+STREAM_SETTINGS = settings(
+    max_examples=150 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 # ============================================================================ spec-side helpers
@@ -399,15 +401,24 @@ class Driver:
     def execute(self, cmd: Any, events: list[Event]) -> Any:
         e = self.engine
         seq0, hash0 = e.seq, e.state_hash()
-        market = e.markets.get(cmd.market_id) if isinstance(cmd, tuple) and type(getattr(cmd, "market_id", None)) is int else None
-        expect = lifecycle_expectation(market, cmd) if market is not None and isinstance(cmd, LIFECYCLE) else None
+        market = (
+            e.markets.get(cmd.market_id)
+            if isinstance(cmd, tuple) and type(getattr(cmd, "market_id", None)) is int
+            else None
+        )
+        expect = (
+            lifecycle_expectation(market, cmd) if market is not None and isinstance(cmd, LIFECYCLE) else None
+        )
         version0 = market.version if market is not None else 0
         persist_queue0 = _persist_queue(market) if market is not None else None
         worst = self._worst_if_placed(cmd, market)
         settle_legs = _legs(market) if market is not None and isinstance(cmd, C.SettleMarket) else None
         versions0 = {mid: m.version for mid, m in e.markets.items()}
-        target = e.orders.get(cmd.order_id) if isinstance(cmd, (C.CancelOrder, C.ReplaceOrder)) and type(
-            cmd.order_id) is int else None
+        target = (
+            e.orders.get(cmd.order_id)
+            if isinstance(cmd, (C.CancelOrder, C.ReplaceOrder)) and type(cmd.order_id) is int
+            else None
+        )
         target0 = (target.remaining, target.cancelled) if target is not None else None
 
         res = e.execute(cmd)
@@ -419,7 +430,11 @@ class Driver:
             assert res.code in CODES, res
             self.stats[str(res.code)] += 1
             if res.code != RejectCode.CANCELLED_NOT_PLACED:  # that one's cancel stands (§3)
-                assert not new and e.seq == seq0 and e.state_hash() == hash0, ("reject changed state", cmd, res)
+                assert not new and e.seq == seq0 and e.state_hash() == hash0, (
+                    "reject changed state",
+                    cmd,
+                    res,
+                )
         if self.twin is not None:
             assert self.twin.execute(cmd) == res, cmd
             assert self.twin.take_events() == new, cmd
@@ -430,8 +445,10 @@ class Driver:
             limit, scale, value = worst
             if isinstance(res, OrderResult):
                 assert value >= -limit * scale, ("placement accepted beyond max_liability", cmd, value)
-            elif isinstance(res, Reject) and res.code in (RejectCode.LIABILITY_EXCEEDED,
-                                                          RejectCode.CANCELLED_NOT_PLACED):
+            elif isinstance(res, Reject) and res.code in (
+                RejectCode.LIABILITY_EXCEEDED,
+                RejectCode.CANCELLED_NOT_PLACED,
+            ):
                 assert value < -limit * scale, ("LIABILITY_EXCEEDED within the limit", cmd, value)
         if isinstance(cmd, C.PlaceOrder):
             self._check_duplicate(cmd, res)
@@ -475,8 +492,9 @@ class Driver:
         elif isinstance(res, Reject) and res.code == RejectCode.DUPLICATE:
             assert recent, ("DUPLICATE without a recent use", cmd)
 
-    def _check_cancel_or_replace(self, cmd: Any, o: Any, before: tuple[int, int], res: Any,
-                                 new: list[Event]) -> None:
+    def _check_cancel_or_replace(
+        self, cmd: Any, o: Any, before: tuple[int, int], res: Any, new: list[Event]
+    ) -> None:
         remaining0, cancelled0 = before
         if isinstance(cmd, C.CancelOrder):  # reduces remaining by min(size_reduction, remaining); 0 = all
             red = cmd.size_reduction or remaining0
@@ -489,23 +507,37 @@ class Driver:
         n = self.engine.orders[res.replacement_order_id]
         assert res.replacement_order_id > o.order_id
         assert (n.side, n.runner_id, n.account_id, n.persist, n.size, n.price) == (
-            o.side, o.runner_id, o.account_id, o.persist, remaining0, cmd.new_price)
+            o.side,
+            o.runner_id,
+            o.account_id,
+            o.persist,
+            remaining0,
+            cmd.new_price,
+        )
         accepted = [ev for ev in new if isinstance(ev, OrderAccepted)]
         assert len(accepted) == 1 and accepted[0].replaces == o.order_id
 
     def _note_events(self, new: list[Event]) -> None:
         for ev in new:
             if isinstance(ev, OrderAccepted):
-                assert ev.order_id == self.last_order_id + 1, "order ids are assigned in sequence, never reused"
+                assert ev.order_id == self.last_order_id + 1, (
+                    "order ids are assigned in sequence, never reused"
+                )
                 self.last_order_id = ev.order_id
             elif isinstance(ev, MarketCreated):
                 assert ev.market_id == self.last_market_id + 1
                 self.last_market_id = ev.market_id
             if isinstance(ev, TradeMatched):
-                assert ev.trade_id == self.last_trade_id + 1, "trade ids are assigned in sequence, never reused"
+                assert ev.trade_id == self.last_trade_id + 1, (
+                    "trade ids are assigned in sequence, never reused"
+                )
                 self.last_trade_id = ev.trade_id
-                self.stats.update(("trade",) + ("implied",) * ev.implied + ("house",) * bool(ev.house)
-                                  + ("implied_house",) * bool(ev.house and ev.implied))
+                self.stats.update(
+                    ("trade",)
+                    + ("implied",) * ev.implied
+                    + ("house",) * bool(ev.house)
+                    + ("implied_house",) * bool(ev.house and ev.implied)
+                )
                 check_trade(self.engine, ev)
             elif isinstance(ev, OrderCancelled):
                 self.cancelled[ev.order_id][ev.reason == "LAPSED"] += ev.size
@@ -515,14 +547,24 @@ class Driver:
 
     def _check_placed(self, cmd: C.PlaceOrder, res: OrderResult) -> None:
         o = self.engine.orders[res.order_id]
-        assert (o.size, o.price, o.side, o.runner_id, o.account_id) == (cmd.size, cmd.price, cmd.side,
-                                                                         cmd.runner_id, cmd.account_id)
+        assert (o.size, o.price, o.side, o.runner_id, o.account_id) == (
+            cmd.size,
+            cmd.price,
+            cmd.side,
+            cmd.runner_id,
+            cmd.account_id,
+        )
         assert res.size_matched == o.matched and res.size_remaining == o.remaining
         assert sum(f.size for f in res.fills) == o.matched
         trades = self.engine.markets[o.market_id].trades
         for f in res.fills:  # the reply's fills are the trades, and show the taker's odds
             t = trades[f.trade_id]
-            assert (t.taker_order_id, t.price, t.taker_size, t.implied) == (o.order_id, f.price, f.size, f.implied)
+            assert (t.taker_order_id, t.price, t.taker_size, t.implied) == (
+                o.order_id,
+                f.price,
+                f.size,
+                f.implied,
+            )
             if o.side in ("BUY", "SELL"):
                 assert f.effective_odds == f.price
             elif not f.implied:
@@ -541,15 +583,27 @@ class Driver:
             return None
         if isinstance(cmd, C.ReplaceOrder):
             old = self.engine.orders.get(cmd.order_id) if type(cmd.order_id) is int else None
-            if old is None or old.market_id != m.market_id or old.account_id != cmd.account_id or not old.remaining:
+            if (
+                old is None
+                or old.market_id != m.market_id
+                or old.account_id != cmd.account_id
+                or not old.remaining
+            ):
                 return None
-            place = C.PlaceOrder(m.market_id, old.runner_id, old.side, cmd.new_price, old.remaining, old.account_id)
+            place = C.PlaceOrder(
+                m.market_id, old.runner_id, old.side, cmd.new_price, old.remaining, old.account_id
+            )
         elif isinstance(cmd, C.PlaceOrder):
             place, old = cmd, None
         else:
             return None
         limit = self.limits.get(place.account_id) if type(place.account_id) is int else None
-        if not limit or place.runner_id not in m.books or type(place.size) is not int or type(place.price) is not int:
+        if (
+            not limit
+            or place.runner_id not in m.books
+            or type(place.size) is not int
+            or type(place.price) is not int
+        ):
             return None
         if place.side not in (("BUY", "SELL") if m.is_binary else ("BACK", "LAY")):
             return None
@@ -561,8 +615,9 @@ class Driver:
         worst = min(v + (win if o == place.runner_id else -lose) for o, v in exp.items())
         return limit, 100 if m.is_binary else 1, worst
 
-    def _check_lifecycle(self, cmd: Any, m: Any, expect: Any, res: Any, new: list[Event], version0: int,
-                         queue0: Any) -> None:
+    def _check_lifecycle(
+        self, cmd: Any, m: Any, expect: Any, res: Any, new: list[Event], version0: int, queue0: Any
+    ) -> None:
         if isinstance(expect, str):
             assert isinstance(res, Reject) and res.code == expect, (cmd, res, expect)
             return
@@ -695,9 +750,24 @@ def test_streams_exercise_what_they_claim() -> None:
             totals.update(d.stats)
 
         run()
-    needed = ("trade", "house", "implied", "implied_house", "SELF_TRADE", "FOK_UNFILLED", "FOK_NOT_FILLED",
-              "LAPSED", "voided", "LIABILITY_EXCEEDED", "settled", "dead_heat", "DUPLICATE", "REPLACED",
-              "MARKET_VOIDED", "MARKET_CLOSED")
+    needed = (
+        "trade",
+        "house",
+        "implied",
+        "implied_house",
+        "SELF_TRADE",
+        "FOK_UNFILLED",
+        "FOK_NOT_FILLED",
+        "LAPSED",
+        "voided",
+        "LIABILITY_EXCEEDED",
+        "settled",
+        "dead_heat",
+        "DUPLICATE",
+        "REPLACED",
+        "MARKET_VOIDED",
+        "MARKET_CLOSED",
+    )
     assert all(totals[k] for k in needed), totals
 
 
@@ -708,8 +778,14 @@ def build_malformed_fixture() -> bytes:
     e = Engine(EngineConfig())
     e.begin_batch(T0)
     run = e.execute
-    assert run(C.CreateMarket("multi", "EXCHANGE_ODDS", "MULTI_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE",
-                              (11, 12, 13), ())).market_id == 1  # type: ignore[union-attr]
+    assert (
+        run(
+            C.CreateMarket(
+                "multi", "EXCHANGE_ODDS", "MULTI_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE", (11, 12, 13), ()
+            )
+        ).market_id
+        == 1
+    )  # type: ignore[union-attr]
     run(C.CreateMarket("two", "EXCHANGE_ODDS", "TWO_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE", (21, 22), ()))
     run(C.CreateMarket("yes", "BINARY_YES", None, "PRE_ONLY", "OPEN", "PRE", (31,), ()))
     run(C.CreateMarket("closed", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "OPEN", "PRE", (11, 12), ()))
@@ -754,8 +830,18 @@ def _engine_happenings(events: list[Event]) -> list[tuple[Any, ...]]:
             out.append(("CANCEL", ev.order_id, ev.size, str(ev.reason)))
         elif isinstance(ev, TradeMatched):
             legs = tuple(sorted(tuple(leg) for leg in ev.legs))
-            out.append(("TRADE", ev.maker_order_id, ev.taker_order_id, ev.price, ev.taker_size, ev.maker_size,
-                        ev.implied, legs))
+            out.append(
+                (
+                    "TRADE",
+                    ev.maker_order_id,
+                    ev.taker_order_id,
+                    ev.price,
+                    ev.taker_size,
+                    ev.maker_size,
+                    ev.implied,
+                    legs,
+                )
+            )
     return out
 
 
@@ -775,8 +861,11 @@ def run_differential(book: str, cmds: list[Any]) -> int:
     e.begin_batch(T0)
     runners = RUNNERS[book]
     model = "BINARY_YES" if book == "BINARY_YES" else "EXCHANGE_ODDS"
-    e.execute(C.CreateMarket("m", model, None if book == "BINARY_YES" else book, "PRE_ONLY", "OPEN", "PRE",
-                             runners, ()))
+    e.execute(
+        C.CreateMarket(
+            "m", model, None if book == "BINARY_YES" else book, "PRE_ONLY", "OPEN", "PRE", runners, ()
+        )
+    )
     e.take_events()
     ref = ReferenceMatcher(book, runners)
     trades = 0
@@ -786,8 +875,16 @@ def run_differential(book: str, cmds: list[Any]) -> int:
         got = _engine_happenings(e.take_events())
         if isinstance(cmd, C.PlaceOrder):
             fok = cmd.time_in_force == "FILL_OR_KILL"
-            kind, out = ref.place(cmd.account_id, cmd.runner_id, cmd.side, cmd.price, cmd.size,
-                                  cmd.persistence == "PERSIST", fok, cmd.min_fill_size)
+            kind, out = ref.place(
+                cmd.account_id,
+                cmd.runner_id,
+                cmd.side,
+                cmd.price,
+                cmd.size,
+                cmd.persistence == "PERSIST",
+                fok,
+                cmd.min_fill_size,
+            )
         elif isinstance(cmd, C.CancelOrder):
             kind, out = ref.cancel(cmd.order_id, cmd.account_id, cmd.size_reduction)
         elif isinstance(cmd, C.CancelAll):
@@ -804,7 +901,11 @@ def run_differential(book: str, cmds: list[Any]) -> int:
         trades += sum(1 for h in got if h[0] == "TRADE")
         for oid, ro in ref.orders.items():
             o = e.orders[oid]
-            assert (o.matched, o.remaining, o.cancelled + o.lapsed) == (ro.matched, ro.remaining, ro.cancelled), oid
+            assert (o.matched, o.remaining, o.cancelled + o.lapsed) == (
+                ro.matched,
+                ro.remaining,
+                ro.cancelled,
+            ), oid
     return trades
 
 
@@ -837,8 +938,18 @@ class H:
         self.e = Engine(EngineConfig())
         self.e.begin_batch(T0)
         model = "BINARY_YES" if book == "BINARY_YES" else "EXCHANGE_ODDS"
-        r = self.e.execute(C.CreateMarket("m", model, None if book == "BINARY_YES" else book, "IN_PLAY_CAPABLE",
-                                          "OPEN", "PRE", runners, ()))
+        r = self.e.execute(
+            C.CreateMarket(
+                "m",
+                model,
+                None if book == "BINARY_YES" else book,
+                "IN_PLAY_CAPABLE",
+                "OPEN",
+                "PRE",
+                runners,
+                (),
+            )
+        )
         self.mid = r.market_id  # type: ignore[union-attr]
 
     def __call__(self, cmd: Any) -> Any:
@@ -950,8 +1061,10 @@ def test_dead_heat_rounds_each_winner_in_its_favour() -> None:
 def test_fok_min_fill_size_fills_what_it_can_then_cancels() -> None:
     h = H()
     h.place(1, "LAY", 300, 300, account=2)
-    assert h.place(1, "BACK", 300, 500, account=1, time_in_force="FILL_OR_KILL", min_fill_size=400).code \
+    assert (
+        h.place(1, "BACK", 300, 500, account=1, time_in_force="FILL_OR_KILL", min_fill_size=400).code
         == RejectCode.FOK_NOT_FILLED
+    )
     r = h.place(1, "BACK", 300, 500, account=1, time_in_force="FILL_OR_KILL", min_fill_size=300)
     assert (r.size_matched, r.size_remaining, r.size_cancelled) == (300, 0, 200)
 
@@ -1007,7 +1120,11 @@ def test_runner_ids_must_be_ints() -> None:
     """`_uint(r) or r == 0` accepted 0.0 and False as runner ids."""
     e = Engine.load(MALFORMED_FIXTURE)
     before = e.state_hash()
-    assert isinstance(e.execute(C.CreateMarket("m", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "OPEN", "PRE",
-                                               (0.0, 1), ())), Reject)  # type: ignore[arg-type]
+    assert isinstance(
+        e.execute(
+            C.CreateMarket("m", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "OPEN", "PRE", (0.0, 1), ())
+        ),
+        Reject,
+    )  # type: ignore[arg-type]
     assert isinstance(e.execute(C.AddRunners(1, (False,), ())), Reject)  # type: ignore[arg-type]
     assert e.state_hash() == before
