@@ -202,6 +202,8 @@ def check_uncrossed(e: Engine) -> set[int]:
                 for y in on_b:
                     if not crosses_implied(side, x.price, y.price):
                         continue
+                    # The later order met the earlier one as a taker. Remainders only shrink and
+                    # dust is monotone in both, so "dust now" is exactly what the engine may leave.
                     maker, taker = (x, y) if x.order_id < y.order_id else (y, x)
                     if implied_dust(taker.remaining, maker.price, maker.remaining):
                         dusty.add(m.market_id)
