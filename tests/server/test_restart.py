@@ -4,6 +4,8 @@ from the WAL alone once the projection snapshot is gone, including after a `kill
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -180,3 +182,38 @@ def test_health_is_503_while_recovering_then_ok(
     assert server.get("/markets")[0] in (200, 503)
     assert statuses[-1] == (200, {"status": "ok", "seq": seq, "wal": "ok"})
     assert f"{seq} events replayed" in server.log()
+
+
+async def _pipeline_then_sigterm(server: ServerProcess, n: int) -> tuple[list[dict[str, Any]], int | None]:
+    cl = await Client.connect(server.ws_url + "/ws_ctl")
+    kind, created = await cl.call(
+        "CREATE_MARKET",
+        {"name": "shutdown", "market_model": "EXCHANGE_ODDS", "book_type": "MULTI_RUNNER",
+         "market_kind": "PRE_ONLY", "market_state": "OPEN", "market_phase": "PRE", "runner_ids": [1, 2]},
+    )  # fmt: skip
+    assert kind == "MARKET_CREATED"
+    for i in range(n):
+        order = {"market_id": created["market_id"], "runner_id": 1, "side": "BACK", "price": 3.0,
+                 "size": 2.0, "account_id": 1, "correlation_id": 100 + i}  # fmt: skip
+        await cl.send_raw(json.dumps({"PLACE_ORDER": order}))
+    server.proc.send_signal(signal.SIGTERM)
+    await cl.wait_for(lambda: cl.close_code is not None, timeout=20)
+    replies = [m["ORDER_RESPONSE"] for m in cl.uncorrelated if "ORDER_RESPONSE" in m]
+    return replies, cl.close_code
+
+
+def test_sigterm_answers_what_it_accepted_then_closes_1001(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    server = server_factory(data_dir, *ARGS)
+    replies, close_code = asyncio.run(_pipeline_then_sigterm(server, 300))
+    assert server.proc.wait(20) == 0
+    assert close_code == 1001
+    accepted = {r["order_id"] for r in replies if r["status"] == "ACCEPTED"}
+    refused = [r for r in replies if r["status"] == "REJECTED"]
+    assert all(r["error"]["code"] == "OVERLOADED" for r in refused)
+    assert len(accepted) + len(refused) == 300  # every command got an answer before the close
+
+    again = server_factory(data_dir, *ARGS)
+    stored = {o["order_id"] for o in again.get_json("/orders?limit=10000")["orders"]}
+    assert stored == accepted  # acknowledged == durable, nothing more, nothing less
