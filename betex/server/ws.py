@@ -37,11 +37,15 @@ def presented_token(request: web.Request) -> str | None:
     return request.query.get("token")
 
 
-def is_admin(request: web.Request, token: str | None) -> bool:
+def admin_access(request: web.Request, token: str | None) -> bool | None:
+    """True: may send admin commands; False: may trade only (no token presented);
+    None: presented a token that is wrong (the upgrade is refused with 401)."""
+    given = presented_token(request)
     if token is None:
         return True
-    given = presented_token(request)
-    return given is not None and hmac.compare_digest(given.encode(), token.encode())
+    if given is None:
+        return False
+    return True if hmac.compare_digest(given.encode(), token.encode()) else None
 
 
 async def ws_handler(request: web.Request) -> web.StreamResponse:
@@ -64,6 +68,9 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
         no_ack = params.flag(request.query, "no_ack")
     except params.ParamError as exc:
         return error_response(400, "BAD_REQUEST", str(exc))
+    authed = admin_access(request, hub.config.admin_token)
+    if authed is None:
+        return error_response(401, "UNAUTHORIZED", "wrong admin token")
 
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, compress=False, autoping=True)
     await ws.prepare(request)
@@ -75,7 +82,7 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
         transport,
         peer=str(request.remote),
         control=control,
-        authed=is_admin(request, hub.config.admin_token),
+        authed=authed,
         no_ack=no_ack,
         market_id=market_id,
         depth=depth,
