@@ -509,3 +509,26 @@ def test_http_bodies_match_the_schema(betex_server: ServerProcess) -> None:
         assert validate is not None
         _, body = betex_server.get(path)
         validate(body)
+
+
+async def test_read_only_stream_without_market_id_follows_the_lowest_market(
+    betex_server: ServerProcess, client: Client, server_msg_validator: Validator | None
+) -> None:
+    await create(client, market_body("Any", "MULTI_RUNNER", [1, 2], ["X", "Y"]))
+    lowest = betex_server.get_json("/markets")["markets"][0]["market_id"]
+    watcher = await Client.connect(f"{betex_server.ws_url}/ws?depth=1", server_msg_validator)
+    try:
+        await watcher.wait_for(lambda: bool(watcher.snapshots))
+        assert watcher.snapshots[0]["market_id"] == lowest
+        assert all(
+            len(r["available_to_back"]) <= 1 for r in watcher.snapshots[0]["book"]["data"].get("runners", [])
+        )
+    finally:
+        await watcher.close()
+    watcher.check()
+
+
+def test_bad_websocket_query_is_refused_before_the_upgrade(betex_server: ServerProcess) -> None:
+    for path in ("/ws_ctl?depth=0", "/ws_ctl?depth=351", "/ws?market_id=-1", "/ws_ctl?no_ack=maybe"):
+        status, body = betex_server.get(path)
+        assert status == 400 and body["error"]["code"] == "BAD_REQUEST", (path, body)
