@@ -28,6 +28,7 @@ from betex.core.recovery import recover
 from betex.core.runtime import Runtime
 
 from .config import ServerConfig
+from .connection import Connection
 from .http import build_app
 from .hub import Hub
 
@@ -140,14 +141,7 @@ async def _shutdown(hub: Hub, runtime: Runtime, site: web.TCPSite, data_dir: Pat
     await asyncio.sleep(0)
     hub.drain_now()
     await hub.stop_tickers()
-    for conn in list(hub.connections):
-        try:
-            await asyncio.wait_for(conn.flush(), timeout=1.0)
-        except TimeoutError:
-            pass
-        await conn.close()
-        if not conn.ws.closed:
-            await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+    await asyncio.gather(*(_say_goodbye(conn) for conn in list(hub.connections)))
     if hub.projection_error is not None:
         log.error("not saving %s: the projection failed earlier (%s)", PROJECTION_FILE, hub.projection_error)
         return
@@ -159,6 +153,22 @@ async def _shutdown(hub: Hub, runtime: Runtime, site: web.TCPSite, data_dir: Pat
         path.with_name(path.name + ".tmp").unlink(missing_ok=True)
         return
     log.info("projection saved to %s at seq %d", path, hub.projection_seq())
+
+
+async def _say_goodbye(conn: Connection) -> None:
+    """Flush what the client is owed (1 s at most), then close with 1001."""
+    try:
+        await asyncio.wait_for(conn.flush(), timeout=1.0)
+    except TimeoutError:
+        log.info("client %s did not take its last replies within 1s", conn.peer)
+    await conn.close()
+    if not conn.ws.closed:
+        try:
+            await asyncio.wait_for(
+                conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down"), timeout=1.0
+            )
+        except TimeoutError:
+            conn.transport.abort()
 
 
 def _bound_port(site: web.TCPSite, asked: int) -> int:
