@@ -20,6 +20,7 @@ import msgpack
 
 from . import commands as C
 from .book import binary, multi_runner
+from .book.depth import depth_view
 from .book.levels import Order, PriceLevels, RunnerBook
 from .book.multi_runner import Step
 from .book.two_runner import plan_two_runner
@@ -38,7 +39,7 @@ from .events import (
     TradeMatched,
     TradesVoided,
 )
-from .ladder import TICK_INDEX, ceil_tick_ratio, floor_tick_ratio, fmt_odds
+from .ladder import TICK_INDEX, fmt_odds
 from .market import Market, transition
 from .results import Ack, Fill, MarketResult, OrderResult, Reject, Result
 from .risk import Exposure
@@ -815,42 +816,18 @@ class Engine:
     # ------------------------------------------------------------------ views
 
     def depth(self, market_id: int, depth: int = 10) -> dict[str, Any] | None:
-        """Ladder view in engine units. EXCHANGE: per runner ``available_to_back`` (resting lays
-        plus implied, best = highest first) and ``available_to_lay`` (resting backs plus implied,
-        lowest first) as ``(price, size, implied_size)``; BINARY: ``bids``/``asks`` as (bps, qty)."""
+        """Ladder view in engine units (see `book.depth.depth_view`); None for an unknown market."""
         m = self.markets.get(market_id)
         if m is None:
             return None
-        if m.is_binary:
-            book = m.books[m.runner_ids[0]]
-            bids = [(p, lv.total) for p, lv in book.backs.descending()][:depth]
-            asks = [(p, lv.total) for p, lv in book.lays.ascending()][:depth]
-            return {"kind": "BINARY", "bids": bids, "asks": asks}
-        runners = []
-        for r in m.runner_ids:
-            book = m.books[r]
-            atb: dict[int, list[int]] = {p: [lv.total, 0] for p, lv in book.lays.levels.items()}
-            atl: dict[int, list[int]] = {p: [lv.total, 0] for p, lv in book.backs.levels.items()}
-            if m.is_two_runner:
-                other = m.books[m.other_runner(r)]
-                for b, lv in other.backs.levels.items():  # back r ← back other at b
-                    tick = floor_tick_ratio(b, b - 100)
-                    size = lv.total * (b - 100) // 100
-                    if tick is not None and size > 0:
-                        slot = atb.setdefault(tick, [0, 0])
-                        slot[0] += size
-                        slot[1] += size
-                for b, lv in other.lays.levels.items():  # lay r ← lay other at b
-                    tick = ceil_tick_ratio(b, b - 100)
-                    size = lv.total * (b - 100) // 100
-                    if tick is not None and size > 0:
-                        slot = atl.setdefault(tick, [0, 0])
-                        slot[0] += size
-                        slot[1] += size
-            back_side = [(p, s[0], s[1]) for p, s in sorted(atb.items(), reverse=True)][:depth]
-            lay_side = [(p, s[0], s[1]) for p, s in sorted(atl.items())][:depth]
-            runners.append((r, back_side, lay_side))
-        return {"kind": "EXCHANGE", "runners": runners}
+        sides = {
+            r: (
+                {p: lv.total for p, lv in b.backs.levels.items()},
+                {p: lv.total for p, lv in b.lays.levels.items()},
+            )
+            for r, b in m.books.items()
+        }
+        return depth_view(m.is_binary, m.is_two_runner, m.runner_ids, sides, depth)
 
     # ------------------------------------------------------------------ snapshots and hashing
 
