@@ -2,9 +2,11 @@
 
 `apply_batch` is on the hot path (it sees every event the engine emits), so it only updates
 counters and small records; depth views, risk tables and wire dicts are built on query.
-Book depth (direct and implied) comes from an `Engine` replica fed the same events, so the
-ladder a client sees is exactly the engine's; orders, trades, risk and market metadata are kept
-here, because the engine forgets a market's orders and trades once it is settled or voided.
+Book depth is kept as resting size per (runner, side, price), updated by the same events, and
+rendered by `book.depth.depth_view` — the function `Engine.depth` uses — so the ladder a client
+sees is exactly the engine's (a property test compares them) without re-running the engine on
+every event. Orders, trades, risk and market metadata are kept here, because the engine forgets
+a market's orders and trades once it is settled or voided.
 
 Money in query results is in wire units (see `wire.py`): odds markets in 1.00s, BINARY_YES
 prices in bps, quantities in shares and P&L in 1.00s. Queries are not thread-safe against
@@ -25,7 +27,8 @@ import msgpack
 
 from .book import binary as binary_book
 from .book import multi_runner
-from .engine import Engine, EngineConfig
+from .book.depth import Sides, depth_view
+from .engine import EngineConfig
 from .events import (
     AccountLimitSet,
     BatchProcessed,
@@ -45,7 +48,7 @@ from .risk import Exposure, settle_pnl
 from .types import HOUSE_ACCOUNT, NO_OUTCOME, CancelReason, MarketModel, MarketState, OrderStatus, Side
 from .wire import effective_odds_to_wire, money_scale, price_to_wire, size_to_wire
 
-PROJECTION_SCHEMA = 1
+PROJECTION_SCHEMA = 2  # 2: depth from the projection's own level totals, no engine replica
 """Bump when the dump layout changes; an older `projection.snap` is then rebuilt from the WAL."""
 _MAGIC = "betex-projection"
 DEFAULT_LIMIT = 100
@@ -253,7 +256,8 @@ class Projection:
     """Read model over the event stream; `dump()` of a rebuild equals the live one's."""
 
     def __init__(self, config: EngineConfig | None = None) -> None:
-        self.engine = Engine(config)
+        # market → runner → (backs, lays): resting size per price, from the events
+        self.books: dict[int, dict[int, tuple[dict[int, int], dict[int, int]]]] = {}
         self.seq = 0
         self.ts = 0
         self.markets: dict[int, MarketView] = {}
@@ -284,13 +288,11 @@ class Projection:
 
     def apply_batch(self, events: Iterable[Event]) -> None:
         """Apply committed events in order. Raises ValueError on a seq gap (a bug upstream)."""
-        engine_apply = self.engine.apply
         appliers = self._appliers
         markets = self.markets
         for event in events:
             if event.seq != self.seq + 1:
                 raise ValueError(f"projection at seq {self.seq} cannot apply event seq {event.seq}")
-            engine_apply(event)
             self.seq = event.seq
             self.ts = event.ts
             fn = appliers[type(event)]
@@ -315,8 +317,22 @@ class Projection:
 
     def _on_market_created(self, e: MarketCreated) -> None:
         self.markets[e.market_id] = MarketView(e)
+        self.books[e.market_id] = {r: ({}, {}) for r in e.runner_ids}
+
+    def _rest(self, o: OrderView, amount: int) -> None:
+        """Resting size at the order's price moves by `amount` (negative: it left the book)."""
+        backs, lays = self.books[o.market_id][o.runner_id]
+        side = backs if o.side == "BACK" or o.side == "BUY" else lays
+        total = side.get(o.price, 0) + amount
+        if total:
+            side[o.price] = total
+        else:
+            del side[o.price]
 
     def _on_runners_added(self, e: RunnersAdded) -> None:
+        book = self.books[e.market_id]
+        for r in e.runner_ids:
+            book[r] = ({}, {})
         m = self.markets[e.market_id]
         m.runner_ids.extend(e.runner_ids)
         m.runner_labels.extend(e.runner_labels)
@@ -341,6 +357,7 @@ class Projection:
             by = self.by_market[e.market_id] = []
         by.append(oid)
         self._account(e.market_id, e.account_id).open[oid] = o
+        self._rest(o, e.size)
 
     def _complete_if_done(self, o: OrderView) -> None:
         if o.size == o.matched + o.cancelled + o.lapsed + o.voided and o.order_id in self.open_orders:
@@ -355,6 +372,7 @@ class Projection:
         else:
             o.cancelled += e.size
         o.updated_ts = e.ts
+        self._rest(o, -e.size)
         self._complete_if_done(o)
 
     @staticmethod
@@ -378,6 +396,8 @@ class Projection:
         maker.matched += e.maker_size
         maker.value += e.maker_size * e.price
         maker.updated_ts = e.ts
+        self._rest(taker, -e.taker_size)
+        self._rest(maker, -e.maker_size)
         self._complete_if_done(taker)
         self._complete_if_done(maker)
         self.trade_table[e.trade_id] = e
@@ -495,13 +515,21 @@ class Projection:
 
     # ------------------------------------------------------------------ views
 
+    def depth(self, market_id: int, depth: int = DEFAULT_DEPTH) -> dict[str, Any] | None:
+        """The ladder in engine units — equal to `Engine.depth` for the same events."""
+        m = self.markets.get(market_id)
+        if m is None:
+            return None
+        sides: dict[int, Sides] = dict(self.books[market_id].items())
+        return depth_view(m.model == _BINARY, m.book_type == "TWO_RUNNER", m.runner_ids, sides, depth)
+
     def snapshot(self, market_id: int, depth: int = DEFAULT_DEPTH) -> dict[str, Any] | None:
         """The SNAPSHOT body; `seq`/`ts` are those of the last event that changed this market."""
         m = self.markets.get(market_id)
         if m is None:
             return None
         depth = max(1, min(int(depth), MAX_DEPTH))
-        view = self.engine.depth(market_id, depth)
+        view = self.depth(market_id, depth)
         model = m.model
         runners = []
         for r, label in zip(m.runner_ids, m.runner_labels, strict=True):
@@ -792,7 +820,7 @@ class Projection:
             "accounts": len(self.by_account),
             "risk_entries": sum(len(a) for a in self.risk_table.values()),
             "account_limits": len(self.limits),
-            "engine_orders": len(self.engine.orders),
+            "depth_levels": sum(len(b) + len(la) for book in self.books.values() for b, la in book.values()),
         }
 
     # ------------------------------------------------------------------ persistence
@@ -823,7 +851,6 @@ class Projection:
         state = (
             self.seq,
             self.ts,
-            self.engine.dump(),
             [self.markets[mid].row() for mid in sorted(self.markets)],
             [o.row() for o in self.order_table.values()],
             [tuple(t) for t in self.trade_table.values()],
@@ -858,13 +885,13 @@ class Projection:
 
     @classmethod
     def _from_state(cls, state: list[Any], config: EngineConfig | None) -> Projection:
-        seq, ts, engine, markets, orders, trades, voided, completed, risk_rows, limits = state
+        seq, ts, markets, orders, trades, voided, completed, risk_rows, limits = state
         p = cls(config)
-        p.engine = Engine.load(engine, config)
         p.seq, p.ts = seq, ts
         for row in markets:
             m = MarketView.from_row(row)
             p.markets[m.market_id] = m
+            p.books[m.market_id] = {r: ({}, {}) for r in m.runner_ids}
         order_table = p.order_table
         by_account = p.by_account
         by_market = p.by_market
@@ -892,13 +919,12 @@ class Projection:
                 r.exposure.total_lose = total_lose
                 r.matched_volume = volume
                 r.settled_pnl = settled
-        for o in p.order_table.values():
+        for o in p.order_table.values():  # id order = queue order: totals rebuild exactly
             if o.remaining:
+                p._rest(o, o.remaining)
                 p.open_orders[o.order_id] = o
                 p._account(o.market_id, o.account_id).open[o.order_id] = o
         p.limits = dict(limits)
-        if p.engine.seq != seq:
-            raise ValueError(f"projection seq {seq} but its engine replica is at {p.engine.seq}")
         return p
 
     def save(self, path: str | os.PathLike[str]) -> None:
