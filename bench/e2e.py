@@ -8,6 +8,10 @@
    scheduled time and its latency is measured from that time to its reply (no coordinated
    omission); p50/p99/p99.9 from all samples.
 
+3. With `--bots`, the same server is then driven by the real `betex bots` CLI in another process
+   (market makers, noise and informed traders): flat out with `--no-ack`, then with acks at
+   `--bots-rate`; its own summary (HDR histogram, open loop) gives throughput and latency.
+
 Prints a table, then as its LAST line one JSON object (`no_ack_commands_per_s`, `ack_p50_ms`,
 `ack_p99_ms`, `ack_p999_ms`, ...). Usage: `python bench/e2e.py [--quick] [--durability sync]`.
 """
@@ -293,6 +297,22 @@ async def client_ack_latency(
     }
 
 
+def run_bots(
+    hostport: str, market_id: int, seconds: float, rate: float, no_ack: bool, seed: int
+) -> dict[str, Any]:
+    """`betex bots` as a separate process against the server; its `--json` summary line."""
+    cmd = [
+        sys.executable, "-m", "betex", "bots", "--url", f"ws://{hostport}", "--market-id", str(market_id),
+        "--mm-bots", "2", "--noise-bots", "4", "--informed-bots", "2", "--duration", str(seconds),
+        "--rate", str(rate), "--seed", str(seed), "--json",
+    ]  # fmt: skip
+    if no_ack:
+        cmd.append("--no-ack")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=True).stdout
+    summary: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return summary
+
+
 def client_main(args: argparse.Namespace) -> None:
     import gc
 
@@ -351,6 +371,8 @@ def main() -> None:
     p.add_argument("--durability", default="sync", choices=("sync", "async"))
     p.add_argument("--rate", type=int, default=10_000, help="ack phase: commands per second")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--bots", action="store_true", help="also drive the server with `betex bots`")
+    p.add_argument("--bots-rate", type=float, default=2_000, help="bots ack phase: commands per second")
     p.add_argument("--role", default="driver", help=argparse.SUPPRESS)
     p.add_argument("--hostport", help=argparse.SUPPRESS)
     p.add_argument("--market-id", type=int, default=1, help=argparse.SUPPRESS)
@@ -373,6 +395,13 @@ def main() -> None:
         ack = run_client(
             "client-ack", hostport, market_id, rate=args.rate, seconds=ack_seconds, seed=args.seed + 2
         )
+        bots_no_ack = bots_ack = None
+        if args.bots:
+            bot_seconds = 3.0 if args.quick else 10.0
+            wait_caught_up(hostport)
+            bots_no_ack = run_bots(hostport, market_id, bot_seconds, 0, True, args.seed)
+            wait_caught_up(hostport)
+            bots_ack = run_bots(hostport, market_id, bot_seconds, args.bots_rate, False, args.seed + 1)
         metrics = get_json(hostport, "/metrics")
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -400,6 +429,25 @@ def main() -> None:
         ("server events total", f"{metrics['events_total']:,}", ""),
         ("server wal commits", f"{metrics['wal']['commits']:,}", ""),
     ]
+    extra: dict[str, Any] = {}
+    if bots_no_ack is not None and bots_ack is not None:
+        lat = bots_ack["ack_latency_ms"]
+        rows += [
+            (
+                "bots no_ack throughput",
+                f"{bots_no_ack['commands_per_s']:,.0f}",
+                "cmd/s (betex bots --no-ack)",
+            ),
+            ("bots ack rate", f"{args.bots_rate:,.0f}", "cmd/s target"),
+            ("bots ack throughput", f"{bots_ack['commands_per_s']:,.0f}", "cmd/s"),
+            ("bots ack p50 / p99", f"{lat['p50']:.2f} / {lat['p99']:.2f}", "ms"),
+            ("bots ack p99.9 / max", f"{lat['p999']:.2f} / {lat['max']:.2f}", "ms"),
+        ]
+        extra = {
+            "bots_no_ack_commands_per_s": bots_no_ack["commands_per_s"],
+            "bots_ack_commands_per_s": bots_ack["commands_per_s"],
+            "bots_ack_latency_ms": lat,
+        }
     width = max(len(r[0]) for r in rows)
     print(f"{'metric':<{width}}  {'value':>14}  unit")
     for name, value, unit in rows:
@@ -415,6 +463,7 @@ def main() -> None:
                 "ack_incomplete": ack["incomplete"],
                 "durability": args.durability,
                 "quick": args.quick,
+                **extra,
             }
         )
     )
