@@ -93,18 +93,25 @@ def odds_from_wire(value: object) -> int | None:
     return _scaled(value, 100)
 
 
+_INF = float("inf")
+
+
 def _scaled(value: object, scale: int) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """`value × scale` as an int when it is (within float noise) whole; None for anything else.
+
+    Exact types only: JSON gives int and float, and a bool must not pass as 1.
+    """
+    t = type(value)
+    if t is int:
+        return value * scale  # type: ignore[operator]
+    if t is not float or value != value or value == _INF or value == -_INF:
         return None
-    if isinstance(value, int):
-        return value * scale
-    if value != value or value in (float("inf"), float("-inf")):
-        return None
-    scaled = value * scale
+    scaled: float = value * scale  # type: ignore[operator]
     r = round(scaled)
-    if abs(scaled - r) > 1e-6 * max(1.0, abs(scaled)):
+    a = scaled if scaled >= 0 else -scaled
+    if abs(scaled - r) > 1e-6 * (a if a > 1.0 else 1.0):
         return None
-    return int(r)
+    return r
 
 
 def fmt_odds(hundredths: int) -> str:
