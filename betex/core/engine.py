@@ -570,9 +570,12 @@ class Engine:
             return m
         if not _uint(c.account_id):
             return Reject(R.BAD_REQUEST, "account_id must be a u32 > 0")
-        acct = c.account_id
-        n = self._cancel_resting(m, lambda o: o.account_id == acct, CancelReason.USER)
-        return Ack({"cancelled": n})
+        victims = list(m.by_account.get(c.account_id, {}).values())  # oldest first
+        for o in victims:
+            self._emit(
+                OrderCancelled(self.seq + 1, self.ts, m.market_id, o.order_id, o.remaining, CancelReason.USER)
+            )
+        return Ack({"cancelled": len(victims)})
 
     def _replace(self, c: C.ReplaceOrder) -> Result:
         found = self._owned_live_order(c.market_id, c.order_id, c.account_id)
@@ -715,9 +718,14 @@ class Engine:
         )
         self.orders[e.order_id] = o
         self.next_order_id = e.order_id + 1
-        book = self.markets[e.market_id].books[e.runner_id]
+        m = self.markets[e.market_id]
+        book = m.books[e.runner_id]
         side = e.side
         (book.backs if side == "BACK" or side == "BUY" else book.lays).add(o)
+        own = m.by_account.get(e.account_id)
+        if own is None:
+            own = m.by_account[e.account_id] = {}
+        own[e.order_id] = o
         if e.client_ref:
             self._remember_ref(e.account_id, e.client_ref, e.ts)
         if e.account_id in self.limits:
@@ -736,10 +744,16 @@ class Engine:
 
     def _take(self, o: Order, amount: int) -> None:
         before = o.remaining
-        o.remaining = before - amount
-        book = self.markets[o.market_id].books[o.runner_id]
+        o.remaining = remaining = before - amount
+        m = self.markets[o.market_id]
+        book = m.books[o.runner_id]
         side = o.side
         (book.backs if side == "BACK" or side == "BUY" else book.lays).reduce(o, amount)
+        if not remaining:
+            own = m.by_account[o.account_id]
+            del own[o.order_id]
+            if not own:
+                del m.by_account[o.account_id]
         if o.account_id in self.limits:
             self._expo_order(o, before)
 
@@ -798,6 +812,7 @@ class Engine:
         m.trades.clear()
         m.voided_trades.clear()
         m.books = {r: RunnerBook() for r in m.runner_ids}
+        m.by_account = {}
         for key in [k for k in self._expo if k[0] == mid]:
             del self._expo[key]
 
@@ -897,6 +912,10 @@ class Engine:
                 m.trades[ev.trade_id] = ev
             m.voided_trades = set(voided)
             eng.markets[mid] = m
+        for oid in sorted(eng.orders):  # the per-account index, oldest first, as live
+            o = eng.orders[oid]
+            if o.remaining:
+                eng.markets[o.market_id].by_account.setdefault(o.account_id, {})[oid] = o
         for ts_, a, r in refs:
             eng._refs[(a, r)] = ts_
             eng._ref_queue.append((ts_, a, r))

@@ -37,6 +37,7 @@ class Market:
         "runner_ids",
         "runner_labels",
         "books",
+        "by_account",
         "trades",
         "voided_trades",
         "winners",
@@ -67,6 +68,8 @@ class Market:
         self.runner_ids = runner_ids
         self.runner_labels = runner_labels
         self.books: dict[int, RunnerBook] = {r: RunnerBook() for r in runner_ids}
+        # account → its resting orders, oldest first (derived from the books; CANCEL_ALL is O(own))
+        self.by_account: dict[int, dict[int, Order]] = {}
         self.trades: dict[int, TradeMatched] = {}
         self.voided_trades: set[int] = set()
         self.winners: tuple[int, ...] = ()

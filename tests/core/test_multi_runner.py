@@ -185,3 +185,20 @@ def test_order_rejects_are_typed() -> None:
         r = h.engine.execute(cmd)
         assert isinstance(r, Reject) and r.code == code, (code, r)
     assert h.engine.take_events() == [] and h.engine.state_hash() == before
+
+
+def test_cancel_all_cancels_oldest_first_and_survives_a_snapshot_load() -> None:
+    from betex.core.engine import Engine
+
+    h = Harness()
+    m = h.market()
+    ids = [h.place(m, r, "BACK", 3.0, 10, account=1).order_id for r in (3, 1, 2)]  # type: ignore[union-attr]
+    h.place(m, 1, "LAY", 2.0, 10, account=1)
+    clone = Engine.load(h.engine.dump())
+    for eng in (h.engine, clone):
+        eng.begin_batch(h.ts)
+        r = eng.execute(C.CancelAll(m, 1))
+        assert r.detail == {"cancelled": 4}  # type: ignore[union-attr]
+    live = [e.order_id for e in h.engine.take_events()]
+    assert live == [e.order_id for e in clone.take_events()] == [*ids, ids[-1] + 1]
+    assert h.engine.markets[m].by_account == {} == clone.markets[m].by_account
