@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -37,6 +37,34 @@ from .book import NO_OUTCOME, BookView, MarketSpec
 from .orders import Command, account_of, to_wire
 
 _perf = time.perf_counter
+
+
+class SlotRotation:
+    """Who gets command slot `k`: bot `k mod n`; if it has nothing to do, the spare slot goes to
+    the others in turn (a rotating pointer, so idle makers do not all feed the same noise bot).
+    Shared by `BotRunner` and the TUI's bot pool."""
+
+    __slots__ = ("spare",)
+
+    def __init__(self) -> None:
+        self.spare = 0
+
+    def issue(self, bots: Sequence[Bot], slot: int, view: BookView | None) -> tuple[Bot, int, Command] | None:
+        n = len(bots)
+        owner = bots[slot % n]
+        issued = owner.issue(view)
+        if issued is not None:
+            return owner, issued[0], issued[1]
+        for _ in range(n - 1):
+            self.spare = (self.spare + 1) % n
+            b = bots[self.spare]
+            if b is owner:
+                self.spare = (self.spare + 1) % n
+                b = bots[self.spare]
+            issued = b.issue(view)
+            if issued is not None:
+                return b, issued[0], issued[1]
+        return None
 
 
 class BotRunner:
@@ -82,7 +110,7 @@ class BotRunner:
         self._unsubs: list[Callable[[], None]] = []
         self._t_start: float | None = None
         self._last_progress = (0.0, 0)
-        self._spare = 0
+        self._rotation = SlotRotation()
 
     # --- wiring ----------------------------------------------------------------------------------
 
@@ -159,24 +187,7 @@ class BotRunner:
     # --- open loop -------------------------------------------------------------------------------
 
     def _issue(self, slot: int, view: BookView | None) -> tuple[Bot, int, Command] | None:
-        """Slot `k` belongs to bot `k mod n`; if it has nothing to do, the spare slot goes to the
-        others in turn (a rotating pointer, so idle makers do not all feed the same noise bot)."""
-        bots = self.bots
-        n = len(bots)
-        owner = bots[slot % n]
-        issued = owner.issue(view)
-        if issued is not None:
-            return owner, issued[0], issued[1]
-        for _ in range(n - 1):
-            self._spare = (self._spare + 1) % n
-            b = bots[self._spare]
-            if b is owner:
-                self._spare = (self._spare + 1) % n
-                b = bots[self._spare]
-            issued = b.issue(view)
-            if issued is not None:
-                return b, issued[0], issued[1]
-        return None
+        return self._rotation.issue(self.bots, slot, view)
 
     def _encode(self, bot: Bot, corr: int, cmd: Command) -> bytes:
         return orjson.dumps(to_wire(cmd, self.market.market_id, bot.account_id, self.market.model, corr))

@@ -29,7 +29,7 @@ from ..bots import (
     make_priors,
 )
 from ..bots.orders import Command, account_of, to_wire
-from ..bots.runner import if_win_cents, parse_risk
+from ..bots.runner import SlotRotation, if_win_cents, parse_risk
 from ..connection import BetexClient
 from .config import BOT_KINDS, TuiConfig
 from .state import BotRow, BotsView
@@ -71,7 +71,7 @@ class BotPool:
         self._view_snap: m.Snapshot | None = None
         self._t0: float | None = None
         self._slots = 0
-        self._spare = 0
+        self._rotation = SlotRotation()
 
     # --- control (called from the UI) -------------------------------------------------------------
 
@@ -218,24 +218,7 @@ class BotPool:
         return issued
 
     def _issue(self, slot: int, view: BookView | None) -> tuple[Bot, int, Command] | None:
-        """Slot `k` belongs to bot `k mod n`; an idle owner hands it to the others in turn (a
-        rotating pointer, so one busy bot does not soak up every idle maker's slots)."""
-        bots = self.bots
-        n = len(bots)
-        owner = bots[slot % n]
-        got = owner.issue(view)
-        if got is not None:
-            return owner, got[0], got[1]
-        for _ in range(n - 1):
-            self._spare = (self._spare + 1) % n
-            b = bots[self._spare]
-            if b is owner:
-                self._spare = (self._spare + 1) % n
-                b = bots[self._spare]
-            got = b.issue(view)
-            if got is not None:
-                return b, got[0], got[1]
-        return None
+        return self._rotation.issue(self.bots, slot, view)
 
     def _current_view(self) -> BookView | None:
         snap = self.client.snapshots.get(self.target) if self.target is not None else None
