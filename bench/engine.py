@@ -72,10 +72,9 @@ def make_stream(n: int, seed: int) -> list[object]:
     return cmds
 
 
-def setup_engine() -> Engine:
-    eng = Engine()
-    eng.begin_batch(1)
-    eng.execute(
+def market_commands() -> list[object]:
+    """The two markets every engine benchmark trades: soccer (MULTI_RUNNER) and tennis (TWO_RUNNER)."""
+    return [
         C.CreateMarket(
             "soccer",
             "EXCHANGE_ODDS",
@@ -85,14 +84,20 @@ def setup_engine() -> Engine:
             "PRE",
             (1, 2, 3),
             ("Home", "Draw", "Away"),
-        )
-    )
-    eng.execute(
+        ),
         C.CreateMarket(
             "tennis", "EXCHANGE_ODDS", "TWO_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE", (1, 2), ("A", "B")
-        )
-    )
-    eng.end_batch(2)
+        ),
+    ]
+
+
+def setup_engine() -> Engine:
+    eng = Engine()
+    eng.begin_batch(1)
+    markets = market_commands()
+    for cmd in markets:
+        eng.execute(cmd)
+    eng.end_batch(len(markets))
     return eng
 
 

@@ -28,8 +28,7 @@ import msgpack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.engine import make_stream  # noqa: E402
-from betex.core import commands as C  # noqa: E402
+from bench.engine import make_stream, market_commands  # noqa: E402
 from betex.core import snapshot  # noqa: E402
 from betex.core.engine import Engine  # noqa: E402
 from betex.core.events import Event  # noqa: E402
@@ -39,25 +38,6 @@ from betex.core.recovery import recover  # noqa: E402
 
 BATCH = 1024
 _KEY = struct.Struct(">Q")
-
-
-def market_commands() -> list[object]:
-    """The two markets bench/engine.py's `setup_engine` creates, as commands for the WAL."""
-    return [
-        C.CreateMarket(
-            "soccer",
-            "EXCHANGE_ODDS",
-            "MULTI_RUNNER",
-            "IN_PLAY_CAPABLE",
-            "OPEN",
-            "PRE",
-            (1, 2, 3),
-            ("Home", "Draw", "Away"),
-        ),
-        C.CreateMarket(
-            "tennis", "EXCHANGE_ODDS", "TWO_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE", (1, 2), ("A", "B")
-        ),
-    ]
 
 
 def generate_events(engine: Engine, cmds: Sequence[object], ts: int, per_batch: int = 4096) -> list[Event]:
