@@ -21,7 +21,7 @@ import msgpack
 from . import commands as C
 from .book import binary, multi_runner
 from .book.depth import depth_view
-from .book.levels import Order, PriceLevels, RunnerBook
+from .book.levels import Order, RunnerBook
 from .book.multi_runner import Step
 from .book.two_runner import plan_two_runner
 from .events import (
@@ -699,10 +699,6 @@ class Engine:
         m.state = e.market_state
         m.phase = e.market_phase
         m.version = e.version
-
-    @staticmethod
-    def _side_levels(book: RunnerBook, side: str) -> PriceLevels:
-        return book.backs if side == _BACK or side == _BUY else book.lays
 
     def _on_accepted(self, e: OrderAccepted) -> None:
         o = Order(
