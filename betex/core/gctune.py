@@ -9,6 +9,8 @@ loaded into the permanent generation so it is never scanned again.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 GEN0_THRESHOLD = 50_000
 
@@ -19,3 +21,16 @@ def tune_for_engine(freeze: bool = True) -> None:
     if freeze:
         gc.freeze()
     gc.set_threshold(GEN0_THRESHOLD, 50, 100)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No cyclic collection while building a large acyclic heap (replay, snapshot load): the
+    collector would rescan the growing heap over and over and find nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

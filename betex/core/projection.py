@@ -15,16 +15,15 @@ prices in bps, quantities in shares and P&L in 1.00s. Queries are not thread-saf
 
 from __future__ import annotations
 
-import gc
 import os
 import zlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
+from . import gctune
 from .book import binary as binary_book
 from .book import multi_runner
 from .book.depth import Sides, depth_view
@@ -520,7 +519,7 @@ class Projection:
         m = self.markets.get(market_id)
         if m is None:
             return None
-        sides: dict[int, Sides] = dict(self.books[market_id].items())
+        sides: Mapping[int, Sides] = self.books[market_id]
         return depth_view(m.model == _BINARY, m.book_type == "TWO_RUNNER", m.runner_ids, sides, depth)
 
     def snapshot(self, market_id: int, depth: int = DEFAULT_DEPTH) -> dict[str, Any] | None:
@@ -827,7 +826,7 @@ class Projection:
 
     def dump(self) -> bytes:
         """Canonical msgpack of the whole projection: equal states give equal bytes."""
-        with _no_gc():
+        with gctune.paused():
             return self._dump()
 
     def _dump(self) -> bytes:
@@ -877,7 +876,7 @@ class Projection:
         if not isinstance(payload, bytes) or zlib.crc32(payload) != crc:
             raise ValueError("projection snapshot CRC mismatch")
         try:
-            with _no_gc():
+            with gctune.paused():
                 state = msgpack.unpackb(payload, use_list=True, strict_map_key=False)
                 return cls._from_state(state, config)
         except Exception as exc:  # a CRC-valid payload of the wrong shape: report, never half-load
@@ -955,18 +954,6 @@ class Projection:
             return cls.load(data, config)
         except ValueError:
             return None
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Bulk (de)serialisation creates millions of objects and no cycles: skip the collector."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _status(status: str | None) -> str | None:

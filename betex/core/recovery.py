@@ -7,13 +7,12 @@ same `state_hash()`, with or without a snapshot.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import snapshot
+from . import gctune, snapshot
 from .engine import Engine, EngineConfig, SeqGap
 from .journal import JournalReader, WalCorrupt, WalNotFound, snapshots_dir_of
 
@@ -58,13 +57,8 @@ def recover(
     A snapshot past the WAL's end (possible after a power loss with `async` durability) or past
     `to_seq` is never used. A data dir without a WAL yields a fresh engine.
     """
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # replay builds long-lived, acyclic state: the cyclic GC would rescan it endlessly
-    try:
+    with gctune.paused():  # replay builds long-lived, acyclic state
         return _recover(Path(data_dir), config, use_snapshot, to_seq, progress)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _recover(

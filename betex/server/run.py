@@ -10,7 +10,6 @@ taking commands, lets the runtime drain the ring and commit, delivers the last r
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
+from betex.core import gctune
 from betex.core.engine import EngineConfig
 from betex.core.gctune import tune_for_engine
 from betex.core.journal import Journal, JournalReader, WalNotFound
@@ -83,14 +83,11 @@ async def serve(config: ServerConfig) -> int:
 
         t0 = time.perf_counter()
         engine_config = EngineConfig(min_stake=config.min_stake, max_stake=config.max_stake)
-        gc.disable()  # replay builds a large acyclic heap: the cyclic GC would rescan it endlessly
-        try:
+        with gctune.paused():  # replay builds a large acyclic heap
             engine, info = await asyncio.to_thread(recover, data_dir, engine_config)
             projection, how = await asyncio.to_thread(
                 _recover_projection, data_dir, engine.seq, engine_config
             )
-        finally:
-            gc.enable()
         hub.projection = projection
         elapsed = time.perf_counter() - t0
         hub.recovery = {"engine": info.to_dict(), "projection": how, "seconds": round(elapsed, 3)}
