@@ -21,6 +21,7 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check betex tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

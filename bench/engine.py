@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from betex.core import commands as C  # noqa: E402
-from betex.core.engine import Engine  # noqa: E402
-from betex.core.gctune import tune_for_engine  # noqa: E402
-from betex.core.ladder import TICKS  # noqa: E402
-from betex.core.results import OrderResult  # noqa: E402
+from betex.core.domain import commands as C  # noqa: E402
+from betex.core.domain.engine import Engine  # noqa: E402
+from betex.core.domain.ladder import TICKS  # noqa: E402
+from betex.core.domain.results import OrderResult  # noqa: E402
+from betex.core.runtime.gctune import tune_for_engine  # noqa: E402
 
 BATCH = 1024
 

@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.engine import make_stream, run_engine  # noqa: E402
 from bench.wal import market_commands  # noqa: E402
-from betex.core.engine import Engine  # noqa: E402
-from betex.core.gctune import tune_for_engine  # noqa: E402
-from betex.core.journal import Journal  # noqa: E402
-from betex.core.results import Reject  # noqa: E402
-from betex.core.ring import DEFAULT_WAIT_STRATEGY, WAIT_STRATEGIES  # noqa: E402
-from betex.core.runtime import Runtime  # noqa: E402
+from betex.core.domain.engine import Engine  # noqa: E402
+from betex.core.domain.results import Reject  # noqa: E402
+from betex.core.durability.journal import Journal  # noqa: E402
+from betex.core.runtime.gctune import tune_for_engine  # noqa: E402
+from betex.core.runtime.loop import Runtime  # noqa: E402
+from betex.core.runtime.ring import DEFAULT_WAIT_STRATEGY, WAIT_STRATEGIES  # noqa: E402
 
 
 def run(cmds: list[Any], strategy: str, durability: str, root: Path) -> dict[str, Any]:

@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.engine import make_stream, market_commands  # noqa: E402
 from betex.core import snapshot  # noqa: E402
-from betex.core.engine import Engine  # noqa: E402
-from betex.core.events import Event  # noqa: E402
-from betex.core.gctune import tune_for_engine  # noqa: E402
-from betex.core.journal import Journal, JournalReader  # noqa: E402
-from betex.core.recovery import recover  # noqa: E402
+from betex.core.domain.engine import Engine  # noqa: E402
+from betex.core.domain.events import Event  # noqa: E402
+from betex.core.durability.journal import Journal, JournalReader  # noqa: E402
+from betex.core.durability.recovery import recover  # noqa: E402
+from betex.core.runtime.gctune import tune_for_engine  # noqa: E402
 
 BATCH = 1024
 _KEY = struct.Struct(">Q")

@@ -39,7 +39,7 @@ log "in-place rebuild refused while serving: $(cat "$WORK/refused.txt")"
 betex projection rebuild --data-dir "$DATA" --out "$WORK/rebuilt.snap"
 "$PY" - "$WORK/rebuilt.snap" "$SERVER_URL" <<'EOF' || fail "the rebuilt projection differs from the live one"
 import json, sys, urllib.request
-from betex.core.projection import Projection
+from betex.core.readmodel.projection import Projection
 
 p = Projection.load(open(sys.argv[1], "rb").read())
 base = sys.argv[2]

@@ -17,11 +17,10 @@ import jsonschema
 import orjson
 import pytest
 
-from betex.core.engine import Engine
-from betex.core.events import Event
-from betex.core.projection import Projection
-from betex.core.types import RejectCode
-from betex.core.wire import (
+from betex.core.domain.engine import Engine
+from betex.core.domain.events import Event
+from betex.core.domain.types import RejectCode
+from betex.core.protocol.wire import (
     CLIENT_MSG_TYPES,
     ListMarkets,
     Subscribe,
@@ -35,10 +34,11 @@ from betex.core.wire import (
     render_status,
     render_wire_error,
 )
+from betex.core.readmodel.projection import Projection
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol.md"
-SCHEMA = ROOT / "betex" / "server" / "schema" / "protocol.schema.json"
+SCHEMA = ROOT / "betex" / "core" / "protocol" / "schema" / "protocol.schema.json"
 BLOCK = re.compile(r"^```json(?P<info>[^\n]*)\n(?P<body>.*?)^```", re.DOTALL | re.MULTILINE)
 
 

@@ -10,7 +10,7 @@ import typer
 from betex.cli.common import DataDirOption, JsonOption, default_data_dir
 from betex.cli.replay import progress_bar
 from betex.cli.wal import print_json, wal_errors
-from betex.core import tools
+from betex.core.ops import tools
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from betex.cli.common import DataDirOption, JsonOption, default_data_dir
 from betex.cli.wal import print_json, wal_errors
-from betex.core import tools
+from betex.core.ops import tools
 
 ProgressFn = Callable[[int, int], None]
 

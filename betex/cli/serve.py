@@ -17,9 +17,9 @@ from betex.cli.common import (
     default_data_dir,
     fail,
 )
-from betex.core.events import CorruptRecord
-from betex.core.journal import WalCorrupt, WalLocked
-from betex.core.money import cents_from_wire
+from betex.core.domain.events import CorruptRecord
+from betex.core.domain.money import cents_from_wire
+from betex.core.durability.journal import WalCorrupt, WalLocked
 from betex.server.config import WAIT_STRATEGIES, ConfigError, ServerConfig
 
 

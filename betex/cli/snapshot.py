@@ -14,7 +14,7 @@ from rich.table import Table
 from betex.cli.common import EXIT_ERROR, EXIT_UNREACHABLE, EXIT_USAGE, JsonOption, default_data_dir, fail
 from betex.cli.replay import progress_bar
 from betex.cli.wal import print_json, wal_errors
-from betex.core import tools
+from betex.core.ops import tools
 
 MAX_DEPTH = 350
 

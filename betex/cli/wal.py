@@ -24,9 +24,9 @@ from betex.cli.common import (
     default_data_dir,
     fail,
 )
-from betex.core import tools
-from betex.core.events import CorruptRecord, Event, to_dict, type_name
-from betex.core.journal import WalCorrupt, WalError, WalLocked, WalNotFound
+from betex.core.domain.events import CorruptRecord, Event, to_dict, type_name
+from betex.core.durability.journal import WalCorrupt, WalError, WalLocked, WalNotFound
+from betex.core.ops import tools
 
 TABLE_LIMIT = 200
 """Rows a table shows without --limit (a table is for reading; use --json to stream everything)."""

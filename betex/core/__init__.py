@@ -1,4 +1,5 @@
-"""The pure, deterministic heart of betex: commands in, events out, state rebuilt from events.
+"""The one core package every subcommand shares, split by concern (docs/architecture.md).
 
-Nothing here imports an I/O framework; LMDB is confined to `journal.py`.
+domain (pure) ← durability ← runtime; domain ← readmodel ← protocol; ops uses durability and
+readmodel. The import contracts in pyproject.toml keep the arrows pointing that way.
 """

@@ -18,12 +18,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from betex.core import commands as c
-from betex.core import wire
-from betex.core.projection import Projection
-from betex.core.results import Reject, Result
-from betex.core.runtime import Runtime, RuntimeStopped
-from betex.core.types import MarketModel, RejectCode
+from betex.core.domain import commands as c
+from betex.core.domain.results import Reject, Result
+from betex.core.domain.types import MarketModel, RejectCode
+from betex.core.protocol import wire
+from betex.core.readmodel.projection import Projection
+from betex.core.runtime.loop import Runtime, RuntimeStopped
 
 from .config import ServerConfig
 from .connection import Connection

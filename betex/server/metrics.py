@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from betex.core.metrics import Histogram, bucket_upper
+from betex.core.runtime.metrics import Histogram, bucket_upper
 
 if TYPE_CHECKING:
     from .hub import Hub

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from betex.core.types import U32_MAX, U64_MAX
+from betex.core.domain.types import U32_MAX, U64_MAX
 
 from .config import DEFAULT_DEPTH, MAX_DEPTH
 

@@ -19,13 +19,13 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from betex.core import gctune
-from betex.core.engine import EngineConfig
-from betex.core.gctune import tune_for_engine
-from betex.core.journal import Journal, JournalReader, WalNotFound
-from betex.core.projection import Projection
-from betex.core.recovery import recover
-from betex.core.runtime import Runtime
+from betex.core.domain.engine import EngineConfig
+from betex.core.durability.journal import Journal, JournalReader, WalNotFound
+from betex.core.durability.recovery import recover
+from betex.core.readmodel.projection import Projection
+from betex.core.runtime import gctune
+from betex.core.runtime.gctune import tune_for_engine
+from betex.core.runtime.loop import Runtime
 
 from .config import ServerConfig
 from .connection import Connection

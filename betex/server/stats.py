@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from betex.core.metrics import Histogram
+from betex.core.runtime.metrics import Histogram
 
 
 class ServerStats:

@@ -13,10 +13,10 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from betex.core import commands as c
-from betex.core import wire
-from betex.core.results import Reject
-from betex.core.types import RejectCode
+from betex.core.domain import commands as c
+from betex.core.domain.results import Reject
+from betex.core.domain.types import RejectCode
+from betex.core.protocol import wire
 
 from . import params
 from .config import MAX_FRAME_BYTES

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from betex.core import commands as C
-from betex.core.engine import Engine
-from betex.core.journal import Journal
-from betex.core.snapshot import save as save_snapshot
+from betex.core.domain import commands as C
+from betex.core.domain.engine import Engine
+from betex.core.durability.journal import Journal
+from betex.core.durability.snapshot import save as save_snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 SEC = 1_000_000_000

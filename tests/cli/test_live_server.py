@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from betex.core.projection import Projection
+from betex.core.readmodel.projection import Projection
 from tests.cli.conftest import REPO, betex, betex_proc, place_orders
 from tests.conftest import ServerProcess
 

@@ -19,7 +19,7 @@ from betex.client.bots.book import NO_OUTCOME
 from betex.client.bots.runner import if_win_cents, parse_risk
 from betex.client.connection import Backoff
 from betex.client.latency import LatencyRecorder
-from betex.core.ladder import TICKS, next_tick
+from betex.core.domain.ladder import TICKS, next_tick
 
 from .helpers import binary_snapshot, odds_snapshot
 

@@ -20,7 +20,7 @@ from betex.client.bots import (
     make_bots,
     make_priors,
 )
-from betex.core.ladder import TICKS
+from betex.core.domain.ladder import TICKS
 
 from .helpers import ScriptedReplies, binary_snapshot, odds_snapshot
 

@@ -18,10 +18,10 @@ import sys
 from concurrent.futures import Future
 from pathlib import Path
 
-from betex.core.journal import Journal, WalFailure
-from betex.core.recovery import recover
-from betex.core.results import OrderResult, Result
-from betex.core.runtime import Runtime, RuntimeStopped
+from betex.core.domain.results import OrderResult, Result
+from betex.core.durability.journal import Journal, WalFailure
+from betex.core.durability.recovery import recover
+from betex.core.runtime.loop import Runtime, RuntimeStopped
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find tests.core
 from tests.core.workload import market_cmd, order_cmd  # noqa: E402

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from betex.core import commands as C
-from betex.core.engine import Engine, EngineConfig
-from betex.core.events import Event
-from betex.core.results import Reject, Result
+from betex.core.domain import commands as C
+from betex.core.domain.engine import Engine, EngineConfig
+from betex.core.domain.events import Event
+from betex.core.domain.results import Reject, Result
 
 SEC = 1_000_000_000
 

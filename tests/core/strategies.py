@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
 
-from betex.core import commands as C
-from betex.core.ladder import TICK_INDEX, TICKS
+from betex.core.domain import commands as C
+from betex.core.domain.ladder import TICK_INDEX, TICKS
 
 SEC = 1_000_000_000
 T0 = 1_700_000_000 * SEC

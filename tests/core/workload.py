@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from betex.core.commands import CreateMarket, PlaceOrder
+from betex.core.domain.commands import CreateMarket, PlaceOrder
 
 
 def market_cmd() -> CreateMarket:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from betex.core.types import RejectCode
+from betex.core.domain.types import RejectCode
 from tests.conftest import ServerProcess
 from tests.server.conftest import Validator
 
@@ -95,7 +95,7 @@ bad_list = st.one_of(
 
 
 def _all_enums() -> set[str]:
-    from betex.core import types
+    from betex.core.domain import types
 
     out: set[str] = set()
     for name in ("Side", "MarketModel", "MarketState", "BookType", "MarketKind", "MarketPhase"):

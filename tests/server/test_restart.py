@@ -132,9 +132,9 @@ def test_after_kill_9_a_stale_projection_snapshot_is_caught_up_from_the_wal(
 
 def _write_wal(data_dir: Path, orders: int) -> int:
     """A WAL of one market and `orders` resting backs, written through the real engine + journal."""
-    from betex.core import commands as c
-    from betex.core.engine import Engine
-    from betex.core.journal import Journal
+    from betex.core.domain import commands as c
+    from betex.core.domain.engine import Engine
+    from betex.core.durability.journal import Journal
 
     engine = Engine()
     journal = Journal.open_writer(data_dir, "async")

@@ -14,7 +14,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO / "betex" / "server" / "schema" / "protocol.schema.json"
+SCHEMA_PATH = REPO / "betex" / "core" / "protocol" / "schema" / "protocol.schema.json"
 
 REPLY_TYPES = ("ACK", "ORDER_RESPONSE", "MARKET_CREATED", "MARKET_UPDATED", "MARKET_LIST", "ERROR")
 

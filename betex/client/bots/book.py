@@ -14,7 +14,7 @@ import math
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from betex.core.ladder import BPS_ONE, MAX_BPS, MIN_BPS, TICK_INDEX, TICKS
+from betex.core.domain.ladder import BPS_ONE, MAX_BPS, MIN_BPS, TICK_INDEX, TICKS
 
 from ..messages import BinaryBook, ExchangeBook, Level, Snapshot
 

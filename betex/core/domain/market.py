@@ -1,0 +1,139 @@
+"""A market: its definition, lifecycle (state × phase, with `version`) and its runners' books.
+
+Lifecycle (domain.md §2); every transition not listed is INVALID_TRANSITION:
+- SET_MARKET_STATE SUSPENDED: OPEN → SUSPENDED (lapses LAPSE orders when IN_PLAY).
+- SET_MARKET_STATE OPEN: SUSPENDED → OPEN, phase PRE or IN_PLAY (AWAITING_LIVE needs GO_LIVE).
+- SET_MARKET_STATE CLOSED / CLOSE_MARKET: OPEN|SUSPENDED → CLOSED, unmatched cancelled.
+- AWAIT_LIVE_MARKET: IN_PLAY_CAPABLE, phase PRE, OPEN|SUSPENDED → AWAITING_LIVE + SUSPENDED.
+- GO_LIVE_MARKET: AWAITING_LIVE → IN_PLAY + OPEN, LAPSE orders lapsed.
+- SETTLE_MARKET: CLOSED → SETTLED. VOID_MARKET: OPEN|SUSPENDED|CLOSED → VOIDED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from betex.core.domain.book.levels import Order, RunnerBook
+from betex.core.domain.events import TradeMatched
+from betex.core.domain.types import BookType, MarketKind, MarketModel, MarketPhase, MarketState, RejectCode
+
+S = MarketState
+P = MarketPhase
+
+LIVE_STATES = (S.OPEN, S.SUSPENDED)
+PRE_SETTLEMENT_STATES = (S.OPEN, S.SUSPENDED, S.CLOSED)
+
+
+class Market:
+    __slots__ = (
+        "market_id",
+        "name",
+        "model",
+        "book_type",
+        "kind",
+        "state",
+        "phase",
+        "version",
+        "runner_ids",
+        "runner_labels",
+        "books",
+        "by_account",
+        "trades",
+        "voided_trades",
+        "winners",
+        "is_binary",
+        "is_two_runner",
+    )
+
+    def __init__(
+        self,
+        market_id: int,
+        name: str,
+        model: str,
+        book_type: str | None,
+        kind: str,
+        state: str,
+        phase: str,
+        runner_ids: list[int],
+        runner_labels: list[str],
+    ) -> None:
+        self.market_id = market_id
+        self.name = name
+        self.model = model
+        self.book_type = book_type
+        self.kind = kind
+        self.state = state
+        self.phase = phase
+        self.version = 1
+        self.runner_ids = runner_ids
+        self.runner_labels = runner_labels
+        self.books: dict[int, RunnerBook] = {r: RunnerBook() for r in runner_ids}
+        # account → its resting orders, oldest first (derived from the books; CANCEL_ALL is O(own))
+        self.by_account: dict[int, dict[int, Order]] = {}
+        self.trades: dict[int, TradeMatched] = {}
+        self.voided_trades: set[int] = set()
+        self.winners: tuple[int, ...] = ()
+        self.is_binary = model == MarketModel.BINARY_YES
+        self.is_two_runner = book_type == BookType.TWO_RUNNER
+
+    def add_runners(self, runner_ids: tuple[int, ...], labels: tuple[str, ...]) -> None:
+        for r, label in zip(runner_ids, labels, strict=True):
+            self.runner_ids.append(r)
+            self.runner_labels.append(label)
+            self.books[r] = RunnerBook()
+
+    def live_orders(self) -> Iterator[Order]:
+        """Every resting order, runner by runner, backs then lays, in price-time order."""
+        for r in self.runner_ids:
+            book = self.books[r]
+            yield from book.backs.live_orders()
+            yield from book.lays.live_orders()
+
+    def other_runner(self, runner_id: int) -> int:
+        a, b = self.runner_ids
+        return b if runner_id == a else a
+
+
+def transition(
+    market: Market, command: str, target: str | None = None
+) -> tuple[str, str, bool, bool] | tuple[RejectCode, str]:
+    """Decide a lifecycle command: (new_state, new_phase, lapse, cancel_all) or a reject.
+
+    `lapse`: cancel unmatched LAPSE orders (reason LAPSED); `cancel_all`: cancel every unmatched
+    order (market closing). Pure: the caller emits the events.
+    """
+    state, phase = market.state, market.phase
+    bad = (RejectCode.INVALID_TRANSITION, f"{command} not allowed from {state}/{phase}")
+    if command == "SET_MARKET_STATE":
+        if target == S.SUSPENDED and state == S.OPEN:
+            return S.SUSPENDED, phase, phase == P.IN_PLAY, False
+        if target == S.OPEN and state == S.SUSPENDED and phase != P.AWAITING_LIVE:
+            return S.OPEN, phase, False, False
+        if target == S.CLOSED and state in LIVE_STATES:
+            return S.CLOSED, phase, False, True
+        if target not in tuple(S):
+            return RejectCode.BAD_REQUEST, f"unknown market_state {target!r}"
+        return RejectCode.INVALID_TRANSITION, f"cannot set {target} from {state}/{phase}"
+    if command == "AWAIT_LIVE_MARKET":
+        if market.kind == MarketKind.IN_PLAY_CAPABLE and phase == P.PRE and state in LIVE_STATES:
+            return S.SUSPENDED, P.AWAITING_LIVE, False, False
+        if market.kind != MarketKind.IN_PLAY_CAPABLE:
+            return RejectCode.INVALID_TRANSITION, "market is PRE_ONLY and cannot go in play"
+        return bad
+    if command == "GO_LIVE_MARKET":
+        if phase == P.AWAITING_LIVE and state == S.SUSPENDED:
+            return S.OPEN, P.IN_PLAY, True, False
+        return bad
+    if command == "CLOSE_MARKET":
+        if state in LIVE_STATES:
+            return S.CLOSED, phase, False, True
+        return bad
+    if command == "SETTLE_MARKET":
+        if state == S.CLOSED:
+            return S.SETTLED, phase, False, False
+        return bad
+    if command == "VOID_MARKET":
+        if state in PRE_SETTLEMENT_STATES:
+            return S.VOIDED, phase, False, True
+        return bad
+    raise ValueError(f"unknown lifecycle command {command}")

@@ -1,0 +1,1 @@
+"""Durability: the event codec, the LMDB journal (WAL), snapshots, atomic writes and recovery."""

@@ -1,0 +1,1 @@
+"""The operator toolkit behind the CLI: inspect, replay, snapshot, backup and rebuild."""

@@ -1,0 +1,662 @@
+"""The JSON wire protocol (protocol.md, docs/protocol.md) <-> core values. Pure: no I/O.
+
+Parsing turns one ClientMsg into an engine command in engine units (odds hundredths or bps,
+cents or shares) or into a typed `WireError`; it never raises. Rendering turns engine results
+and projection views into ServerMsg dicts (`dumps` makes the bytes).
+
+Prices and sizes depend on the market model, which a ClientMsg does not carry: an odds market
+takes decimal odds and money, a BINARY_YES market integer bps and whole shares. The caller passes
+`model_of(market_id)` (the server uses its projection); a price-bearing message for a market the
+lookup does not know is refused with INVALID_MARKET rather than guessed, so a lagging lookup can
+cause a spurious reject but never a mispriced order. Without a lookup, odds units are assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import orjson
+
+from betex.core.domain import commands as c
+from betex.core.domain.ladder import odds_from_wire
+from betex.core.domain.money import BPS_UNITS, CENTS, cents_from_wire, whole_from_wire
+from betex.core.domain.results import Ack, MarketResult, OrderResult, Reject, Result
+from betex.core.domain.types import (
+    U32_MAX,
+    U64_MAX,
+    BookType,
+    MarketKind,
+    MarketModel,
+    MarketPhase,
+    MarketState,
+    Persistence,
+    RejectCode,
+    Side,
+    TimeInForce,
+)
+
+MAX_MESSAGE_BYTES = 64 * 1024
+"""Larger messages close the connection (1009); the parser refuses them too."""
+DEFAULT_DEPTH = 10
+MAX_DEPTH = 350
+MAX_CLIENT_REF = 32
+MAX_NAME = 200
+MAX_LABEL = 100
+MAX_IDS = 10_000
+"""Bound on list fields (runner ids, trade ids) so one message cannot ask for unbounded work."""
+_MAX_AMOUNT = 2**63 - 1
+# Plain strings on the parse path: StrEnum member access costs ~35 ns (and .value more) in 3.11.
+_BINARY = "BINARY_YES"
+_EXCHANGE = "EXCHANGE_ODDS"
+_LAPSE = "LAPSE"
+_GTC = "GTC"
+
+
+class ListMarkets(NamedTuple):
+    """LIST_MARKETS: answered by the server from the projection, never reaches the engine."""
+
+    correlation_id: int = 0
+
+
+class Subscribe(NamedTuple):
+    """SUBSCRIBE: switch this connection's snapshot stream to `market_id` at `depth` levels."""
+
+    market_id: int
+    depth: int = DEFAULT_DEPTH
+    correlation_id: int = 0
+
+
+ClientRequest = c.Command | ListMarkets | Subscribe
+
+
+class WireError(NamedTuple):
+    """A ClientMsg refused before reaching the engine.
+
+    `msg_type` is the ClientMsg type when it could be read ("" otherwise) so the reply can take
+    the shape the client waits for (see `render_wire_error`); `correlation_id` is None when the
+    message had no readable one.
+    """
+
+    code: RejectCode
+    message: str
+    correlation_id: int | None = None
+    msg_type: str = ""
+
+
+ModelOf = Callable[[int], str | None]
+
+
+class _Bad(Exception):
+    """Internal short-cut out of a parse; never escapes `parse_client_msg`."""
+
+    def __init__(self, code: RejectCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+_BAD = RejectCode.BAD_REQUEST
+
+_SIDES = frozenset(Side)
+_PERSISTENCE = frozenset(Persistence)
+_TIF = frozenset(TimeInForce)
+_MODELS = frozenset(MarketModel)
+_BOOK_TYPES = frozenset(BookType)
+_KINDS = frozenset(MarketKind)
+_STATES = frozenset(MarketState)
+_PHASES = frozenset(MarketPhase)
+
+
+# --- field readers -------------------------------------------------------------------------
+
+
+def _uint(body: Mapping[str, Any], name: str, limit: int) -> int:
+    v = body.get(name)
+    if v is None:
+        raise _Bad(_BAD, f"missing field {name!r}")
+    if type(v) is not int or v < 0 or v > limit:
+        raise _Bad(_BAD, f"{name!r} must be an integer in 0..{limit}")
+    return v
+
+
+def _opt_uint(body: Mapping[str, Any], name: str, limit: int, default: int) -> int:
+    if body.get(name) is None:
+        return default
+    return _uint(body, name, limit)
+
+
+def _str(body: Mapping[str, Any], name: str, max_len: int, default: str | None = None) -> str:
+    v = body.get(name)
+    if v is None:
+        if default is None:
+            raise _Bad(_BAD, f"missing field {name!r}")
+        return default
+    if not isinstance(v, str):
+        raise _Bad(_BAD, f"{name!r} must be a string")
+    if len(v) > max_len:
+        raise _Bad(_BAD, f"{name!r} longer than {max_len} characters")
+    return v
+
+
+def _enum(body: Mapping[str, Any], name: str, allowed: frozenset[str], default: str | None = None) -> str:
+    v = body.get(name)
+    if v is None:
+        if default is None:
+            raise _Bad(_BAD, f"missing field {name!r}")
+        return default
+    if not isinstance(v, str) or v not in allowed:
+        raise _Bad(_BAD, f"{name!r} must be one of {', '.join(sorted(allowed))}")
+    return str(v)
+
+
+def _uint_list(body: Mapping[str, Any], name: str, limit: int, required: bool = True) -> tuple[int, ...]:
+    v = body.get(name)
+    if v is None:
+        if required:
+            raise _Bad(_BAD, f"missing field {name!r}")
+        return ()
+    if not isinstance(v, list) or len(v) > MAX_IDS:
+        raise _Bad(_BAD, f"{name!r} must be a list of at most {MAX_IDS} integers")
+    for x in v:
+        if type(x) is not int or x < 0 or x > limit:
+            raise _Bad(_BAD, f"{name!r} must hold integers in 0..{limit}")
+    return tuple(v)
+
+
+def _str_list(body: Mapping[str, Any], name: str, max_len: int) -> tuple[str, ...] | None:
+    v = body.get(name)
+    if v is None:
+        return None
+    if not isinstance(v, list) or len(v) > MAX_IDS:
+        raise _Bad(_BAD, f"{name!r} must be a list of strings")
+    for x in v:
+        if not isinstance(x, str) or len(x) > max_len:
+            raise _Bad(_BAD, f"{name!r} must hold strings of at most {max_len} characters")
+    return tuple(v)
+
+
+def _show(v: object) -> str:
+    r = repr(v)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def price_from_wire(model: str, value: object) -> int | None:
+    """A wire price in engine units: odds → hundredths (≤ 2 decimals), binary → whole bps.
+
+    Only the form is checked here; ladder membership and the 1..9999 bps range are the
+    engine's (it answers INVALID_ODDS).
+    """
+    if model == _BINARY:
+        bps = whole_from_wire(value)
+        return bps if bps is not None and bps <= _MAX_AMOUNT else None
+    odds = odds_from_wire(value)
+    return odds if odds is not None and 0 < odds <= _MAX_AMOUNT else None
+
+
+def size_from_wire(model: str, value: object) -> int | None:
+    """A wire size in engine units: odds → cents (> 0, ≤ 2 decimals), binary → whole shares."""
+    amount = whole_from_wire(value) if model == _BINARY else cents_from_wire(value)
+    return amount if amount is not None and amount <= _MAX_AMOUNT else None
+
+
+def _price(body: Mapping[str, Any], name: str, model: str) -> int:
+    if body.get(name) is None:
+        raise _Bad(_BAD, f"missing field {name!r}")
+    p = price_from_wire(model, body[name])
+    if p is None:
+        unit = "a whole number of bps" if model == _BINARY else "decimal odds with ≤ 2 decimals"
+        raise _Bad(RejectCode.INVALID_ODDS, f"{name!r} must be {unit}, got {_show(body[name])}")
+    return p
+
+
+def _size(body: Mapping[str, Any], name: str, model: str, required: bool) -> int:
+    if body.get(name) is None:
+        if required:
+            raise _Bad(_BAD, f"missing field {name!r}")
+        return 0
+    s = size_from_wire(model, body[name])
+    if s is None:
+        unit = (
+            "a positive whole number of shares" if model == _BINARY else "a positive amount with ≤ 2 decimals"
+        )
+        raise _Bad(RejectCode.INVALID_SIZE, f"{name!r} must be {unit}, got {_show(body[name])}")
+    return s
+
+
+def _model(body: Mapping[str, Any], model_of: ModelOf | None) -> tuple[int, str]:
+    market_id = _uint(body, "market_id", U64_MAX)
+    if model_of is None:
+        return market_id, _EXCHANGE
+    model = model_of(market_id)
+    if model is None:
+        raise _Bad(RejectCode.INVALID_MARKET, f"unknown market {market_id}")
+    return market_id, model
+
+
+# --- one parser per message type -----------------------------------------------------------
+
+
+def _create_market(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.CreateMarket:
+    runner_ids = _uint_list(b, "runner_ids", U32_MAX)
+    labels = _str_list(b, "runner_labels", MAX_LABEL)
+    if labels is None:
+        labels = ()  # the engine names them "Runner <id>"
+    elif len(labels) != len(runner_ids):
+        raise _Bad(_BAD, "'runner_labels' must have one label per runner id")
+    book_type = b.get("book_type")
+    return c.CreateMarket(
+        name=_str(b, "name", MAX_NAME),
+        market_model=_enum(b, "market_model", _MODELS),
+        book_type=None if book_type is None else _enum(b, "book_type", _BOOK_TYPES),
+        market_kind=_enum(b, "market_kind", _KINDS, MarketKind.IN_PLAY_CAPABLE.value),
+        market_state=_enum(b, "market_state", _STATES, MarketState.OPEN.value),
+        market_phase=_enum(b, "market_phase", _PHASES, MarketPhase.PRE.value),
+        runner_ids=runner_ids,
+        runner_labels=labels,
+        correlation_id=cid,
+    )
+
+
+def _add_runners(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.AddRunners:
+    market_id = _uint(b, "market_id", U64_MAX)
+    runner_ids = _uint_list(b, "runner_ids", U32_MAX)
+    labels = _str_list(b, "runner_labels", MAX_LABEL)
+    if labels is None:
+        labels = ()  # the engine names them "Runner <id>"
+    elif len(labels) != len(runner_ids):
+        raise _Bad(_BAD, "'runner_labels' must have one label per runner id")
+    return c.AddRunners(market_id, runner_ids, labels, cid)
+
+
+def _list_markets(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> ListMarkets:
+    return ListMarkets(cid)
+
+
+def _subscribe(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> Subscribe:
+    market_id = _uint(b, "market_id", U64_MAX)
+    depth = _opt_uint(b, "depth", MAX_DEPTH, DEFAULT_DEPTH)
+    if depth < 1:
+        raise _Bad(_BAD, f"'depth' must be in 1..{MAX_DEPTH}")
+    return Subscribe(market_id, depth, cid)
+
+
+def _place_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.PlaceOrder:
+    side = b.get("side")
+    if side is None:
+        raise _Bad(_BAD, "missing field 'side'")
+    if not isinstance(side, str) or side not in _SIDES:
+        raise _Bad(RejectCode.INVALID_SIDE, f"'side' must be BACK, LAY, BUY or SELL, got {_show(side)}")
+    market_id, model = _model(b, model_of)
+    return c.PlaceOrder(
+        market_id=market_id,
+        runner_id=_uint(b, "runner_id", U32_MAX),
+        side=str(side),
+        price=_price(b, "price", model),
+        size=_size(b, "size", model, True),
+        account_id=_uint(b, "account_id", U32_MAX),
+        persistence=_enum(b, "persistence", _PERSISTENCE, _LAPSE),
+        time_in_force=_enum(b, "time_in_force", _TIF, _GTC),
+        min_fill_size=_size(b, "min_fill_size", model, False),
+        client_ref=_str(b, "client_ref", MAX_CLIENT_REF, ""),
+        correlation_id=cid,
+    )
+
+
+def _cancel_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.CancelOrder:
+    if b.get("size_reduction") is None:
+        market_id, model = _uint(b, "market_id", U64_MAX), _EXCHANGE
+    else:
+        market_id, model = _model(b, model_of)
+    return c.CancelOrder(
+        market_id=market_id,
+        order_id=_uint(b, "order_id", U64_MAX),
+        account_id=_uint(b, "account_id", U32_MAX),
+        size_reduction=_size(b, "size_reduction", model, False),
+        correlation_id=cid,
+    )
+
+
+def _cancel_all(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.CancelAll:
+    return c.CancelAll(_uint(b, "market_id", U64_MAX), _uint(b, "account_id", U32_MAX), cid)
+
+
+def _replace_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.ReplaceOrder:
+    market_id, model = _model(b, model_of)
+    return c.ReplaceOrder(
+        market_id=market_id,
+        order_id=_uint(b, "order_id", U64_MAX),
+        account_id=_uint(b, "account_id", U32_MAX),
+        new_price=_price(b, "new_price", model),
+        correlation_id=cid,
+    )
+
+
+def _set_market_state(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.SetMarketState:
+    return c.SetMarketState(_uint(b, "market_id", U64_MAX), _enum(b, "market_state", _STATES), cid)
+
+
+def _market_only(cls: Any) -> Callable[[Mapping[str, Any], int, ModelOf | None], Any]:
+    def parse(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> Any:
+        return cls(_uint(b, "market_id", U64_MAX), cid)
+
+    return parse
+
+
+def _settle_market(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.SettleMarket:
+    return c.SettleMarket(_uint(b, "market_id", U64_MAX), _uint_list(b, "winner_runner_ids", U32_MAX), cid)
+
+
+def _void_trades(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.VoidTrades:
+    market_id = _uint(b, "market_id", U64_MAX)
+    has_ids = b.get("trade_ids") is not None
+    has_ts = b.get("after_ts") is not None
+    if has_ids == has_ts:
+        raise _Bad(_BAD, "VOID_TRADES needs exactly one of 'trade_ids' or 'after_ts'")
+    if has_ids:
+        return c.VoidTrades(market_id, _uint_list(b, "trade_ids", U64_MAX), None, cid)
+    return c.VoidTrades(market_id, (), _uint(b, "after_ts", U64_MAX), cid)
+
+
+def _set_account_limit(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.SetAccountLimit:
+    account_id = _uint(b, "account_id", U32_MAX)
+    if b.get("max_liability") is None:
+        raise _Bad(_BAD, "missing field 'max_liability'")
+    v = b["max_liability"]
+    cents = 0 if type(v) is int and v == 0 else cents_from_wire(v)
+    if cents is None or cents > _MAX_AMOUNT:
+        raise _Bad(RejectCode.INVALID_SIZE, f"'max_liability' must be ≥ 0 with ≤ 2 decimals, got {_show(v)}")
+    return c.SetAccountLimit(account_id, cents, cid)
+
+
+_Parser = Callable[[Mapping[str, Any], int, ModelOf | None], ClientRequest]
+
+_PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
+    "CREATE_MARKET": (
+        _create_market,
+        frozenset(
+            {
+                "name",
+                "market_model",
+                "book_type",
+                "market_kind",
+                "market_state",
+                "market_phase",
+                "runner_ids",
+                "runner_labels",
+            }
+        ),
+    ),
+    "ADD_RUNNERS": (_add_runners, frozenset({"market_id", "runner_ids", "runner_labels"})),
+    "LIST_MARKETS": (_list_markets, frozenset()),
+    "SUBSCRIBE": (_subscribe, frozenset({"market_id", "depth"})),
+    "PLACE_ORDER": (
+        _place_order,
+        frozenset(
+            {
+                "market_id",
+                "runner_id",
+                "side",
+                "price",
+                "size",
+                "account_id",
+                "persistence",
+                "time_in_force",
+                "min_fill_size",
+                "client_ref",
+            }
+        ),
+    ),
+    "CANCEL_ORDER": (_cancel_order, frozenset({"market_id", "order_id", "account_id", "size_reduction"})),
+    "CANCEL_ALL": (_cancel_all, frozenset({"market_id", "account_id"})),
+    "REPLACE_ORDER": (_replace_order, frozenset({"market_id", "order_id", "account_id", "new_price"})),
+    "SET_MARKET_STATE": (_set_market_state, frozenset({"market_id", "market_state"})),
+    "AWAIT_LIVE_MARKET": (_market_only(c.AwaitLiveMarket), frozenset({"market_id"})),
+    "GO_LIVE_MARKET": (_market_only(c.GoLiveMarket), frozenset({"market_id"})),
+    "CLOSE_MARKET": (_market_only(c.CloseMarket), frozenset({"market_id"})),
+    "VOID_MARKET": (_market_only(c.VoidMarket), frozenset({"market_id"})),
+    "SETTLE_MARKET": (_settle_market, frozenset({"market_id", "winner_runner_ids"})),
+    "VOID_TRADES": (_void_trades, frozenset({"market_id", "trade_ids", "after_ts"})),
+    "SET_ACCOUNT_LIMIT": (_set_account_limit, frozenset({"account_id", "max_liability"})),
+}
+
+CLIENT_MSG_TYPES: tuple[str, ...] = tuple(_PARSERS)
+"""Every ClientMsg type the parser knows, in protocol order."""
+
+MSG_TYPE_OF: dict[type, str] = {
+    c.CreateMarket: "CREATE_MARKET",
+    c.AddRunners: "ADD_RUNNERS",
+    ListMarkets: "LIST_MARKETS",
+    Subscribe: "SUBSCRIBE",
+    c.PlaceOrder: "PLACE_ORDER",
+    c.CancelOrder: "CANCEL_ORDER",
+    c.CancelAll: "CANCEL_ALL",
+    c.ReplaceOrder: "REPLACE_ORDER",
+    c.SetMarketState: "SET_MARKET_STATE",
+    c.AwaitLiveMarket: "AWAIT_LIVE_MARKET",
+    c.GoLiveMarket: "GO_LIVE_MARKET",
+    c.CloseMarket: "CLOSE_MARKET",
+    c.VoidMarket: "VOID_MARKET",
+    c.SettleMarket: "SETTLE_MARKET",
+    c.VoidTrades: "VOID_TRADES",
+    c.SetAccountLimit: "SET_ACCOUNT_LIMIT",
+}
+
+_ORDER_MSGS = frozenset({"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER"})
+
+
+def parse_client_msg(raw: bytes | str, model_of: ModelOf | None = None) -> ClientRequest | WireError:
+    """One ClientMsg (JSON text) to a request in engine units, or a `WireError`. Never raises.
+
+    Unknown fields, wrong JSON types and out-of-range ids are BAD_REQUEST; a malformed price is
+    INVALID_ODDS, a malformed size INVALID_SIZE, an unknown side INVALID_SIDE. Optional fields
+    may be omitted or null. A missing `correlation_id` is 0.
+    """
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return WireError(_BAD, f"message larger than {MAX_MESSAGE_BYTES} bytes")
+    try:
+        msg = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return WireError(_BAD, f"invalid JSON: {exc}")
+    if not isinstance(msg, dict) or len(msg) != 1:
+        return WireError(_BAD, "a ClientMsg is an object with exactly one key, the message type")
+    ((msg_type, body),) = msg.items()
+    entry = _PARSERS.get(msg_type)
+    if entry is None:
+        return WireError(_BAD, f"unknown message type {msg_type[:40]!r}")
+    if not isinstance(body, dict):
+        return WireError(_BAD, f"{msg_type} must hold an object", None, msg_type)
+    cid = body.get("correlation_id")
+    if cid is None:
+        cid = 0
+    elif type(cid) is not int or cid < 0 or cid > U64_MAX:
+        return WireError(_BAD, "'correlation_id' must be an integer in 0..2^64-1", None, msg_type)
+    parser, fields = entry
+    for key in body:
+        if key not in fields and key != "correlation_id":
+            return WireError(_BAD, f"unknown field {key[:40]!r} in {msg_type}", cid, msg_type)
+    try:
+        return parser(body, cid, model_of)
+    except _Bad as bad:
+        return WireError(bad.code, bad.message, cid, msg_type)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def dumps(msg: Mapping[str, Any]) -> bytes:
+    """A ServerMsg (or any wire dict) as UTF-8 JSON bytes."""
+    return orjson.dumps(msg)
+
+
+def price_to_wire(model: str, price: int) -> float | int:
+    """Engine price to JSON: hundredths → decimal odds (2.5), bps stay integers (4500)."""
+    return price if model == _BINARY else price / 100
+
+
+def size_to_wire(model: str, size: int) -> float | int:
+    """Engine size to JSON: cents → money (10.5), shares stay integers."""
+    return size if model == _BINARY else size / CENTS
+
+
+def money_scale(model: str) -> int:
+    """Minor units per 1.00 of P&L: cents for odds markets, 1/10000 for binary (bps × shares)."""
+    return BPS_UNITS if model == _BINARY else CENTS
+
+
+def effective_odds_to_wire(odds: float) -> float:
+    """Implied fills happen at non-ladder odds; 4 decimals is plenty for display and averages."""
+    return round(odds, 4)
+
+
+def _error(code: str, message: str) -> dict[str, str]:
+    return {"code": str(code), "message": message}
+
+
+def render_order(result: OrderResult, model: str) -> dict[str, Any]:
+    """The order fields of an ORDER_RESPONSE (without correlation id / status wrapper)."""
+    binary = model == _BINARY
+    fills = []
+    for f in result.fills:
+        fill: dict[str, Any] = {
+            "trade_id": f.trade_id,
+            "price": f.price if binary else f.price / 100,
+            "size": f.size if binary else f.size / CENTS,
+            "implied": f.implied,
+        }
+        if not binary:
+            fill["effective_odds"] = effective_odds_to_wire(f.effective_odds)
+        fills.append(fill)
+    body: dict[str, Any] = {
+        "status": result.status,
+        "order_id": result.order_id,
+        "market_id": result.market_id,
+        "runner_id": result.runner_id,
+        "side": result.side,
+        "price": price_to_wire(model, result.price),
+        "size": size_to_wire(model, result.size),
+        "size_matched": size_to_wire(model, result.size_matched),
+        "size_remaining": size_to_wire(model, result.size_remaining),
+        "size_cancelled": size_to_wire(model, result.size_cancelled),
+        "fills": fills,
+    }
+    if result.replacement_order_id:
+        body["replacement_order_id"] = result.replacement_order_id
+    if result.replacement is not None:
+        body["replacement"] = render_order(result.replacement, model)
+    return body
+
+
+def render_order_response(result: OrderResult | Reject, correlation_id: int, model: str) -> dict[str, Any]:
+    """ORDER_RESPONSE for PLACE/CANCEL/REPLACE: the order after the change, or REJECTED."""
+    if isinstance(result, Reject):
+        return {
+            "ORDER_RESPONSE": {
+                "correlation_id": correlation_id,
+                "status": "REJECTED",
+                "error": _error(result.code, result.message),
+            }
+        }
+    body = {"correlation_id": correlation_id}
+    body.update(render_order(result, model))
+    return {"ORDER_RESPONSE": body}
+
+
+def render_ack(
+    correlation_id: int | None, error: Reject | None = None, detail: Mapping[str, int] | None = None
+) -> dict[str, Any]:
+    """ACK: `ok` true, or false with the reject; `detail` carries counts (e.g. cancelled orders)."""
+    body: dict[str, Any] = {"correlation_id": correlation_id, "ok": error is None}
+    if error is not None:
+        body["error"] = _error(error.code, error.message)
+    if detail:
+        body["detail"] = dict(detail)
+    return {"ACK": body}
+
+
+def render_market_created(
+    correlation_id: int, market_id: int, snapshot: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """MARKET_CREATED with the new market's SNAPSHOT body ({} when the server has none yet)."""
+    return {
+        "MARKET_CREATED": {
+            "correlation_id": correlation_id,
+            "market_id": market_id,
+            "snapshot": dict(snapshot) if snapshot else {},
+        }
+    }
+
+
+def render_market_updated(correlation_id: int, result: MarketResult) -> dict[str, Any]:
+    return {
+        "MARKET_UPDATED": {
+            "correlation_id": correlation_id,
+            "market_id": result.market_id,
+            "market_state": result.market_state,
+            "market_phase": result.market_phase,
+            "version": result.version,
+        }
+    }
+
+
+def render_market_list(correlation_id: int, markets: list[dict[str, Any]]) -> dict[str, Any]:
+    """MARKET_LIST; `markets` is `Projection.market_list()`."""
+    return {"MARKET_LIST": {"correlation_id": correlation_id, "markets": markets}}
+
+
+def render_snapshot(body: Mapping[str, Any]) -> dict[str, Any]:
+    """SNAPSHOT; `body` is `Projection.snapshot(...)`."""
+    return {"SNAPSHOT": body}
+
+
+def render_status(seq: int, markets: int, ts: int) -> dict[str, Any]:
+    return {"STATUS": {"seq": seq, "markets": markets, "ts": ts}}
+
+
+def render_error(err: WireError) -> dict[str, Any]:
+    """ERROR: the reply to a message that could not be understood (BAD_REQUEST)."""
+    return {"ERROR": {"code": str(err.code), "message": err.message, "correlation_id": err.correlation_id}}
+
+
+def render_wire_error(err: WireError) -> dict[str, Any]:
+    """The reply to a refused ClientMsg, shaped like the answer the client waits for.
+
+    Malformed messages (BAD_REQUEST, or no readable type) get ERROR; a well-formed order
+    message with a bad value (INVALID_SIZE, INVALID_ODDS, ...) gets ORDER_RESPONSE REJECTED; any
+    other well-formed message gets ACK ok=false.
+    """
+    if err.code == _BAD or not err.msg_type:
+        return render_error(err)
+    cid = err.correlation_id if err.correlation_id is not None else 0
+    reject = Reject(err.code, err.message)
+    if err.msg_type in _ORDER_MSGS:
+        return render_order_response(reject, cid, _EXCHANGE)
+    return render_ack(cid, reject)
+
+
+def render_reply(
+    request: ClientRequest,
+    result: Result,
+    model: str = _EXCHANGE,
+    snapshot: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The reply to an engine command given the engine's Result.
+
+    PLACE/CANCEL/REPLACE → ORDER_RESPONSE; CREATE_MARKET → MARKET_CREATED (with `snapshot`);
+    other market admin → MARKET_UPDATED; anything else, and every non-order reject → ACK.
+    `model` is the market's model (for unit conversion of order responses).
+    """
+    cid = request.correlation_id
+    if isinstance(request, (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)):
+        if isinstance(result, (OrderResult, Reject)):
+            return render_order_response(result, cid, model)
+        return render_ack(cid)
+    if isinstance(result, Reject):
+        return render_ack(cid, result)
+    if isinstance(result, MarketResult):
+        if isinstance(request, c.CreateMarket) or result.created:
+            return render_market_created(cid, result.market_id, snapshot)
+        return render_market_updated(cid, result)
+    if isinstance(result, Ack):
+        return render_ack(cid, None, result.detail)
+    return render_ack(cid)

@@ -1,0 +1,987 @@
+"""The read model: everything the HTTP and WebSocket APIs serve, built only from WAL events.
+
+`apply_batch` is on the hot path (it sees every event the engine emits), so it only updates
+counters and small records; depth views, risk tables and wire dicts are built on query.
+Book depth is kept as resting size per (runner, side, price), updated by the same events, and
+rendered by `book.depth.depth_view` — the function `Engine.depth` uses — so the ladder a client
+sees is exactly the engine's (a property test compares them) without re-running the engine on
+every event. Orders, trades, risk and market metadata are kept here, because the engine forgets
+a market's orders and trades once it is settled or voided.
+
+Money in query results is in wire units (see `wire.py`): odds markets in 1.00s, BINARY_YES
+prices in bps, quantities in shares and P&L in 1.00s. Queries are not thread-safe against
+`apply_batch`: call both from one thread (the server's event loop).
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from betex.core.domain.book import binary as binary_book
+from betex.core.domain.book import multi_runner
+from betex.core.domain.book.depth import Sides, depth_view
+from betex.core.domain.engine import EngineConfig
+from betex.core.domain.events import (
+    AccountLimitSet,
+    BatchProcessed,
+    Event,
+    Leg,
+    MarketCreated,
+    MarketSettled,
+    MarketStateChanged,
+    MarketVoided,
+    OrderAccepted,
+    OrderCancelled,
+    RunnersAdded,
+    TradeMatched,
+    TradesVoided,
+)
+from betex.core.domain.risk import Exposure, settle_pnl
+from betex.core.domain.types import (
+    HOUSE_ACCOUNT,
+    NO_OUTCOME,
+    CancelReason,
+    MarketModel,
+    MarketState,
+    OrderStatus,
+    Side,
+)
+from betex.core.protocol.wire import effective_odds_to_wire, money_scale, price_to_wire, size_to_wire
+from betex.core.runtime import gctune
+
+PROJECTION_SCHEMA = 2  # 2: depth from the projection's own level totals, no engine replica
+"""Bump when the dump layout changes; an older `projection.snap` is then rebuilt from the WAL."""
+_MAGIC = "betex-projection"
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+DEFAULT_DEPTH = 10
+MAX_DEPTH = 350
+
+_BINARY = MarketModel.BINARY_YES.value
+_LAPSED = CancelReason.LAPSED.value
+_EXECUTABLE = OrderStatus.EXECUTABLE.value
+_COMPLETE = OrderStatus.EXECUTION_COMPLETE.value
+
+
+class OrderView:
+    """One order's lifecycle. `value` is Σ fill size × fill price (odds hundredths or bps) over
+    non-voided fills, so `value / matched` is the average matched price, exactly."""
+
+    __slots__ = (
+        "order_id",
+        "market_id",
+        "account_id",
+        "runner_id",
+        "side",
+        "price",
+        "size",
+        "matched",
+        "cancelled",
+        "lapsed",
+        "voided",
+        "value",
+        "persistence",
+        "time_in_force",
+        "client_ref",
+        "replaces",
+        "placed_ts",
+        "updated_ts",
+    )
+
+    def __init__(self, e: OrderAccepted) -> None:
+        self.order_id = e.order_id
+        self.market_id = e.market_id
+        self.account_id = e.account_id
+        self.runner_id = e.runner_id
+        self.side = e.side
+        self.price = e.price
+        self.size = e.size
+        self.matched = 0
+        self.cancelled = 0
+        self.lapsed = 0
+        self.voided = 0
+        self.value = 0
+        self.persistence = e.persistence
+        self.time_in_force = e.time_in_force
+        self.client_ref = e.client_ref
+        self.replaces = e.replaces
+        self.placed_ts = e.ts
+        self.updated_ts = e.ts
+
+    @property
+    def remaining(self) -> int:
+        return self.size - self.matched - self.cancelled - self.lapsed - self.voided
+
+    def row(self) -> list[Any]:
+        return [
+            self.order_id,
+            self.market_id,
+            self.account_id,
+            self.runner_id,
+            self.side,
+            self.price,
+            self.size,
+            self.matched,
+            self.cancelled,
+            self.lapsed,
+            self.voided,
+            self.value,
+            self.persistence,
+            self.time_in_force,
+            self.client_ref,
+            self.replaces,
+            self.placed_ts,
+            self.updated_ts,
+        ]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> OrderView:
+        o = cls.__new__(cls)
+        (
+            o.order_id,
+            o.market_id,
+            o.account_id,
+            o.runner_id,
+            o.side,
+            o.price,
+            o.size,
+            o.matched,
+            o.cancelled,
+            o.lapsed,
+            o.voided,
+            o.value,
+            o.persistence,
+            o.time_in_force,
+            o.client_ref,
+            o.replaces,
+            o.placed_ts,
+            o.updated_ts,
+        ) = row
+        return o
+
+
+class MarketView:
+    """A market's definition, lifecycle and traded totals (volume in backer's stake / shares)."""
+
+    __slots__ = (
+        "market_id",
+        "name",
+        "model",
+        "book_type",
+        "kind",
+        "state",
+        "phase",
+        "version",
+        "runner_ids",
+        "runner_labels",
+        "ltp",
+        "volume",
+        "total_matched",
+        "winners",
+        "created_ts",
+        "last_seq",
+        "last_ts",
+        "trade_ids",
+    )
+
+    def __init__(self, e: MarketCreated) -> None:
+        self.market_id = e.market_id
+        self.name = e.name
+        self.model = e.market_model
+        self.book_type = e.book_type
+        self.kind = e.market_kind
+        self.state = e.market_state
+        self.phase = e.market_phase
+        self.version = 1
+        self.runner_ids = list(e.runner_ids)
+        self.runner_labels = list(e.runner_labels)
+        self.ltp: dict[int, int] = {}
+        self.volume: dict[int, int] = {}
+        self.total_matched = 0
+        self.winners: tuple[int, ...] | None = None
+        self.created_ts = e.ts
+        self.last_seq = e.seq
+        self.last_ts = e.ts
+        self.trade_ids: list[int] = []
+
+    def outcomes(self) -> list[int]:
+        """Runners whose win decides P&L; a binary market's outcomes are YES and NO."""
+        return [self.runner_ids[0], NO_OUTCOME] if self.model == _BINARY else list(self.runner_ids)
+
+    def row(self) -> list[Any]:
+        return [
+            self.market_id,
+            self.name,
+            self.model,
+            self.book_type,
+            self.kind,
+            self.state,
+            self.phase,
+            self.version,
+            self.runner_ids,
+            self.runner_labels,
+            sorted(self.ltp.items()),
+            sorted(self.volume.items()),
+            self.total_matched,
+            self.winners,
+            self.created_ts,
+            self.last_seq,
+            self.last_ts,
+            self.trade_ids,
+        ]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> MarketView:
+        m = cls.__new__(cls)
+        for name, value in zip(cls.__slots__, row, strict=True):
+            setattr(m, name, value)
+        m.ltp = dict(m.ltp)
+        m.volume = dict(m.volume)
+        m.winners = None if m.winners is None else tuple(m.winners)
+        return m
+
+
+class AccountRisk:
+    """One account in one market: matched exposure, matched volume and its open orders."""
+
+    __slots__ = ("exposure", "matched_volume", "open", "settled_pnl")
+
+    def __init__(self) -> None:
+        self.exposure = Exposure()
+        self.matched_volume = 0
+        self.open: dict[int, OrderView] = {}
+        self.settled_pnl: int | None = None
+
+
+class Projection:
+    """Read model over the event stream; `dump()` of a rebuild equals the live one's."""
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        # market → runner → (backs, lays): resting size per price, from the events
+        self.books: dict[int, dict[int, tuple[dict[int, int], dict[int, int]]]] = {}
+        self.seq = 0
+        self.ts = 0
+        self.markets: dict[int, MarketView] = {}
+        self.order_table: dict[int, OrderView] = {}
+        self.by_account: dict[int, list[int]] = {}
+        self.by_market: dict[int, list[int]] = {}
+        self.open_orders: dict[int, OrderView] = {}
+        self.completed: list[int] = []
+        self.trade_table: dict[int, TradeMatched] = {}
+        self.voided: set[int] = set()
+        self.risk_table: dict[int, dict[int, AccountRisk]] = {}
+        self.limits: dict[int, int] = {}
+        self._appliers: dict[type, Any] = {
+            MarketCreated: self._on_market_created,
+            RunnersAdded: self._on_runners_added,
+            MarketStateChanged: self._on_state_changed,
+            OrderAccepted: self._on_accepted,
+            OrderCancelled: self._on_cancelled,
+            TradeMatched: self._on_trade,
+            TradesVoided: self._on_trades_voided,
+            MarketSettled: self._on_settled,
+            MarketVoided: self._on_market_voided,
+            AccountLimitSet: self._on_limit,
+            BatchProcessed: None,
+        }
+
+    # ------------------------------------------------------------------ applying events
+
+    def apply_batch(self, events: Iterable[Event]) -> None:
+        """Apply committed events in order. Raises ValueError on a seq gap (a bug upstream)."""
+        appliers = self._appliers
+        markets = self.markets
+        for event in events:
+            if event.seq != self.seq + 1:
+                raise ValueError(f"projection at seq {self.seq} cannot apply event seq {event.seq}")
+            self.seq = event.seq
+            self.ts = event.ts
+            fn = appliers[type(event)]
+            if fn is not None:
+                fn(event)
+                m = markets.get(event.market_id)
+                if m is not None:
+                    m.last_seq = event.seq
+                    m.last_ts = event.ts
+
+    def apply(self, event: Event) -> None:
+        self.apply_batch((event,))
+
+    def _account(self, market_id: int, account_id: int) -> AccountRisk:
+        accounts = self.risk_table.get(market_id)
+        if accounts is None:
+            accounts = self.risk_table[market_id] = {}
+        r = accounts.get(account_id)
+        if r is None:
+            r = accounts[account_id] = AccountRisk()
+        return r
+
+    def _on_market_created(self, e: MarketCreated) -> None:
+        self.markets[e.market_id] = MarketView(e)
+        self.books[e.market_id] = {r: ({}, {}) for r in e.runner_ids}
+
+    def _rest(self, o: OrderView, amount: int) -> None:
+        """Resting size at the order's price moves by `amount` (negative: it left the book)."""
+        backs, lays = self.books[o.market_id][o.runner_id]
+        side = backs if o.side == "BACK" or o.side == "BUY" else lays
+        total = side.get(o.price, 0) + amount
+        if total:
+            side[o.price] = total
+        else:
+            del side[o.price]
+
+    def _on_runners_added(self, e: RunnersAdded) -> None:
+        book = self.books[e.market_id]
+        for r in e.runner_ids:
+            book[r] = ({}, {})
+        m = self.markets[e.market_id]
+        m.runner_ids.extend(e.runner_ids)
+        m.runner_labels.extend(e.runner_labels)
+
+    def _on_state_changed(self, e: MarketStateChanged) -> None:
+        m = self.markets[e.market_id]
+        m.state = e.market_state
+        m.phase = e.market_phase
+        m.version = e.version
+
+    def _on_accepted(self, e: OrderAccepted) -> None:
+        o = OrderView(e)
+        oid = e.order_id
+        self.order_table[oid] = o
+        self.open_orders[oid] = o
+        by = self.by_account.get(e.account_id)
+        if by is None:
+            by = self.by_account[e.account_id] = []
+        by.append(oid)
+        by = self.by_market.get(e.market_id)
+        if by is None:
+            by = self.by_market[e.market_id] = []
+        by.append(oid)
+        self._account(e.market_id, e.account_id).open[oid] = o
+        self._rest(o, e.size)
+
+    def _complete_if_done(self, o: OrderView) -> None:
+        if o.size == o.matched + o.cancelled + o.lapsed + o.voided and o.order_id in self.open_orders:
+            del self.open_orders[o.order_id]
+            del self.risk_table[o.market_id][o.account_id].open[o.order_id]
+            self.completed.append(o.order_id)
+
+    def _on_cancelled(self, e: OrderCancelled) -> None:
+        o = self.order_table[e.order_id]
+        if e.reason == _LAPSED:
+            o.lapsed += e.size
+        else:
+            o.cancelled += e.size
+        o.updated_ts = e.ts
+        self._rest(o, -e.size)
+        self._complete_if_done(o)
+
+    @staticmethod
+    def _taker_value(e: TradeMatched) -> int:
+        """Taker's fill size × its price: the resting price when direct; for an implied fill the
+        effective odds 1 + |win|/|lose| of the taker's leg, where |lose| is the taker's size."""
+        if not e.implied:
+            return e.taker_size * e.price
+        for leg in e.legs:
+            if leg.account_id == e.taker_account and leg.runner_id == e.runner_id:
+                return 100 * (e.taker_size + abs(leg.win))
+        return e.taker_size * e.price  # unreachable for engine-made trades
+
+    def _on_trade(self, e: TradeMatched) -> None:
+        orders = self.order_table
+        taker = orders[e.taker_order_id]
+        maker = orders[e.maker_order_id]
+        taker.matched += e.taker_size
+        taker.value += self._taker_value(e)
+        taker.updated_ts = e.ts
+        maker.matched += e.maker_size
+        maker.value += e.maker_size * e.price
+        maker.updated_ts = e.ts
+        self._rest(taker, -e.taker_size)
+        self._rest(maker, -e.maker_size)
+        self._complete_if_done(taker)
+        self._complete_if_done(maker)
+        self.trade_table[e.trade_id] = e
+        mid = e.market_id
+        m = self.markets[mid]
+        m.trade_ids.append(e.trade_id)
+        self._book_trade(m, e, 1)
+
+    def _book_trade(self, m: MarketView, e: TradeMatched, sign: int) -> None:
+        """Add (sign 1) or remove (sign -1, voiding) a trade's volume and legs."""
+        mid = m.market_id
+        volume = m.volume
+        r = e.runner_id
+        volume[r] = volume.get(r, 0) + sign * e.taker_size
+        total = e.taker_size
+        if e.implied:
+            mr = e.maker_runner_id
+            volume[mr] = volume.get(mr, 0) + sign * e.maker_size
+            total += e.maker_size
+            if sign > 0:
+                m.ltp[mr] = e.price
+        elif sign > 0:
+            m.ltp[r] = e.price
+        m.total_matched += sign * total
+        accounts = self.risk_table[mid]  # both orders' accounts exist since their acceptance
+        accounts[e.taker_account].matched_volume += sign * e.taker_size
+        accounts[e.maker_account].matched_volume += sign * e.maker_size
+        for leg in e.legs:
+            ar = accounts.get(leg.account_id)
+            if ar is None:  # the house, on its first residue in this market
+                ar = accounts[leg.account_id] = AccountRisk()
+            ar.exposure.add(leg.runner_id, leg.win, leg.lose, sign)
+
+    def _void_trade(self, e: TradeMatched) -> None:
+        if e.trade_id in self.voided:
+            return
+        self.voided.add(e.trade_id)
+        taker = self.order_table[e.taker_order_id]
+        maker = self.order_table[e.maker_order_id]
+        taker.matched -= e.taker_size
+        taker.voided += e.taker_size
+        taker.value -= self._taker_value(e)
+        maker.matched -= e.maker_size
+        maker.voided += e.maker_size
+        maker.value -= e.maker_size * e.price
+        self._book_trade(self.markets[e.market_id], e, -1)
+
+    def _on_trades_voided(self, e: TradesVoided) -> None:
+        trades = self.trade_table
+        for tid in e.trade_ids:
+            self._void_trade(trades[tid])
+
+    def _on_settled(self, e: MarketSettled) -> None:
+        m = self.markets[e.market_id]
+        m.state = MarketState.SETTLED.value
+        m.version += 1
+        m.winners = tuple(e.winner_runner_ids)
+        self._settle(m)
+
+    def _settle(self, m: MarketView) -> None:
+        """Final P&L per account; the house takes minus everyone else's so the market sums to 0."""
+        winners = m.winners or ()
+        accounts = self.risk_table.get(m.market_id, {})
+        legs: dict[int, dict[int, list[tuple[int, int]]]] = {}
+        if len(winners) > 1:  # a dead heat splits payouts per leg
+            for tid in m.trade_ids:
+                if tid in self.voided:
+                    continue
+                for leg in self.trade_table[tid].legs:
+                    by_runner = legs.setdefault(leg.account_id, {})
+                    by_runner.setdefault(leg.runner_id, []).append((leg.win, leg.lose))
+        total = 0
+        for account_id, r in accounts.items():
+            if account_id != HOUSE_ACCOUNT:
+                r.settled_pnl = settle_pnl(r.exposure, winners, legs.get(account_id, {}))
+                total += r.settled_pnl
+        if total or HOUSE_ACCOUNT in accounts:
+            self._account(m.market_id, HOUSE_ACCOUNT).settled_pnl = -total
+
+    def _on_market_voided(self, e: MarketVoided) -> None:
+        m = self.markets[e.market_id]
+        m.state = MarketState.VOIDED.value
+        m.version += 1
+        trades = self.trade_table
+        for tid in m.trade_ids:
+            self._void_trade(trades[tid])
+        for r in self.risk_table.get(m.market_id, {}).values():
+            r.settled_pnl = 0
+
+    def _on_limit(self, e: AccountLimitSet) -> None:
+        if e.max_liability:
+            self.limits[e.account_id] = e.max_liability
+        else:
+            self.limits.pop(e.account_id, None)
+
+    # ------------------------------------------------------------------ small lookups
+
+    def model_of(self, market_id: int) -> str | None:
+        """The market's model (for `wire.parse_client_msg`), None if the market is unknown."""
+        m = self.markets.get(market_id)
+        return None if m is None else m.model
+
+    def default_market_id(self) -> int | None:
+        """The lowest market id (the default for `/snapshot` and `/risk`), None if no markets."""
+        return min(self.markets) if self.markets else None
+
+    def change_counter(self, market_id: int) -> int | None:
+        """Seq of the last event that touched the market: changes iff its snapshot may have.
+        None for an unknown market."""
+        m = self.markets.get(market_id)
+        return None if m is None else m.last_seq
+
+    def market_count(self) -> int:
+        return len(self.markets)
+
+    # ------------------------------------------------------------------ views
+
+    def depth(self, market_id: int, depth: int = DEFAULT_DEPTH) -> dict[str, Any] | None:
+        """The ladder in engine units — equal to `Engine.depth` for the same events."""
+        m = self.markets.get(market_id)
+        if m is None:
+            return None
+        sides: Mapping[int, Sides] = self.books[market_id]
+        return depth_view(m.model == _BINARY, m.book_type == "TWO_RUNNER", m.runner_ids, sides, depth)
+
+    def snapshot(self, market_id: int, depth: int = DEFAULT_DEPTH) -> dict[str, Any] | None:
+        """The SNAPSHOT body; `seq`/`ts` are those of the last event that changed this market."""
+        m = self.markets.get(market_id)
+        if m is None:
+            return None
+        depth = max(1, min(int(depth), MAX_DEPTH))
+        view = self.depth(market_id, depth)
+        model = m.model
+        runners = []
+        for r, label in zip(m.runner_ids, m.runner_labels, strict=True):
+            ltp = m.ltp.get(r)
+            runners.append(
+                {
+                    "runner_id": r,
+                    "label": label,
+                    "last_traded_price": None if ltp is None else price_to_wire(model, ltp),
+                    "traded_volume": size_to_wire(model, m.volume.get(r, 0)),
+                }
+            )
+        book: dict[str, Any]
+        if view is None:  # unreachable while the replica sees every event: keep the shape
+            view = (
+                {"kind": "BINARY", "bids": [], "asks": []}
+                if model == _BINARY
+                else {"kind": "EXCHANGE", "runners": []}
+            )
+        if view["kind"] == "BINARY":
+            book = {
+                "kind": "BINARY",
+                "data": {
+                    "bids": [{"price": p, "size": q} for p, q in view["bids"]],
+                    "asks": [{"price": p, "size": q} for p, q in view["asks"]],
+                },
+            }
+        else:
+            book = {
+                "kind": "EXCHANGE",
+                "data": {
+                    "runners": [
+                        {
+                            "runner_id": r,
+                            "available_to_back": [
+                                {"price": p / 100, "size": s / 100, "implied": i / 100} for p, s, i in atb
+                            ],
+                            "available_to_lay": [
+                                {"price": p / 100, "size": s / 100, "implied": i / 100} for p, s, i in atl
+                            ],
+                        }
+                        for r, atb, atl in view["runners"]
+                    ]
+                },
+            }
+        return {
+            "market_id": m.market_id,
+            "name": m.name,
+            "market_model": model,
+            "book_type": m.book_type,
+            "market_kind": m.kind,
+            "market_state": m.state,
+            "market_phase": m.phase,
+            "version": m.version,
+            "seq": m.last_seq,
+            "ts": m.last_ts,
+            "total_matched": size_to_wire(model, m.total_matched),
+            "winner_runner_ids": None if m.winners is None else list(m.winners),
+            "runners": runners,
+            "book": book,
+        }
+
+    def _market_row(self, m: MarketView) -> dict[str, Any]:
+        return {
+            "market_id": m.market_id,
+            "name": m.name,
+            "market_model": m.model,
+            "book_type": m.book_type,
+            "market_kind": m.kind,
+            "market_state": m.state,
+            "market_phase": m.phase,
+            "version": m.version,
+            "runners": [
+                {"runner_id": r, "label": label}
+                for r, label in zip(m.runner_ids, m.runner_labels, strict=True)
+            ],
+            "total_matched": size_to_wire(m.model, m.total_matched),
+        }
+
+    def market_list(self) -> list[dict[str, Any]]:
+        """Every market, by id (the `markets` of MARKET_LIST and of GET /markets)."""
+        return [self._market_row(self.markets[mid]) for mid in sorted(self.markets)]
+
+    def order_dict(self, o: OrderView) -> dict[str, Any]:
+        model = self.markets[o.market_id].model
+        remaining = o.remaining
+        avg: float | None = None
+        if o.matched:
+            avg = (
+                round(o.value / o.matched, 2)
+                if model == _BINARY
+                else effective_odds_to_wire(o.value / o.matched / 100)
+            )
+        return {
+            "order_id": o.order_id,
+            "market_id": o.market_id,
+            "runner_id": o.runner_id,
+            "account_id": o.account_id,
+            "side": o.side,
+            "price": price_to_wire(model, o.price),
+            "size": size_to_wire(model, o.size),
+            "size_matched": size_to_wire(model, o.matched),
+            "size_remaining": size_to_wire(model, remaining),
+            "size_cancelled": size_to_wire(model, o.cancelled),
+            "size_lapsed": size_to_wire(model, o.lapsed),
+            "size_voided": size_to_wire(model, o.voided),
+            "avg_price_matched": avg,
+            "status": _EXECUTABLE if remaining else _COMPLETE,
+            "persistence": o.persistence,
+            "time_in_force": o.time_in_force,
+            "client_ref": o.client_ref,
+            "replaces": o.replaces or None,
+            "placed_ts": o.placed_ts,
+            "updated_ts": o.updated_ts,
+        }
+
+    @staticmethod
+    def _limit(limit: int | None) -> int:
+        if limit is None:
+            return DEFAULT_LIMIT
+        if limit < 1:
+            raise ValueError("limit must be ≥ 1")
+        return min(limit, MAX_LIMIT)
+
+    def _candidates(
+        self, market_id: int | None, account_id: int | None, status: str | None
+    ) -> Iterator[OrderView]:
+        """Orders newest first, narrowed by the cheapest index that applies."""
+        orders = self.order_table
+        if status == "open":
+            source: Iterable[OrderView] = reversed(self.open_orders.values())
+            if account_id is not None and market_id is not None:
+                accounts = self.risk_table.get(market_id, {})
+                r = accounts.get(account_id)
+                source = reversed(r.open.values()) if r is not None else ()
+        elif account_id is not None:
+            source = (orders[i] for i in reversed(self.by_account.get(account_id, ())))
+        elif market_id is not None:
+            source = (orders[i] for i in reversed(self.by_market.get(market_id, ())))
+        else:
+            source = reversed(orders.values())
+        for o in source:
+            if market_id is not None and o.market_id != market_id:
+                continue
+            if account_id is not None and o.account_id != account_id:
+                continue
+            if status == "complete" and o.order_id in self.open_orders:
+                continue
+            yield o
+
+    def orders(
+        self,
+        market_id: int | None = None,
+        account_id: int | str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """GET /orders body: orders newest first (by order id). `status`: open | complete
+        (or EXECUTABLE | EXECUTION_COMPLETE); ValueError on anything else."""
+        status = _status(status)
+        acct = _account_id(account_id)
+        n = self._limit(limit)
+        out = []
+        for o in self._candidates(market_id, acct, status):
+            out.append(self.order_dict(o))
+            if len(out) >= n:
+                break
+        return {"seq": self.seq, "orders": out}
+
+    def completed_orders(
+        self, market_id: int | None = None, account_id: int | str | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        """GET /completed_orders body: EXECUTION_COMPLETE orders, most recently completed first."""
+        acct = _account_id(account_id)
+        n = self._limit(limit)
+        out = []
+        orders = self.order_table
+        for oid in reversed(self.completed):
+            o = orders[oid]
+            if market_id is not None and o.market_id != market_id:
+                continue
+            if acct is not None and o.account_id != acct:
+                continue
+            out.append(self.order_dict(o))
+            if len(out) >= n:
+                break
+        return {"seq": self.seq, "orders": out}
+
+    def trade_dict(self, t: TradeMatched) -> dict[str, Any]:
+        model = self.markets[t.market_id].model
+        d: dict[str, Any] = {
+            "trade_id": t.trade_id,
+            "market_id": t.market_id,
+            "runner_id": t.runner_id,
+            "maker_runner_id": t.maker_runner_id,
+            "price": price_to_wire(model, t.price),
+            "size": size_to_wire(model, t.taker_size),
+            "maker_size": size_to_wire(model, t.maker_size),
+            "implied": t.implied,
+            "taker_order_id": t.taker_order_id,
+            "maker_order_id": t.maker_order_id,
+            "taker_account": t.taker_account,
+            "maker_account": t.maker_account,
+            "house": t.house / money_scale(model),
+            "ts": t.ts,
+            "voided": t.trade_id in self.voided,
+        }
+        if model != _BINARY:
+            d["effective_odds"] = effective_odds_to_wire(self._taker_value(t) / t.taker_size / 100)
+        return d
+
+    def trades(self, market_id: int | None = None, limit: int | None = None) -> dict[str, Any]:
+        """GET /trades body: trades newest first, voided ones flagged `voided: true`."""
+        n = self._limit(limit)
+        if market_id is None:
+            ids: Iterable[int] = reversed(self.trade_table.keys())
+        else:
+            m = self.markets.get(market_id)
+            ids = reversed(m.trade_ids) if m is not None else ()
+        out = []
+        trades = self.trade_table
+        for tid in ids:
+            out.append(self.trade_dict(trades[tid]))
+            if len(out) >= n:
+                break
+        return {"seq": self.seq, "trades": out}
+
+    def risk_dict(self, m: MarketView, account_id: int, r: AccountRisk) -> dict[str, Any]:
+        """One account in one market. Unmatched orders count as fully matched at their limits,
+        rounded against the account as the engine's liability check does."""
+        scale = money_scale(m.model)
+        outcomes = m.outcomes()
+        e = r.exposure
+        if_win = {o: e.if_win(o) for o in outcomes}
+        with_unmatched = dict(if_win)
+        binary = m.model == _BINARY
+        for o in r.open.values():
+            remaining = o.remaining
+            if binary:
+                win, lose = binary_book.unmatched_leg(o.side == Side.BUY, o.price, remaining)
+            else:
+                win, lose = multi_runner.unmatched_leg(o.side == Side.BACK, o.price, remaining)
+            for outcome in outcomes:
+                with_unmatched[outcome] += win if outcome == o.runner_id else -lose
+        limit = self.limits.get(account_id)
+        return {
+            "market_id": m.market_id,
+            "account_id": account_id,
+            "if_win": [{"runner_id": o, "pnl": pnl / scale} for o, pnl in if_win.items()],
+            "worst_case": min(if_win.values(), default=0) / scale,
+            "worst_case_with_unmatched": min(with_unmatched.values(), default=0) / scale,
+            "matched_volume": size_to_wire(m.model, r.matched_volume),
+            "open_orders": len(r.open),
+            "max_liability": None if limit is None else limit / 100,
+            "settled_pnl": None if r.settled_pnl is None else r.settled_pnl / scale,
+        }
+
+    def risk(
+        self, market_id: int | None = None, account_id: int | str | None = None
+    ) -> dict[str, Any] | None:
+        """GET /risk body: one row per (market, account), by market then account (house 0
+        included). None when `market_id` names no market."""
+        acct = _account_id(account_id)
+        if market_id is not None:
+            if market_id not in self.markets:
+                return None
+            market_ids = [market_id]
+        else:
+            market_ids = sorted(self.risk_table)
+        rows = []
+        for mid in market_ids:
+            m = self.markets[mid]
+            accounts = self.risk_table.get(mid, {})
+            for a in sorted(accounts) if acct is None else ([acct] if acct in accounts else []):
+                rows.append(self.risk_dict(m, a, accounts[a]))
+        return {"seq": self.seq, "risk": rows}
+
+    def live_counts(self) -> dict[str, int]:
+        """Sizes of the in-memory tables (GET /debug/live_counts)."""
+        return {
+            "seq": self.seq,
+            "markets": len(self.markets),
+            "orders": len(self.order_table),
+            "open_orders": len(self.open_orders),
+            "completed_orders": len(self.completed),
+            "trades": len(self.trade_table),
+            "voided_trades": len(self.voided),
+            "accounts": len(self.by_account),
+            "risk_entries": sum(len(a) for a in self.risk_table.values()),
+            "account_limits": len(self.limits),
+            "depth_levels": sum(len(b) + len(la) for book in self.books.values() for b, la in book.values()),
+        }
+
+    # ------------------------------------------------------------------ persistence
+
+    def dump(self) -> bytes:
+        """Canonical msgpack of the whole projection: equal states give equal bytes."""
+        with gctune.paused():
+            return self._dump()
+
+    def _dump(self) -> bytes:
+        risk_rows = [
+            (
+                mid,
+                [
+                    (
+                        a,
+                        sorted(r.exposure.win.items()),
+                        sorted(r.exposure.lose.items()),
+                        r.exposure.total_lose,
+                        r.matched_volume,
+                        r.settled_pnl,
+                    )
+                    for a, r in sorted(accounts.items())
+                ],
+            )
+            for mid, accounts in sorted(self.risk_table.items())
+        ]
+        state = (
+            self.seq,
+            self.ts,
+            [self.markets[mid].row() for mid in sorted(self.markets)],
+            [o.row() for o in self.order_table.values()],
+            [tuple(t) for t in self.trade_table.values()],
+            sorted(self.voided),
+            self.completed,
+            risk_rows,
+            sorted(self.limits.items()),
+        )
+        payload: bytes = msgpack.packb(state)
+        out: bytes = msgpack.packb((_MAGIC, PROJECTION_SCHEMA, self.seq, zlib.crc32(payload), payload))
+        return out
+
+    @classmethod
+    def load(cls, data: bytes, config: EngineConfig | None = None) -> Projection:
+        """Inverse of `dump`; ValueError if the bytes are damaged or of another schema."""
+        try:
+            magic, schema, seq, crc, payload = msgpack.unpackb(data, use_list=False)
+        except Exception as exc:
+            raise ValueError(f"not a projection snapshot: {exc}") from exc
+        if magic != _MAGIC:
+            raise ValueError("not a projection snapshot")
+        if schema != PROJECTION_SCHEMA:
+            raise ValueError(f"projection schema {schema}, expected {PROJECTION_SCHEMA}")
+        if not isinstance(payload, bytes) or zlib.crc32(payload) != crc:
+            raise ValueError("projection snapshot CRC mismatch")
+        try:
+            with gctune.paused():
+                state = msgpack.unpackb(payload, use_list=True, strict_map_key=False)
+                return cls._from_state(state, config)
+        except Exception as exc:  # a CRC-valid payload of the wrong shape: report, never half-load
+            raise ValueError(f"damaged projection snapshot: {exc!r}") from exc
+
+    @classmethod
+    def _from_state(cls, state: list[Any], config: EngineConfig | None) -> Projection:
+        seq, ts, markets, orders, trades, voided, completed, risk_rows, limits = state
+        p = cls(config)
+        p.seq, p.ts = seq, ts
+        for row in markets:
+            m = MarketView.from_row(row)
+            p.markets[m.market_id] = m
+            p.books[m.market_id] = {r: ({}, {}) for r in m.runner_ids}
+        order_table = p.order_table
+        by_account = p.by_account
+        by_market = p.by_market
+        from_row = OrderView.from_row
+        for row in orders:
+            o = from_row(row)
+            oid = o.order_id
+            order_table[oid] = o
+            by_account.setdefault(o.account_id, []).append(oid)
+            by_market.setdefault(o.market_id, []).append(oid)
+        new = tuple.__new__
+        trade_table = p.trade_table
+        for row in trades:
+            row[14] = tuple([new(Leg, leg) for leg in row[14]])
+            t = new(TradeMatched, row)
+            trade_table[t.trade_id] = t
+        p.voided = set(voided)
+        p.completed = list(completed)
+        for mid, accounts in risk_rows:
+            table = p.risk_table[mid] = {}
+            for a, win, lose, total_lose, volume, settled in accounts:
+                r = table[a] = AccountRisk()
+                r.exposure.win = dict(win)
+                r.exposure.lose = dict(lose)
+                r.exposure.total_lose = total_lose
+                r.matched_volume = volume
+                r.settled_pnl = settled
+        for o in p.order_table.values():  # id order = queue order: totals rebuild exactly
+            if o.remaining:
+                p._rest(o, o.remaining)
+                p.open_orders[o.order_id] = o
+                p._account(o.market_id, o.account_id).open[o.order_id] = o
+        p.limits = dict(limits)
+        return p
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write `dump()` atomically: temp file, fsync, rename, fsync the directory."""
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        data = self.dump()
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    @classmethod
+    def load_file(cls, path: str | os.PathLike[str], config: EngineConfig | None = None) -> Projection | None:
+        """The projection saved at `path`, or None when missing, of another schema or damaged
+        (the caller then rebuilds from the WAL)."""
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            return cls.load(data, config)
+        except ValueError:
+            return None
+
+
+def _status(status: str | None) -> str | None:
+    if status is None or status == "":
+        return None
+    s = status.lower()
+    if s in ("open", "executable"):
+        return "open"
+    if s in ("complete", "execution_complete"):
+        return "complete"
+    raise ValueError(f"status must be open or complete, not {status!r}")
+
+
+def _account_id(account_id: int | str | None) -> int | None:
+    """Account filters arrive as numbers or strings ("7", "7.0")."""
+    if account_id is None or isinstance(account_id, int):
+        return account_id
+    text = str(account_id).strip().strip('"')
+    if text.endswith(".0"):
+        text = text[:-2]
+    if not text.isdigit():
+        raise ValueError(f"account_id must be an integer, not {account_id!r}")
+    return int(text)
