@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.console import RenderableType
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from . import views
 
@@ -51,11 +53,44 @@ class TicketDefaults:
     binary: bool = False
 
 
+class PersistBox(Static, can_focus=True):
+    """The ticket's persistence choice: space (or a click) toggles it, enter places the order
+    (the screen's binding). The two states read differently (`views.render_persist`), not by
+    colour alone."""
+
+    BINDINGS = [Binding("space", "toggle", "toggle", show=False)]
+    value: reactive[bool] = reactive(False)
+
+    def render(self) -> RenderableType:
+        return views.render_persist(self.value, self.has_focus)
+
+    def action_toggle(self) -> None:
+        self.value = not self.value
+
+    def on_click(self) -> None:
+        self.value = not self.value
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+
 class OrderScreen(ModalScreen[OrderTicket | None]):
     """Enter in any field places the order; esc cancels. Validation here is only about form
-    (numbers, a known runner); the engine judges prices and sizes."""
+    (numbers, a known runner); the engine judges prices and sizes.
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    Tab is a *priority* binding: it moves the focus as soon as the app reads it, so the keys
+    typed right after it (already on their way) land in the new field. As a widget binding it
+    ran only after the old field had taken them."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "cancel"),
+        Binding("tab", "app.focus_next", "next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "previous field", show=False, priority=True),
+        Binding("enter", "place", "place", show=False),
+    ]
     AUTO_FOCUS = "#price"
 
     def __init__(self, d: TicketDefaults) -> None:
@@ -74,12 +109,17 @@ class OrderScreen(ModalScreen[OrderTicket | None]):
             yield Input(views.fmt_price(d.price, d.binary), id="price", type="number")
             yield Label("size (shares)" if d.binary else "size (stake)")
             yield Input(f"{d.size:g}", id="size", type="number")
-            yield Checkbox("persist (keep when the market goes in play)", id="persist")
+            yield PersistBox(id="persist")
             yield Label("", id="order-error")
-            yield Label("enter: place · tab: next field · esc: cancel", classes="hint")
+            yield Label(
+                "enter: place · tab: next field · space: toggle persist · esc: cancel", classes="hint"
+            )
 
     @on(Input.Submitted)
     def _submit(self, _event: Input.Submitted) -> None:
+        self.action_place()
+
+    def action_place(self) -> None:
         d = self.d
         try:
             runner_id = int(self.query_one("#runner", Input).value)
@@ -93,7 +133,7 @@ class OrderScreen(ModalScreen[OrderTicket | None]):
             return
         if d.binary:
             price, size = int(price), int(size)
-        persist = self.query_one("#persist", Checkbox).value
+        persist = self.query_one("#persist", PersistBox).value
         self.dismiss(OrderTicket(d.market_id, runner_id, d.side, price, size, persist))
 
     def action_cancel(self) -> None:

@@ -606,5 +606,21 @@ def render_keys_hint(state: UiState) -> Text:
     return t
 
 
+def render_persist(persist: bool, focused: bool) -> Text:
+    """The order ticket's persistence box: ticked PERSIST or empty LAPSE, in words and marks."""
+    t = Text()
+    box = "[✓]" if persist else "[ ]"
+    t.append(box, style=("reverse " if focused else "") + ("bold green" if persist else "bold"))
+    if persist:
+        t.append(" PERSIST", style="bold green")
+        t.append(": keep the unmatched part when the market goes in play")
+    else:
+        t.append(" LAPSE", style="bold")
+        t.append(": cancel the unmatched part when the market goes in play", style=DIM)
+    if focused:
+        t.append("  (space toggles)", style=DIM)
+    return t
+
+
 def render_too_small(width: int, height: int) -> Text:
     return Text(too_small_text(width, height), style="bold yellow", justify="center")
