@@ -58,13 +58,13 @@ class PersistBox(Static, can_focus=True):
     (the screen's binding). The two states read differently (`views.render_persist`), not by
     colour alone."""
 
-    BINDINGS = [Binding("space", "toggle", "toggle", show=False)]
+    BINDINGS = [Binding("space", "flip", "toggle", show=False)]
     value: reactive[bool] = reactive(False)
 
     def render(self) -> RenderableType:
         return views.render_persist(self.value, self.has_focus)
 
-    def action_toggle(self) -> None:
+    def action_flip(self) -> None:
         self.value = not self.value
 
     def on_click(self) -> None:
