@@ -8,7 +8,7 @@ from rich.console import RenderableType
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
@@ -103,17 +103,19 @@ class OrderScreen(ModalScreen[OrderTicket | None]):
         unit = "bps" if d.binary else "odds"
         with Vertical(id="order-box", classes="modal"):
             yield Label(f"{d.side} — market {d.market_id}", id="order-title")
-            yield Label(f"runner ({names})")
-            yield Input(str(d.runner_id), id="runner", type="integer")
-            yield Label(f"price ({unit})")
-            yield Input(views.fmt_price(d.price, d.binary), id="price", type="number")
-            yield Label("size (shares)" if d.binary else "size (stake)")
-            yield Input(f"{d.size:g}", id="size", type="number")
+            yield Label(names, classes="hint")
+            with Horizontal(classes="field"):
+                yield Label("runner")
+                yield Input(str(d.runner_id), id="runner", type="integer")
+            with Horizontal(classes="field"):
+                yield Label(f"price ({unit})")
+                yield Input(views.fmt_price(d.price, d.binary), id="price", type="number")
+            with Horizontal(classes="field"):
+                yield Label("size (shares)" if d.binary else "size (stake)")
+                yield Input(f"{d.size:g}", id="size", type="number")
             yield PersistBox(id="persist")
             yield Label("", id="order-error")
-            yield Label(
-                "enter: place · tab: next field · space: toggle persist · esc: cancel", classes="hint"
-            )
+            yield Label("enter: place · tab: next · space: persist on/off · esc: cancel", classes="hint")
 
     @on(Input.Submitted)
     def _submit(self, _event: Input.Submitted) -> None:

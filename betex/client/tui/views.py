@@ -466,7 +466,7 @@ def render_metrics(state: UiState) -> RenderableType:
         return Text("waiting for /metrics…", style=DIM)
     if mv.error is not None:
         return Text(f"/metrics: {mv.error}", style="red")
-    head = _table()
+    head = _table(show_header=False)
     head.add_column("", no_wrap=True)
     head.add_column("", justify="right", no_wrap=True)
     head.add_row("events/s", Text(fmt_rate(mv.events_per_s), style="bold"))
