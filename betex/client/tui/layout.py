@@ -10,7 +10,7 @@ Collapse order, as the terminal narrows (docs/tui.md repeats it):
    carries a one-word bots summary;
 2. recent trades go when the centre is narrower than `TRADES_MIN_CENTER`;
 3. the ladder shows 3, then 2, then 1 price level per side, as its width allows;
-4. the left column (markets, P&L) narrows from 28 to 24 to 20 columns.
+4. the left column (markets, P&L) narrows from 28 to 24 to 20 to 19 columns.
 As the terminal gets shorter: the keys pane goes first (the footer always lists the keys valid
 now), then the selected runner's depth rows shrink to none, then the log and "my orders" shrink.
 Below `MIN_WIDTH`×`MIN_HEIGHT` only a "terminal too small" notice is shown.
@@ -72,7 +72,7 @@ def plan(width: int, height: int) -> Layout:
     """The layout for a `width`×`height` terminal (see the module docstring for the order)."""
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         return Layout(width, height, too_small=True)
-    left = 28 if width >= 160 else 24 if width >= 120 else 20
+    left = 28 if width >= 160 else 24 if width >= 120 else 20 if width >= 100 else 19
     right = (44 if width >= 180 else 40) if width >= RIGHT_MIN_WIDTH else 0
     center = width - left - right
     levels = max(1, min(3, (center - LADDER_FIXED) // LADDER_LEVEL))
