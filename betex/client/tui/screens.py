@@ -8,7 +8,7 @@ from rich.console import RenderableType
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
@@ -17,16 +17,19 @@ from . import views
 
 
 class HelpScreen(ModalScreen[None]):
+    """The key list; it scrolls (↑ ↓, page keys) where the terminal is shorter than the list."""
+
     BINDINGS = [
         Binding("escape", "dismiss_help", "close"),
         Binding("question_mark", "dismiss_help", "close"),
         Binding("q", "dismiss_help", "close"),
     ]
+    AUTO_FOCUS = "#help-box"
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help-box", classes="modal"):
+        with VerticalScroll(id="help-box", classes="modal"):
             yield Static(views.render_help(), id="help")
-            yield Label("esc / ? / q: close", classes="hint")
+            yield Label("esc / ? / q: close · ↑ ↓: scroll", classes="hint")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

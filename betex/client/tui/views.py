@@ -526,6 +526,7 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("b", "back (buy for binary) the selected runner"),
             ("l", "lay (sell for binary) the selected runner"),
+            ("tab space enter", "ticket: next field · persist on/off · place"),
             ("x", "cancel the selected order"),
             ("X", "cancel all my orders in the market"),
         ),
@@ -539,7 +540,7 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("i / I", "add / remove an informed trader"),
         ),
     ),
-    ("app", (("?", "this help"), ("q", "quit"))),
+    ("app", (("?", "this help"), ("q", "quit"), ("footer", "lists the keys that work now"))),
 )
 
 
