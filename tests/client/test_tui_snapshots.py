@@ -164,7 +164,16 @@ def fixed_state(selected: m.Snapshot, focus: Focus = Focus.MARKETS) -> UiState:
                 "EXECUTION_COMPLETE",
                 size_cancelled=5.0,
             ),
-            OrderRow(38, mid, 2, "BUY" if binary else "BACK", 4300 if binary else 3.5, 6.0, 2.0, 4.0),
+            OrderRow(
+                38,
+                mid,
+                1 if binary else 2,
+                "BUY" if binary else "BACK",
+                4300 if binary else 3.5,
+                6.0,
+                2.0,
+                4.0,
+            ),
             OrderRow(
                 37,
                 mid,
@@ -284,3 +293,9 @@ def test_binary_market_shows_bids_and_asks(snap_compare: Any) -> None:
 
 def test_help_screen(snap_compare: Any) -> None:
     assert snap_compare(app_for(fixed_state(SOCCER)), press=["question_mark"], terminal_size=SIZE)
+
+
+def test_help_screen_scrolls_at_80x24(snap_compare: Any) -> None:
+    """The help fits 80 columns and scrolls: after ↓×12 the trade and bot keys are in view."""
+    keys = ["question_mark", *["down"] * 12]
+    assert snap_compare(app_for(fixed_state(SOCCER)), press=keys, terminal_size=SIZES["80x24"])
