@@ -96,3 +96,15 @@ def test_a_server_lifecycle_reject_gets_the_hint_too() -> None:
 )
 def test_order_outcomes_name_what_happened(row: OrderRow, outcome: str) -> None:
     assert row.outcome == outcome
+
+
+def test_nothing_is_refused_while_a_market_command_awaits_its_reply() -> None:
+    """`a` then `g` typed fast: the go-live goes to the server, which sees the await-live first."""
+    st = UiState(account_id=1)
+    st.markets[1] = MarketRow(1, "m", "OPEN", "PRE")
+    st.selected_market = 1
+    assert st.refusal("golive") == "go live needs AWAITING_LIVE: press a first"
+    st.track(5, "await live #1", "AWAIT_LIVE_MARKET")
+    assert st.refusal("golive") is None
+    st.apply(m.MarketUpdated(5, 1, "SUSPENDED", "AWAITING_LIVE", 2))
+    assert not st.pending_actions and st.refusal("golive") is None and st.refusal("await") is not None

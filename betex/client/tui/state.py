@@ -336,10 +336,14 @@ class UiState:
         return MarketLife(row.market_state, row.market_phase, capable)
 
     def refusal(self, action: str) -> str | None:
-        """Why `action` cannot work on the selected market now (None: go ahead)."""
+        """Why `action` cannot work on the selected market now (None: go ahead). While a market
+        command of ours awaits its reply the state is in flux (`a` then `g` typed fast): nothing
+        is refused then, the server judges."""
         life = self.market_life
         if life is None:
             return "select or create a market first (1/2/3 create)"
+        if self.pending_actions:
+            return None
         return refusal(action, life)
 
     def runner_label(self, runner_id: int) -> str:
