@@ -7,7 +7,8 @@ import pytest
 from betex.client import messages as m
 from betex.client.tui.layout import MIN_HEIGHT, MIN_WIDTH, plan
 from betex.client.tui.lifecycle import MarketLife, refusal, valid_actions
-from betex.client.tui.state import MarketRow, OrderRow, UiState
+from betex.client.tui.state import Focus, MarketRow, OrderRow, UiState
+from betex.client.tui.views import market_window
 
 
 @pytest.mark.parametrize(("w", "h"), [(79, 24), (80, 23), (40, 10)])
@@ -108,3 +109,19 @@ def test_nothing_is_refused_while_a_market_command_awaits_its_reply() -> None:
     assert st.refusal("golive") is None
     st.apply(m.MarketUpdated(5, 1, "SUSPENDED", "AWAITING_LIVE", 2))
     assert not st.pending_actions and st.refusal("golive") is None and st.refusal("await") is not None
+
+
+def test_the_market_list_scrolls_to_keep_the_cursor_in_view() -> None:
+    st = UiState(account_id=1)
+    for mid in range(1, 21):
+        st.markets[mid] = MarketRow(mid, f"m{mid}", "OPEN", "PRE")
+    st.resize(80, 24)
+    st.focus = Focus.MARKETS
+    shown = market_window(st)
+    assert shown[0] == 1 and 3 <= len(shown) < 20
+    st.move_cursor(19)
+    assert market_window(st)[-1] == 20
+    st.move_cursor(-10)
+    assert 10 in market_window(st)
+    st.resize(200, 80)
+    assert market_window(st) == list(range(1, 21))

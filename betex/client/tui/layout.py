@@ -64,6 +64,11 @@ class Layout:
         return self.width - self.left_width - self.right_width
 
     @property
+    def body_height(self) -> int:
+        """Lines between the status line and the log (the three columns)."""
+        return self.height - 2 - self.log_height
+
+    @property
     def log_lines(self) -> int:
         return self.log_height - 2
 

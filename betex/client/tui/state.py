@@ -595,7 +595,7 @@ class UiState:
     def apply_risk(self, view: RiskView) -> None:
         if view.market_id == self.selected_market and view != self.risk:
             self.risk = view
-            self._changed("pnl")
+            self._changed("pnl", "markets")  # the markets pane gets the lines the P&L leaves
 
     def apply_bots(self, view: BotsView) -> None:
         if view != self.bots:

@@ -19,6 +19,10 @@ from .metrics import MetricsView
 from .state import BotRow, Focus, UiState
 
 DEPTH_LEVELS = 10
+PNL_MAX_LINES = 10
+"""The P&L pane's tallest content (tui.tcss: #pnl max-height is this plus its borders)."""
+KEYS_MAX_HEIGHT = 18
+"""The keys pane's tallest (tui.tcss: #keys max-height)."""
 """Most levels of the selected runner's depth shown (the all-runners ladder shows 1 to 3 per
 side, as `state.layout.ladder_levels` allows)."""
 
@@ -153,6 +157,22 @@ def render_status(state: UiState) -> Text:
     return t
 
 
+def market_window(state: UiState) -> list[int]:
+    """The market ids that fit the markets pane (two lines each), a window that keeps the
+    cursor in view: the pane shares the left column with the P&L and keys panes."""
+    ids = state.market_ids
+    lay = state.layout
+    lines = lay.body_height - 2 - (pnl_lines(state) + 2)
+    if lay.show_keys:
+        lines -= min(KEYS_MAX_HEIGHT, len(current_keys(state)) + 1 + 2)
+    fit = max(1, lines // 2)
+    if len(ids) <= fit:
+        return ids
+    cursor = ids.index(state.cursor_market) if state.cursor_market in ids else 0
+    start = max(0, min(cursor - fit // 2, len(ids) - fit))
+    return ids[start : start + fit]
+
+
 def render_markets(state: UiState) -> RenderableType:
     if not state.markets:
         return Text("no markets yet: press 1 (soccer), 2 (two-runner) or 3 (binary)", style=DIM)
@@ -162,7 +182,7 @@ def render_markets(state: UiState) -> RenderableType:
     tbl.add_column("", ratio=1, no_wrap=True, overflow="ellipsis")
     focused = state.focus is Focus.MARKETS
     cursor = state.cursor_market
-    for mid in state.market_ids:
+    for mid in market_window(state):
         row = state.markets[mid]
         name = Text(
             row.name, style="reverse" if focused and mid == cursor else ("bold" if mid == cursor else "")
@@ -390,6 +410,15 @@ def render_orders(state: UiState) -> RenderableType:
             style=style,
         )
     return tbl
+
+
+def pnl_lines(state: UiState) -> int:
+    """Lines `render_pnl` takes (the markets pane gets the rest of the left column)."""
+    r = state.risk
+    if state.selected_market is None or r is None:
+        return 1
+    outcomes = len(r.if_win) if r.if_win else len(state.runner_ids)
+    return min(PNL_MAX_LINES, (r.settled_pnl is not None) + 1 + outcomes + 2)
 
 
 def render_pnl(state: UiState) -> RenderableType:
