@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from rich.console import Console
 
 from betex.client import messages as m
 from betex.client.tui.layout import MIN_HEIGHT, MIN_WIDTH, plan
 from betex.client.tui.lifecycle import MarketLife, refusal, valid_actions
 from betex.client.tui.state import Focus, MarketRow, OrderRow, UiState
-from betex.client.tui.views import market_window
+from betex.client.tui.views import market_window, render_ladder, render_orders, window
 
 
 @pytest.mark.parametrize(("w", "h"), [(79, 24), (80, 23), (40, 10)])
@@ -125,3 +128,49 @@ def test_the_market_list_scrolls_to_keep_the_cursor_in_view() -> None:
     assert 10 in market_window(st)
     st.resize(200, 80)
     assert market_window(st) == list(range(1, 21))
+
+
+def text_of(renderable: object, width: int) -> str:
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_window_keeps_the_cursor_in_view() -> None:
+    items = list(range(10))
+    assert window(items, 0, 4) == [0, 1, 2, 3]
+    assert window(items, 9, 4) == [6, 7, 8, 9]
+    assert window(items, 5, 4) == [3, 4, 5, 6]
+    assert window(items, 5, 20) == items
+
+
+def test_ladder_and_orders_scroll_to_the_cursor_at_80x24() -> None:
+    runners = tuple(m.RunnerInfo(i, f"Runner{i}") for i in range(1, 9))
+    snap = m.Snapshot(
+        1,
+        "race",
+        "EXCHANGE_ODDS",
+        "MULTI_RUNNER",
+        "PRE_ONLY",
+        "OPEN",
+        "PRE",
+        1,
+        1,
+        0,
+        0.0,
+        runners,
+        m.ExchangeBook(()),
+    )
+    st = UiState(account_id=1)
+    st.apply(snap)
+    st.resize(80, 24)
+    assert "Runner1" in text_of(render_ladder(st), 60) and "Runner8" not in text_of(render_ladder(st), 60)
+    st.focus = Focus.RUNNERS
+    st.move_cursor(7)
+    text = text_of(render_ladder(st), 60)
+    assert "Runner8" in text and "Runner1" not in text
+    st.orders = {i: OrderRow(i, 1, 1, "BACK", 2.0, 1.0, 0.0, 1.0) for i in range(1, 13)}
+    st.focus = Focus.ORDERS
+    st.move_cursor(11)
+    assert st.selected_order is not None
+    assert f" {st.selected_order.order_id} " in text_of(render_orders(st), 60)

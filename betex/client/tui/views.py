@@ -7,6 +7,7 @@ checked from a fixed state and the widgets stay dumb.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -17,6 +18,8 @@ from .layout import too_small_text
 from .lifecycle import valid_actions
 from .metrics import MetricsView
 from .state import BotRow, Focus, UiState
+
+T = TypeVar("T")
 
 DEPTH_LEVELS = 10
 PNL_MAX_LINES = 10
@@ -165,12 +168,8 @@ def market_window(state: UiState) -> list[int]:
     lines = lay.body_height - 2 - (pnl_lines(state) + 2)
     if lay.show_keys:
         lines -= min(KEYS_MAX_HEIGHT, len(current_keys(state)) + 1 + 2)
-    fit = max(1, lines // 2)
-    if len(ids) <= fit:
-        return ids
     cursor = ids.index(state.cursor_market) if state.cursor_market in ids else 0
-    start = max(0, min(cursor - fit // 2, len(ids) - fit))
-    return ids[start : start + fit]
+    return window(ids, cursor, max(1, lines // 2))
 
 
 def render_markets(state: UiState) -> RenderableType:
@@ -238,16 +237,26 @@ def render_ladder(state: UiState) -> RenderableType:
     if isinstance(snap.book, m.BinaryBook):
         rows = max(1, min(DEPTH_LEVELS, lines - 5))
         return Group(header, Text(""), _binary_book(snap, snap.book, rows))
-    summary = _exchange_summary(state, snap)
-    used = 2 + 1 + 2 * len(snap.runners)  # header, blank, table header, two lines per runner
+    fit = max(1, (lines - 2) // 2)  # header and table header, then two lines per runner
+    runners = window(list(snap.runners), state.runner_cursor, fit)
+    summary = _exchange_summary(state, snap, runners)
+    used = 2 + 1 + 2 * len(runners)  # header, blank, table header, two lines per runner
     depth_rows = min(DEPTH_LEVELS, lines - used - 3)  # blank, depth title, depth header
     if depth_rows < 1:
-        spacer = [Text("")] if lines - used >= 1 else []
+        spacer = [Text("")] if lines >= used else []
         return Group(header, *spacer, summary)
     return Group(header, Text(""), summary, Text(""), _runner_depth(state, snap, depth_rows))
 
 
-def _exchange_summary(state: UiState, snap: m.Snapshot) -> Table:
+def window(items: list[T], cursor: int, fit: int) -> list[T]:
+    """At most `fit` of `items`, a slice that keeps index `cursor` in view (near the middle)."""
+    if len(items) <= fit:
+        return items
+    start = max(0, min(cursor - fit // 2, len(items) - fit))
+    return items[start : start + fit]
+
+
+def _exchange_summary(state: UiState, snap: m.Snapshot, runners: list[m.RunnerInfo]) -> Table:
     book = snap.book if isinstance(snap.book, m.ExchangeBook) else m.ExchangeBook(())
     levels = state.layout.ladder_levels
     tbl = _table(show_lines=False)
@@ -262,7 +271,7 @@ def _exchange_summary(state: UiState, snap: m.Snapshot) -> Table:
     tbl.add_column("traded", justify="right", width=7, no_wrap=True)
     focused = state.focus is Focus.RUNNERS
     selected = state.selected_runner
-    for r in snap.runners:
+    for r in runners:
         ladder = book.ladder(r.runner_id)
         backs = ladder.available_to_back if ladder else ()
         lays = ladder.available_to_lay if ladder else ()
@@ -393,7 +402,8 @@ def render_orders(state: UiState) -> RenderableType:
     tbl.add_column("status", no_wrap=True)
     focused = state.focus is Focus.ORDERS
     sel = state.selected_order
-    for o in rows:
+    fit = max(1, state.layout.lower_height - 3)  # borders and the table header
+    for o in window(rows, state.order_cursor, fit):
         side_style = "#8ec5ff" if o.side in ("BACK", "BUY") else "#ff9ec0"
         status = o.outcome
         style = "reverse" if focused and sel is not None and o.order_id == sel.order_id else ""
