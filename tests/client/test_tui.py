@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -368,3 +369,31 @@ async def test_below_the_minimum_size_only_the_notice_shows(betex_server: Server
         await pilot.pause(0.1)
         text = screen_text(app)
         assert "too small" not in text and "ladder" in text and "my orders" in text
+
+
+SIZES = {"80x24": (80, 24), "100x30": (100, 30), "132x40": (132, 40), "200x50": (200, 50)}
+
+
+@pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
+async def test_the_screen_fits_each_terminal_size(betex_server: ServerProcess, size: str) -> None:
+    """Live, with bots trading: every runner with its ltp and traded volume, my orders, the P&L,
+    the log and the keys are on screen at each size; trades from 100 columns, bots and metrics
+    from 140 (layout.py's collapse order)."""
+    w, h = SIZES[size]
+    app = BetexTui(tui_config(betex_server, autostart_bots=True))
+    async with app.run_test(size=(w, h)) as pilot:
+        st = app.state
+        await until(pilot, lambda: st.conn.connected, what="connected")
+        known = set(st.markets)
+        await pilot.press("1")
+        await until(pilot, lambda: set(st.markets) - known and st.snapshot is not None, what="market")
+        await until(pilot, lambda: st.risk is not None and st.trades, what="risk and trades polled")
+        text = screen_text(app)
+        lines = text.splitlines()
+        assert len(lines) == h and all(len(line) <= w for line in lines)
+        for word in ("Home", "Draw", "Away", "ltp", "traded", "my orders", "my P&L", "if wins", "log"):
+            assert word in text, word
+        assert "a await live" in lines[-1] and "g go live" not in lines[-1]
+        assert ("recent trades" in text) == (w >= 100)
+        assert ("metrics" in text and "bots" in text.split("\n", 1)[1]) == (w >= 140)
+        assert "too small" not in text

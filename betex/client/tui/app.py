@@ -166,10 +166,13 @@ class BetexTui(App[None]):
         for pane in screen.query(Pane):
             if pane.id in dirty:
                 pane.show(self.state)
+        # query, not query_one: at exit the screen's children go one by one under a live timer
         if "status" in dirty:
-            screen.query_one(StatusBar).show(self.state)
+            for bar in screen.query(StatusBar):
+                bar.show(self.state)
         if "footer" in dirty or "orders" in dirty or "bots" in dirty:
-            screen.query_one(KeyBar).show(self.state)
+            for keys in screen.query(KeyBar):
+                keys.show(self.state)
 
     def on_net_update(self, message: NetUpdate) -> None:
         self.state.apply(message.update)
