@@ -13,9 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from betex.client import BetexClient
+from betex.client import messages as m
 from betex.client.tui import BetexTui, TuiConfig
 from betex.client.tui.screens import HelpScreen, OrderScreen, SettleScreen
 from betex.client.tui.state import Focus
@@ -175,9 +179,9 @@ async def test_binary_market_shows_bids_and_asks(betex_server: ServerProcess) ->
         await until(pilot, bid_rests, what="bid on the book")
         text = screen_text(app)
         assert "bid bps" in text and "4500" in text and "45.00%" in text
-        await pilot.press("c", "w")
+        await pilot.press("c")
         await until(pilot, lambda: st.markets[st.selected_market].market_state == "CLOSED", what="closed")  # type: ignore[index]
-        await pilot.press("n")  # NO won
+        await pilot.press("w", "n")  # NO won
         await until(pilot, lambda: st.markets[st.selected_market].market_state == "SETTLED", what="settled")  # type: ignore[index]
 
 
@@ -264,3 +268,132 @@ async def test_starts_before_the_server_and_connects_when_it_comes_up(
         await until(pilot, lambda: st.conn.connected, timeout=15.0, what="connected")
         await until(pilot, lambda: st.metrics is not None and st.metrics.error is None, what="metrics")
         assert "CONNECTED" in screen_text(app)
+
+
+def footer(app: BetexTui) -> str:
+    """The key bar, the screen's last line."""
+    return screen_text(app).splitlines()[-1]
+
+
+async def test_lifecycle_keys_follow_the_market_and_refusals_name_the_next_step(
+    betex_server: ServerProcess,
+) -> None:
+    """At 80x24: the footer offers only the lifecycle keys valid now; an impossible one is refused
+    locally, naming the key to press first; after settling the P&L pane shows the settled P&L."""
+    app = BetexTui(tui_config(betex_server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        st = app.state
+        await until(pilot, lambda: st.conn.connected, what="connected")
+        known = set(st.markets)
+        await pilot.press("1")
+        await until(pilot, lambda: set(st.markets) - known and st.snapshot is not None, what="market")
+        mid = st.selected_market
+        assert mid is not None
+        keys = footer(app)
+        assert "a await live" in keys and "c close" in keys
+        assert "g go live" not in keys and "w settle" not in keys
+
+        # g in pre-play and w before close: refused here, with the next step; nothing is sent
+        await pilot.press("g")
+        assert st.notices[-1].text == "go live: go live needs AWAITING_LIVE: press a first"
+        await pilot.press("w")
+        assert not isinstance(app.screen, SettleScreen)
+        assert st.notices[-1].text == "settle: settle needs CLOSED: press c first"
+        assert not st.pending
+        assert betex_server.get_json(f"/snapshot?market_id={mid}")["market_phase"] == "PRE"
+
+        # back Home 12 @ 50 from the ticket; another account lays it, so account 1 has a position
+        await pilot.press("b", *"50", "tab", *"12", "enter")
+        await until(pilot, lambda: any(o.is_open for o in st.order_list), what="back accepted")
+        async with BetexClient(betex_server.ws_url) as other:
+            reply = await other.request(m.place_order(mid, 1, "LAY", 50.0, 12.0, 2))
+        assert isinstance(reply, m.OrderResponse) and reply.size_matched == 12.0
+        await until(pilot, lambda: st.risk is not None and dict(st.risk.if_win).get(1) == 588.0, what="P&L")
+        await until(pilot, lambda: st.order_list[0].outcome == "FILLED", what="filled order")
+        assert "FILLED" in screen_text(app)
+
+        await pilot.press("a")
+        await until(pilot, lambda: st.markets[mid].market_phase == "AWAITING_LIVE", what="awaiting")
+        keys = footer(app)
+        assert "g go live" in keys and "a await live" not in keys and "b/l" not in keys
+        await pilot.press("b")  # suspended while awaiting live: no ticket, a reason instead
+        assert not isinstance(app.screen, OrderScreen)
+        assert "press s to resume (or g to go live)" in st.notices[-1].text
+        await pilot.press("g")
+        await until(pilot, lambda: st.markets[mid].market_phase == "IN_PLAY", what="in play")
+        await pilot.press("c")
+        await until(pilot, lambda: st.markets[mid].market_state == "CLOSED", what="closed")
+        keys = footer(app)
+        assert "w settle" in keys and "c close" not in keys and "g go live" not in keys
+        await pilot.press("w")
+        assert isinstance(app.screen, SettleScreen)
+        await pilot.press("1")  # Home won
+        await until(pilot, lambda: st.risk is not None and st.risk.settled_pnl is not None, what="settled")
+        assert st.risk is not None and st.risk.settled_pnl == 588.0
+        text = screen_text(app)
+        assert "settled" in text and "+588.00" in text
+        assert "v void" not in footer(app)
+
+
+async def test_ticket_keys_typed_in_a_burst_land_in_their_fields(betex_server: ServerProcess) -> None:
+    """Keys arriving together (as from a fast typist or a paste) after tab go to the new field;
+    space ticks the persist box and enter on it places the order, as PERSIST."""
+    app = BetexTui(tui_config(betex_server))
+    async with app.run_test(size=(80, 24)) as pilot:
+        st = app.state
+        await until(pilot, lambda: st.conn.connected, what="connected")
+        known = set(st.markets)
+        await pilot.press("1")
+        await until(pilot, lambda: set(st.markets) - known and st.snapshot is not None, what="market")
+        await pilot.press("b")
+        assert isinstance(app.screen, OrderScreen)
+        for key in ("5", "0", "tab", "1", "2", "tab", "space", "enter"):
+            app.post_message(events.Key(key, {"tab": None, "space": " ", "enter": "\r"}.get(key, key)))
+        await until(pilot, lambda: not isinstance(app.screen, OrderScreen), what="ticket placed")
+        await until(pilot, lambda: any(o.is_open for o in st.order_list), what="order accepted")
+        (order,) = st.order_list
+        assert (order.price, order.size) == (50.0, 12.0)
+        mid = st.selected_market
+        rows = betex_server.get_json(f"/orders?market_id={mid}&account_id=1")["orders"]
+        assert [(o["price"], o["size"], o["persistence"]) for o in rows] == [(50.0, 12.0, "PERSIST")]
+
+
+async def test_below_the_minimum_size_only_the_notice_shows(betex_server: ServerProcess) -> None:
+    app = BetexTui(tui_config(betex_server))
+    async with app.run_test(size=(70, 20)) as pilot:
+        await until(pilot, lambda: app.state.conn.connected, what="connected")
+        text = screen_text(app)
+        assert "terminal too small: 70×20" in text and "at least 80×24" in text
+        assert "ladder" not in text
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "too small" not in text and "ladder" in text and "my orders" in text
+
+
+SIZES = {"80x24": (80, 24), "100x30": (100, 30), "132x40": (132, 40), "200x50": (200, 50)}
+
+
+@pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
+async def test_the_screen_fits_each_terminal_size(betex_server: ServerProcess, size: str) -> None:
+    """Live, with bots trading: every runner with its ltp and traded volume, my orders, the P&L,
+    the log and the keys are on screen at each size; trades from 100 columns, bots and metrics
+    from 140 (layout.py's collapse order)."""
+    w, h = SIZES[size]
+    app = BetexTui(tui_config(betex_server, autostart_bots=True))
+    async with app.run_test(size=(w, h)) as pilot:
+        st = app.state
+        await until(pilot, lambda: st.conn.connected, what="connected")
+        known = set(st.markets)
+        await pilot.press("1")
+        await until(pilot, lambda: set(st.markets) - known and st.snapshot is not None, what="market")
+        await until(pilot, lambda: st.risk is not None and st.trades, what="risk and trades polled")
+        text = screen_text(app)
+        lines = text.splitlines()
+        assert len(lines) == h and all(len(line) <= w for line in lines)
+        for word in ("Home", "Draw", "Away", "ltp", "traded", "my orders", "my P&L", "if wins", "log"):
+            assert word in text, word
+        assert "a await live" in lines[-1] and "g go live" not in lines[-1]
+        assert ("recent trades" in text) == (w >= 100)
+        assert ("metrics" in text and "bots" in text.split("\n", 1)[1]) == (w >= 140)
+        assert "too small" not in text

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from betex.client import messages as m
 from betex.client.tui import BetexTui, TuiConfig
 from betex.client.tui.metrics import MetricsView, StageLatency
@@ -19,11 +21,14 @@ from betex.client.tui.state import (
     MarketRow,
     Notice,
     OrderRow,
+    RiskView,
     TradeRow,
     UiState,
 )
 
 SIZE = (160, 48)
+SIZES = {"80x24": (80, 24), "100x30": (100, 30), "132x40": (132, 40), "200x50": (200, 50)}
+"""The terminal sizes issue 16 names: the smallest supported, two common ones and a large one."""
 TS = 1_732_406_400_000_000_000  # 2024-11-24 00:00:00 UTC
 URL = "ws://127.0.0.1:3000/ws_ctl?depth=10"
 
@@ -148,10 +153,50 @@ def fixed_state(selected: m.Snapshot, focus: Focus = Focus.MARKETS) -> UiState:
                 "EXECUTION_COMPLETE",
             ),
             OrderRow(
-                39, mid, 1, "BUY" if binary else "BACK", 4400 if binary else 2.5, 8.0, 3.0, 0.0, "CANCELLED"
+                39,
+                mid,
+                1,
+                "BUY" if binary else "BACK",
+                4400 if binary else 2.5,
+                8.0,
+                3.0,
+                0.0,
+                "EXECUTION_COMPLETE",
+                size_cancelled=5.0,
+            ),
+            OrderRow(
+                38,
+                mid,
+                1 if binary else 2,
+                "BUY" if binary else "BACK",
+                4300 if binary else 3.5,
+                6.0,
+                2.0,
+                4.0,
+            ),
+            OrderRow(
+                37,
+                mid,
+                1,
+                "BUY" if binary else "BACK",
+                4200 if binary else 3.0,
+                5.0,
+                0.0,
+                0.0,
+                "EXECUTION_COMPLETE",
+                size_lapsed=5.0,
             ),
         )
     }
+    st.risk = RiskView(
+        mid,
+        tuple((r.runner_id, pnl) for r, pnl in zip(selected.runners, (17.6, -12.0, -8.0), strict=False))
+        + (((-1, -10.0),) if binary else ()),
+        worst_case=-12.0,
+        worst_case_with_unmatched=-30.0,
+        matched_volume=15.0,
+        open_orders=2,
+    )
     st.bots = BotsView(
         (
             BotRow("mm-1001", "mm", 1001, 1200, 1188, 12, 40, 1520.5),
@@ -207,6 +252,37 @@ def test_main_screen_soccer_market(snap_compare: Any) -> None:
     assert snap_compare(app_for(fixed_state(SOCCER)), terminal_size=SIZE)
 
 
+@pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
+def test_main_screen_fits_the_terminal(snap_compare: Any, size: str) -> None:
+    """80x24 up: every runner, my orders, the P&L and the log show; the rest collapses in
+    layout.py's order (right column, then trades, then ladder levels)."""
+    assert snap_compare(app_for(fixed_state(SOCCER)), terminal_size=SIZES[size])
+
+
+def test_below_the_minimum_says_the_terminal_is_too_small(snap_compare: Any) -> None:
+    assert snap_compare(app_for(fixed_state(SOCCER)), terminal_size=(79, 23))
+
+
+def test_settled_market_shows_settled_pnl_and_only_valid_keys(snap_compare: Any) -> None:
+    st = fixed_state(SOCCER)
+    st.markets[1] = MarketRow(1, SOCCER.name, "SETTLED", "IN_PLAY", "EXCHANGE_ODDS")
+    st.snapshots[1] = snapshot(
+        1, market_state="SETTLED", market_phase="IN_PLAY", runners=SOCCER.runners, book=SOCCER.book
+    )
+    assert st.risk is not None
+    st.risk = RiskView(1, st.risk.if_win, -12.0, -12.0, 15.0, 0, settled_pnl=17.6)
+    assert snap_compare(app_for(st), terminal_size=SIZES["100x30"])
+
+
+def test_order_ticket_persist_box(snap_compare: Any) -> None:
+    """The ticket at 80x24 after tab to the persist box and space: it reads PERSIST, ticked."""
+    assert snap_compare(
+        app_for(fixed_state(SOCCER, Focus.RUNNERS)),
+        press=["b", "tab", "tab", "space"],
+        terminal_size=SIZES["80x24"],
+    )
+
+
 def test_two_runner_market_marks_implied_liquidity(snap_compare: Any) -> None:
     assert snap_compare(app_for(fixed_state(TENNIS, Focus.ORDERS)), terminal_size=SIZE)
 
@@ -217,3 +293,9 @@ def test_binary_market_shows_bids_and_asks(snap_compare: Any) -> None:
 
 def test_help_screen(snap_compare: Any) -> None:
     assert snap_compare(app_for(fixed_state(SOCCER)), press=["question_mark"], terminal_size=SIZE)
+
+
+def test_help_screen_scrolls_at_80x24(snap_compare: Any) -> None:
+    """The help fits 80 columns and scrolls: after ↓×12 the trade and bot keys are in view."""
+    keys = ["question_mark", *["down"] * 12]
+    assert snap_compare(app_for(fixed_state(SOCCER)), press=keys, terminal_size=SIZES["80x24"])

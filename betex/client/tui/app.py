@@ -11,21 +11,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Static
 
 from .. import messages as m
 from ..presets import preset_message
 from .config import TuiConfig
+from .layout import Layout
+from .lifecycle import COMMAND_ACTION
 from .screens import HelpScreen, OrderScreen, OrderTicket, SettleScreen, TicketDefaults
 from .session import Session
 from .state import Focus, UiState, Update
-from .views import side_names
-from .widgets import Pane, StatusBar, main_panes
+from .views import render_too_small, side_names
+from .widgets import KeyBar, Pane, StatusBar, main_panes
 
 CREATE_PRESETS = {"soccer": "soccer (Home/Draw/Away)", "tennis": "two-runner", "binary": "binary"}
 
@@ -76,6 +79,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="left"):
                 yield panes["markets"]
+                yield panes["pnl"]
                 yield panes["keys"]
             with Vertical(id="center"):
                 yield panes["ladder"]
@@ -86,12 +90,42 @@ class MainScreen(Screen[None]):
                 yield panes["bots"]
                 yield panes["metrics"]
         yield panes["notices"]
-        yield Footer()
+        yield KeyBar("", id="footer")
+        yield Static("", id="too-small")
 
     def on_mount(self) -> None:
         app = self.app
         if isinstance(app, BetexTui):
+            app.state.resize(self.size.width, self.size.height)
+            self.apply_layout(app.state.layout)
             self.call_after_refresh(app.render_state)
+
+    def on_resize(self, event: events.Resize) -> None:
+        app = self.app
+        if isinstance(app, BetexTui):
+            app.state.resize(event.size.width, event.size.height)
+            self.apply_layout(app.state.layout)
+            app.render_state()
+
+    def apply_layout(self, lay: Layout) -> None:
+        """Show, hide and size the panes as `lay` (layout.plan) says; no decisions here."""
+        small = lay.too_small
+        for wid in ("#status", "#body", "#notices", "#footer"):
+            self.query_one(wid).display = not small
+        notice = self.query_one("#too-small", Static)
+        notice.display = small
+        if small:
+            notice.update(render_too_small(lay.width, lay.height))
+            return
+        self.query_one("#left").styles.width = lay.left_width
+        right = self.query_one("#right")
+        right.display = lay.show_right
+        if lay.show_right:
+            right.styles.width = lay.right_width
+        self.query_one("#keys").display = lay.show_keys
+        self.query_one("#trades").display = lay.show_trades
+        self.query_one("#lower").styles.height = lay.lower_height
+        self.query_one("#notices").styles.height = lay.log_height
 
 
 class BetexTui(App[None]):
@@ -132,8 +166,13 @@ class BetexTui(App[None]):
         for pane in screen.query(Pane):
             if pane.id in dirty:
                 pane.show(self.state)
+        # query, not query_one: at exit the screen's children go one by one under a live timer
         if "status" in dirty:
-            screen.query_one(StatusBar).show(self.state)
+            for bar in screen.query(StatusBar):
+                bar.show(self.state)
+        if "footer" in dirty or "orders" in dirty or "bots" in dirty:
+            for keys in screen.query(KeyBar):
+                keys.show(self.state)
 
     def on_net_update(self, message: NetUpdate) -> None:
         self.state.apply(message.update)
@@ -166,12 +205,19 @@ class BetexTui(App[None]):
         if cid is None:
             self.state.note(f"{label}: not connected, not sent", "error")
         else:
-            self.state.track(cid, label)
+            self.state.track(cid, label, next(iter(msg), None))
 
-    def _market(self) -> int | None:
+    def _market(self, action: str | None = None, label: str = "") -> int | None:
+        """The selected market if `action` can work on it now; else None, with a notice saying
+        why and what to press instead (refused here, nothing is sent)."""
         mid = self.state.selected_market
         if mid is None:
-            self.state.note("select or create a market first", "error")
+            self.state.note("select or create a market first (1/2/3 create)", "error")
+            return None
+        why = self.state.refusal(action) if action is not None else None
+        if why is not None:
+            self.state.note(f"{label or action}: {why}", "error")
+            return None
         return mid
 
     # --- actions ---------------------------------------------------------------------------------
@@ -204,23 +250,24 @@ class BetexTui(App[None]):
         self.changed()
 
     def action_market(self, kind: str) -> None:
-        mid = self._market()
+        label = kind.removesuffix("_MARKET").replace("_", " ").lower()
+        mid = self._market(COMMAND_ACTION.get(kind), label)
         if mid is not None:
-            label = kind.removesuffix("_MARKET").replace("_", " ").lower()
             self.send(m.market_command(kind, mid), f"{label} #{mid}")
         self.changed()
 
     def action_suspend_resume(self) -> None:
-        mid = self._market()
+        mid = self._market("suspend", "suspend/resume")
         if mid is not None:
             row = self.state.markets.get(mid)
-            target = "OPEN" if row is not None and row.market_state == "SUSPENDED" else "SUSPENDED"
+            resume = row is not None and row.market_state in ("SUSPENDED", "HALTED")
+            target = "OPEN" if resume else "SUSPENDED"
             verb = "resume" if target == "OPEN" else "suspend"
             self.send(m.set_market_state(mid, target), f"{verb} #{mid}")
         self.changed()
 
     def action_settle(self) -> None:
-        mid = self._market()
+        mid = self._market("settle", "settle")
         snap = self.state.snapshot
         if mid is None or snap is None:
             self.changed()
@@ -243,6 +290,11 @@ class BetexTui(App[None]):
             self.changed()
             return
         side = side_names(st.is_binary)[which]
+        why = st.refusal("order")
+        if why is not None:
+            st.note(f"{side.lower()}: {why}", "error")
+            self.changed()
+            return
         defaults = TicketDefaults(
             mid,
             tuple((r.runner_id, r.label) for r in snap.runners),

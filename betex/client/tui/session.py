@@ -35,6 +35,7 @@ from .state import (
     Notice,
     OrderRow,
     OrdersUpdate,
+    RiskView,
     StatusUpdate,
     TradeRow,
     TradesUpdate,
@@ -249,6 +250,11 @@ class Session:
                 raw = await h.orders(market_id=mid, account_id=self.cfg.account_id, limit=ORDERS_SHOWN)
                 rows = raw.get("orders", []) if isinstance(raw, dict) else raw
                 self.post(OrdersUpdate(mid, tuple(OrderRow.from_wire(o) for o in rows)))
+            with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
+                raw = await h.risk(market_id=mid, account_id=self.cfg.account_id)
+                rows = raw.get("risk", []) if isinstance(raw, dict) else []
+                mine = [r for r in rows if r.get("account_id") == self.cfg.account_id]
+                self.post(RiskView.from_wire(mid, mine[0] if mine else None))
             if self.cfg.no_ack and self.pool.bots:
                 with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
                     self.pool.feed_risk(await h.risk(market_id=mid))

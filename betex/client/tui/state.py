@@ -15,6 +15,8 @@ from typing import Any
 
 from .. import messages as m
 from ..bots.orders import account_of
+from .layout import Layout, plan
+from .lifecycle import COMMAND_ACTION, MarketLife, refusal
 from .metrics import MetricsView
 
 
@@ -32,9 +34,11 @@ PANES: tuple[str, ...] = (
     "ladder",
     "trades",
     "orders",
+    "pnl",
     "bots",
     "metrics",
     "notices",
+    "footer",
 )
 """Ids of the main screen's panes, which `UiState` marks dirty as it changes."""
 PANE_OF_FOCUS = {Focus.MARKETS: "markets", Focus.RUNNERS: "ladder", Focus.ORDERS: "orders"}
@@ -106,10 +110,30 @@ class OrderRow:
     size_matched: float = 0.0
     size_remaining: float = 0.0
     status: str = OPEN_ORDER
+    size_cancelled: float = 0.0
+    size_lapsed: float = 0.0
+    size_voided: float = 0.0
 
     @property
     def is_open(self) -> bool:
         return self.status == OPEN_ORDER and self.size_remaining > 0
+
+    @property
+    def outcome(self) -> str:
+        """What happened to the order, in one word: OPEN or PARTIAL (part matched, rest open)
+        while it rests; then VOIDED, LAPSED, CANCELLED (the rest after any matched part, which
+        the matched column shows), FILLED, or the server's status as is."""
+        if self.is_open:
+            return "PARTIAL" if self.size_matched > 0 else "OPEN"
+        if self.size_voided > 0:
+            return "VOIDED"
+        if self.size_lapsed > 0:
+            return "LAPSED"
+        if self.size_cancelled > 0 or self.status == "CANCELLED":
+            return "CANCELLED"
+        if self.size > 0 and self.size_matched >= self.size:
+            return "FILLED"
+        return {"EXECUTION_COMPLETE": "DONE"}.get(self.status, self.status)
 
     @classmethod
     def from_wire(cls, o: dict[str, Any]) -> OrderRow:
@@ -123,6 +147,9 @@ class OrderRow:
             float(o.get("size_matched") or 0.0),
             float(o.get("size_remaining") or 0.0),
             str(o.get("status", OPEN_ORDER)),
+            float(o.get("size_cancelled") or 0.0),
+            float(o.get("size_lapsed") or 0.0),
+            float(o.get("size_voided") or 0.0),
         )
 
 
@@ -148,6 +175,36 @@ class BotsView:
     dropped: int = 0
     """Bot commands discarded unsent (pause, disconnect or a full channel)."""
     market_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskView:
+    """My account's `/risk` row for one market (money in currency units)."""
+
+    market_id: int
+    if_win: tuple[tuple[int, float], ...] = ()
+    """(runner_id, P&L if that runner wins), matched bets only."""
+    worst_case: float = 0.0
+    worst_case_with_unmatched: float = 0.0
+    matched_volume: float = 0.0
+    open_orders: int = 0
+    settled_pnl: float | None = None
+
+    @classmethod
+    def from_wire(cls, market_id: int, row: dict[str, Any] | None) -> RiskView:
+        """A `/risk` row (None: the account has no position in the market yet)."""
+        if row is None:
+            return cls(market_id)
+        settled = row.get("settled_pnl")
+        return cls(
+            market_id,
+            tuple((int(w["runner_id"]), float(w["pnl"])) for w in row.get("if_win") or ()),
+            float(row.get("worst_case") or 0.0),
+            float(row.get("worst_case_with_unmatched") or 0.0),
+            float(row.get("matched_volume") or 0.0),
+            int(row.get("open_orders") or 0),
+            None if settled is None else float(settled),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +253,7 @@ Update = (
     | MarketsUpdate
     | TradesUpdate
     | OrdersUpdate
+    | RiskView
     | BotsView
     | Notice
 )
@@ -219,9 +277,15 @@ class UiState:
     order_cursor: int = 0
     bots: BotsView = field(default_factory=BotsView)
     metrics: MetricsView | None = None
+    risk: RiskView | None = None
+    """My P&L in the selected market (polled `/risk`)."""
+    layout: Layout = field(default_factory=Layout)
+    """The terminal's layout (see `resize`); views read ladder levels and sizes from it."""
     notices: deque[Notice] = field(default_factory=lambda: deque(maxlen=5))
     pending: dict[int, str] = field(default_factory=dict)
     """User commands awaiting a reply: correlation_id → what to call it in a notice."""
+    pending_actions: dict[int, str] = field(default_factory=dict)
+    """Market commands awaiting a reply: correlation_id → lifecycle action (for hints)."""
     focus: Focus = Focus.MARKETS
     awaiting_create: bool = False
     """A market was created without acks: select the next new market the list shows."""
@@ -260,6 +324,28 @@ class UiState:
         ids = self.runner_ids
         return ids[min(self.runner_cursor, len(ids) - 1)] if ids else None
 
+    @property
+    def market_life(self) -> MarketLife | None:
+        """The selected market's lifecycle position, as far as this app knows it."""
+        mid = self.selected_market
+        row = self.markets.get(mid) if mid is not None else None
+        if row is None:
+            return None
+        snap = self.snapshot
+        capable = snap is None or not snap.market_kind or snap.market_kind == "IN_PLAY_CAPABLE"
+        return MarketLife(row.market_state, row.market_phase, capable)
+
+    def refusal(self, action: str) -> str | None:
+        """Why `action` cannot work on the selected market now (None: go ahead). While a market
+        command of ours awaits its reply the state is in flux (`a` then `g` typed fast): nothing
+        is refused then, the server judges."""
+        life = self.market_life
+        if life is None:
+            return "select or create a market first (1/2/3 create)"
+        if self.pending_actions:
+            return None
+        return refusal(action, life)
+
     def runner_label(self, runner_id: int) -> str:
         snap = self.snapshot
         if snap is not None:
@@ -291,14 +377,25 @@ class UiState:
         out, self.dirty = self.dirty, set()
         return out
 
+    def resize(self, width: int, height: int) -> None:
+        """The terminal is now `width`×`height`: re-plan the layout and redraw everything."""
+        layout = plan(width, height)
+        if layout != self.layout:
+            self.layout = layout
+            self._changed()
+
     def note(self, text: str, level: str = "info") -> None:
         self.notices.append(Notice(text, level))
         self._changed("notices")
 
-    def track(self, correlation_id: int | None, label: str) -> None:
-        """Remember a user command so its reply becomes a notice (with acks on)."""
+    def track(self, correlation_id: int | None, label: str, command: str | None = None) -> None:
+        """Remember a user command so its reply becomes a notice (with acks on); `command` (a
+        market command type) lets a lifecycle reject name the next valid step."""
         if correlation_id is not None and not self.no_ack:
             self.pending[correlation_id] = label
+            action = COMMAND_ACTION.get(command or "")
+            if action is not None:
+                self.pending_actions[correlation_id] = action
         self.note(f"{label}: sent" + (" (no ack)" if self.no_ack else ""))
 
     def apply(self, u: Update) -> None:
@@ -315,6 +412,8 @@ class UiState:
             self.apply_trades(u.market_id, u.trades)
         elif isinstance(u, OrdersUpdate):
             self.apply_orders(u.market_id, u.orders)
+        elif isinstance(u, RiskView):
+            self.apply_risk(u)
         elif isinstance(u, BotsView):
             self.apply_bots(u)
         elif isinstance(u, Notice):
@@ -331,6 +430,7 @@ class UiState:
         elif self.conn.connected and not conn.connected:
             self.note(f"connection lost ({conn.last_error or conn.state.lower()}); reconnecting", "error")
             self.pending.clear()
+            self.pending_actions.clear()
         self.conn = conn
         self._changed("status")
 
@@ -363,7 +463,7 @@ class UiState:
         if self.selected_market is None:
             self.selected_market = snap.market_id
             self.market_cursor = self.market_ids.index(snap.market_id)
-        self._changed("ladder", "markets")
+        self._changed("ladder", "markets", "footer", "pnl")
 
     def apply_markets(self, markets: tuple[m.MarketInfo, ...] | list[m.MarketInfo]) -> None:
         """The full market list (from MARKET_LIST or `/markets`); keeps what snapshots know better."""
@@ -386,7 +486,7 @@ class UiState:
             self.select_market(fresh[-1])
         if cursor_id in rows:
             self.market_cursor = self.market_ids.index(cursor_id)
-        self._changed("markets")
+        self._changed("markets", "footer")
 
     def apply_market_created(self, msg: m.MarketCreated) -> None:
         label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
@@ -412,21 +512,35 @@ class UiState:
         label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
         if label is not None:
             self.note(f"{label}: ok → {msg.market_state}/{msg.market_phase}", "ok")
-        self._changed("markets", "ladder")
+        if msg.correlation_id is not None:
+            self.pending_actions.pop(msg.correlation_id, None)
+        self._changed("markets", "ladder", "footer")
 
     def apply_ack(self, msg: m.Ack) -> None:
-        label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
+        cid = msg.correlation_id
+        label = self.pending.pop(cid, None) if cid is not None else None
+        action = self.pending_actions.pop(cid, None) if cid is not None else None
         if label is None:
             return
         if msg.ok:
             self.note(f"{label}: ok", "ok")
         else:
             err = msg.error or m.ErrorInfo("REJECTED")
-            self.note(f"{label}: {err.code} {err.message}".rstrip(), "error")
+            self.note(f"{label}: {err.code} {err.message}".rstrip() + self._hint(err.code, action), "error")
 
     def apply_error(self, msg: m.ServerError) -> None:
-        label = self.pending.pop(msg.correlation_id, None) if msg.correlation_id is not None else None
-        self.note(f"{label or 'server'}: {msg.code} {msg.message}".rstrip(), "error")
+        cid = msg.correlation_id
+        label = self.pending.pop(cid, None) if cid is not None else None
+        action = self.pending_actions.pop(cid, None) if cid is not None else None
+        text = f"{label or 'server'}: {msg.code} {msg.message}".rstrip()
+        self.note(text + self._hint(msg.code, action), "error")
+
+    def _hint(self, code: str, action: str | None) -> str:
+        """For a lifecycle reject: what to press instead, from the market's state as known now."""
+        if code != "INVALID_TRANSITION" or action is None:
+            return ""
+        why = self.refusal(action)
+        return f" — {why}" if why else ""
 
     def apply_order_response(self, msg: m.OrderResponse) -> None:
         cid = msg.correlation_id
@@ -478,10 +592,15 @@ class UiState:
             self._clamp_order_cursor()
             self._changed("orders")
 
+    def apply_risk(self, view: RiskView) -> None:
+        if view.market_id == self.selected_market and view != self.risk:
+            self.risk = view
+            self._changed("pnl", "markets")  # the markets pane gets the lines the P&L leaves
+
     def apply_bots(self, view: BotsView) -> None:
         if view != self.bots:
             self.bots = view
-            self._changed("bots")
+            self._changed("bots", "status")
 
     def apply_metrics(self, view: MetricsView) -> None:
         self.metrics = view
@@ -516,6 +635,7 @@ class UiState:
         self.runner_cursor = 0
         self.order_cursor = 0
         self.trades = ()
+        self.risk = None
         self._changed()
         return True
 

@@ -7,18 +7,27 @@ checked from a fixed state and the widgets stay dumb.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from .. import messages as m
+from .layout import too_small_text
+from .lifecycle import valid_actions
 from .metrics import MetricsView
 from .state import BotRow, Focus, UiState
 
-LADDER_LEVELS = 3
-"""Levels per side in the all-runners ladder; the selected runner's depth shows more."""
+T = TypeVar("T")
+
 DEPTH_LEVELS = 10
+PNL_MAX_LINES = 10
+"""The P&L pane's tallest content (tui.tcss: #pnl max-height is this plus its borders)."""
+KEYS_MAX_HEIGHT = 18
+"""The keys pane's tallest (tui.tcss: #keys max-height)."""
+"""Most levels of the selected runner's depth shown (the all-runners ladder shows 1 to 3 per
+side, as `state.layout.ladder_levels` allows)."""
 
 BACK_STYLE = "bold #e6f0ff on #1f4e79"
 LAY_STYLE = "bold #fff0f5 on #7a2848"
@@ -125,8 +134,10 @@ def _table(**kw: object) -> Table:
 
 
 def render_status(state: UiState) -> Text:
+    """Connection, seq, lag, account, acks, bots (when their pane is hidden), then the URL last,
+    so a narrow terminal cuts the least useful part."""
     c = state.conn
-    t = Text()
+    t = Text(no_wrap=True, overflow="ellipsis")
     t.append(" betex ", style="bold black on #d7a100")
     t.append("  ")
     t.append(f"● {c.state}", style=CONN_STYLE.get(c.state, "bold"))
@@ -136,12 +147,29 @@ def render_status(state: UiState) -> Text:
         t.append(f"  attempt {c.failed_attempts}, retry in {c.next_retry_s:.1f}s", style="yellow")
     if c.reconnects:
         t.append(f"  reconnects {c.reconnects}", style=DIM)
-    t.append(f"  {c.url or state.url}", style=DIM)
     t.append(f"  account {state.account_id}", style="cyan")
     t.append("  acks off" if state.no_ack else "  acks on", style=DIM)
+    if not state.layout.show_right:
+        b = state.bots
+        t.append("  bots ")
+        t.append("RUNNING" if b.running else "PAUSED", style="green" if b.running else "yellow")
+        t.append(f" {len(b.rows)}", style=DIM)
     if not c.connected and c.last_error:
         t.append(f"  ({c.last_error})", style="red")
+    t.append(f"  {c.url or state.url}", style=DIM)
     return t
+
+
+def market_window(state: UiState) -> list[int]:
+    """The market ids that fit the markets pane (two lines each), a window that keeps the
+    cursor in view: the pane shares the left column with the P&L and keys panes."""
+    ids = state.market_ids
+    lay = state.layout
+    lines = lay.body_height - 2 - (pnl_lines(state) + 2)
+    if lay.show_keys:
+        lines -= min(KEYS_MAX_HEIGHT, len(current_keys(state)) + 1 + 2)
+    cursor = ids.index(state.cursor_market) if state.cursor_market in ids else 0
+    return window(ids, cursor, max(1, lines // 2))
 
 
 def render_markets(state: UiState) -> RenderableType:
@@ -153,7 +181,7 @@ def render_markets(state: UiState) -> RenderableType:
     tbl.add_column("", ratio=1, no_wrap=True, overflow="ellipsis")
     focused = state.focus is Focus.MARKETS
     cursor = state.cursor_market
-    for mid in state.market_ids:
+    for mid in market_window(state):
         row = state.markets[mid]
         name = Text(
             row.name, style="reverse" if focused and mid == cursor else ("bold" if mid == cursor else "")
@@ -188,41 +216,62 @@ def render_market_header(state: UiState) -> Text:
         if state.selected_market is not None:
             return Text(f"market {state.selected_market}: waiting for a snapshot…", style=DIM)
         return Text("no market selected (arrows + enter in the market list)", style=DIM)
-    t = Text()
+    t = Text(no_wrap=True, overflow="ellipsis")
     t.append(f"#{snap.market_id} {snap.name}", style="bold")
-    t.append(f"  {snap.market_model}{'/' + snap.book_type if snap.book_type else ''}", style=DIM)
     t.append("  ")
     t.append(snap.market_state, style=STATE_STYLE.get(snap.market_state, "bold"))
     t.append(f" {snap.market_phase}", style="bold")
-    t.append(f"  v{snap.version}  matched {fmt_size(snap.total_matched, snap.market_model == 'BINARY_YES')}")
+    t.append(f"  matched {fmt_size(snap.total_matched, snap.market_model == 'BINARY_YES')}  v{snap.version}")
+    t.append(f"  {snap.market_model}{'/' + snap.book_type if snap.book_type else ''}", style=DIM)
     return t
 
 
 def render_ladder(state: UiState) -> RenderableType:
+    """The market header, every runner's best levels, then as many depth rows of the selected
+    runner as the pane has lines left (`state.layout.ladder_lines`)."""
     snap = state.snapshot
     header = render_market_header(state)
     if snap is None:
         return header
+    lines = state.layout.ladder_lines
     if isinstance(snap.book, m.BinaryBook):
-        return Group(header, Text(""), _binary_book(snap, snap.book))
-    return Group(header, Text(""), _exchange_summary(state, snap), Text(""), _runner_depth(state, snap))
+        rows = max(1, min(DEPTH_LEVELS, lines - 5))
+        return Group(header, Text(""), _binary_book(snap, snap.book, rows))
+    fit = max(1, (lines - 2) // 2)  # header and table header, then two lines per runner
+    runners = window(list(snap.runners), state.runner_cursor, fit)
+    summary = _exchange_summary(state, snap, runners)
+    used = 2 + 1 + 2 * len(runners)  # header, blank, table header, two lines per runner
+    depth_rows = min(DEPTH_LEVELS, lines - used - 3)  # blank, depth title, depth header
+    if depth_rows < 1:
+        spacer = [Text("")] if lines >= used else []
+        return Group(header, *spacer, summary)
+    return Group(header, Text(""), summary, Text(""), _runner_depth(state, snap, depth_rows))
 
 
-def _exchange_summary(state: UiState, snap: m.Snapshot) -> Table:
+def window(items: list[T], cursor: int, fit: int) -> list[T]:
+    """At most `fit` of `items`, a slice that keeps index `cursor` in view (near the middle)."""
+    if len(items) <= fit:
+        return items
+    start = max(0, min(cursor - fit // 2, len(items) - fit))
+    return items[start : start + fit]
+
+
+def _exchange_summary(state: UiState, snap: m.Snapshot, runners: list[m.RunnerInfo]) -> Table:
     book = snap.book if isinstance(snap.book, m.ExchangeBook) else m.ExchangeBook(())
+    levels = state.layout.ladder_levels
     tbl = _table(show_lines=False)
     tbl.add_column("runner", ratio=1, min_width=10, no_wrap=True, overflow="ellipsis")
-    for _ in range(LADDER_LEVELS - 1):
+    for _ in range(levels - 1):
         tbl.add_column("", justify="center", width=7, no_wrap=True)
     tbl.add_column("back", justify="center", width=7, no_wrap=True)
     tbl.add_column("lay", justify="center", width=7, no_wrap=True)
-    for _ in range(LADDER_LEVELS - 1):
+    for _ in range(levels - 1):
         tbl.add_column("", justify="center", width=7, no_wrap=True)
     tbl.add_column("ltp", justify="right", width=6, no_wrap=True)
     tbl.add_column("traded", justify="right", width=7, no_wrap=True)
     focused = state.focus is Focus.RUNNERS
     selected = state.selected_runner
-    for r in snap.runners:
+    for r in runners:
         ladder = book.ladder(r.runner_id)
         backs = ladder.available_to_back if ladder else ()
         lays = ladder.available_to_lay if ladder else ()
@@ -230,8 +279,8 @@ def _exchange_summary(state: UiState, snap: m.Snapshot) -> Table:
         name = Text(f"{mark}{r.label}\n  id {r.runner_id}", no_wrap=True)
         if r.runner_id == selected:
             name.stylize("reverse" if focused else "bold", 0, len(mark) + len(r.label))
-        cells = [_level_cell(backs, i, BACK_STYLE, False) for i in reversed(range(LADDER_LEVELS))]
-        cells += [_level_cell(lays, i, LAY_STYLE, False) for i in range(LADDER_LEVELS)]
+        cells = [_level_cell(backs, i, BACK_STYLE, False) for i in reversed(range(levels))]
+        cells += [_level_cell(lays, i, LAY_STYLE, False) for i in range(levels)]
         tbl.add_row(
             name,
             *cells,
@@ -241,7 +290,7 @@ def _exchange_summary(state: UiState, snap: m.Snapshot) -> Table:
     return tbl
 
 
-def _runner_depth(state: UiState, snap: m.Snapshot) -> RenderableType:
+def _runner_depth(state: UiState, snap: m.Snapshot, max_rows: int) -> RenderableType:
     rid = state.selected_runner
     book = snap.book if isinstance(snap.book, m.ExchangeBook) else None
     ladder = book.ladder(rid) if book is not None and rid is not None else None
@@ -258,7 +307,7 @@ def _runner_depth(state: UiState, snap: m.Snapshot) -> RenderableType:
     backs = ladder.available_to_back if ladder else ()
     lays = ladder.available_to_lay if ladder else ()
     n = max(len(backs), len(lays), 1)
-    for i in range(min(n, DEPTH_LEVELS)):
+    for i in range(min(n, max_rows)):
         row: list[Text] = []
         for levels, style in ((backs, "#8ec5ff"), (lays, "#ff9ec0")):
             if i < len(levels):
@@ -276,7 +325,7 @@ def _runner_depth(state: UiState, snap: m.Snapshot) -> RenderableType:
     return Group(title, tbl)
 
 
-def _binary_book(snap: m.Snapshot, book: m.BinaryBook) -> RenderableType:
+def _binary_book(snap: m.Snapshot, book: m.BinaryBook, max_rows: int) -> RenderableType:
     r = snap.runners[0] if snap.runners else m.RunnerInfo(1, "YES")
     head = Text(f"{r.label} (id {r.runner_id})  ltp ", style="bold")
     head.append(fmt_price(r.last_traded_price, True) + (" bps" if r.last_traded_price else ""))
@@ -290,7 +339,7 @@ def _binary_book(snap: m.Snapshot, book: m.BinaryBook) -> RenderableType:
     tbl.add_column("ask size", justify="right", no_wrap=True)
     tbl.add_column("prob", justify="right", no_wrap=True, style=DIM)
     n = max(len(book.bids), len(book.asks), 1)
-    for i in range(min(n, DEPTH_LEVELS)):
+    for i in range(min(n, max_rows)):
         row: list[Text] = []
         if i < len(book.bids):
             lv = book.bids[i]
@@ -353,9 +402,10 @@ def render_orders(state: UiState) -> RenderableType:
     tbl.add_column("status", no_wrap=True)
     focused = state.focus is Focus.ORDERS
     sel = state.selected_order
-    for o in rows:
+    fit = max(1, state.layout.lower_height - 3)  # borders and the table header
+    for o in window(rows, state.order_cursor, fit):
         side_style = "#8ec5ff" if o.side in ("BACK", "BUY") else "#ff9ec0"
-        status = "OPEN" if o.is_open else _short_status(o.status)
+        status = o.outcome
         style = "reverse" if focused and sel is not None and o.order_id == sel.order_id else ""
         if not o.is_open and not style:
             style = DIM
@@ -372,8 +422,42 @@ def render_orders(state: UiState) -> RenderableType:
     return tbl
 
 
-def _short_status(status: str) -> str:
-    return {"EXECUTION_COMPLETE": "DONE"}.get(status, status)
+def pnl_lines(state: UiState) -> int:
+    """Lines `render_pnl` takes (the markets pane gets the rest of the left column)."""
+    r = state.risk
+    if state.selected_market is None or r is None:
+        return 1
+    outcomes = len(r.if_win) if r.if_win else len(state.runner_ids)
+    return min(PNL_MAX_LINES, (r.settled_pnl is not None) + 1 + outcomes + 2)
+
+
+def render_pnl(state: UiState) -> RenderableType:
+    """My P&L in the selected market from `/risk`: if-win per runner and the worst case while
+    trading; the settled P&L once the market is settled (or voided)."""
+    r = state.risk
+    if state.selected_market is None:
+        return Text("no market", style=DIM)
+    if r is None:
+        return Text("waiting for /risk…", style=DIM)
+    binary = state.is_binary
+    tbl = _table(show_header=False)
+    tbl.add_column("", no_wrap=True, ratio=1, overflow="ellipsis")
+    tbl.add_column("", justify="right", no_wrap=True)
+    if r.settled_pnl is not None:
+        tbl.add_row(Text("settled", style="bold"), _money(r.settled_pnl, bold=True))
+    tbl.add_row(Text("if wins:", style=DIM), "")
+    yes = state.runner_ids[0] if binary and state.runner_ids else None
+    for rid, pnl in r.if_win or tuple((rid, 0.0) for rid in state.runner_ids):
+        label = "NO" if binary and rid != yes else state.runner_label(rid)
+        tbl.add_row(f" {label}", _money(pnl))
+    tbl.add_row("worst", _money(r.worst_case))
+    tbl.add_row(Text("w/ open", style=DIM), _money(r.worst_case_with_unmatched))
+    return tbl
+
+
+def _money(v: float, bold: bool = False) -> Text:
+    style = ("green" if v > 0 else "red" if v < 0 else "") + (" bold" if bold else "")
+    return Text(f"{v:+,.2f}" if v else "0.00", style=style.strip())
 
 
 def render_bots(state: UiState) -> RenderableType:
@@ -421,7 +505,7 @@ def render_metrics(state: UiState) -> RenderableType:
         return Text("waiting for /metrics…", style=DIM)
     if mv.error is not None:
         return Text(f"/metrics: {mv.error}", style="red")
-    head = _table()
+    head = _table(show_header=False)
     head.add_column("", no_wrap=True)
     head.add_column("", justify="right", no_wrap=True)
     head.add_row("events/s", Text(fmt_rate(mv.events_per_s), style="bold"))
@@ -443,8 +527,9 @@ def render_metrics(state: UiState) -> RenderableType:
 def render_notices(state: UiState) -> RenderableType:
     if not state.notices:
         return Text("press ? for help", style=DIM)
-    t = Text()
-    for i, n in enumerate(state.notices):
+    t = Text(no_wrap=True, overflow="ellipsis")
+    shown = list(state.notices)[-max(1, state.layout.log_lines) :]
+    for i, n in enumerate(shown):
         if i:
             t.append("\n")
         t.append(n.text, style=NOTICE_STYLE.get(n.level, ""))
@@ -480,6 +565,7 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         (
             ("b", "back (buy for binary) the selected runner"),
             ("l", "lay (sell for binary) the selected runner"),
+            ("tab space enter", "ticket: next field · persist on/off · place"),
             ("x", "cancel the selected order"),
             ("X", "cancel all my orders in the market"),
         ),
@@ -493,7 +579,7 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("i / I", "add / remove an informed trader"),
         ),
     ),
-    ("app", (("?", "this help"), ("q", "quit"))),
+    ("app", (("?", "this help"), ("q", "quit"), ("footer", "lists the keys that work now"))),
 )
 
 
@@ -509,23 +595,72 @@ def render_help() -> Table:
     return tbl
 
 
-def render_keys_hint() -> Text:
-    """The short key summary under the market list."""
+def current_keys(state: UiState) -> list[tuple[str, str]]:
+    """The keys that can work now, for the footer and the keys pane: market lifecycle keys only
+    for the selected market's state and phase (lifecycle.py), trading keys only while it is OPEN."""
+    keys: list[tuple[str, str]] = []
+    life = state.market_life
+    if life is None:
+        keys.append(("1/2/3", "create"))
+    if life is not None:
+        ok = set(valid_actions(life))
+        if "suspend" in ok:
+            keys.append(("s", "resume" if life.state in ("SUSPENDED", "HALTED") else "suspend"))
+        for action, key, what in (
+            ("await", "a", "await live"),
+            ("golive", "g", "go live"),
+            ("close", "c", "close"),
+            ("settle", "w", "settle"),
+            ("void", "v", "void"),
+        ):
+            if action in ok:
+                keys.append((key, what))
+        if "order" in ok:
+            keys.append(("b/l", "buy/sell" if state.is_binary else "back/lay"))
+        if any(o.is_open for o in state.order_list):
+            keys.append(("x/X", "cancel/all"))
+    keys += [("?", "help"), ("q", "quit"), ("p", "pause bots" if state.bots.running else "start bots")]
+    if life is not None:
+        keys.append(("1/2/3", "create"))
+    keys.append(("tab", "focus"))
+    return keys
+
+
+def render_footer(state: UiState) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    for key, what in current_keys(state):
+        t.append(f" {key}", style="bold #d7a100")
+        t.append(f" {what} ")
+    return t
+
+
+def render_keys_hint(state: UiState) -> Text:
+    """The key summary under the P&L (tall terminals): what works now, then the bot keys."""
     t = Text()
-    hints = (
-        ("1/2/3", "create"),
-        ("s", "susp/resume"),
-        ("a g", "await/live"),
-        ("c w v", "close/settle/void"),
-        ("b l", "back/lay"),
-        ("x X", "cancel/all"),
-        ("p", "bots on/off"),
-        ("m n i", "+bot (shift −)"),
-        ("?", "help"),
-    )
+    hints = [*current_keys(state), ("m n i", "+bot (shift −)")]
     for i, (k, what) in enumerate(hints):
         if i:
             t.append("\n")
         t.append(f"{k:>6} ", style="bold #d7a100")
         t.append(what)
     return t
+
+
+def render_persist(persist: bool, focused: bool) -> Text:
+    """The order ticket's persistence box: ticked PERSIST or empty LAPSE, in words and marks."""
+    t = Text()
+    box = "[✓]" if persist else "[ ]"
+    t.append(box, style=("reverse " if focused else "") + ("bold green" if persist else "bold"))
+    if persist:
+        t.append(" PERSIST", style="bold green")
+        t.append(": keep the unmatched part when the market goes in play")
+    else:
+        t.append(" LAPSE", style="bold")
+        t.append(": cancel the unmatched part when the market goes in play", style=DIM)
+    if focused:
+        t.append("  (space toggles)", style=DIM)
+    return t
+
+
+def render_too_small(width: int, height: int) -> Text:
+    return Text(too_small_text(width, height), style="bold yellow", justify="center")

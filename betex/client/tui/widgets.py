@@ -33,11 +33,19 @@ class StatusBar(Static):
         self.update(views.render_status(state))
 
 
+class KeyBar(Static):
+    """The footer: the keys that work now (`views.render_footer`)."""
+
+    def show(self, state: UiState) -> None:
+        self.update(views.render_footer(state))
+
+
 def main_panes() -> list[Pane]:
     """The panes of the main screen, in layout order (see `tui.tcss`)."""
     return [
         Pane(views.render_markets, title="markets", id="markets", focus=Focus.MARKETS),
-        Pane(lambda _s: views.render_keys_hint(), title="keys", id="keys"),
+        Pane(views.render_pnl, title="my P&L", id="pnl"),
+        Pane(views.render_keys_hint, title="keys", id="keys"),
         Pane(views.render_ladder, title="ladder", id="ladder", focus=Focus.RUNNERS),
         Pane(views.render_trades, title="recent trades", id="trades"),
         Pane(views.render_orders, title="my orders", id="orders", focus=Focus.ORDERS),
