@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DATA_DIR ?= ./betex-data
+PORT ?= 3000
+HOST ?= 127.0.0.1
 
 .PHONY: serve test lint typecheck man bench recipes clean
 
@@ -15,14 +17,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# `make serve PORT=3100 DATA_DIR=/tmp/bx`; Ctrl-C stops it cleanly (drain, commit, close).
 serve: $(STAMP)
-	$(BIN)/betex serve --data-dir $(DATA_DIR)
+	$(BIN)/betex serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
 test: $(STAMP)
 	$(BIN)/ruff check betex tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/recipes
 
 lint: $(STAMP)
 	$(BIN)/ruff check betex tests bench
@@ -37,10 +40,12 @@ man: $(STAMP)
 # Benchmarks print a table and, as their last line, one JSON object. QUICK=1 for short runs.
 BENCH_FLAGS := $(if $(QUICK),--quick,)
 bench: $(STAMP)
-	@for b in engine wal pipeline e2e; do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py $(BENCH_FLAGS) || exit 1; done
+	@for b in engine wal pipeline e2e cli; do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py $(BENCH_FLAGS) || exit 1; done
 
+# Every recipe in smoke mode, each followed by a check that it left no process running
+# (tests/recipes/test_recipes.py; run one alone with `PATH=.venv/bin:$$PATH recipes/NAME.sh --smoke`).
 recipes: $(STAMP)
-	@for r in recipes/*.sh; do echo "== $$r"; PATH="$(CURDIR)/$(BIN):$$PATH" bash $$r --smoke || exit 1; done
+	$(BIN)/python -m pytest -q tests/recipes
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

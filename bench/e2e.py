@@ -60,22 +60,27 @@ def start_server(data_dir: Path, durability: str, log_path: Path) -> tuple[subpr
          "--durability", durability, "--log-level", "warning"],
         stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        text = log_path.read_text(errors="replace")
-        if "listening on http://" in text:
-            hostport = text.split("listening on http://", 1)[1].split()[0]
-            url = f"http://{hostport}"
-            while time.monotonic() < deadline:
-                try:
-                    with urllib.request.urlopen(url + "/health", timeout=1) as r:
-                        if r.status == 200:
-                            return proc, hostport
-                except OSError:
-                    time.sleep(0.05)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    try:  # Ctrl-C or any failure while waiting must not leave the server running
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            text = log_path.read_text(errors="replace")
+            if "listening on http://" in text:
+                hostport = text.split("listening on http://", 1)[1].split()[0]
+                url = f"http://{hostport}"
+                while time.monotonic() < deadline:
+                    try:
+                        with urllib.request.urlopen(url + "/health", timeout=1) as r:
+                            if r.status == 200:
+                                return proc, hostport
+                    except OSError:
+                        time.sleep(0.05)
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
     proc.kill()
     raise SystemExit(f"server did not start:\n{log_path.read_text(errors='replace')}")
 

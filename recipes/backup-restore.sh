@@ -18,8 +18,8 @@ RESTORE="$WORK/restore"
 
 start_server serve "$DATA" --snapshot-every 1000
 log "server at $SERVER_URL; ${LOAD_S}s of bots, hot backup in the middle"
-run_bots 600 "$WORK/bots.json" --create soccer --rate 2000 &
-BOTS_PID=$!
+spawn run_bots 600 "$WORK/bots.json" --create soccer --rate 2000
+BOTS_PID=$SPAWNED_PID
 for _ in $(seq 1 200); do
     [[ $(http_get /health | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["seq"])') -gt 1500 ]] && break
     sleep 0.1

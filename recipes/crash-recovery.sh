@@ -18,12 +18,11 @@ start_server serve-1 "$DATA"
 log "server pid $SERVER_PID at $SERVER_URL; ${LOAD_S}s of load, then kill -9"
 
 # Background load: bots with acks on (they outlive the server and see the connection drop).
-betex bots --url "$(ws_url)" --create soccer --duration 600 --rate 2000 --json >"$WORK/bots.json" 2>"$WORK/bots.log" &
-BOTS_PID=$!
-track "$BOTS_PID"
+spawn betex bots --url "$(ws_url)" --create soccer --duration 600 --rate 2000 --json >"$WORK/bots.json" 2>"$WORK/bots.log"
+BOTS_PID=$SPAWNED_PID
 
 # The recorder: acked order ids, one per line, written only after the reply arrived.
-"$PY" - "$(ws_url)" "$WORK/acked.txt" "$ACCOUNT" >"$WORK/recorder.log" 2>&1 <<'EOF' &
+spawn "$PY" - "$(ws_url)" "$WORK/acked.txt" "$ACCOUNT" >"$WORK/recorder.log" 2>&1 <<'EOF'
 import asyncio, sys
 from betex.client.connection import BetexClient
 from betex.client.errors import ClientError
@@ -54,8 +53,7 @@ async def main():
 
 asyncio.run(main())
 EOF
-RECORDER_PID=$!
-track "$RECORDER_PID"
+RECORDER_PID=$SPAWNED_PID
 
 # the clock starts once both the bots and the recorder are trading
 for _ in $(seq 1 200); do

@@ -1,8 +1,9 @@
 # Shared helpers for recipes/*.sh (sourced, never run on its own).
 #
 # Every recipe: a temp data dir, servers on free loopback ports (`--port 0`, the port is read
-# from the "listening on" line), everything it started killed by pid from an EXIT trap, PASS or
-# FAIL on the last line and a non-zero status on FAIL. `betex` is found on PATH; the Python that
+# from the "listening on" line), everything it started in the background started by `spawn` in a
+# process group of its own and killed group by group from an EXIT trap (so a backgrounded shell
+# function's children die with it), PASS or FAIL on the last line and a non-zero status on FAIL. `betex` is found on PATH; the Python that
 # runs inline checks is the one next to it, so both see the same betex package.
 
 set -euo pipefail
@@ -30,16 +31,15 @@ cleanup() {
         echo "FAIL: $RECIPE — stopped by an unexpected error (status $status)"
     fi
     for pid in "${PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-        fi
+        signal_group TERM "$pid"
     done
     for pid in "${PIDS[@]}"; do
         for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
+            group_alive "$pid" || break
             sleep 0.1
         done
-        kill -KILL "$pid" 2>/dev/null || true
+        signal_group KILL "$pid"
+        wait "$pid" 2>/dev/null || true
     done
     if [[ $KEEP_WORK -eq 1 || $status -ne 0 ]]; then
         echo "(work dir kept: $WORK)" >&2
@@ -73,6 +73,26 @@ fail() {
 
 track() { PIDS+=("$1"); }
 
+# spawn CMD [ARGS...]: run a command or a shell function of the recipe in the background, in a
+# process group of its own, tracked for the EXIT trap; sets SPAWNED_PID (= that group's id).
+# Why: `some_function &` runs in a subshell, so `$!` is the subshell, and killing only it leaves
+# the function's children (a `betex bots` reconnecting to a dead server for minutes). Job control
+# (`set -m`) on for the launch gives the job its own group; signal_group reaches all of it.
+spawn() {
+    set -m
+    "$@" &
+    SPAWNED_PID=$!
+    set +m
+    track "$SPAWNED_PID"
+}
+
+# signal_group SIG PID: signal the process group PID leads (or PID alone if it leads none).
+signal_group() {
+    kill "-$1" -- "-$2" 2>/dev/null || kill "-$1" "$2" 2>/dev/null || true
+}
+
+group_alive() { kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null; }
+
 # start_server NAME DATA_DIR [serve args...]: starts `betex serve` on a free loopback port, waits
 # for /health; sets SERVER_PID and SERVER_URL (http://127.0.0.1:PORT). Log: $WORK/NAME.log
 start_server() {
@@ -80,9 +100,8 @@ start_server() {
     shift 2
     local logf="$WORK/$name.log"
     : >"$logf"
-    betex serve --host 127.0.0.1 --port 0 --data-dir "$data" --log-level warning "$@" >"$logf" 2>&1 &
-    SERVER_PID=$!
-    track "$SERVER_PID"
+    spawn betex serve --host 127.0.0.1 --port 0 --data-dir "$data" --log-level warning "$@" >"$logf" 2>&1
+    SERVER_PID=$SPAWNED_PID
     local port=""
     for _ in $(seq 1 300); do
         port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$logf" | head -n 1)
@@ -110,15 +129,17 @@ stop_server() {
     [[ $status -eq 0 ]] || fail "server pid $pid stopped with status $status"
 }
 
-# stop_pid PID [SECONDS]: SIGTERM, wait up to SECONDS (default 10), then SIGKILL; never fails.
+# stop_pid PID [SECONDS]: SIGTERM to PID's process group (see spawn), wait up to SECONDS
+# (default 10) for all of it to go, then SIGKILL the group; never fails.
 stop_pid() {
     local pid=$1 limit=${2:-10}
-    kill -TERM "$pid" 2>/dev/null || return 0
+    group_alive "$pid" || return 0
+    signal_group TERM "$pid"
     for _ in $(seq 1 $((limit * 10))); do
-        kill -0 "$pid" 2>/dev/null || break
+        group_alive "$pid" || break
         sleep 0.1
     done
-    kill -KILL "$pid" 2>/dev/null || true
+    signal_group KILL "$pid"
     wait "$pid" 2>/dev/null || true
 }
 

@@ -16,17 +16,14 @@ DATA="$WORK/data"
 
 start_server serve "$DATA" --durability async
 log "server at $SERVER_URL; ${LOAD_S}s of bots per market"
+BOTS=()
 for preset in soccer tennis binary; do
-    run_bots "$LOAD_S" "$WORK/bots-$preset.json" --create "$preset" --rate 1500 &
+    spawn run_bots "$LOAD_S" "$WORK/bots-$preset.json" --create "$preset" --rate 1500
+    BOTS+=("$SPAWNED_PID")
 done
-wait_jobs_ok() {
-    local job
-    for job in $(jobs -p); do
-        [[ " ${PIDS[*]} " == *" $job "* ]] && continue
-        wait "$job" || fail "a bots run failed (see bots.log)"
-    done
-}
-wait_jobs_ok
+for pid in "${BOTS[@]}"; do
+    wait "$pid" || fail "a bots run failed (see bots.log)"
+done
 log "load done: $(http_get /health)"
 
 # 1. live server vs an offline rebuild written next to it

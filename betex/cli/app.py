@@ -1,4 +1,10 @@
-"""The `betex` command: one Typer app, one module per command group."""
+"""The `betex` command: one Typer app, one module per command group.
+
+Start-up budget (operations.md §6: `betex --help` ≤ 0.3 s): registering the commands imports only
+Typer and the small `betex.cli.*` modules; each command imports the server, client, TUI, aiohttp,
+Textual or rich inside its own body. `tests/cli/test_startup.py` checks it, `bench/cli.py` times it.
+Help is Click's plain layout (`rich_markup_mode=None`): conventional, greppable, and no rich import.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,19 @@ from typing import Annotated
 import typer
 
 from betex import __version__
+from betex.cli.examples import epilog
+from betex.cli.plain import PlainErrorsGroup
 
 app = typer.Typer(
     name="betex",
-    help="betex — a betting-exchange toolkit: engine, WAL, projection, server, TUI and bots.",
+    cls=PlainErrorsGroup,
+    epilog=epilog(""),
+    help="A betting-exchange toolkit: engine, WAL, projection, server, TUI and bots.\n\n"
+    "Every command has --help and a man page (man/betex-COMMAND.1); commands that print data take --json.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    rich_markup_mode=None,
+    add_completion=True,
 )
 
 _DEBUG = False

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import signal
 import sys
 from enum import StrEnum
 from typing import Annotated, Any
@@ -13,6 +10,7 @@ import orjson
 import typer
 
 from betex.cli.common import EXIT_UNREACHABLE, EXIT_USAGE, JsonOption, fail
+from betex.cli.examples import epilog
 
 
 class Preset(StrEnum):
@@ -22,44 +20,77 @@ class Preset(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("bots")
+    @app.command("bots", epilog=epilog("bots"))
     def _cmd(
         url: Annotated[
-            str, typer.Option("--url", help="Server URL (ws:// or http://).")
+            str, typer.Option("--url", metavar="URL", help="Server URL (ws:// or http://).")
         ] = "ws://127.0.0.1:3000",
-        market_id: Annotated[int | None, typer.Option("--market-id", help="Trade this market.")] = None,
-        create: Annotated[
-            Preset | None, typer.Option("--create", help="Create a market from a preset first.")
+        market_id: Annotated[
+            int | None,
+            typer.Option(
+                "--market-id", min=1, metavar="ID", help="Trade this market (it must be OPEN or SUSPENDED)."
+            ),
         ] = None,
-        mm_bots: Annotated[int, typer.Option("--mm-bots", min=0, help="Market makers.")] = 2,
-        noise_bots: Annotated[int, typer.Option("--noise-bots", min=0, help="Noise traders.")] = 2,
-        informed_bots: Annotated[int, typer.Option("--informed-bots", min=0, help="Informed traders.")] = 1,
-        duration: Annotated[float, typer.Option("--duration", min=0.0, help="Seconds to run.")] = 10.0,
+        create: Annotated[
+            Preset | None,
+            typer.Option(
+                "--create",
+                metavar="PRESET",
+                help="Create a market from a preset first: soccer, tennis or binary.",
+            ),
+        ] = None,
+        mm_bots: Annotated[int, typer.Option("--mm-bots", min=0, metavar="N", help="Market makers.")] = 2,
+        noise_bots: Annotated[
+            int, typer.Option("--noise-bots", min=0, metavar="N", help="Noise traders.")
+        ] = 2,
+        informed_bots: Annotated[
+            int, typer.Option("--informed-bots", min=0, metavar="N", help="Informed traders.")
+        ] = 1,
+        duration: Annotated[
+            float, typer.Option("--duration", min=0.0, metavar="SECONDS", help="Seconds to run.")
+        ] = 10.0,
         rate: Annotated[
             float,
-            typer.Option("--rate", min=0.0, help="Open-loop target commands/s (0 = as fast as possible)."),
+            typer.Option(
+                "--rate",
+                min=0.0,
+                metavar="PER_S",
+                help="Open-loop target commands/s (0 = as fast as possible).",
+            ),
         ] = 1000.0,
         no_ack: Annotated[
             bool, typer.Option("--no-ack", help="Fire-and-forget (no per-command replies).")
         ] = False,
-        seed: Annotated[int, typer.Option("--seed", help="Seed for every bot's random choices.")] = 1,
+        seed: Annotated[
+            int, typer.Option("--seed", metavar="N", help="Seed for every bot's random choices.")
+        ] = 1,
         depth: Annotated[
-            int, typer.Option("--depth", min=1, max=350, help="Ladder levels per snapshot.")
+            int, typer.Option("--depth", min=1, max=350, metavar="N", help="Ladder levels per snapshot.")
         ] = 10,
         steps: Annotated[
             int | None,
-            typer.Option("--steps", min=1, help="Lock-step mode: N reproducible rounds (acks on)."),
+            typer.Option(
+                "--steps", min=1, metavar="N", help="Lock-step mode: N reproducible rounds (acks on)."
+            ),
         ] = None,
         token: Annotated[
-            str | None, typer.Option("--token", envvar="BETEX_ADMIN_TOKEN", help="Admin token for --create.")
+            str | None,
+            typer.Option(
+                "--token", envvar="BETEX_ADMIN_TOKEN", metavar="TOKEN", help="Admin token for --create."
+            ),
         ] = None,
         json_out: JsonOption = False,
     ) -> None:
-        """Run trading bots against a server; print throughput and ack latency (open loop)."""
+        """Run trading bots against a server; print throughput and ack latency (open loop).
+
+        The market is --market-id, a new one from --create, or else the lowest OPEN market (a soccer market is created when there is none). A --market-id that does not exist, or is CLOSED, SETTLED or VOIDED, is an error (exit 1) before any bot starts: such a market takes no orders.
+        """
         from betex.client.loadgen import LoadConfig
 
         if market_id is not None and create is not None:
             fail("--market-id and --create are mutually exclusive", EXIT_USAGE)
+        if market_id is not None:
+            _check_tradable(url, market_id)
         cfg = LoadConfig(
             url=url,
             market_id=market_id,
@@ -82,7 +113,39 @@ def register(app: typer.Typer) -> None:
             _print_summary(summary.to_json())
 
 
+TRADABLE = ("OPEN", "SUSPENDED")
+"""Markets bots can be pointed at (a SUSPENDED one may reopen while they run)."""
+
+
+def _check_tradable(url: str, market_id: int) -> None:
+    """Fail in plain words when `market_id` is missing or can no longer take orders."""
+    import asyncio
+
+    from betex.client.errors import HttpError, ServerUnreachable
+    from betex.client.http import BetexHttp
+
+    async def state() -> str:
+        async with BetexHttp(url, timeout=10.0) as http:
+            return (await http.snapshot(market_id, 1)).market_state
+
+    try:
+        current = asyncio.run(state())
+    except ServerUnreachable as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    except HttpError as exc:
+        if exc.status == 404:
+            fail(f"no market {market_id} on {url} (GET /markets lists them; or use --create)")
+        fail(f"cannot read market {market_id}: {exc}")
+    if current not in TRADABLE:
+        fail(
+            f"market {market_id} is {current} and takes no orders; "
+            "bots need an OPEN or SUSPENDED market (another --market-id, or --create soccer)"
+        )
+
+
 def _run(cfg: Any, progress: bool) -> Any:
+    import asyncio
+
     from betex.client.connection import CommandFailed
     from betex.client.errors import ClientError, ServerUnreachable
     from betex.client.loadgen import run_load
@@ -99,6 +162,10 @@ def _run(cfg: Any, progress: bool) -> Any:
 
 async def _main(cfg: Any, progress: bool, run_load: Any) -> Any:
     """Ctrl-C (SIGINT) or SIGTERM stops the bots; the summary still covers the run."""
+    import asyncio
+    import contextlib
+    import signal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -28,6 +28,7 @@ DataDirOption = Annotated[
     typer.Option(
         "--data-dir",
         envvar="BETEX_DATA_DIR",
+        metavar="DIR",
         help="Data directory holding wal/, snapshots/ and projection.snap.",
         show_default=True,
     ),

@@ -1,7 +1,8 @@
 """Man pages (troff) generated from the CLI itself: ``python -m betex.cli.manpages man``.
 
 Walks the command tree Typer builds and writes ``betex.1`` plus one page per group and command
-(``betex-wal-inspect.1`` …), so help text, flags, defaults and env vars live in one place. Output
+(``betex-wal-inspect.1`` …), so help text, flags, defaults and env vars live in one place; the
+EXAMPLES section comes from `betex/cli/examples.py`, which also ends each command's `--help`. Output
 is deterministic (no dates, no environment-dependent defaults): `tests/cli/test_manpages.py`
 regenerates into a temp dir and fails when the committed pages differ. Re-run `make man` after
 any CLI change.
@@ -157,8 +158,9 @@ def render(node: Node, all_nodes: list[Node]) -> str:
             lines += [
                 ".TP",
                 f"\\fB{esc(name)}\\fR",
-                esc(_first_line(sub.help)) + f" See \\fB{esc(node.page)}\\-{esc(name)}\\fR(1).",
+                esc(_first_line(sub.help)) + f". See \\fB{esc(node.page)}\\-{esc(name)}\\fR(1).",
             ]
+    lines += _examples(node)
     if not node.path:
         lines += _root_extras()
     lines.append(".SH EXIT STATUS")
@@ -166,6 +168,16 @@ def render(node: Node, all_nodes: list[Node]) -> str:
         lines += [".TP", f"\\fB{code}\\fR", esc(meaning)]
     lines += [".SH SEE ALSO", _see_also(node, all_nodes)]
     return "\n".join(lines) + "\n"
+
+
+def _examples(node: Node) -> list[str]:
+    """EXAMPLES: each purpose as a paragraph, the command line bold and unfilled below it."""
+    from betex.cli.examples import EXAMPLES
+
+    lines = [".SH EXAMPLES"]
+    for purpose, command in EXAMPLES.get(" ".join(node.path), ()):
+        lines += [".PP", esc(purpose) + ":", ".PP", ".nf", ".RS 4", f"\\fB{esc(command)}\\fR", ".RE", ".fi"]
+    return lines if len(lines) > 1 else []
 
 
 def _root_extras() -> list[str]:

@@ -8,27 +8,33 @@ from typing import Annotated
 import typer
 
 from betex.cli.common import DataDirOption, JsonOption, default_data_dir
+from betex.cli.examples import epilog
 from betex.cli.replay import progress_bar
 from betex.cli.wal import print_json, wal_errors
-from betex.core.ops import tools
 
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
-        help="Maintain the projection's disk snapshot (projection.snap).", no_args_is_help=True
+        help="Maintain the projection's disk snapshot (projection.snap).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        epilog=epilog("projection"),
     )
     app.add_typer(group, name="projection")
 
-    @group.command("rebuild")
+    @group.command("rebuild", epilog=epilog("projection rebuild"))
     def _rebuild(
         data_dir: DataDirOption = default_data_dir(),
         to_seq: Annotated[
-            int | None, typer.Option("--to", min=0, help="Rebuild up to this seq (default: the last).")
+            int | None,
+            typer.Option("--to", min=0, metavar="SEQ", help="Rebuild up to this seq (default: the last)."),
         ] = None,
         out: Annotated[
             Path | None,
             typer.Option(
-                "--out", help="Write here instead of DATA_DIR/projection.snap (allowed beside a server)."
+                "--out",
+                metavar="FILE",
+                help="Write here instead of DATA_DIR/projection.snap (allowed beside a server).",
             ),
         ] = None,
         json_out: JsonOption = False,
@@ -37,6 +43,8 @@ def register(app: typer.Typer) -> None:
 
         Rewriting DATA_DIR/projection.snap takes the WAL writer lock for the whole rebuild, so it exits 3 while a server runs (and a server cannot start meanwhile). --out writes another file instead and works beside a server. The file is written to a temp name, fsynced and renamed; a server loads it at start when its seq is not past the WAL's.
         """
+        from betex.core.ops import tools
+
         with wal_errors(), progress_bar("rebuilding", not json_out) as progress:
             report = tools.rebuild_projection(data_dir, out, to_seq, progress)
         if json_out:

@@ -7,12 +7,10 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from betex.cli.common import DataDirOption, JsonOption, default_data_dir
+from betex.cli.examples import epilog
 from betex.cli.wal import print_json, wal_errors
-from betex.core.ops import tools
 
 ProgressFn = Callable[[int, int], None]
 
@@ -23,6 +21,9 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[ProgressFn | None
 
     Yields None when disabled (--json) or when stderr is not a terminal, so output stays clean.
     """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     console = Console(stderr=True)
     if not enabled or not console.is_terminal:
         yield None
@@ -44,11 +45,12 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[ProgressFn | None
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("replay")
+    @app.command("replay", epilog=epilog("replay"))
     def _cmd(
         data_dir: DataDirOption = default_data_dir(),
         to_seq: Annotated[
-            int | None, typer.Option("--to", min=0, help="Stop at this seq (default: the last).")
+            int | None,
+            typer.Option("--to", min=0, metavar="SEQ", help="Stop at this seq (default: the last)."),
         ] = None,
         from_snapshot: Annotated[
             bool,
@@ -63,6 +65,8 @@ def register(app: typer.Typer) -> None:
 
         By default replay starts from the newest valid engine snapshot at or below the target seq and applies the WAL tail; --no-snapshot replays from seq 1. Both paths print the same state hash for the same seq: replay is deterministic. Works while a server runs.
         """
+        from betex.core.ops import tools
+
         with wal_errors(), progress_bar("replaying", not json_out) as progress:
             report = tools.replay(data_dir, to_seq, from_snapshot, progress)
         if json_out:

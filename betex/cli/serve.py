@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -17,13 +18,13 @@ from betex.cli.common import (
     default_data_dir,
     fail,
 )
-from betex.core.domain.events import CorruptRecord
-from betex.core.domain.money import cents_from_wire
-from betex.core.durability.journal import WalCorrupt, WalLocked
+from betex.cli.examples import epilog
 from betex.server.config import WAIT_STRATEGIES, ConfigError, ServerConfig
 
 
 def _stake(flag: str, text: str) -> int:
+    from betex.core.domain.money import cents_from_wire
+
     try:
         value = float(text)
     except ValueError:
@@ -34,36 +35,76 @@ def _stake(flag: str, text: str) -> int:
     return cents
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether `host:port` cannot be bound now: checked before the data dir is touched, so a busy
+    port fails without creating wal/ or snapshots/ (the real bind later still reports races).
+
+    SO_REUSEADDR as aiohttp sets it, so a port in TIME_WAIT counts as free, as it will for the server.
+    """
+    if port == 0:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return False  # the server reports an unresolvable host in its own words
+    for family, kind, proto, _name, addr in infos:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(addr)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("serve")
+    @app.command("serve", epilog=epilog("serve"))
     def _cmd(
         host: Annotated[
-            str, typer.Option(help="Interface to listen on (loopback by default).")
+            str, typer.Option(metavar="HOST", help="Interface to listen on (loopback by default).")
         ] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="TCP port (0 picks a free one and prints it).")] = 3000,
+        port: Annotated[
+            int, typer.Option(metavar="PORT", help="TCP port (0 picks a free one and prints it).")
+        ] = 3000,
         data_dir: DataDirOption = default_data_dir(),
-        ring_size: Annotated[int, typer.Option(help="Ingress ring slots; a power of two.")] = 16384,
+        ring_size: Annotated[
+            int, typer.Option(metavar="SLOTS", help="Ingress ring slots; a power of two.")
+        ] = 16384,
         wait_strategy: Annotated[
-            str, typer.Option(help=f"Engine wait strategy: {', '.join(WAIT_STRATEGIES)}.")
+            str, typer.Option(metavar="STRATEGY", help=f"Engine wait strategy: {', '.join(WAIT_STRATEGIES)}.")
         ] = "blocking-wait",
-        max_batch: Annotated[int, typer.Option(help="Most commands the engine drains per batch.")] = 4096,
+        max_batch: Annotated[
+            int, typer.Option(metavar="N", help="Most commands the engine drains per batch.")
+        ] = 4096,
         durability: Annotated[
-            str, typer.Option(help="sync (fsync per commit) or async (no fsync).")
+            str, typer.Option(metavar="MODE", help="sync (fsync per commit) or async (no fsync).")
         ] = "sync",
         snapshot_every: Annotated[
-            int, typer.Option(help="Write an engine snapshot every N events.")
+            int, typer.Option(metavar="N", help="Write an engine snapshot every N events.")
         ] = 1_000_000,
         snapshot_interval_ms: Annotated[
-            int, typer.Option(help="How often changed markets are pushed to WebSocket subscribers.")
+            int,
+            typer.Option(metavar="MS", help="How often changed markets are pushed to WebSocket subscribers."),
         ] = 200,
         admin_token: Annotated[
-            str | None, typer.Option(help="Require this bearer token for market admin commands.")
+            str | None,
+            typer.Option(metavar="TOKEN", help="Require this bearer token for market admin commands."),
         ] = None,
-        min_stake: Annotated[str, typer.Option(help="Smallest accepted stake.")] = "1.00",
-        max_stake: Annotated[str, typer.Option(help="Largest accepted stake.")] = "1000000.00",
-        log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+        min_stake: Annotated[str, typer.Option(metavar="AMOUNT", help="Smallest accepted stake.")] = "1.00",
+        max_stake: Annotated[
+            str, typer.Option(metavar="AMOUNT", help="Largest accepted stake.")
+        ] = "1000000.00",
+        log_level: Annotated[
+            str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
+        ] = "info",
     ) -> None:
-        """Run the engine, WAL and projection behind the HTTP + WebSocket API."""
+        """Run the engine, WAL and projection behind the HTTP + WebSocket API.
+
+        Prints where it listens and what it recovered from the data dir. SIGINT (Ctrl-C) or SIGTERM stops it cleanly: the commands in flight are drained and committed, projection.snap is written, exit 0. A port already in use is refused (exit 1) before the data dir is touched; a data dir whose WAL another server holds exits 3.
+        """
+        from betex.core.domain.events import CorruptRecord
+        from betex.core.durability.journal import WalCorrupt, WalLocked
         from betex.server.run import run  # deferred: aiohttp/uvloop load only for `serve`
 
         try:
@@ -84,6 +125,8 @@ def register(app: typer.Typer) -> None:
             ).validate()
         except ConfigError as exc:
             fail(str(exc), EXIT_USAGE)
+        if port_in_use(host, port):
+            fail(f"cannot listen on {host}:{port}: address already in use", EXIT_ERROR)
         try:
             code = run(config)
         except WalLocked as exc:

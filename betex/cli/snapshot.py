@@ -3,18 +3,15 @@ snapshots (`save`, `list`)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from betex.cli.common import EXIT_ERROR, EXIT_UNREACHABLE, EXIT_USAGE, JsonOption, default_data_dir, fail
+from betex.cli.examples import epilog
 from betex.cli.replay import progress_bar
 from betex.cli.wal import print_json, wal_errors
-from betex.core.ops import tools
 
 MAX_DEPTH = 350
 
@@ -22,6 +19,7 @@ DataDirArg = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
+        metavar="DIR",
         help="Data directory holding wal/ (default: $BETEX_DATA_DIR or ./betex-data).",
         show_default=False,
     ),
@@ -33,6 +31,8 @@ def register(app: typer.Typer) -> None:
         help="Print a market snapshot (offline from the WAL, or from a server); save and list engine snapshots.",
         invoke_without_command=True,
         no_args_is_help=False,
+        rich_markup_mode=None,
+        epilog=epilog("snapshot"),
     )
     app.add_typer(group, name="snapshot")
 
@@ -41,20 +41,26 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         data_dir: DataDirArg = None,
         url: Annotated[
-            str | None, typer.Option("--url", help="Fetch GET /snapshot from this server instead.")
+            str | None,
+            typer.Option("--url", metavar="URL", help="Fetch GET /snapshot from this server instead."),
         ] = None,
         market_id: Annotated[
-            int | None, typer.Option("--market-id", min=1, help="Market (default: the lowest id).")
+            int | None,
+            typer.Option("--market-id", min=1, metavar="ID", help="Market (default: the lowest id)."),
         ] = None,
         depth: Annotated[
-            int, typer.Option("--depth", min=1, max=MAX_DEPTH, help="Ladder levels per side.")
+            int, typer.Option("--depth", min=1, max=MAX_DEPTH, metavar="N", help="Ladder levels per side.")
         ] = 10,
         json_out: JsonOption = False,
     ) -> None:
         """Print a market snapshot, rendered like the server's SNAPSHOT message.
 
         Offline (the default) the projection is rebuilt from projection.snap plus the WAL tail, or from the whole WAL, and the snapshot is the body GET /snapshot would return at the WAL's last seq; this works while a server runs. With --url the snapshot is fetched from a running server (exit 5 when it is unreachable).
+
+        The table prints odds and money as the TUI does (2.10, 59.46), binary markets in bps and whole shares; --json prints the body exactly as the server serves it.
         """
+        from betex.core.ops import tools
+
         ctx.obj = data_dir
         if ctx.invoked_subcommand is not None:
             return
@@ -74,12 +80,13 @@ def register(app: typer.Typer) -> None:
             return print_json(body)
         _render(body)
 
-    @group.command("save")
+    @group.command("save", epilog=epilog("snapshot save"))
     def _save(
         ctx: typer.Context,
         data_dir: DataDirArg = None,
         to_seq: Annotated[
-            int | None, typer.Option("--to", min=1, help="Snapshot at this seq (default: the last).")
+            int | None,
+            typer.Option("--to", min=1, metavar="SEQ", help="Snapshot at this seq (default: the last)."),
         ] = None,
         json_out: JsonOption = False,
     ) -> None:
@@ -87,16 +94,26 @@ def register(app: typer.Typer) -> None:
 
         Safe while a server runs: the file is written atomically (temp file, fsync, rename) under a name carrying its seq and CRC32, and is exactly what the server would write at that seq. The next recovery starts from the newest valid snapshot.
         """
+        from betex.core.ops import tools
+
         with wal_errors(), progress_bar("rebuilding", not json_out) as progress:
             saved = tools.save_engine_snapshot(data_dir or ctx.obj or default_data_dir(), to_seq, progress)
         if json_out:
             return print_json(saved.to_dict())
         print(f"saved {saved.path} (seq {saved.seq}, {saved.size} bytes, state hash {saved.state_hash})")
 
-    @group.command("list")
+    @group.command("list", epilog=epilog("snapshot list"))
     def _list(ctx: typer.Context, data_dir: DataDirArg = None, json_out: JsonOption = False) -> None:
-        """List engine snapshots (seq, size, path), oldest first."""
-        infos = tools.list_engine_snapshots(data_dir or ctx.obj or default_data_dir())
+        """List engine snapshots (seq, size, path), oldest first.
+
+        Like every offline command, a data dir without a WAL is an error (exit 1), not an empty list.
+        """
+        from betex.core.ops import tools
+
+        root = data_dir or ctx.obj or default_data_dir()
+        with wal_errors():
+            tools.require_wal(root)
+            infos = tools.list_engine_snapshots(root)
         if json_out:
             return print_json([tools.snapshot_info_dict(i) for i in infos])
         if not infos:
@@ -106,6 +123,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _fetch(url: str, market_id: int | None, depth: int) -> Any:
+    import asyncio
+
     from betex.client.errors import HttpError, ServerUnreachable
     from betex.client.http import BetexHttp
 
@@ -121,15 +140,42 @@ def _fetch(url: str, market_id: int | None, depth: int) -> Any:
         fail(f"{url}: {exc}", EXIT_ERROR)
 
 
-def _levels(levels: list[dict[str, Any]]) -> str:
-    return "  ".join(f"{lv['price']}@{lv['size']}" for lv in levels) or "-"
+def fmt_odds(price: float | None) -> str:
+    """Decimal odds as the TUI's ladder shows them: 2.10, 15.5, 110."""
+    if price is None:
+        return "-"
+    if price < 10:
+        return f"{price:.2f}"
+    if price < 100 and price != int(price):
+        return f"{price:.1f}"
+    return f"{price:.0f}"
+
+
+def _price(price: float | None, binary: bool) -> str:
+    if binary:
+        return "-" if price is None else f"{int(price)}"
+    return fmt_odds(price)
+
+
+def _amount(value: float, binary: bool) -> str:
+    """Money with two decimals (59.46); binary sizes are whole shares."""
+    return f"{int(value):,}" if binary else f"{value:,.2f}"
+
+
+def _levels(levels: list[dict[str, Any]], binary: bool = False) -> str:
+    return "  ".join(f"{_price(lv['price'], binary)}@{_amount(lv['size'], binary)}" for lv in levels) or "-"
 
 
 def _render(body: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(soft_wrap=False)
+    binary = body["market_model"] == "BINARY_YES"
     console.print(
         f"[bold]market {body['market_id']}[/] {body['name']} — {body['market_model']} {body.get('book_type') or ''} "
-        f"{body['market_state']}/{body['market_phase']}  seq {body['seq']}  matched {body['total_matched']}",
+        f"{body['market_state']}/{body['market_phase']}  seq {body['seq']}  "
+        f"matched {_amount(body['total_matched'], binary)}",
         highlight=False,
         soft_wrap=True,
     )
@@ -137,7 +183,9 @@ def _render(body: dict[str, Any]) -> None:
     if book["kind"] == "BINARY":
         data = book["data"]
         console.print(
-            f"bids  {_levels(data.get('bids', []))}\nasks  {_levels(data.get('asks', []))}", highlight=False
+            f"bids (bps@shares)  {_levels(data.get('bids', []), True)}\n"
+            f"asks (bps@shares)  {_levels(data.get('asks', []), True)}",
+            highlight=False,
         )
         return
     ladders = {r["runner_id"]: r for r in book["data"].get("runners", [])}
@@ -149,8 +197,8 @@ def _render(body: dict[str, Any]) -> None:
         table.add_row(
             str(r["runner_id"]),
             r["label"],
-            str(r["last_traded_price"] or "-"),
-            str(r["traded_volume"]),
+            _price(r["last_traded_price"], binary),
+            _amount(r["traded_volume"], binary),
             _levels(ladder.get("available_to_back", [])),
             _levels(ladder.get("available_to_lay", [])),
         )

@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 
 from . import params
-from .metrics import metrics_json, metrics_prometheus
+from .metrics import PROMETHEUS_CONTENT_TYPE, metrics_json, prometheus_exposition
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -166,7 +166,8 @@ async def metrics(request: web.Request) -> web.StreamResponse:
         return hub
     fmt = params.choice(request.query, "format", ("json", "prometheus"))
     if fmt == "prometheus":
-        return web.Response(text=metrics_prometheus(hub), content_type="text/plain", charset="utf-8")
+        body = await prometheus_exposition(hub)
+        return web.Response(body=body, headers={"Content-Type": PROMETHEUS_CONTENT_TYPE})
     return json_response(metrics_json(hub))
 
 

@@ -42,3 +42,35 @@ def test_every_command_has_a_page_naming_each_of_its_options() -> None:
 
 def test_escaping_keeps_troff_control_characters_inert() -> None:
     assert esc(".TH x\n'quote\nback\\slash -x") == "\\&.TH x\n\\&'quote\nback\\eslash \\-x"
+
+
+def test_every_page_has_examples_that_start_with_betex() -> None:
+    for node in walk():
+        text = (MAN / f"{node.page}.1").read_text()
+        assert ".SH EXAMPLES" in text, f"{node.page}.1 has no EXAMPLES section"
+        examples = text.split(".SH EXAMPLES", 1)[1].split(".SH ", 1)[0]
+        assert "\\fBbetex " in examples, f"{node.page}.1: EXAMPLES shows no betex command line"
+
+
+def test_help_ends_with_the_same_examples_as_the_man_page() -> None:
+    from betex.cli.examples import EXAMPLES
+
+    for node in walk():
+        examples = EXAMPLES[" ".join(node.path)]
+        assert examples, f"`{node.title}` has no examples"
+        assert all(cmd.startswith("betex") for _, cmd in examples)
+        assert node.command.epilog and examples[0][1] in node.command.epilog, node.title
+
+
+def test_name_line_does_not_repeat_the_command_name() -> None:
+    for page in MAN.glob("*.1"):
+        name_line = page.read_text().split(".SH NAME\n", 1)[1].split("\n", 1)[0]
+        name, _, description = name_line.partition(" \\- ")
+        assert description and not description.lower().startswith("betex"), f"{page.name}: {name_line}"
+
+
+def test_metavars_are_words_not_python_types() -> None:
+    for page in MAN.glob("*.1"):
+        text = page.read_text()
+        for bad in ("<bool>", "<str>", "<int", "<list", "<path>", "<float", "{dest}"):
+            assert bad not in text, f"{page.name} shows the metavar {bad}"

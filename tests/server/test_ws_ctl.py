@@ -476,7 +476,7 @@ def test_metrics_json_and_prometheus(betex_server: ServerProcess) -> None:
     assert m["projection"]["lag_events"] >= 0
     status, text = betex_server.get("/metrics?format=prometheus")
     assert status == 200 and "# TYPE betex_commands_total counter" in text
-    assert 'betex_stage_latency_seconds_bucket{stage="engine",le="+Inf"}' in text
+    assert 'betex_stage_latency_seconds_bucket{le="+Inf",stage="engine"}' in text
     counts = betex_server.get_json("/debug/live_counts")
     assert counts["markets"] >= 0 and "orders" in counts
 

@@ -19,11 +19,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from betex.core.domain.engine import EngineConfig
 from betex.core.domain.events import TYPE_BY_NAME, Event, TradeMatched, type_name
-from betex.core.durability import snapshot as snapshots
 from betex.core.durability.journal import (
     Journal,
     JournalReader,
@@ -35,8 +33,13 @@ from betex.core.durability.journal import (
     snapshots_dir_of,
     wal_dir_of,
 )
-from betex.core.durability.recovery import ProgressFn, RecoveryInfo, recover
-from betex.core.readmodel.projection import Projection
+
+if TYPE_CHECKING:  # the engine and projection load only for the tools that rebuild them, so
+    # `betex wal inspect --stats` starts fast (operations.md §6: CLI start <= 0.3 s)
+    from betex.core.domain.engine import EngineConfig
+    from betex.core.durability import snapshot as snapshots
+    from betex.core.durability.recovery import ProgressFn, RecoveryInfo
+    from betex.core.readmodel.projection import Projection
 
 PROJECTION_FILE = "projection.snap"
 """The projection's disk snapshot under a data dir (the server writes it on a clean stop)."""
@@ -282,6 +285,8 @@ def replay(
         raise UsageError(f"--to must be >= 0, not {to_seq}")
     require_wal(data_dir)
     t0 = time.perf_counter()
+    from betex.core.durability.recovery import recover
+
     engine, info = recover(Path(data_dir), None, use_snapshot=use_snapshot, to_seq=to_seq, progress=progress)
     digest = engine.state_hash()
     return ReplayReport(info, digest, time.perf_counter() - t0)
@@ -315,6 +320,9 @@ def save_engine_snapshot(
     CRC, and a snapshot at a committed seq is exactly what the server would have written there.
     """
     require_wal(data_dir)
+    from betex.core.durability import snapshot as snapshots
+    from betex.core.durability.recovery import recover
+
     engine, info = recover(Path(data_dir), None, use_snapshot=True, to_seq=to_seq, progress=progress)
     if engine.seq == 0:
         raise WalError(f"nothing to snapshot: the WAL in {wal_dir_of(Path(data_dir))} is empty")
@@ -324,6 +332,8 @@ def save_engine_snapshot(
 
 
 def list_engine_snapshots(data_dir: Path) -> list[snapshots.SnapshotInfo]:
+    from betex.core.durability import snapshot as snapshots
+
     return snapshots.list_snapshots(snapshots_dir_of(Path(data_dir)))
 
 
@@ -353,6 +363,8 @@ def build_projection(
     `use_file`: start from ``projection.snap`` when it is usable (as the server does) and replay
     only the tail; otherwise replay everything from seq 1 (what `projection rebuild` means).
     """
+    from betex.core.readmodel.projection import Projection
+
     data_dir = Path(data_dir)
     with open_reader(data_dir) as reader:
         wal_last = reader.last_seq()
@@ -515,6 +527,8 @@ def backup(data_dir: Path, dest: Path, with_snapshots: bool = True, check: bool 
                 )
     copied = 0
     if with_snapshots:
+        from betex.core.durability import snapshot as snapshots
+
         for info in snapshots.list_snapshots(snapshots_dir_of(data_dir)):
             if info.seq > last_seq:
                 continue

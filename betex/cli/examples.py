@@ -1,0 +1,91 @@
+"""Usage examples of every command: one source for the EXAMPLES at the end of `--help` (the
+command's epilog) and the EXAMPLES section of its man page (`betex/cli/manpages.py`).
+
+Keyed by the command's path below `betex` (`""` is `betex` itself); each example is a one-line
+purpose and the command line. `tests/cli/test_manpages.py` checks every command has some.
+"""
+
+from __future__ import annotations
+
+Example = tuple[str, str]
+
+EXAMPLES: dict[str, tuple[Example, ...]] = {
+    "": (
+        ("Start a server on port 3000 with data in ./betex-data", "betex serve"),
+        ("Drive it with five bots for 30 seconds", "betex bots --create soccer --duration 30"),
+        ("Watch it in the terminal", "betex tui"),
+        ("Check the write-ahead log", "betex wal inspect --verify"),
+        ("Enable shell completion (restart the shell after)", "betex --install-completion"),
+    ),
+    "serve": (
+        ("Serve on the default port with data in ./betex-data", "betex serve"),
+        (
+            "Another port and data dir, no fsync (for load tests)",
+            "betex serve --port 3100 --data-dir /tmp/bx --durability async",
+        ),
+        ("Require a token for market admin commands", "betex serve --admin-token s3cret"),
+    ),
+    "wal": (
+        ("Events of market 1 from seq 1000, as a table", "betex wal inspect --market 1 --from 1000"),
+        ("A hot backup beside a running server", "betex wal backup /backups/bx-today"),
+    ),
+    "wal inspect": (
+        (
+            "Trades and accepted orders of market 1",
+            "betex wal inspect --market 1 --type ORDER_ACCEPTED,TRADE_MATCHED",
+        ),
+        (
+            "Every event as JSON lines (engine units) into jq",
+            "betex wal inspect --json | jq -c 'select(.type==\"TRADE_MATCHED\")'",
+        ),
+        ("Follow a running server's log, like tail -f", "betex wal inspect --follow"),
+        ("Counts by type, size and rate", "betex wal inspect --stats"),
+        ("Check every record (exit 4 on damage)", "betex wal inspect --verify"),
+    ),
+    "wal backup": (
+        ("Copy the live WAL and its snapshots into a new data dir", "betex wal backup /backups/bx-today"),
+        ("Restore: serve the copy", "betex serve --data-dir /backups/bx-today"),
+    ),
+    "replay": (
+        ("Rebuild from the newest snapshot and print the state hash", "betex replay"),
+        ("From seq 1 up to seq 5000, as JSON", "betex replay --no-snapshot --to 5000 --json"),
+    ),
+    "snapshot": (
+        ("Market 1 from the WAL (no server needed)", "betex snapshot --market-id 1"),
+        (
+            "The same from a running server, 20 levels",
+            "betex snapshot --url ws://127.0.0.1:3000 --market-id 1 --depth 20",
+        ),
+    ),
+    "snapshot save": (
+        ("Write an engine snapshot at the last seq (safe beside a server)", "betex snapshot save"),
+        ("At seq 5000", "betex snapshot save --to 5000"),
+    ),
+    "snapshot list": (
+        ("List engine snapshots", "betex snapshot list"),
+        ("As JSON", "betex snapshot list --json"),
+    ),
+    "projection": (("Rebuild projection.snap with no server running", "betex projection rebuild"),),
+    "projection rebuild": (
+        ("Rebuild projection.snap in place (no server running)", "betex projection rebuild"),
+        ("Beside a running server, into another file", "betex projection rebuild --out /tmp/projection.snap"),
+    ),
+    "bots": (
+        ("Create a soccer market and trade it for 10 seconds", "betex bots --create soccer"),
+        ("Flat out, no acks, on market 1", "betex bots --market-id 1 --rate 0 --no-ack --duration 30"),
+        ("A summary as JSON for scripts", "betex bots --create binary --duration 5 --json"),
+    ),
+    "tui": (
+        ("Trade on a local server", "betex tui"),
+        ("With six embedded bots", "betex tui --bots 6"),
+        ("Another server", "betex tui --url ws://10.0.0.5:3000/ws_ctl?depth=10"),
+    ),
+}
+
+
+def epilog(path: str) -> str:
+    """The EXAMPLES block shown at the end of `--help` (kept unwrapped by Click's ``\\b``)."""
+    lines = ["Examples:", "", "\b"]
+    for purpose, command in EXAMPLES[path]:
+        lines += [f"  # {purpose}", f"  {command}"]
+    return "\n".join(lines)
