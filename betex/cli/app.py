@@ -9,16 +9,16 @@ from typing import Annotated
 import typer
 
 from betex import __version__
+from betex.cli.common import BetexGroup, debug_requested, report
 
 app = typer.Typer(
     name="betex",
+    cls=BetexGroup,
     help="betex — a betting-exchange toolkit: engine, WAL, projection, server, TUI and bots.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-_DEBUG = False
 
 
 def _version(value: bool) -> None:
@@ -34,8 +34,7 @@ def _root(
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
-    global _DEBUG
-    _DEBUG = debug
+    """(`--debug` is read by `BetexGroup` when a command fails.)"""
 
 
 def _register() -> None:
@@ -49,7 +48,8 @@ _register()
 
 
 def main() -> None:
-    """Console entry point: unexpected errors become one line and exit 1 unless --debug."""
+    """Console entry point. Commands' errors are mapped by `BetexGroup`; this catches what is
+    raised outside any command (one line and exit 1 unless --debug)."""
     try:
         app()
     except SystemExit:
@@ -62,7 +62,6 @@ def main() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence, re-raised with --debug
-        if _DEBUG or "--debug" in sys.argv:
+        if debug_requested():
             raise
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(report(exc))

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from betex.cli.common import EXIT_UNREACHABLE, EXIT_USAGE, JsonOption, fail
+from betex.cli.common import EXIT_USAGE, JsonOption, fail
 
 
 class Preset(StrEnum):
@@ -83,18 +83,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _run(cfg: Any, progress: bool) -> Any:
-    from betex.client.connection import CommandFailed
-    from betex.client.errors import ClientError, ServerUnreachable
+    """The load run; its errors (`ServerUnreachable` → 5, `UsageError` → 2, `ClientError` → 1)
+    rise to the CLI's one mapping."""
     from betex.client.loadgen import run_load
 
-    try:
-        return asyncio.run(_main(cfg, progress, run_load))
-    except ServerUnreachable as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except (CommandFailed, ClientError) as exc:
-        fail(str(exc))
+    return asyncio.run(_main(cfg, progress, run_load))
 
 
 async def _main(cfg: Any, progress: bool, run_load: Any) -> Any:

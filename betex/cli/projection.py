@@ -9,7 +9,7 @@ import typer
 
 from betex.cli.common import DataDirOption, JsonOption, default_data_dir
 from betex.cli.replay import progress_bar
-from betex.cli.wal import print_json, wal_errors
+from betex.cli.wal import print_json
 from betex.core.ops import tools
 
 
@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
         Rewriting DATA_DIR/projection.snap takes the WAL writer lock for the whole rebuild, so it exits 3 while a server runs (and a server cannot start meanwhile). --out writes another file instead and works beside a server. The file is written to a temp name, fsynced and renamed; a server loads it at start when its seq is not past the WAL's.
         """
-        with wal_errors(), progress_bar("rebuilding", not json_out) as progress:
+        with progress_bar("rebuilding", not json_out) as progress:
             report = tools.rebuild_projection(data_dir, out, to_seq, progress)
         if json_out:
             return print_json(report.to_dict())

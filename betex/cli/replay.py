@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from betex.cli.common import DataDirOption, JsonOption, default_data_dir
-from betex.cli.wal import print_json, wal_errors
+from betex.cli.wal import print_json
 from betex.core.ops import tools
 
 ProgressFn = Callable[[int, int], None]
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
 
         By default replay starts from the newest valid engine snapshot at or below the target seq and applies the WAL tail; --no-snapshot replays from seq 1. Both paths print the same state hash for the same seq: replay is deterministic. Works while a server runs.
         """
-        with wal_errors(), progress_bar("replaying", not json_out) as progress:
+        with progress_bar("replaying", not json_out) as progress:
             report = tools.replay(data_dir, to_seq, from_snapshot, progress)
         if json_out:
             return print_json(report.to_dict())

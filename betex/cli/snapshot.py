@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from betex.cli.common import EXIT_ERROR, EXIT_UNREACHABLE, EXIT_USAGE, JsonOption, default_data_dir, fail
+from betex.cli.common import EXIT_ERROR, EXIT_USAGE, JsonOption, default_data_dir, fail
 from betex.cli.replay import progress_bar
-from betex.cli.wal import print_json, wal_errors
+from betex.cli.wal import print_json
 from betex.core.ops import tools
 
 MAX_DEPTH = 350
@@ -63,8 +63,7 @@ def register(app: typer.Typer) -> None:
         if url is not None:
             body = _fetch(url, market_id, depth)
         else:
-            with wal_errors():
-                body = tools.market_snapshot(data_dir or default_data_dir(), market_id, depth)
+            body = tools.market_snapshot(data_dir or default_data_dir(), market_id, depth)
             if body is None:
                 fail(
                     "no markets in the WAL" if market_id is None else f"unknown market {market_id}",
@@ -87,7 +86,7 @@ def register(app: typer.Typer) -> None:
 
         Safe while a server runs: the file is written atomically (temp file, fsync, rename) under a name carrying its seq and CRC32, and is exactly what the server would write at that seq. The next recovery starts from the newest valid snapshot.
         """
-        with wal_errors(), progress_bar("rebuilding", not json_out) as progress:
+        with progress_bar("rebuilding", not json_out) as progress:
             saved = tools.save_engine_snapshot(data_dir or ctx.obj or default_data_dir(), to_seq, progress)
         if json_out:
             return print_json(saved.to_dict())
@@ -106,19 +105,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _fetch(url: str, market_id: int | None, depth: int) -> Any:
-    from betex.client.errors import HttpError, ServerUnreachable
+    """GET /snapshot; `ServerUnreachable` (exit 5) and `HttpError` (exit 1) rise to the CLI."""
     from betex.client.http import BetexHttp
 
     async def get() -> Any:
         async with BetexHttp(url, timeout=10.0) as http:
             return await http.get("/snapshot", market_id=market_id, depth=depth)
 
-    try:
-        return asyncio.run(get())
-    except ServerUnreachable as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
-    except HttpError as exc:
-        fail(f"{url}: {exc}", EXIT_ERROR)
+    return asyncio.run(get())
 
 
 def _levels(levels: list[dict[str, Any]]) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,38 +14,18 @@ from rich.console import Console
 from rich.table import Table
 
 from betex.cli.common import (
-    EXIT_ERROR,
     EXIT_USAGE,
     EXIT_WAL_DAMAGED,
-    EXIT_WAL_LOCKED,
     DataDirOption,
     JsonOption,
     default_data_dir,
     fail,
 )
-from betex.core.domain.events import CorruptRecord, Event, to_dict, type_name
-from betex.core.durability.journal import WalCorrupt, WalError, WalLocked, WalNotFound
+from betex.core.domain.events import Event, to_dict, type_name
 from betex.core.ops import tools
 
 TABLE_LIMIT = 200
 """Rows a table shows without --limit (a table is for reading; use --json to stream everything)."""
-
-
-@contextlib.contextmanager
-def wal_errors() -> Iterator[None]:
-    """Map WAL faults to the exit codes of operations.md §4 (one line on stderr)."""
-    try:
-        yield
-    except WalLocked as exc:
-        fail(str(exc), EXIT_WAL_LOCKED)
-    except (CorruptRecord, WalCorrupt) as exc:
-        fail(f"WAL damaged: {exc}", EXIT_WAL_DAMAGED)
-    except WalNotFound as exc:
-        fail(f"{exc} (is --data-dir right?)", EXIT_ERROR)
-    except tools.UsageError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except WalError as exc:
-        fail(str(exc), EXIT_ERROR)
 
 
 def print_json(obj: object) -> None:
@@ -96,17 +75,16 @@ def register(app: typer.Typer) -> None:
         """
         if sum((follow, show_stats, verify)) > 1:
             fail("--follow, --stats and --verify are exclusive", EXIT_USAGE)
-        with wal_errors():
-            if show_stats:
-                return _print_stats(tools.stats(data_dir), json_out)
-            if verify:
-                return _verify(data_dir, json_out)
-            query = tools.InspectQuery(from_seq or 1, to_seq, market, tools.parse_types(types or ()), limit)
-            if follow:
-                return _print_lines(tools.follow(data_dir, query, from_end=from_seq is None), json_out)
-            if json_out:
-                return _print_lines(tools.inspect(data_dir, query), True)
-            _print_table(data_dir, query)
+        if show_stats:
+            return _print_stats(tools.stats(data_dir), json_out)
+        if verify:
+            return _verify(data_dir, json_out)
+        query = tools.InspectQuery(from_seq or 1, to_seq, market, tools.parse_types(types or ()), limit)
+        if follow:
+            return _print_lines(tools.follow(data_dir, query, from_end=from_seq is None), json_out)
+        if json_out:
+            return _print_lines(tools.inspect(data_dir, query), True)
+        _print_table(data_dir, query)
 
     @group.command("backup")
     def _backup(
@@ -127,8 +105,7 @@ def register(app: typer.Typer) -> None:
 
         The copy is one LMDB read transaction (mdb_env_copy with compaction): it holds exactly the events committed when it began and never blocks the running writer. DEST/wal must not exist or be empty. Engine snapshots up to the copied seq are copied too, and the copy is verified record by record unless --no-verify. Start a server on DEST, or run `betex replay --data-dir DEST`, to restore.
         """
-        with wal_errors():
-            report = tools.backup(data_dir, dest, with_snapshots=snapshots, check=check)
+        report = tools.backup(data_dir, dest, with_snapshots=snapshots, check=check)
         if json_out:
             return print_json(report.to_dict())
         print(

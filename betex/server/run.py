@@ -10,6 +10,7 @@ taking commands, lets the runtime drain the ring and commit, delivers the last r
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 import sys
@@ -20,8 +21,9 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from betex.core.domain.engine import EngineConfig
-from betex.core.durability.journal import Journal, JournalReader, WalNotFound
+from betex.core.durability.journal import Journal, JournalReader
 from betex.core.durability.recovery import recover
+from betex.core.errors import BetexError, WalNotFound
 from betex.core.readmodel.projection import Projection
 from betex.core.runtime import gctune
 from betex.core.runtime.gctune import tune_for_engine
@@ -76,7 +78,14 @@ async def serve(config: ServerConfig) -> int:
     try:
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port, reuse_address=True, backlog=1024)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise BetexError(
+                    f"cannot listen on {config.host}:{config.port}: address already in use"
+                ) from exc
+            raise
         port = _bound_port(site, config.port)
         say(f"betex serve: listening on http://{config.host}:{port} (ws://{config.host}:{port}/ws_ctl)")
         say(f"betex serve: data dir {data_dir.resolve()}, durability {config.durability}")

@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 
 import msgpack
 
+from betex.core.errors import CorruptRecord
+
 SCHEMA_VERSION = 1
 
 
@@ -179,10 +181,6 @@ TYPE_NAMES: dict[type[Any], str] = {
     BatchProcessed: "BATCH_PROCESSED",
 }
 TYPE_BY_NAME: dict[str, type[Any]] = {name: cls for cls, name in TYPE_NAMES.items()}
-
-
-class CorruptRecord(Exception):
-    """A WAL record that fails its CRC, its schema check or decoding."""
 
 
 def type_name(event: Event) -> str:

@@ -34,11 +34,11 @@ from betex.core.domain.events import (
     EVENT_TYPES,
     SCHEMA_VERSION,
     TYPE_NAMES,
-    CorruptRecord,
     Event,
     decode,
     encode,
 )
+from betex.core.errors import CorruptRecord, WalCorrupt, WalError, WalFailure, WalLocked, WalNotFound
 
 log = logging.getLogger(__name__)
 
@@ -57,32 +57,6 @@ _META_CREATED = b"created_ns"
 _META_LAST_SEQ = b"last_seq"
 _MAX_MAP_SIZE = 1 << 44  # 16 TiB: past this a MapFullError is a real fault, not a growth step
 _READ_CHUNK = 4096  # records per read txn: keeps txns short so resizes and writers never wait long
-
-
-class WalError(Exception):
-    """Base of every WAL fault (I/O, locking, damage)."""
-
-
-class WalLocked(WalError):
-    """Another process (or another Journal in this one) holds the single-writer lock."""
-
-    def __init__(self, wal_dir: Path, pid: int | None) -> None:
-        self.wal_dir = wal_dir
-        self.pid = pid
-        shown = str(pid) if pid is not None else "unknown"
-        super().__init__(f"WAL {wal_dir} is locked by another writer (pid {shown})")
-
-
-class WalFailure(WalError):
-    """A write or fsync failed: nothing from the failed batch may be acknowledged (fail-stop)."""
-
-
-class WalNotFound(WalError, FileNotFoundError):
-    """No WAL exists under the data dir (a reader never creates one)."""
-
-
-class WalCorrupt(WalError):
-    """The WAL's structure is damaged or from an incompatible schema."""
 
 
 def wal_dir_of(data_dir: Path) -> Path:

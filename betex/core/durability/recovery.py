@@ -14,7 +14,8 @@ from pathlib import Path
 
 from betex.core.domain.engine import Engine, EngineConfig, SeqGap
 from betex.core.durability import snapshot
-from betex.core.durability.journal import JournalReader, WalCorrupt, WalNotFound, snapshots_dir_of
+from betex.core.durability.journal import JournalReader, snapshots_dir_of
+from betex.core.errors import WalCorrupt, WalNotFound
 from betex.core.runtime import gctune
 
 ProgressFn = Callable[[int, int], None]

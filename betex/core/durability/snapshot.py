@@ -15,15 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from betex.core.domain.engine import Engine, EngineConfig
+from betex.core.errors import SnapshotDamaged
 
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^engine-(\d{20})-([0-9a-f]{8})\.snap$")
 TMP_SUFFIX = ".tmp"
-
-
-class SnapshotDamaged(Exception):
-    """A snapshot whose content does not match its name's CRC or does not load."""
 
 
 @dataclass(frozen=True, slots=True)

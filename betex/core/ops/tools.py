@@ -28,14 +28,12 @@ from betex.core.durability.journal import (
     Journal,
     JournalReader,
     VerifyReport,
-    WalCorrupt,
-    WalError,
-    WalNotFound,
     WalStats,
     snapshots_dir_of,
     wal_dir_of,
 )
 from betex.core.durability.recovery import ProgressFn, RecoveryInfo, recover
+from betex.core.errors import SnapshotDamaged, UsageError, WalCorrupt, WalError, WalNotFound
 from betex.core.readmodel.projection import Projection
 
 PROJECTION_FILE = "projection.snap"
@@ -43,10 +41,6 @@ PROJECTION_FILE = "projection.snap"
 
 PROGRESS_EVERY = 65536
 _APPLY_CHUNK = 4096
-
-
-class UsageError(ValueError):
-    """Arguments that cannot work (the CLI exits 2); raised before the WAL is touched."""
 
 
 def open_reader(data_dir: Path) -> JournalReader:
@@ -520,7 +514,7 @@ def backup(data_dir: Path, dest: Path, with_snapshots: bool = True, check: bool 
                 continue
             try:
                 data = snapshots.read_snapshot(info)
-            except (snapshots.SnapshotDamaged, OSError):
+            except (SnapshotDamaged, OSError):
                 continue
             snapshots.write_snapshot(data, info.seq, snapshots_dir_of(dest))
             copied += 1
