@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from betex.core.domain.events import OrderAccepted, encode
+from betex.core.domain.events import OrderAccepted
+from betex.core.durability.codec import encode
 from betex.core.durability.journal import JournalReader
 from betex.core.readmodel.projection import Projection
 from tests.cli.conftest import betex, betex_proc, write_wal

@@ -2,7 +2,7 @@
 
 Layout under a data dir: ``wal/`` (the LMDB environment, named DBs ``events`` and ``meta``),
 ``wal/writer.lock`` (flock held by the single writer) and ``snapshots/`` (engine snapshots).
-``events`` maps an 8-byte big-endian seq to `betex.core.domain.events.encode(event)`; ``meta`` holds
+``events`` maps an 8-byte big-endian seq to `betex.core.durability.codec.encode(event)`; ``meta`` holds
 the schema version, the creation time and the last committed seq, updated in the same txn.
 
 This is the only module that imports LMDB. py-lmdb refuses to open one environment twice in a
@@ -30,14 +30,8 @@ from typing import Any, Literal
 import lmdb
 import msgpack
 
-from betex.core.domain.events import (
-    EVENT_TYPES,
-    SCHEMA_VERSION,
-    TYPE_NAMES,
-    Event,
-    decode,
-    encode,
-)
+from betex.core.domain.events import TYPE_NAMES, Event
+from betex.core.durability.codec import EVENT_TYPES, SCHEMA_VERSION, decode, encode
 from betex.core.errors import CorruptRecord, WalCorrupt, WalError, WalFailure, WalLocked, WalNotFound
 
 log = logging.getLogger(__name__)

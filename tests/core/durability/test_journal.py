@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from betex.core.domain.engine import Engine
-from betex.core.domain.events import BatchProcessed, Event, OrderAccepted, encode
+from betex.core.domain.events import BatchProcessed, Event, OrderAccepted
+from betex.core.durability.codec import encode
 from betex.core.durability.journal import Journal, JournalReader
 from betex.core.errors import WalFailure, WalLocked, WalNotFound
 from tests.core.workload import market_cmd, order_cmd
