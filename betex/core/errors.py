@@ -76,5 +76,5 @@ class CorruptRecord(WalError, DataDamaged):
     """A WAL record that fails its CRC, its schema check or decoding."""
 
 
-class SnapshotDamaged(DataDamaged):
-    """A snapshot whose content does not match its name's CRC, or does not load."""
+class SnapshotDamaged(DataDamaged, ValueError):
+    """An engine or projection snapshot whose content does not match its CRC, or does not load."""

@@ -32,15 +32,10 @@ from betex.core.durability.journal import (
     snapshots_dir_of,
     wal_dir_of,
 )
-from betex.core.durability.recovery import ProgressFn, RecoveryInfo, recover
+from betex.core.durability.recovery import ProgressFn, RecoveryInfo
 from betex.core.errors import SnapshotDamaged, UsageError, WalCorrupt, WalError, WalNotFound
+from betex.core.ops.recovery import PROJECTION_FILE, recover_engine, recover_projection, save_projection
 from betex.core.readmodel.projection import Projection
-
-PROJECTION_FILE = "projection.snap"
-"""The projection's disk snapshot under a data dir (the server writes it on a clean stop)."""
-
-PROGRESS_EVERY = 65536
-_APPLY_CHUNK = 4096
 
 
 def open_reader(data_dir: Path) -> JournalReader:
@@ -276,7 +271,9 @@ def replay(
         raise UsageError(f"--to must be >= 0, not {to_seq}")
     require_wal(data_dir)
     t0 = time.perf_counter()
-    engine, info = recover(Path(data_dir), None, use_snapshot=use_snapshot, to_seq=to_seq, progress=progress)
+    engine, info = recover_engine(
+        Path(data_dir), None, use_snapshot=use_snapshot, to_seq=to_seq, progress=progress
+    )
     digest = engine.state_hash()
     return ReplayReport(info, digest, time.perf_counter() - t0)
 
@@ -309,7 +306,7 @@ def save_engine_snapshot(
     CRC, and a snapshot at a committed seq is exactly what the server would have written there.
     """
     require_wal(data_dir)
-    engine, info = recover(Path(data_dir), None, use_snapshot=True, to_seq=to_seq, progress=progress)
+    engine, info = recover_engine(Path(data_dir), None, use_snapshot=True, to_seq=to_seq, progress=progress)
     if engine.seq == 0:
         raise WalError(f"nothing to snapshot: the WAL in {wal_dir_of(Path(data_dir))} is empty")
     data = engine.dump()
@@ -342,46 +339,9 @@ def build_projection(
     use_file: bool = False,
     config: EngineConfig | None = None,
 ) -> Projection:
-    """The projection at `to_seq` (default: the last committed seq), built from WAL events.
-
-    `use_file`: start from ``projection.snap`` when it is usable (as the server does) and replay
-    only the tail; otherwise replay everything from seq 1 (what `projection rebuild` means).
-    """
-    data_dir = Path(data_dir)
-    with open_reader(data_dir) as reader:
-        wal_last = reader.last_seq()
-        target = wal_last if to_seq is None else min(to_seq, wal_last)
-        projection: Projection | None = None
-        if use_file:
-            projection = Projection.load_file(data_dir / PROJECTION_FILE, config)
-            if projection is not None and projection.seq > target:
-                projection = None
-        if projection is None:
-            projection = Projection(config)
-        total = target - projection.seq
-        done = 0
-        if progress is not None:
-            progress(0, total)
-        batch: list[Event] = []
-        expected = projection.seq + 1
-        for event in reader.iter_events(projection.seq + 1, target):
-            if event.seq != expected:
-                raise WalCorrupt(f"seq {expected} missing from the WAL (next is {event.seq})")
-            expected += 1
-            batch.append(event)
-            if len(batch) >= _APPLY_CHUNK:
-                projection.apply_batch(batch)
-                done += len(batch)
-                batch = []
-                if progress is not None and done % PROGRESS_EVERY < _APPLY_CHUNK:
-                    progress(done, total)
-        if batch:
-            projection.apply_batch(batch)
-            done += len(batch)
-        if progress is not None:
-            progress(done, total)
-    if projection.seq != target:
-        raise WalCorrupt(f"projection stopped at seq {projection.seq}, expected {target}: WAL has a gap")
+    """The projection at `to_seq` (default: the last committed seq): `recovery.recover_projection`
+    (`use_file` False, the default here, replays from seq 1 as `projection rebuild` means)."""
+    projection, _how = recover_projection(data_dir, config, to_seq, use_file=use_file, progress=progress)
     return projection
 
 
@@ -428,7 +388,7 @@ def rebuild_projection(
     try:
         projection = build_projection(data_dir, to_seq, progress)
         path.parent.mkdir(parents=True, exist_ok=True)
-        projection.save(path)
+        save_projection(projection, path)
     finally:
         if lock is not None:
             lock.close()
