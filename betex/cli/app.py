@@ -34,7 +34,7 @@ def _root(
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
-    """(`--debug` is read by `BetexGroup` when a command fails.)"""
+    del debug  # read back by `BetexGroup` (betex.cli.common) from ctx.params when a command fails
 
 
 def _register() -> None:
