@@ -6,9 +6,10 @@ Layout under a data dir: ``wal/`` (the LMDB environment, named DBs ``events`` an
 the schema version, the creation time and the last committed seq, updated in the same txn.
 
 This is the only module that imports LMDB, and the boundary where LMDB's own damage reports
-(`MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`, `MDB_INVALID`) become `WalCorrupt`, a `DataDamaged`. py-lmdb refuses to open one environment twice in a
-process, so writers and readers in the same process share one `lmdb.Environment` through a
-small registry; a gate keeps map resizes (which remap memory) away from live read txns.
+(`MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`, `MDB_INVALID`) become `WalCorrupt`, a `DataDamaged`.
+py-lmdb refuses to open one environment twice in a process, so writers and readers in the same
+process share one `lmdb.Environment` through a small registry; a gate keeps map resizes (which
+remap memory) away from live read txns.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ _READ_CHUNK = 4096  # records per read txn: keeps txns short so resizes and writ
 
 
 _LMDB_DAMAGE: tuple[type[lmdb.Error], ...] = (lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.InvalidError)
-"""What LMDB raises when the file's pages are damaged (not a fault of the caller or the disk)."""
+"""What LMDB raises when the file's pages are damaged (a bad sector, a stray write, a torn copy):
+the caller did nothing wrong and a retry cannot help."""
 
 
 def _damaged(wal_dir: Path, exc: lmdb.Error) -> WalCorrupt:
