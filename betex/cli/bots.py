@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from betex.cli.common import EXIT_USAGE, JsonOption, fail
+from betex.cli.common import JsonOption
+from betex.core.errors import UsageError
 
 
 class Preset(StrEnum):
@@ -59,7 +60,7 @@ def register(app: typer.Typer) -> None:
         from betex.client.loadgen import LoadConfig
 
         if market_id is not None and create is not None:
-            fail("--market-id and --create are mutually exclusive", EXIT_USAGE)
+            raise UsageError("--market-id and --create are mutually exclusive")
         cfg = LoadConfig(
             url=url,
             market_id=market_id,

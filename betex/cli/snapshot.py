@@ -11,9 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from betex.cli.common import EXIT_ERROR, EXIT_USAGE, JsonOption, default_data_dir, fail
+from betex.cli.common import EXIT_ERROR, JsonOption, default_data_dir, fail
 from betex.cli.replay import progress_bar
 from betex.cli.wal import print_json
+from betex.core.errors import UsageError
 from betex.core.ops import tools
 
 MAX_DEPTH = 350
@@ -59,7 +60,7 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is not None:
             return
         if url is not None and data_dir is not None:
-            fail("--url and --data-dir are exclusive", EXIT_USAGE)
+            raise UsageError("--url and --data-dir are exclusive")
         if url is not None:
             body = _fetch(url, market_id, depth)
         else:

@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.table import Table
 
 from betex.cli.common import (
-    EXIT_USAGE,
     EXIT_WAL_DAMAGED,
     DataDirOption,
     JsonOption,
@@ -22,6 +21,7 @@ from betex.cli.common import (
     fail,
 )
 from betex.core.domain.events import Event, to_dict, type_name
+from betex.core.errors import UsageError
 from betex.core.ops import tools
 
 TABLE_LIMIT = 200
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         Readers never take the writer lock: all of this works while `betex serve` runs.
         """
         if sum((follow, show_stats, verify)) > 1:
-            fail("--follow, --stats and --verify are exclusive", EXIT_USAGE)
+            raise UsageError("--follow, --stats and --verify are exclusive")
         if show_stats:
             return _print_stats(tools.stats(data_dir), json_out)
         if verify:
