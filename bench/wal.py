@@ -29,11 +29,11 @@ import msgpack
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.engine import make_stream, market_commands  # noqa: E402
-from betex.core import snapshot  # noqa: E402
 from betex.core.domain.engine import Engine  # noqa: E402
 from betex.core.domain.events import Event  # noqa: E402
+from betex.core.durability import snapshot  # noqa: E402
 from betex.core.durability.journal import Journal, JournalReader  # noqa: E402
-from betex.core.durability.recovery import recover  # noqa: E402
+from betex.core.ops.recovery import recover_engine as recover  # noqa: E402  (pauses the GC, as serve does)
 from betex.core.runtime.gctune import tune_for_engine  # noqa: E402
 
 BATCH = 1024

@@ -15,12 +15,18 @@ from typing import Annotated
 import typer
 
 from betex import __version__
+from betex.cli.common import BetexGroup, debug_requested, report
 from betex.cli.examples import epilog
 from betex.cli.plain import PlainErrorsGroup
 
+
+class RootGroup(PlainErrorsGroup, BetexGroup):
+    """The root `betex` group: plain words for bad values, then one exception → exit-code map."""
+
+
 app = typer.Typer(
     name="betex",
-    cls=PlainErrorsGroup,
+    cls=RootGroup,
     epilog=epilog(""),
     help="A betting-exchange toolkit: engine, WAL, projection, server, TUI and bots.\n\n"
     "Every command has --help and a man page (man/betex-COMMAND.1); commands that print data take --json.",
@@ -29,8 +35,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     add_completion=True,
 )
-
-_DEBUG = False
 
 
 def _version(value: bool) -> None:
@@ -46,8 +50,7 @@ def _root(
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
 ) -> None:
-    global _DEBUG
-    _DEBUG = debug
+    del debug  # read back by `BetexGroup` (betex.cli.common) from ctx.params when a command fails
 
 
 def _register() -> None:
@@ -61,7 +64,8 @@ _register()
 
 
 def main() -> None:
-    """Console entry point: unexpected errors become one line and exit 1 unless --debug."""
+    """Console entry point. Commands' errors are mapped by `BetexGroup`; this catches what is
+    raised outside any command (one line and exit 1 unless --debug)."""
     try:
         app()
     except SystemExit:
@@ -74,7 +78,6 @@ def main() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence, re-raised with --debug
-        if _DEBUG or "--debug" in sys.argv:
+        if debug_requested():
             raise
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(report(exc))

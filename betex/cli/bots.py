@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from betex.cli.common import EXIT_UNREACHABLE, EXIT_USAGE, JsonOption, fail
+from betex.cli.common import EXIT_UNREACHABLE, JsonOption, fail
 from betex.cli.examples import epilog
+from betex.core.errors import UsageError
 
 
 class Preset(StrEnum):
@@ -88,7 +89,7 @@ def register(app: typer.Typer) -> None:
         from betex.client.loadgen import LoadConfig
 
         if market_id is not None and create is not None:
-            fail("--market-id and --create are mutually exclusive", EXIT_USAGE)
+            raise UsageError("--market-id and --create are mutually exclusive")
         if market_id is not None:
             _check_tradable(url, market_id)
         cfg = LoadConfig(
@@ -144,20 +145,13 @@ def _check_tradable(url: str, market_id: int) -> None:
 
 
 def _run(cfg: Any, progress: bool) -> Any:
+    """The load run; its errors (`ServerUnreachable` → 5, `UsageError` → 2, `ClientError` → 1)
+    rise to the CLI's one mapping."""
     import asyncio
 
-    from betex.client.connection import CommandFailed
-    from betex.client.errors import ClientError, ServerUnreachable
     from betex.client.loadgen import run_load
 
-    try:
-        return asyncio.run(_main(cfg, progress, run_load))
-    except ServerUnreachable as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except (CommandFailed, ClientError) as exc:
-        fail(str(exc))
+    return asyncio.run(_main(cfg, progress, run_load))
 
 
 async def _main(cfg: Any, progress: bool, run_load: Any) -> Any:

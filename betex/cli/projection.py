@@ -10,7 +10,7 @@ import typer
 from betex.cli.common import DataDirOption, JsonOption, default_data_dir
 from betex.cli.examples import epilog
 from betex.cli.replay import progress_bar
-from betex.cli.wal import print_json, wal_errors
+from betex.cli.wal import print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         """
         from betex.core.ops import tools
 
-        with wal_errors(), progress_bar("rebuilding", not json_out) as progress:
+        with progress_bar("rebuilding", not json_out) as progress:
             report = tools.rebuild_projection(data_dir, out, to_seq, progress)
         if json_out:
             return print_json(report.to_dict())

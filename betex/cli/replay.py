@@ -10,7 +10,7 @@ import typer
 
 from betex.cli.common import DataDirOption, JsonOption, default_data_dir
 from betex.cli.examples import epilog
-from betex.cli.wal import print_json, wal_errors
+from betex.cli.wal import print_json
 
 ProgressFn = Callable[[int, int], None]
 
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         """
         from betex.core.ops import tools
 
-        with wal_errors(), progress_bar("replaying", not json_out) as progress:
+        with progress_bar("replaying", not json_out) as progress:
             report = tools.replay(data_dir, to_seq, from_snapshot, progress)
         if json_out:
             return print_json(report.to_dict())

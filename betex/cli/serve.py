@@ -9,17 +9,10 @@ from typing import Annotated
 
 import typer
 
-from betex.cli.common import (
-    EXIT_ERROR,
-    EXIT_USAGE,
-    EXIT_WAL_DAMAGED,
-    EXIT_WAL_LOCKED,
-    DataDirOption,
-    default_data_dir,
-    fail,
-)
+from betex.cli.common import DataDirOption, default_data_dir
 from betex.cli.examples import epilog
-from betex.server.config import WAIT_STRATEGIES, ConfigError, ServerConfig
+from betex.core.errors import BetexError, UsageError
+from betex.server.config import WAIT_STRATEGIES, ServerConfig
 
 
 def _stake(flag: str, text: str) -> int:
@@ -28,10 +21,10 @@ def _stake(flag: str, text: str) -> int:
     try:
         value = float(text)
     except ValueError:
-        fail(f"{flag} must be an amount like 1.00 (got {text!r})", EXIT_USAGE)
+        raise UsageError(f"{flag} must be an amount like 1.00 (got {text!r})") from None
     cents = cents_from_wire(value)
     if cents is None:
-        fail(f"{flag} must be a positive amount with at most 2 decimals (got {text!r})", EXIT_USAGE)
+        raise UsageError(f"{flag} must be a positive amount with at most 2 decimals (got {text!r})")
     return cents
 
 
@@ -103,38 +96,25 @@ def register(app: typer.Typer) -> None:
 
         Prints where it listens and what it recovered from the data dir. SIGINT (Ctrl-C) or SIGTERM stops it cleanly: the commands in flight are drained and committed, projection.snap is written, exit 0. A port already in use is refused (exit 1) before the data dir is touched; a data dir whose WAL another server holds exits 3.
         """
-        from betex.core.domain.events import CorruptRecord
-        from betex.core.durability.journal import WalCorrupt, WalLocked
         from betex.server.run import run  # deferred: aiohttp/uvloop load only for `serve`
 
-        try:
-            config = ServerConfig(
-                host=host,
-                port=port,
-                data_dir=Path(data_dir),
-                ring_size=ring_size,
-                wait_strategy=wait_strategy,
-                max_batch=max_batch,
-                durability=durability,
-                snapshot_every=snapshot_every,
-                snapshot_interval_ms=snapshot_interval_ms,
-                admin_token=admin_token,
-                min_stake=_stake("--min-stake", min_stake),
-                max_stake=_stake("--max-stake", max_stake),
-                log_level=log_level.lower(),
-            ).validate()
-        except ConfigError as exc:
-            fail(str(exc), EXIT_USAGE)
+        config = ServerConfig(
+            host=host,
+            port=port,
+            data_dir=Path(data_dir),
+            ring_size=ring_size,
+            wait_strategy=wait_strategy,
+            max_batch=max_batch,
+            durability=durability,
+            snapshot_every=snapshot_every,
+            snapshot_interval_ms=snapshot_interval_ms,
+            admin_token=admin_token,
+            min_stake=_stake("--min-stake", min_stake),
+            max_stake=_stake("--max-stake", max_stake),
+            log_level=log_level.lower(),
+        ).validate()
         if port_in_use(host, port):
-            fail(f"cannot listen on {host}:{port}: address already in use", EXIT_ERROR)
-        try:
-            code = run(config)
-        except WalLocked as exc:
-            fail(str(exc), EXIT_WAL_LOCKED)
-        except (WalCorrupt, CorruptRecord) as exc:
-            fail(f"WAL damaged: {exc} (run `betex wal inspect --verify`)", EXIT_WAL_DAMAGED)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                fail(f"cannot listen on {host}:{port}: address already in use", EXIT_ERROR)
-            raise
+            raise BetexError(f"cannot listen on {host}:{port}: address already in use")
+        # ConfigError (exit 2), WalLocked (3), DataDamaged (4), ... rise to `betex.cli.common`
+        code = run(config)
         raise typer.Exit(code)

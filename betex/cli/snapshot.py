@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from betex.cli.common import EXIT_ERROR, EXIT_UNREACHABLE, EXIT_USAGE, JsonOption, default_data_dir, fail
+from betex.cli.common import EXIT_ERROR, JsonOption, default_data_dir, fail
 from betex.cli.examples import epilog
 from betex.cli.replay import progress_bar
-from betex.cli.wal import print_json, wal_errors
+from betex.cli.wal import print_json
+from betex.core.errors import UsageError
 
 MAX_DEPTH = 350
 
@@ -65,12 +66,11 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is not None:
             return
         if url is not None and data_dir is not None:
-            fail("--url and --data-dir are exclusive", EXIT_USAGE)
+            raise UsageError("--url and --data-dir are exclusive")
         if url is not None:
             body = _fetch(url, market_id, depth)
         else:
-            with wal_errors():
-                body = tools.market_snapshot(data_dir or default_data_dir(), market_id, depth)
+            body = tools.market_snapshot(data_dir or default_data_dir(), market_id, depth)
             if body is None:
                 fail(
                     "no markets in the WAL" if market_id is None else f"unknown market {market_id}",
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         """
         from betex.core.ops import tools
 
-        with wal_errors(), progress_bar("rebuilding", not json_out) as progress:
+        with progress_bar("rebuilding", not json_out) as progress:
             saved = tools.save_engine_snapshot(data_dir or ctx.obj or default_data_dir(), to_seq, progress)
         if json_out:
             return print_json(saved.to_dict())
@@ -111,9 +111,8 @@ def register(app: typer.Typer) -> None:
         from betex.core.ops import tools
 
         root = data_dir or ctx.obj or default_data_dir()
-        with wal_errors():
-            tools.require_wal(root)
-            infos = tools.list_engine_snapshots(root)
+        tools.require_wal(root)
+        infos = tools.list_engine_snapshots(root)
         if json_out:
             return print_json([tools.snapshot_info_dict(i) for i in infos])
         if not infos:
@@ -123,21 +122,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _fetch(url: str, market_id: int | None, depth: int) -> Any:
+    """GET /snapshot; `ServerUnreachable` (exit 5) and `HttpError` (exit 1) rise to the CLI."""
     import asyncio
 
-    from betex.client.errors import HttpError, ServerUnreachable
     from betex.client.http import BetexHttp
 
     async def get() -> Any:
         async with BetexHttp(url, timeout=10.0) as http:
             return await http.get("/snapshot", market_id=market_id, depth=depth)
 
-    try:
-        return asyncio.run(get())
-    except ServerUnreachable as exc:
-        fail(str(exc), EXIT_UNREACHABLE)
-    except HttpError as exc:
-        fail(f"{url}: {exc}", EXIT_ERROR)
+    return asyncio.run(get())
 
 
 def fmt_odds(price: float | None) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,10 +12,7 @@ import orjson
 import typer
 
 from betex.cli.common import (
-    EXIT_ERROR,
-    EXIT_USAGE,
     EXIT_WAL_DAMAGED,
-    EXIT_WAL_LOCKED,
     DataDirOption,
     JsonOption,
     default_data_dir,
@@ -24,6 +20,7 @@ from betex.cli.common import (
 )
 from betex.cli.examples import epilog
 from betex.cli.plain import WordsCommand
+from betex.core.errors import UsageError
 
 if TYPE_CHECKING:
     from betex.core.domain.events import Event
@@ -31,27 +28,6 @@ if TYPE_CHECKING:
 
 TABLE_LIMIT = 200
 """Rows a table shows without --limit (a table is for reading; use --json to stream everything)."""
-
-
-@contextlib.contextmanager
-def wal_errors() -> Iterator[None]:
-    """Map WAL faults to the exit codes of operations.md §4 (one line on stderr)."""
-    from betex.core.domain.events import CorruptRecord
-    from betex.core.durability.journal import WalCorrupt, WalError, WalLocked, WalNotFound
-    from betex.core.ops import tools
-
-    try:
-        yield
-    except WalLocked as exc:
-        fail(str(exc), EXIT_WAL_LOCKED)
-    except (CorruptRecord, WalCorrupt) as exc:
-        fail(f"WAL damaged: {exc}", EXIT_WAL_DAMAGED)
-    except WalNotFound as exc:
-        fail(f"{exc} (is --data-dir right?)", EXIT_ERROR)
-    except tools.UsageError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except WalError as exc:
-        fail(str(exc), EXIT_ERROR)
 
 
 def print_json(obj: object) -> None:
@@ -130,23 +106,22 @@ def register(app: typer.Typer) -> None:
         from betex.core.ops import tools
 
         if sum((follow, show_stats, verify)) > 1:
-            fail("--follow, --stats and --verify are exclusive", EXIT_USAGE)
-        with wal_errors():
-            if show_stats:
-                return _print_stats(tools.stats(data_dir), json_out)
-            if verify:
-                return _verify(data_dir, json_out)
-            wanted = tools.parse_types(types or ())
-            if not wanted and not show_all and not json_out:
-                wanted = frozenset(TYPE_BY_NAME) - {"BATCH_PROCESSED"}
-            query = tools.InspectQuery(from_seq or 1, to_seq, market, wanted, limit)
-            units = MarketUnits(lambda upto: _binary_markets(data_dir, upto))
-            if follow:
-                events = tools.follow(data_dir, query, from_end=from_seq is None)
-                return _print_lines(events, json_out, units)
-            if json_out:
-                return _print_lines(tools.inspect(data_dir, query), True, units)
-            _print_table(data_dir, query, units)
+            raise UsageError("--follow, --stats and --verify are exclusive")
+        if show_stats:
+            return _print_stats(tools.stats(data_dir), json_out)
+        if verify:
+            return _verify(data_dir, json_out)
+        wanted = tools.parse_types(types or ())
+        if not wanted and not show_all and not json_out:
+            wanted = frozenset(TYPE_BY_NAME) - {"BATCH_PROCESSED"}
+        query = tools.InspectQuery(from_seq or 1, to_seq, market, wanted, limit)
+        units = MarketUnits(lambda upto: _binary_markets(data_dir, upto))
+        if follow:
+            events = tools.follow(data_dir, query, from_end=from_seq is None)
+            return _print_lines(events, json_out, units)
+        if json_out:
+            return _print_lines(tools.inspect(data_dir, query), True, units)
+        _print_table(data_dir, query, units)
 
     @group.command("backup", cls=WordsCommand, epilog=epilog("wal backup"))
     def _backup(
@@ -174,8 +149,7 @@ def register(app: typer.Typer) -> None:
         """
         from betex.core.ops import tools
 
-        with wal_errors():
-            report = tools.backup(data_dir, dest, with_snapshots=snapshots, check=check)
+        report = tools.backup(data_dir, dest, with_snapshots=snapshots, check=check)
         if json_out:
             return print_json(report.to_dict())
         print(

@@ -32,7 +32,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from . import messages as m
-from .errors import ConnectionLost, NotConnected, RequestTimeout, ServerUnreachable
+from .errors import ClientError, ConnectionLost, NotConnected, RequestTimeout, ServerUnreachable
 from .urls import DEFAULT_URL, ws_ctl_url
 
 log = logging.getLogger("betex.client")
@@ -556,7 +556,7 @@ class BetexClient:
         return await self.request(m.add_runners(market_id, runner_ids, runner_labels))
 
 
-class CommandFailed(Exception):
+class CommandFailed(ClientError):
     """A request answered with a reject or an unexpected reply type (`reply` holds it)."""
 
     def __init__(self, reply: m.Reply | None) -> None:

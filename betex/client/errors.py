@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from betex.core.errors import BetexError, Unreachable
 
-class ClientError(Exception):
+
+class ClientError(BetexError):
     """Base of every exception the client raises on purpose."""
 
 
-class ServerUnreachable(ClientError, ConnectionError):
+class ServerUnreachable(ClientError, Unreachable):
     """The server could not be reached at all (the CLI maps this to exit status 5)."""
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from betex.core.errors import UsageError
+
 from .bots import Bot, MarketSpec, make_bots, make_priors
 from .bots.runner import BotRunner, parse_risk
 from .connection import BetexClient
@@ -102,7 +104,7 @@ async def resolve_market(client: BetexClient, http: BetexHttp, cfg: LoadConfig) 
     """The market to trade: --market-id, a fresh --create preset, the lowest existing, or new soccer."""
     if cfg.create is not None:
         if cfg.create not in PRESETS:
-            raise ValueError(f"unknown preset {cfg.create!r} (choose from {', '.join(PRESETS)})")
+            raise UsageError(f"unknown preset {cfg.create!r} (choose from {', '.join(PRESETS)})")
         return await client.create_market(cfg.create)
     if cfg.market_id is not None:
         return cfg.market_id
@@ -126,9 +128,9 @@ async def run_load(
     the market creation, and ValueError for a bad configuration.
     """
     if cfg.mm_bots + cfg.noise_bots + cfg.informed_bots <= 0:
-        raise ValueError("at least one bot is needed (--mm-bots/--noise-bots/--informed-bots)")
+        raise UsageError("at least one bot is needed (--mm-bots/--noise-bots/--informed-bots)")
     if cfg.steps is not None and cfg.no_ack:
-        raise ValueError("lock-step mode (--steps) needs acks; drop --no-ack")
+        raise UsageError("lock-step mode (--steps) needs acks; drop --no-ack")
     async with BetexHttp(cfg.url, token=cfg.token) as http:
         admin = BetexClient(cfg.url, token=cfg.token, reconnect=False)
         await admin.connect(cfg.connect_timeout)

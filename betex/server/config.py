@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from betex.core.errors import UsageError
+
 WAIT_STRATEGIES = ("blocking-wait", "sleeping", "yielding", "busy-spin")
 DURABILITIES = ("sync", "async")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -16,7 +18,7 @@ DEFAULT_DEPTH = 10
 MAX_DEPTH = 350
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A setting that cannot work; the CLI prints it and exits 2."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from betex.core.domain.types import U32_MAX, U64_MAX
+from betex.core.errors import UsageError
 
 from .config import DEFAULT_DEPTH, MAX_DEPTH
 
@@ -16,7 +17,7 @@ MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 
 
-class ParamError(ValueError):
+class ParamError(UsageError):
     """A query parameter that is missing, malformed or out of range."""
 
 

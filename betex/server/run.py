@@ -10,20 +10,19 @@ taking commands, lets the runtime drain the ring and commit, delivers the last r
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from aiohttp import WSCloseCode, web
 
 from betex.core.domain.engine import EngineConfig
-from betex.core.durability.journal import Journal, JournalReader, WalNotFound
-from betex.core.durability.recovery import recover
-from betex.core.readmodel.projection import Projection
-from betex.core.runtime import gctune
+from betex.core.durability.journal import Journal
+from betex.core.errors import BetexError
+from betex.core.ops.recovery import PROJECTION_FILE, projection_path, recover_all, save_projection
 from betex.core.runtime.gctune import tune_for_engine
 from betex.core.runtime.loop import Runtime
 
@@ -34,7 +33,6 @@ from .hub import Hub
 
 log = logging.getLogger("betex.server")
 
-PROJECTION_FILE = "projection.snap"
 SWITCH_INTERVAL_S = 0.0005
 """GIL switch interval. The loop thread and the engine thread share one GIL; CPython's 5 ms
 default lets one CPU-bound thread hold a waiting one off for up to 5 ms per hand-over (the
@@ -76,19 +74,23 @@ async def serve(config: ServerConfig) -> int:
     try:
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port, reuse_address=True, backlog=1024)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise BetexError(
+                    f"cannot listen on {config.host}:{config.port}: address already in use"
+                ) from exc
+            raise
         port = _bound_port(site, config.port)
         say(f"betex serve: listening on http://{config.host}:{port} (ws://{config.host}:{port}/ws_ctl)")
         say(f"betex serve: data dir {data_dir.resolve()}, durability {config.durability}")
 
         t0 = time.perf_counter()
         engine_config = EngineConfig(min_stake=config.min_stake, max_stake=config.max_stake)
-        with gctune.paused():  # replay builds a large acyclic heap
-            engine, info = await asyncio.to_thread(recover, data_dir, engine_config)
-            projection, how = await asyncio.to_thread(
-                _recover_projection, data_dir, engine.seq, engine_config
-            )
-        hub.projection = projection
+        recovered = await asyncio.to_thread(recover_all, data_dir, engine_config)
+        engine, info, how = recovered.engine, recovered.engine_info, recovered.projection_info.describe()
+        hub.projection = recovered.projection
         elapsed = time.perf_counter() - t0
         hub.recovery = {"engine": info.to_dict(), "projection": how, "seconds": round(elapsed, 3)}
         source = "no snapshot" if info.snapshot_seq is None else f"snapshot at seq {info.snapshot_seq}"
@@ -142,12 +144,11 @@ async def _shutdown(hub: Hub, runtime: Runtime, site: web.TCPSite, data_dir: Pat
     if hub.projection_error is not None:
         log.error("not saving %s: the projection failed earlier (%s)", PROJECTION_FILE, hub.projection_error)
         return
-    path = data_dir / PROJECTION_FILE
+    path = projection_path(data_dir)
     try:
-        hub.projection.save(path)
+        save_projection(hub.projection, path)
     except OSError as exc:  # a cache, not the record: the next start rebuilds it from the WAL
         log.error("could not save %s (%s); the next start rebuilds it from the WAL", path, exc)
-        path.with_name(path.name + ".tmp").unlink(missing_ok=True)
         return
     log.info("projection saved to %s at seq %d", path, hub.projection_seq())
 
@@ -174,39 +175,3 @@ def _bound_port(site: web.TCPSite, asked: int) -> int:
     for sock in sockets:
         return int(sock.getsockname()[1])
     return asked
-
-
-def _recover_projection(data_dir: Path, wal_seq: int, config: EngineConfig) -> tuple[Projection, str]:
-    """`projection.snap` when usable (schema ok, seq ≤ WAL seq) plus the WAL tail, else a rebuild."""
-    path = data_dir / PROJECTION_FILE
-    projection = Projection.load_file(path, config) if path.exists() else None
-    if path.exists() and projection is None:
-        log.warning("ignoring %s: damaged or of another schema; rebuilding from the WAL", path)
-    if projection is not None and projection.seq > wal_seq:
-        log.warning("ignoring %s: its seq %d is ahead of the WAL (%d)", path, projection.seq, wal_seq)
-        projection = None
-    if projection is not None:
-        how = f"from {PROJECTION_FILE} at seq {projection.seq}"
-    else:
-        projection = Projection(config)
-        how = "rebuilt from the WAL"
-    start = projection.seq
-    replayed = 0
-    if wal_seq > start:
-        try:
-            reader = JournalReader(data_dir)
-        except WalNotFound:
-            reader = None
-        if reader is not None:
-            with reader:
-                batch: list[Any] = []
-                for event in reader.iter_events(start + 1, wal_seq):
-                    batch.append(event)
-                    if len(batch) >= 4096:
-                        projection.apply_batch(batch)
-                        replayed += len(batch)
-                        batch = []
-                if batch:
-                    projection.apply_batch(batch)
-                    replayed += len(batch)
-    return projection, f"{how} + {replayed} events replayed"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from betex.core.domain.events import OrderAccepted, encode
+from betex.core.domain.events import OrderAccepted
+from betex.core.durability.codec import encode
 from betex.core.durability.journal import JournalReader
 from betex.core.readmodel.projection import Projection
 from tests.cli.conftest import betex, betex_proc, write_wal
@@ -122,3 +123,42 @@ def test_replay_over_a_gap_in_the_wal_is_damage_exit_4(wal_copy: Path) -> None:
     r = betex_proc("replay", "--data-dir", str(wal_copy), "--no-snapshot")
     assert r.code == 4
     assert r.err == "error: WAL damaged: seq 50 is missing (event seq 51 does not follow 49)\n"
+
+
+def damage_page(data_dir: Path, seq: int) -> None:
+    """Break the header (page flags) of every LMDB page holding record `seq`, as a bad disk
+    sector would: LMDB itself then reports MDB_CORRUPTED, no record CRC is involved."""
+    with JournalReader(data_dir) as reader:
+        record = encode(next(reader.iter_events(seq, seq)))
+    path = data_dir / "wal" / "data.mdb"
+    raw = bytearray(path.read_bytes())
+    page = 4096
+    at = raw.find(record)
+    assert at >= 0
+    while at >= 0:
+        start = at - at % page
+        raw[start + 10 : start + 16] = b"\xff" * 6  # mp_flags, mp_lower, mp_upper
+        at = raw.find(record, start + page)
+    path.write_bytes(bytes(raw))
+
+
+def test_page_level_lmdb_damage_is_exit_4_for_verify_inspect_replay_and_serve(wal_copy: Path) -> None:
+    with JournalReader(wal_copy) as reader:
+        last = reader.last_seq()
+    damage_page(wal_copy, last // 2)
+    r = betex_proc("wal", "inspect", "--data-dir", str(wal_copy), "--verify")
+    assert r.code == 4, r.err
+    assert r.err.startswith("error: WAL damaged at seq ") and "MDB_CORRUPTED" in r.err, r.err
+    assert r.err.count("\n") == 1 and "Traceback" not in r.err
+    bad = int(r.err.split("at seq ")[1].split(":")[0])
+    assert 1 < bad <= last // 2
+    r = betex("wal", "inspect", "--data-dir", str(wal_copy), "--json")
+    assert r.code == 4 and f"seq {bad}: unreadable, page-level damage" in r.err
+    assert len(r.out.splitlines()) == bad - 1  # everything before the damaged page still reads
+    r = betex_proc("replay", "--data-dir", str(wal_copy), "--no-snapshot")
+    assert r.code == 4 and r.err.startswith("error: WAL damaged: seq ") and "MDB_CORRUPTED" in r.err, r.err
+    r = betex_proc("serve", "--data-dir", str(wal_copy), "--port", "0", timeout=60)
+    assert r.code == 4, (r.out, r.err)
+    last_line = r.err.strip().splitlines()[-1]
+    assert last_line.startswith("error: WAL damaged: seq ") and "MDB_CORRUPTED" in last_line, r.err
+    assert "Traceback" not in r.err

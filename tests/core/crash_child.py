@@ -19,8 +19,9 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from betex.core.domain.results import OrderResult, Result
-from betex.core.durability.journal import Journal, WalFailure
+from betex.core.durability.journal import Journal
 from betex.core.durability.recovery import recover
+from betex.core.errors import WalFailure
 from betex.core.runtime.loop import Runtime, RuntimeStopped
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find tests.core

@@ -54,6 +54,7 @@ from betex.core.domain.types import (
     MarketState,
     RejectCode,
 )
+from betex.core.errors import DataDamaged
 
 R = RejectCode
 DUMP_VERSION = 1
@@ -85,7 +86,7 @@ _LAPSED = "LAPSED"
 _new = tuple.__new__  # builds a NamedTuple without its keyword-argument __new__ (hot path)
 
 
-class SeqGap(ValueError):
+class SeqGap(DataDamaged, ValueError):
     """Replay was handed an event whose seq does not follow the engine's: the log has a hole."""
 
 

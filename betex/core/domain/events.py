@@ -1,8 +1,9 @@
 """Events: what the engine decided, in the order it decided it. The WAL stores exactly these.
 
 Every event is a NamedTuple whose first three fields are `seq`, `ts` (engine time, unix ns) and
-`market_id` (0 for engine-wide events). The positional tuple *is* the msgpack payload, so the
-encoding is stable as long as fields are only ever appended (bump `SCHEMA_VERSION` otherwise).
+`market_id` (0 for engine-wide events). The positional tuple *is* the WAL's msgpack payload
+(`betex.core.durability.codec`), so the encoding is stable as long as fields are only ever
+appended (bump the codec's `SCHEMA_VERSION` otherwise).
 
 A trade carries its money as `legs`: ``(account_id, runner_id, win, lose)`` means "if runner
 wins, the account gains `win`; if it loses, the account loses `lose`" (a lay has both negative).
@@ -11,12 +12,7 @@ Legs of one trade always balance, house residue included, so P&L sums to 0 for e
 
 from __future__ import annotations
 
-import zlib
 from typing import Any, NamedTuple
-
-import msgpack
-
-SCHEMA_VERSION = 1
 
 
 class Leg(NamedTuple):
@@ -150,21 +146,6 @@ Event = (
     | BatchProcessed
 )
 
-# Stable wire tags: never renumber, only append.
-EVENT_TYPES: dict[int, type[Any]] = {
-    1: MarketCreated,
-    2: RunnersAdded,
-    3: MarketStateChanged,
-    4: OrderAccepted,
-    5: OrderCancelled,
-    6: TradeMatched,
-    7: TradesVoided,
-    8: MarketSettled,
-    9: MarketVoided,
-    10: AccountLimitSet,
-    11: BatchProcessed,
-}
-TAG_OF: dict[type[Any], int] = {cls: tag for tag, cls in EVENT_TYPES.items()}
 TYPE_NAMES: dict[type[Any], str] = {
     MarketCreated: "MARKET_CREATED",
     RunnersAdded: "RUNNERS_ADDED",
@@ -181,49 +162,8 @@ TYPE_NAMES: dict[type[Any], str] = {
 TYPE_BY_NAME: dict[str, type[Any]] = {name: cls for cls, name in TYPE_NAMES.items()}
 
 
-class CorruptRecord(Exception):
-    """A WAL record that fails its CRC, its schema check or decoding."""
-
-
 def type_name(event: Event) -> str:
     return TYPE_NAMES[type(event)]
-
-
-# One reusable packer: `packb` builds a new Packer per call (half the cost of encoding). A
-# `pack()` call is a single C call that holds the GIL, so sharing it across threads is safe.
-_packb = msgpack.Packer(autoreset=True).pack
-_unpackb = msgpack.unpackb
-_crc32 = zlib.crc32
-
-
-def encode(event: Event) -> bytes:
-    """The WAL record: msgpack ``[tag, schema_version, crc32(payload), payload]``."""
-    payload: bytes = _packb(event)
-    record: bytes = _packb((TAG_OF[type(event)], SCHEMA_VERSION, _crc32(payload), payload))
-    return record
-
-
-def decode(record: bytes) -> Event:
-    """Inverse of `encode`; raises CorruptRecord on any damage."""
-    try:
-        tag, version, crc, payload = _unpackb(record, use_list=False)
-    except Exception as exc:  # msgpack raises several types for garbage
-        raise CorruptRecord(f"undecodable record: {exc}") from exc
-    if version != SCHEMA_VERSION:
-        raise CorruptRecord(f"schema version {version}, expected {SCHEMA_VERSION}")
-    if not isinstance(payload, bytes) or _crc32(payload) != crc:
-        raise CorruptRecord("CRC mismatch")
-    cls = EVENT_TYPES.get(tag)
-    if cls is None:
-        raise CorruptRecord(f"unknown event tag {tag}")
-    try:
-        fields = _unpackb(payload, use_list=False)
-        if cls is TradeMatched:
-            fields = fields[:14] + (tuple(Leg(*leg) for leg in fields[14]),) + fields[15:]
-        event: Event = cls(*fields)
-    except Exception as exc:
-        raise CorruptRecord(f"bad {cls.__name__} payload: {exc}") from exc
-    return event
 
 
 def to_dict(event: Event) -> dict[str, Any]:

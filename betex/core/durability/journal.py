@@ -2,12 +2,14 @@
 
 Layout under a data dir: ``wal/`` (the LMDB environment, named DBs ``events`` and ``meta``),
 ``wal/writer.lock`` (flock held by the single writer) and ``snapshots/`` (engine snapshots).
-``events`` maps an 8-byte big-endian seq to `betex.core.domain.events.encode(event)`; ``meta`` holds
+``events`` maps an 8-byte big-endian seq to `betex.core.durability.codec.encode(event)`; ``meta`` holds
 the schema version, the creation time and the last committed seq, updated in the same txn.
 
-This is the only module that imports LMDB. py-lmdb refuses to open one environment twice in a
-process, so writers and readers in the same process share one `lmdb.Environment` through a
-small registry; a gate keeps map resizes (which remap memory) away from live read txns.
+This is the only module that imports LMDB, and the boundary where LMDB's own damage reports
+(`MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`, `MDB_INVALID`) become `WalCorrupt`, a `DataDamaged`.
+py-lmdb refuses to open one environment twice in a process, so writers and readers in the same
+process share one `lmdb.Environment` through a small registry; a gate keeps map resizes (which
+remap memory) away from live read txns.
 """
 
 from __future__ import annotations
@@ -30,15 +32,9 @@ from typing import Any, Literal
 import lmdb
 import msgpack
 
-from betex.core.domain.events import (
-    EVENT_TYPES,
-    SCHEMA_VERSION,
-    TYPE_NAMES,
-    CorruptRecord,
-    Event,
-    decode,
-    encode,
-)
+from betex.core.domain.events import TYPE_NAMES, Event
+from betex.core.durability.codec import EVENT_TYPES, SCHEMA_VERSION, decode, encode
+from betex.core.errors import CorruptRecord, WalCorrupt, WalError, WalFailure, WalLocked, WalNotFound
 
 log = logging.getLogger(__name__)
 
@@ -59,30 +55,13 @@ _MAX_MAP_SIZE = 1 << 44  # 16 TiB: past this a MapFullError is a real fault, not
 _READ_CHUNK = 4096  # records per read txn: keeps txns short so resizes and writers never wait long
 
 
-class WalError(Exception):
-    """Base of every WAL fault (I/O, locking, damage)."""
+_LMDB_DAMAGE: tuple[type[lmdb.Error], ...] = (lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.InvalidError)
+"""What LMDB raises when the file's pages are damaged (a bad sector, a stray write, a torn copy):
+the caller did nothing wrong and a retry cannot help."""
 
 
-class WalLocked(WalError):
-    """Another process (or another Journal in this one) holds the single-writer lock."""
-
-    def __init__(self, wal_dir: Path, pid: int | None) -> None:
-        self.wal_dir = wal_dir
-        self.pid = pid
-        shown = str(pid) if pid is not None else "unknown"
-        super().__init__(f"WAL {wal_dir} is locked by another writer (pid {shown})")
-
-
-class WalFailure(WalError):
-    """A write or fsync failed: nothing from the failed batch may be acknowledged (fail-stop)."""
-
-
-class WalNotFound(WalError, FileNotFoundError):
-    """No WAL exists under the data dir (a reader never creates one)."""
-
-
-class WalCorrupt(WalError):
-    """The WAL's structure is damaged or from an incompatible schema."""
+def _damaged(wal_dir: Path, exc: lmdb.Error) -> WalCorrupt:
+    return WalCorrupt(f"WAL {wal_dir} has page-level damage ({exc}); restore it from a backup")
 
 
 def wal_dir_of(data_dir: Path) -> Path:
@@ -230,6 +209,9 @@ class _ReadTxn:
                 if attempt == 2:
                     raise
                 shared.adopt_new_map_size()
+            except _LMDB_DAMAGE as exc:
+                shared.gate.exit_shared()
+                raise _damaged(shared.wal_dir, exc) from exc
             except BaseException:
                 shared.gate.exit_shared()
                 raise
@@ -253,7 +235,10 @@ def _acquire_env(wal_dir: Path, writable: bool, durability: str, map_size: int) 
         shared = _REGISTRY.get(key)
         if shared is None:
             shared = _SharedEnv(key, wal_dir)
-            shared.open(writable, durability, map_size)
+            try:
+                shared.open(writable, durability, map_size)
+            except _LMDB_DAMAGE as exc:
+                raise _damaged(wal_dir, exc) from exc
             _REGISTRY[key] = shared
         elif writable and not (shared.writable and shared.durability == durability):
             shared.gate.enter_exclusive()
@@ -353,6 +338,12 @@ class Journal:
             raise
 
     def _check_and_init_meta(self) -> int:
+        try:
+            return self._check_and_init_meta_txn()
+        except _LMDB_DAMAGE as exc:
+            raise _damaged(self.wal_dir, exc) from exc
+
+    def _check_and_init_meta_txn(self) -> int:
         env = self._shared.env
         assert env is not None
         events_db, meta_db = self._shared.events_db, self._shared.meta_db
@@ -569,7 +560,10 @@ class JournalReader:
         with shared.read_txn() as txn:
             out: dict[str, int] = {}
             for key in (_META_SCHEMA, _META_CREATED, _META_LAST_SEQ):
-                raw = txn.get(key, db=shared.meta_db)
+                try:
+                    raw = txn.get(key, db=shared.meta_db)
+                except _LMDB_DAMAGE as exc:
+                    raise _damaged(self.wal_dir, exc) from exc
                 if raw is not None:
                     out[key.decode()] = int(msgpack.unpackb(raw))
             return out
@@ -591,6 +585,8 @@ class JournalReader:
         try:
             assert shared.env is not None
             shared.env.copy(str(dest_wal), compact=compact)
+        except _LMDB_DAMAGE as exc:
+            raise _damaged(self.wal_dir, exc) from exc
         except lmdb.Error as exc:
             raise WalError(f"backup of {self.wal_dir} to {dest_wal} failed: {exc}") from exc
         finally:
@@ -608,13 +604,26 @@ class JournalReader:
         start = max(1, from_seq)
         end_key = _KEY.pack(to_seq) if to_seq is not None else None
         while to_seq is None or start <= to_seq:
+            damage: lmdb.Error | None = None
             with shared.read_txn() as txn:
                 cur = txn.cursor(db=shared.events_db)
-                if not cur.set_range(_KEY.pack(start)):
-                    return
-                items: list[tuple[bytes, bytes]] = list(
-                    islice(cur.iternext(keys=True, values=True), _READ_CHUNK)
-                )
+                try:
+                    if not cur.set_range(_KEY.pack(start)):
+                        return
+                    items: list[tuple[bytes, bytes]] = list(
+                        islice(cur.iternext(keys=True, values=True), _READ_CHUNK)
+                    )
+                except _LMDB_DAMAGE as exc:
+                    damage = exc
+            if damage is not None:
+                # yield what reads before the damaged page, so the error names the first bad seq
+                salvaged = self._salvage(start, to_seq)
+                if salvaged:
+                    yield salvaged
+                first_bad = _KEY.unpack(salvaged[-1][0])[0] + 1 if salvaged else start
+                raise WalCorrupt(
+                    f"seq {first_bad}: unreadable, page-level damage ({damage}); restore the WAL from a backup"
+                ) from damage
             if not items:
                 return
             full = len(items) == _READ_CHUNK
@@ -626,6 +635,24 @@ class JournalReader:
             if not full:
                 return
             start = _KEY.unpack(items[-1][0])[0] + 1
+
+    def _salvage(self, start: int, to_seq: int | None) -> list[tuple[bytes, bytes]]:
+        """The records from `start` that still read, one cursor step at a time, up to the damage."""
+        shared = self._env()
+        items: list[tuple[bytes, bytes]] = []
+        try:
+            with shared.read_txn() as txn:
+                cur = txn.cursor(db=shared.events_db)
+                ok = cur.set_range(_KEY.pack(start))
+                while ok and len(items) < _READ_CHUNK:
+                    key = cur.key()
+                    if to_seq is not None and _KEY.unpack(key)[0] > to_seq:
+                        break
+                    items.append((key, cur.value()))
+                    ok = cur.next()
+        except (lmdb.CorruptedError, lmdb.PageNotFoundError, lmdb.InvalidError, WalCorrupt):
+            pass  # the caller reports the damage at the first record not returned
+        return items
 
     def iter_records(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[tuple[int, bytes]]:
         """Raw ``(seq, record)`` pairs in seq order (for verification and inspection)."""
@@ -706,7 +733,15 @@ class JournalReader:
         expected = 1
         checked = 0
         meta_last = self.last_seq()
-        for seq, record in self.iter_records():
+        records = self.iter_records()
+        while True:
+            try:
+                seq, record = next(records)
+            except StopIteration:
+                break
+            except WalCorrupt as exc:  # page-level damage: the scan cannot go on past it
+                cause = exc.__cause__ if exc.__cause__ is not None else exc
+                return VerifyReport(checked, meta_last, expected, f"unreadable, page-level damage ({cause})")
             if seq != expected:
                 return VerifyReport(checked, meta_last, expected, f"seq {expected} missing (next is {seq})")
             try:

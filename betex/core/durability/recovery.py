@@ -1,7 +1,7 @@
 """Rebuild the engine from disk: newest valid snapshot, then replay the WAL tail after its seq.
 
-Used by `betex serve` (after taking the writer lock, so nothing appends meanwhile), `betex
-replay` and `betex snapshot`. Replay never reads the clock, so the same WAL always yields the
+Reached through `betex.core.ops.recovery`, the one recovery path of `betex serve` (after it
+takes the writer lock, so nothing appends meanwhile), `betex replay` and `betex snapshot`. Replay never reads the clock, so the same WAL always yields the
 same `state_hash()`, with or without a snapshot.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from betex.core.domain.engine import Engine, EngineConfig, SeqGap
 from betex.core.durability import snapshot
-from betex.core.durability.journal import JournalReader, WalCorrupt, WalNotFound, snapshots_dir_of
-from betex.core.runtime import gctune
+from betex.core.durability.journal import JournalReader, snapshots_dir_of
+from betex.core.errors import WalCorrupt, WalNotFound
 
 ProgressFn = Callable[[int, int], None]
 """Called as ``progress(replayed, total_to_replay)`` every `PROGRESS_EVERY` events and at the end."""
@@ -56,19 +56,10 @@ def recover(
     """Engine state at `to_seq` (default: the last committed seq) and how it was reached.
 
     A snapshot past the WAL's end (possible after a power loss with `async` durability) or past
-    `to_seq` is never used. A data dir without a WAL yields a fresh engine.
+    `to_seq` is never used. A data dir without a WAL yields a fresh engine. The GC policy while
+    replaying is the caller's (`betex.core.ops.recovery.recover_engine` pauses it).
     """
-    with gctune.paused():  # replay builds long-lived, acyclic state
-        return _recover(Path(data_dir), config, use_snapshot, to_seq, progress)
-
-
-def _recover(
-    data_dir: Path,
-    config: EngineConfig | None,
-    use_snapshot: bool,
-    to_seq: int | None,
-    progress: ProgressFn | None,
-) -> tuple[Engine, RecoveryInfo]:
+    data_dir = Path(data_dir)
     t0 = time.perf_counter()
     try:
         reader = JournalReader(data_dir)

@@ -2,7 +2,7 @@
 
 A snapshot file is exactly `Engine.dump()` (msgpack). Its name carries the seq and the CRC32 of
 the content, ``engine-<seq:020d>-<crc32:08x>.snap``, so damage is detected without trusting the
-file. Writes are atomic: temp file, fsync, rename, fsync the directory.
+file. Writes go through `files.write_atomic` (temp file, fsync, rename, fsync the directory).
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from betex.core.domain.engine import Engine, EngineConfig
+from betex.core.durability.files import write_atomic
+from betex.core.errors import SnapshotDamaged
 
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^engine-(\d{20})-([0-9a-f]{8})\.snap$")
-TMP_SUFFIX = ".tmp"
-
-
-class SnapshotDamaged(Exception):
-    """A snapshot whose content does not match its name's CRC or does not load."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,35 +35,11 @@ def snapshot_name(seq: int, crc: int) -> str:
     return f"engine-{seq:020d}-{crc:08x}.snap"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_snapshot(data: bytes, seq: int, snapshots_dir: Path) -> Path:
     """Atomically store `data` (an `Engine.dump()` taken at `seq`); returns the final path."""
     snapshots_dir = Path(snapshots_dir)
     snapshots_dir.mkdir(parents=True, exist_ok=True)
-    final = snapshots_dir / snapshot_name(seq, zlib.crc32(data))
-    tmp = snapshots_dir / f".{final.name}.{os.getpid()}{TMP_SUFFIX}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, final)
-    _fsync_dir(snapshots_dir)
-    return final
+    return write_atomic(snapshots_dir / snapshot_name(seq, zlib.crc32(data)), data)
 
 
 def save(engine: Engine, snapshots_dir: Path) -> Path:

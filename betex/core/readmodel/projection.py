@@ -15,10 +15,8 @@ prices in bps, quantities in shares and P&L in 1.00s. Queries are not thread-saf
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -52,8 +50,8 @@ from betex.core.domain.types import (
     OrderStatus,
     Side,
 )
+from betex.core.errors import SnapshotDamaged
 from betex.core.protocol.wire import effective_odds_to_wire, money_scale, price_to_wire, size_to_wire
-from betex.core.runtime import gctune
 
 PROJECTION_SCHEMA = 2  # 2: depth from the projection's own level totals, no engine replica
 """Bump when the dump layout changes; an older `projection.snap` is then rebuilt from the WAL."""
@@ -833,11 +831,10 @@ class Projection:
     # ------------------------------------------------------------------ persistence
 
     def dump(self) -> bytes:
-        """Canonical msgpack of the whole projection: equal states give equal bytes."""
-        with gctune.paused():
-            return self._dump()
+        """Canonical msgpack of the whole projection: equal states give equal bytes.
 
-    def _dump(self) -> bytes:
+        This is the ``projection.snap`` format; `betex.core.ops.recovery` writes and reads the
+        file (durably, with the cyclic GC paused, which this layer does not decide)."""
         risk_rows = [
             (
                 mid,
@@ -872,23 +869,23 @@ class Projection:
 
     @classmethod
     def load(cls, data: bytes, config: EngineConfig | None = None) -> Projection:
-        """Inverse of `dump`; ValueError if the bytes are damaged or of another schema."""
+        """Inverse of `dump`; `SnapshotDamaged` (a `DataDamaged` and a `ValueError`) if the bytes
+        are damaged or of another schema."""
         try:
             magic, schema, seq, crc, payload = msgpack.unpackb(data, use_list=False)
         except Exception as exc:
-            raise ValueError(f"not a projection snapshot: {exc}") from exc
+            raise SnapshotDamaged(f"not a projection snapshot: {exc}") from exc
         if magic != _MAGIC:
-            raise ValueError("not a projection snapshot")
+            raise SnapshotDamaged("not a projection snapshot")
         if schema != PROJECTION_SCHEMA:
-            raise ValueError(f"projection schema {schema}, expected {PROJECTION_SCHEMA}")
+            raise SnapshotDamaged(f"projection schema {schema}, expected {PROJECTION_SCHEMA}")
         if not isinstance(payload, bytes) or zlib.crc32(payload) != crc:
-            raise ValueError("projection snapshot CRC mismatch")
+            raise SnapshotDamaged("projection snapshot CRC mismatch")
         try:
-            with gctune.paused():
-                state = msgpack.unpackb(payload, use_list=True, strict_map_key=False)
-                return cls._from_state(state, config)
+            state = msgpack.unpackb(payload, use_list=True, strict_map_key=False)
+            return cls._from_state(state, config)
         except Exception as exc:  # a CRC-valid payload of the wrong shape: report, never half-load
-            raise ValueError(f"damaged projection snapshot: {exc!r}") from exc
+            raise SnapshotDamaged(f"damaged projection snapshot: {exc!r}") from exc
 
     @classmethod
     def _from_state(cls, state: list[Any], config: EngineConfig | None) -> Projection:
@@ -933,35 +930,6 @@ class Projection:
                 p._account(o.market_id, o.account_id).open[o.order_id] = o
         p.limits = dict(limits)
         return p
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write `dump()` atomically: temp file, fsync, rename, fsync the directory."""
-        target = Path(path)
-        tmp = target.with_name(target.name + ".tmp")
-        data = self.dump()
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-        fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    @classmethod
-    def load_file(cls, path: str | os.PathLike[str], config: EngineConfig | None = None) -> Projection | None:
-        """The projection saved at `path`, or None when missing, of another schema or damaged
-        (the caller then rebuilds from the WAL)."""
-        try:
-            data = Path(path).read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            return cls.load(data, config)
-        except ValueError:
-            return None
 
 
 def _status(status: str | None) -> str | None:

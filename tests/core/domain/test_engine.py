@@ -1,9 +1,8 @@
-"""Determinism, snapshots and the event encoding."""
+"""Determinism and snapshots (the WAL encoding is tested in tests/core/durability/test_codec.py)."""
 
 import pytest
 
 from betex.core.domain import commands as C
-from betex.core.domain import events as E
 from betex.core.domain.engine import Engine
 from betex.core.domain.results import Reject
 from betex.core.domain.types import RejectCode
@@ -45,23 +44,6 @@ def test_dump_and_load_round_trip_to_the_same_hash_and_behaviour() -> None:
     assert clone.state_hash() == h.engine.state_hash()
 
 
-def test_events_encode_and_decode_losslessly() -> None:
-    h = busy_harness()
-    assert any(isinstance(ev, E.TradeMatched) for ev in h.events)
-    for ev in h.events:
-        assert E.decode(E.encode(ev)) == ev
-
-
-def test_damaged_records_are_detected() -> None:
-    ev = busy_harness().events[3]
-    rec = bytearray(E.encode(ev))
-    rec[-2] ^= 0xFF
-    with pytest.raises(E.CorruptRecord):
-        E.decode(bytes(rec))
-    with pytest.raises(E.CorruptRecord):
-        E.decode(b"\x00garbage")
-
-
 def test_replay_refuses_a_gap_in_seq() -> None:
     h = busy_harness()
     fresh = Engine()
@@ -100,24 +82,3 @@ def test_malformed_commands_get_typed_rejects_and_change_nothing(cmd: object) ->
     assert isinstance(r, Reject) and r.code in set(RejectCode)
     assert h.engine.take_events() == []
     assert h.engine.state_hash() == before
-
-
-def test_encoding_is_safe_from_several_threads() -> None:
-    """`encode` shares one msgpack Packer; each pack() is a single GIL-holding call."""
-    import threading
-
-    template = busy_harness().events[3]
-    bad: list[int] = []
-
-    def worker() -> None:
-        for i in range(20_000):
-            ev = template._replace(seq=i)
-            if E.decode(E.encode(ev)) != ev:
-                bad.append(i)
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert bad == []

@@ -26,13 +26,12 @@ from betex.core.domain.events import (
     OrderCancelled,
     TradeMatched,
     TradesVoided,
-    decode,
-    encode,
 )
 from betex.core.domain.ladder import TICKS
 from betex.core.domain.results import Ack, MarketResult, OrderResult, Reject
 from betex.core.domain.risk import Exposure, settle_pnl
 from betex.core.domain.types import NO_OUTCOME, MarketState, RejectCode
+from betex.core.durability.codec import decode, encode
 from tests.core.reference_matcher import ReferenceMatcher, spec_ladder
 from tests.core.strategies import (
     FIXTURE_PLACES,

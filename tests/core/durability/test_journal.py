@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from betex.core.domain.engine import Engine
-from betex.core.domain.events import BatchProcessed, Event, OrderAccepted, encode
-from betex.core.durability.journal import Journal, JournalReader, WalFailure, WalLocked, WalNotFound
+from betex.core.domain.events import BatchProcessed, Event, OrderAccepted
+from betex.core.durability.codec import encode
+from betex.core.durability.journal import Journal, JournalReader
+from betex.core.errors import WalFailure, WalLocked, WalNotFound
 from tests.core.workload import market_cmd, order_cmd
 
 REPO = Path(__file__).resolve().parents[3]
@@ -165,7 +167,8 @@ _SECOND_WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from betex.core.durability.journal import Journal, WalLocked
+    from betex.core.durability.journal import Journal
+    from betex.core.errors import WalLocked
     try:
         Journal.open_writer(Path(sys.argv[1]))
     except WalLocked as exc:

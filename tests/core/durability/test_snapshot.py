@@ -13,6 +13,7 @@ from betex.core.domain.engine import Engine, EngineConfig
 from betex.core.durability import snapshot
 from betex.core.durability.journal import Journal
 from betex.core.durability.recovery import recover
+from betex.core.errors import SnapshotDamaged
 from tests.core.workload import market_cmd, order_cmd
 
 SEC = 1_000_000_000
@@ -101,7 +102,7 @@ def test_no_valid_snapshot_gives_none(writer: Writer) -> None:
 
 def test_a_crc_valid_file_that_does_not_load_is_damaged(tmp_path: Path) -> None:
     snapshot.write_snapshot(b"\x93\x01\x02\x03", 7, tmp_path)
-    with pytest.raises(snapshot.SnapshotDamaged, match="does not load"):
+    with pytest.raises(SnapshotDamaged, match="does not load"):
         snapshot.load(snapshot.list_snapshots(tmp_path)[0])
     assert snapshot.load_newest_valid(tmp_path) is None
 

@@ -12,6 +12,8 @@ import pytest
 
 from betex.core.domain.engine import Engine
 from betex.core.domain.events import Event
+from betex.core.errors import SnapshotDamaged
+from betex.core.ops.recovery import load_projection, save_projection
 from betex.core.protocol.wire import ListMarkets, Subscribe, WireError, parse_client_msg, render_reply
 from betex.core.readmodel.projection import PROJECTION_SCHEMA, Projection
 
@@ -518,10 +520,9 @@ def test_dump_load_round_trip_and_continue(ex: Exchange, tmp_path: Path) -> None
     first = Projection()
     first.apply_batch(ex.events[:half])
     path = tmp_path / "projection.snap"
-    first.save(path)
-    assert not (tmp_path / "projection.snap.tmp").exists()
-    loaded = Projection.load_file(path)
-    assert loaded is not None
+    save_projection(first, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["projection.snap"]  # no temp file left
+    loaded = load_projection(path)
     assert loaded.seq == half
     assert loaded.dump() == first.dump()
     loaded.apply_batch(ex.events[half:])
@@ -533,23 +534,23 @@ def test_dump_load_round_trip_and_continue(ex: Exchange, tmp_path: Path) -> None
 
 def test_load_file_refuses_missing_damaged_and_foreign(ex: Exchange, tmp_path: Path) -> None:
     random_session(ex, 11, n=50)
-    assert Projection.load_file(tmp_path / "absent.snap") is None
+    with pytest.raises(FileNotFoundError):
+        load_projection(tmp_path / "absent.snap")
     good = ex.projection.dump()
     damaged = tmp_path / "damaged.snap"
     damaged.write_bytes(good[:-20] + bytes(20))
-    assert Projection.load_file(damaged) is None
     truncated = tmp_path / "truncated.snap"
     truncated.write_bytes(good[: len(good) // 2])
-    assert Projection.load_file(truncated) is None
     garbage = tmp_path / "garbage.snap"
     garbage.write_bytes(b"\x00not msgpack at all")
-    assert Projection.load_file(garbage) is None
     magic, schema, seq, crc, payload = msgpack.unpackb(good)
     foreign = tmp_path / "foreign.snap"
     foreign.write_bytes(msgpack.packb((magic, PROJECTION_SCHEMA + 1, seq, crc, payload)))
-    assert Projection.load_file(foreign) is None
-    with pytest.raises(ValueError):
-        Projection.load(foreign.read_bytes())
+    for path in (damaged, truncated, garbage, foreign):
+        with pytest.raises(SnapshotDamaged):
+            load_projection(path)
+        with pytest.raises(ValueError):  # SnapshotDamaged keeps the ValueError base
+            Projection.load(path.read_bytes())
 
 
 def test_seq_gap_is_refused(ex: Exchange) -> None:

@@ -15,9 +15,10 @@ from betex.core.domain.events import BatchProcessed, Event, OrderAccepted
 from betex.core.domain.results import MarketResult, OrderResult, Reject, Result
 from betex.core.domain.types import RejectCode
 from betex.core.durability import snapshot
-from betex.core.durability.journal import Journal, JournalReader, WalFailure
+from betex.core.durability.journal import Journal, JournalReader
 from betex.core.durability.recovery import recover
 from betex.core.durability.snapshot import list_snapshots
+from betex.core.errors import WalFailure
 from betex.core.runtime.loop import Runtime, RuntimeStopped
 from betex.core.runtime.metrics import N_BUCKETS, Histogram, bucket_index, bucket_upper
 from betex.core.runtime.ring import WAIT_STRATEGIES
