@@ -403,12 +403,13 @@ class SQLiteHistory:
         )
 
     def _change(
-        self, order_id: int, sets: str, args: tuple[Any, ...], removed: int, ts: int
+        self, order_id: int, sets: str, args: tuple[Any, ...], removed: int, ts: int | None
     ) -> tuple[Any, ...]:
         """Update one order; `removed` is what left its remaining size (completes it at 0).
-        Returns (account, market, runner, side, status, matched, remaining)."""
+        `ts` None keeps `updated_ts` (a void, as the projection does). Returns (account, market,
+        runner, side, status, matched, remaining)."""
         row = self._conn.execute(
-            f"UPDATE orders SET {sets}, updated_ts = ?,"
+            f"UPDATE orders SET {sets}, updated_ts = coalesce(?, updated_ts),"
             " completed_no = CASE WHEN completed_no IS NULL AND ? > 0 AND size_remaining = ?"
             " THEN ? ELSE completed_no END WHERE order_id = ?"
             " RETURNING account_id, market_id, runner_id, side, status, size_matched, size_remaining,"
@@ -523,8 +524,8 @@ class SQLiteHistory:
                 continue  # voided before
             market_id, taker_id, maker_id, size, maker_size, price, taker_value, legs = row
             minus = "size_matched = size_matched - ?, size_voided = size_voided + ?, value = value - ?"
-            taker = self._change(taker_id, minus, (size, size, taker_value), 0, ts)
-            maker = self._change(maker_id, minus, (maker_size, maker_size, maker_size * price), 0, ts)
+            taker = self._change(taker_id, minus, (size, size, taker_value), 0, None)
+            maker = self._change(maker_id, minus, (maker_size, maker_size, maker_size * price), 0, None)
             self._book_legs(market_id, [tuple(leg) for leg in json.loads(legs)], -1)
             self._update_row(seq, idx, taker_id, taker, None, reason)
             self._update_row(seq, idx + 1, maker_id, maker, None, reason)
