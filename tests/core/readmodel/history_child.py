@@ -91,9 +91,11 @@ def stream(batches: int, seed: int = 0) -> list[list[Event]]:
 def main() -> None:
     from betex.core.readmodel.history import SQLiteHistory
 
-    path, batches, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    batches = stream(n, seed)
     store = SQLiteHistory.open(path)
-    for batch in stream(batches, seed):
+    print("resumed", store.applied_seq(), flush=True)
+    for batch in batches:
         if batch[-1].seq > store.applied_seq():
             store.apply_batch(batch)
     store.close()
