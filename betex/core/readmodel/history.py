@@ -285,6 +285,8 @@ class SQLiteHistory:
         conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, isolation_level=None)
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA query_only = 1")
+        conn.execute("PRAGMA mmap_size = 1073741824")  # pages straight from the OS cache
+        conn.execute("PRAGMA cache_size = -32768")
         version = user_version(conn)
         if version != LATEST:
             conn.close()
