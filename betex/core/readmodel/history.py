@@ -53,6 +53,7 @@ REBUILD_BATCH = 20_000
 
 _LAPSED = CancelReason.LAPSED.value
 _EXECUTABLE = "EXECUTABLE"
+_NO_FILL: tuple[None, ...] = (None, None, None, None, None, None)  # fill fields + reason
 
 ORDER_COLUMNS = (
     "order_id",
@@ -261,6 +262,7 @@ class SQLiteHistory:
         self._writable = writable
         self._seq = 0
         self._completed = 0
+        self._updates: list[tuple[Any, ...]] = []  # order_updates rows of the open transaction
         if writable:
             self._load_meta()
 
@@ -329,12 +331,18 @@ class SQLiteHistory:
                 self._apply(event)
                 seq = event.seq
             if began:
+                conn.executemany(
+                    "INSERT INTO order_updates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    self._updates,
+                )
+                self._updates.clear()
                 conn.execute(
                     "UPDATE meta SET value = CASE key WHEN 'applied_seq' THEN ? ELSE ? END",
                     (seq, self._completed),
                 )
                 conn.execute("COMMIT")
         except BaseException:
+            self._updates.clear()
             if began and conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._load_meta()
@@ -398,10 +406,9 @@ class SQLiteHistory:
                 e.ts,
             ),
         )
-        conn.execute(
-            "INSERT INTO order_updates (account_id, seq, idx, order_id, market_id, runner_id, side,"
-            " status, size_matched, size_remaining) VALUES (?, ?, 0, ?, ?, ?, ?, ?, 0, ?)",
-            (e.account_id, e.seq, e.order_id, e.market_id, e.runner_id, e.side, _EXECUTABLE, e.size),
+        self._updates.append(
+            (e.account_id, e.seq, 0, e.order_id, e.market_id, e.runner_id, e.side, _EXECUTABLE, 0, e.size)
+            + _NO_FILL
         )
 
     def _change(
@@ -434,10 +441,9 @@ class SQLiteHistory:
         reason: str | None,
     ) -> None:
         account, market, runner, side, status, matched, remaining = o
-        f = fill if fill is not None else (None, None, None, None, None)
-        self._conn.execute(
-            "INSERT INTO order_updates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (account, seq, idx, order_id, market, runner, side, status, matched, remaining, *f, reason),
+        f = fill if fill is not None else _NO_FILL[:5]
+        self._updates.append(
+            (account, seq, idx, order_id, market, runner, side, status, matched, remaining, *f, reason)
         )
 
     def _on_cancelled(self, e: OrderCancelled) -> None:
