@@ -60,3 +60,30 @@ def test_sigkill_during_history_writes_resumes_to_a_rebuild(tmp_path: Path) -> N
     rebuilt = SQLiteHistory.rebuild(tmp_path / "rebuilt.db", (e for b in batches for e in b))
     assert store.applied_seq() == batches[-1][-1].seq
     assert store.dump() == rebuilt.dump()
+
+
+def test_readers_in_another_process_see_whole_batches_while_the_writer_runs(tmp_path: Path) -> None:
+    """The writer is a child process; this process reads concurrently through its own
+    read-only connection and only ever sees whole batches, never an error or a half batch."""
+    path = tmp_path / "history.db"
+    batches = stream(BATCHES, SEED)
+    orders_at: dict[int, int] = {0: 0}  # batch-end seq → orders accepted so far
+    accepted = 0
+    for b in batches:
+        accepted += sum(1 for e in b if type(e).__name__ == "OrderAccepted")
+        orders_at[b[-1].seq] = accepted
+    child = run_child(path)
+    assert child.stdout is not None
+    assert child.stdout.readline().startswith("resumed")
+    reader = SQLiteHistory.open_reader(path)
+    conn = reader._conn
+    seen: list[int] = []
+    while child.poll() is None or not seen or seen[-1] < batches[-1][-1].seq:
+        seq, orders = conn.execute(
+            "SELECT (SELECT value FROM meta WHERE key = 'applied_seq'), (SELECT count(*) FROM orders)"
+        ).fetchone()
+        assert orders_at.get(seq) == orders, (seq, orders)
+        assert not seen or seq >= seen[-1]
+        seen.append(seq)
+    assert child.wait(timeout=300) == 0
+    assert len(set(seen)) > 2
