@@ -328,6 +328,11 @@ class SQLiteHistory:
                 if not began:
                     conn.execute("BEGIN IMMEDIATE")
                     began = True
+                    stored = conn.execute("SELECT value FROM meta WHERE key = 'applied_seq'").fetchone()[0]
+                    if stored != self._seq:
+                        raise HistoryError(
+                            f"history seq moved from {self._seq} to {stored}: a second writer?"
+                        )
                 self._apply(event)
                 seq = event.seq
             if began:
@@ -517,7 +522,7 @@ class SQLiteHistory:
             [(market_id, a, r, sign * w, sign * lo) for a, r, w, lo in legs],
         )
 
-    def _void_trades(self, seq: int, ts: int, trade_ids: Iterable[int], reason: str) -> None:
+    def _void_trades(self, seq: int, trade_ids: Iterable[int], reason: str) -> None:
         conn = self._conn
         idx = 0
         for tid in trade_ids:
@@ -540,7 +545,7 @@ class SQLiteHistory:
             idx += 2
 
     def _on_trades_voided(self, e: TradesVoided) -> None:
-        self._void_trades(e.seq, e.ts, e.trade_ids, "TRADE_VOIDED")
+        self._void_trades(e.seq, e.trade_ids, "TRADE_VOIDED")
 
     def _participants(self, market_id: int) -> list[int]:
         """Accounts that placed an order in the market or hold a leg there (the house)."""
@@ -601,7 +606,7 @@ class SQLiteHistory:
                 "SELECT trade_id FROM trades WHERE market_id = ? ORDER BY trade_id", (e.market_id,)
             )
         ]
-        self._void_trades(e.seq, e.ts, ids, "MARKET_VOIDED")
+        self._void_trades(e.seq, ids, "MARKET_VOIDED")
         self._settle_rows(e, "VOIDED", dict.fromkeys(self._participants(e.market_id), 0))
 
     # ------------------------------------------------------------------ reading

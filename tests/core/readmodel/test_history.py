@@ -293,3 +293,18 @@ def test_bad_cursors_limits_and_statuses_are_value_errors(tmp_path: Path) -> Non
     with pytest.raises(ValueError):
         store.orders(status="pending")
     assert page.cursor is None or page.rows
+
+
+def test_a_second_writer_is_refused_instead_of_double_applying(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    batches = stream(20, 10)
+    first = SQLiteHistory.open(path)
+    second = SQLiteHistory.open(path)
+    first.apply_batch(batches[0])
+    before = first.dump()
+    with pytest.raises(HistoryError, match="second writer"):
+        second.apply_batch(batches[0] + batches[1])
+    assert second.dump() == before
+    assert second.apply_batch(batches[0]) == batches[0][-1].seq  # it has caught up and skips
+    second.apply_batch(batches[1])
+    assert second.dump() != before
