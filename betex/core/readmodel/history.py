@@ -125,10 +125,13 @@ class HistoryGap(HistoryError, ValueError):
 
 
 class Page(NamedTuple):
-    """One page of a query; `cursor` fetches the next page, None when this is the last."""
+    """One page of a query; `cursor` fetches the next page, None when this is the last. `seq`
+    is the applied seq of the snapshot the page was read from: it reflects every event up to
+    `seq` and none after (the handoff point from replay to a live stream)."""
 
     rows: list[dict[str, Any]]
     cursor: str | None
+    seq: int
 
 
 class HistoryStore(Protocol):
@@ -636,7 +639,13 @@ class SQLiteHistory:
             f"SELECT {', '.join(columns)}, {keys} FROM {table}"
             f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ?"
         )
-        fetched = self._conn.execute(sql, (*args, n + 1)).fetchall()
+        conn = self._conn
+        conn.execute("BEGIN")  # one read snapshot for the rows and their seq
+        try:
+            seq = conn.execute("SELECT value FROM meta WHERE key = 'applied_seq'").fetchone()[0]
+            fetched = conn.execute(sql, (*args, n + 1)).fetchall()
+        finally:
+            conn.execute("COMMIT")
         width = len(columns)
         rows = []
         for raw in fetched[:n]:
@@ -646,7 +655,7 @@ class SQLiteHistory:
                     row[c] = bool(row[c])
             rows.append(row)
         next_cursor = encode_cursor(kind, tuple(fetched[n - 1][width:])) if len(fetched) > n else None
-        return Page(rows, next_cursor)
+        return Page(rows, next_cursor, seq)
 
     def orders(
         self,

@@ -109,8 +109,9 @@ def test_pages_cover_every_row_once_while_the_writer_appends(
 def test_order_update_replay_pages_reach_the_live_end_without_gap_or_duplicate(
     workdir: Path, start: int, from_seq: int, limits: list[int], appends: list[int], account: int
 ) -> None:
-    """Replay is oldest first: rows the writer commits while the client pages are picked up
-    too, so the replay ends exactly at the store's newest update, with nothing missed."""
+    """Replay is oldest first and picks up rows the writer commits while the client pages; the
+    last page's `seq` is the handoff: replayed rows plus the live updates after it are every
+    update, with no gap and no duplicate."""
     path = workdir / "u.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -125,19 +126,22 @@ def test_order_update_replay_pages_reach_the_live_end_without_gap_or_duplicate(
     while True:
         page = reader.order_updates(account, from_seq, cursor=cursor, limit=limits[step % len(limits)])
         got.extend((u["seq"], u["idx"]) for u in page.rows)
-        if page.cursor is None:
-            break
+        assert all(u["seq"] <= page.seq for u in page.rows)
         n = appends[step % len(appends)]
-        for b in BATCHES[applied : applied + n]:
+        for b in BATCHES[applied : applied + n]:  # the writer goes on, after the last page too
             writer.apply_batch(b)
         applied += n
         step += 1
+        if page.cursor is None:
+            break
         cursor = page.cursor
+    handoff = page.seq  # the replay is complete up to here; the live stream takes seq > handoff
     want = [
         (u["seq"], u["idx"])
         for u in everything(reader, "order_updates", account_id=account, from_seq=from_seq)
     ]
-    assert got == want
+    live = [k for k in want if k[0] > handoff]
+    assert got + live == want
     assert all(seq > from_seq for seq, _ in got)
     reader.close()
     writer.close()
