@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
+from betex.core.protocol import render
+
 from . import params
 from .metrics import metrics_json, metrics_prometheus
 
@@ -104,7 +106,7 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     market_id = _market_or_default(hub, request.query)
-    body = hub.projection.snapshot(market_id, params.depth(request.query))
+    body = render.snapshot(hub.projection, market_id, params.depth(request.query))
     if body is None:
         raise NotFound(f"unknown market {market_id}")
     return json_response(body)
@@ -114,7 +116,7 @@ async def markets(request: web.Request) -> web.StreamResponse:
     hub = _ready(request)
     if isinstance(hub, web.Response):
         return hub
-    return json_response({"markets": hub.projection.market_list()})
+    return json_response({"markets": render.market_list(hub.projection)})
 
 
 async def orders(request: web.Request) -> web.StreamResponse:
@@ -123,8 +125,12 @@ async def orders(request: web.Request) -> web.StreamResponse:
         return hub
     q = request.query
     status = params.choice(q, "status", ("open", "complete"))
-    body = hub.projection.orders(
-        market_id=params.market_id(q), account_id=params.account_id(q), status=status, limit=params.limit(q)
+    body = render.orders(
+        hub.projection,
+        market_id=params.market_id(q),
+        account_id=params.account_id(q),
+        status=status,
+        limit=params.limit(q),
     )
     return json_response(body)
 
@@ -134,8 +140,8 @@ async def completed_orders(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
-    body = hub.projection.completed_orders(
-        market_id=params.market_id(q), account_id=params.account_id(q), limit=params.limit(q)
+    body = render.completed_orders(
+        hub.projection, market_id=params.market_id(q), account_id=params.account_id(q), limit=params.limit(q)
     )
     return json_response(body)
 
@@ -145,7 +151,7 @@ async def trades(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
-    return json_response(hub.projection.trades(market_id=params.market_id(q), limit=params.limit(q)))
+    return json_response(render.trades(hub.projection, market_id=params.market_id(q), limit=params.limit(q)))
 
 
 async def risk(request: web.Request) -> web.StreamResponse:
@@ -154,7 +160,7 @@ async def risk(request: web.Request) -> web.StreamResponse:
         return hub
     q = request.query
     market_id = _market_or_default(hub, q)
-    body = hub.projection.risk(market_id=market_id, account_id=params.account_id(q))
+    body = render.risk(hub.projection, market_id=market_id, account_id=params.account_id(q))
     if body is None:
         raise NotFound(f"unknown market {market_id}")
     return json_response(body)

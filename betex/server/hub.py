@@ -21,7 +21,7 @@ from typing import Any
 from betex.core.domain import commands as c
 from betex.core.domain.results import Reject, Result
 from betex.core.domain.types import MarketModel, RejectCode
-from betex.core.protocol import wire
+from betex.core.protocol import render
 from betex.core.readmodel.projection import Projection
 from betex.core.runtime.loop import Runtime, RuntimeStopped
 
@@ -155,7 +155,7 @@ class Hub:
             self.refuse(conn, request, Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}"))
             return
         if fut.done():  # refused at once (ring full): nothing to wait for
-            conn.reply(wire.dumps(wire.render_reply(request, fut.result(), self._model_for(request))))
+            conn.reply(render.dumps(render.render_reply(request, fut.result(), self._model_for(request))))
             return
         conn.submitted += 1
         post = self._post
@@ -172,7 +172,7 @@ class Hub:
         """A reject decided by the server (OVERLOADED, UNAUTHORIZED) in the shape the client awaits."""
         self.stats.rejects[str(reject.code)] += 1
         if not conn.no_ack:
-            conn.reply(wire.dumps(wire.render_reply(request, reject, self._model_for(request))))
+            conn.reply(render.dumps(render.render_reply(request, reject, self._model_for(request))))
 
     def _answer(self, conn: Connection, pending: _Pending) -> None:
         request, fut, t_in = pending
@@ -187,10 +187,10 @@ class Hub:
         snapshot = None
         if isinstance(request, c.CreateMarket) and not isinstance(result, Reject):
             market_id = getattr(result, "market_id", 0)
-            snapshot = self.projection.snapshot(market_id, conn.depth)
+            snapshot = render.snapshot(self.projection, market_id, conn.depth)
         elif isinstance(request, _MARKET_MSGS):
             model = self._model_for(request)
-        conn.reply(wire.dumps(wire.render_reply(request, result, model, snapshot)))
+        conn.reply(render.dumps(render.render_reply(request, result, model, snapshot)))
         stats = self.stats
         stats.replies_out += 1
         stats.ack_latency.record(time.perf_counter_ns() - t_in)
@@ -206,7 +206,9 @@ class Hub:
 
     def market_list_reply(self, conn: Connection, correlation_id: int) -> None:
         def answer() -> None:
-            conn.reply(wire.dumps(wire.render_market_list(correlation_id, self.projection.market_list())))
+            conn.reply(
+                render.dumps(render.render_market_list(correlation_id, render.market_list(self.projection)))
+            )
 
         conn.after_pending(answer)
 
@@ -268,18 +270,18 @@ class Hub:
         key = (market_id, conn.depth, change)
         data = cache.get(key)
         if data is None:
-            body = projection.snapshot(market_id, conn.depth)
+            body = render.snapshot(projection, market_id, conn.depth)
             if body is None:
                 return
-            data = wire.dumps(wire.render_snapshot(body))
+            data = render.dumps(render.render_snapshot(body))
             cache[key] = data
         conn.seen_change = change
         conn.offer_snapshot(data)
         self.stats.snapshots_sent += 1
 
     def push_status(self) -> None:
-        data = wire.dumps(
-            wire.render_status(self.projection_seq(), self.projection.market_count(), time.time_ns())
+        data = render.dumps(
+            render.render_status(self.projection_seq(), self.projection.market_count(), time.time_ns())
         )
         for conn in self.connections:
             conn.offer_status(data)

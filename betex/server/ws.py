@@ -16,7 +16,7 @@ from aiohttp import WSMsgType, web
 from betex.core.domain import commands as c
 from betex.core.domain.results import Reject
 from betex.core.domain.types import RejectCode
-from betex.core.protocol import wire
+from betex.core.protocol import parse, render
 
 from . import params
 from .config import MAX_FRAME_BYTES
@@ -137,15 +137,15 @@ async def _receive_loop(hub: Hub, conn: Connection, ws: web.WebSocketResponse) -
 
 def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     """Handle one client frame: parse, authorise, then submit or answer from the projection."""
-    request = wire.parse_client_msg(raw, hub.model_of)
+    request = parse.parse_client_msg(raw, hub.model_of)
     if type(request) is _PLACE and conn.control and not hub.stopping:  # hot path: straight to the ring
         hub.submit(conn, request)
         return
-    if isinstance(request, wire.WireError):
+    if isinstance(request, parse.WireError):
         hub.stats.rejects[str(request.code)] += 1
-        conn.reply(wire.dumps(wire.render_wire_error(request)))
+        conn.reply(render.dumps(render.render_wire_error(request)))
         return
-    if isinstance(request, wire.Subscribe):
+    if isinstance(request, parse.Subscribe):
         sub = request
 
         def subscribe() -> None:
@@ -158,12 +158,12 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
                     sub.correlation_id,
                 )
             else:
-                conn.reply(wire.dumps(wire.render_ack(sub.correlation_id)))
+                conn.reply(render.dumps(render.render_ack(sub.correlation_id)))
                 hub.subscribe(conn, sub.market_id, sub.depth)
 
         conn.after_pending(subscribe)
         return
-    if isinstance(request, wire.ListMarkets):
+    if isinstance(request, parse.ListMarkets):
         hub.market_list_reply(conn, request.correlation_id)
         return
     if not conn.control:
@@ -190,7 +190,7 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
 
 def _error(conn: Connection, hub: Hub, code: RejectCode, message: str, correlation_id: int | None) -> None:
     hub.stats.rejects[str(code)] += 1
-    conn.reply(wire.dumps(wire.render_error(wire.WireError(code, message, correlation_id))))
+    conn.reply(render.dumps(render.render_error(parse.WireError(code, message, correlation_id))))
 
 
 def _stopping() -> Reject:

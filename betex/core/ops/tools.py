@@ -36,6 +36,7 @@ from betex.core.durability.journal import (
     wal_dir_of,
 )
 from betex.core.durability.recovery import ProgressFn, RecoveryInfo, recover
+from betex.core.protocol import render
 from betex.core.readmodel.projection import Projection
 
 PROJECTION_FILE = "projection.snap"
@@ -451,7 +452,7 @@ def market_snapshot(
         market_id = projection.default_market_id()
         if market_id is None:
             return None
-    return projection.snapshot(market_id, depth)
+    return render.snapshot(projection, market_id, depth)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""The JSON wire protocol (protocol.md, docs/protocol.md) <-> core values. Pure: no I/O.
+"""Parse: one ClientMsg (wire JSON) to a typed request in engine units, or a typed reject.
 
-Parsing turns one ClientMsg into an engine command in engine units (odds hundredths or bps,
-cents or shares) or into a typed `WireError`; it never raises. Rendering turns engine results
-and projection views into ServerMsg dicts (`dumps` makes the bytes).
+This is the only place the wire's types are checked (architecture.md §1, "parse once, at the
+edge"): every command that leaves `parse_client_msg` has exactly its declared field types (an
+int is an int, never a bool or a float) and ids within their ranges, so the domain can trust its
+input and be compiled. Value checks (ladder membership, stake bounds, ownership) stay in the
+domain. Pure: no I/O, and it never raises.
 
 Prices and sizes depend on the market model, which a ClientMsg does not carry: an odds market
 takes decimal odds and money, a BINARY_YES market integer bps and whole shares. The caller passes
@@ -20,8 +22,7 @@ import orjson
 
 from betex.core.domain import commands as c
 from betex.core.domain.ladder import odds_from_wire
-from betex.core.domain.money import BPS_UNITS, CENTS, cents_from_wire, whole_from_wire
-from betex.core.domain.results import Ack, MarketResult, OrderResult, Reject, Result
+from betex.core.domain.money import cents_from_wire, whole_from_wire
 from betex.core.domain.types import (
     U32_MAX,
     U64_MAX,
@@ -442,8 +443,6 @@ MSG_TYPE_OF: dict[type, str] = {
     c.SetAccountLimit: "SET_ACCOUNT_LIMIT",
 }
 
-_ORDER_MSGS = frozenset({"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER"})
-
 
 def parse_client_msg(raw: bytes | str, model_of: ModelOf | None = None) -> ClientRequest | WireError:
     """One ClientMsg (JSON text) to a request in engine units, or a `WireError`. Never raises.
@@ -479,184 +478,3 @@ def parse_client_msg(raw: bytes | str, model_of: ModelOf | None = None) -> Clien
         return parser(body, cid, model_of)
     except _Bad as bad:
         return WireError(bad.code, bad.message, cid, msg_type)
-
-
-# --- rendering -----------------------------------------------------------------------------
-
-
-def dumps(msg: Mapping[str, Any]) -> bytes:
-    """A ServerMsg (or any wire dict) as UTF-8 JSON bytes."""
-    return orjson.dumps(msg)
-
-
-def price_to_wire(model: str, price: int) -> float | int:
-    """Engine price to JSON: hundredths → decimal odds (2.5), bps stay integers (4500)."""
-    return price if model == _BINARY else price / 100
-
-
-def size_to_wire(model: str, size: int) -> float | int:
-    """Engine size to JSON: cents → money (10.5), shares stay integers."""
-    return size if model == _BINARY else size / CENTS
-
-
-def money_scale(model: str) -> int:
-    """Minor units per 1.00 of P&L: cents for odds markets, 1/10000 for binary (bps × shares)."""
-    return BPS_UNITS if model == _BINARY else CENTS
-
-
-def effective_odds_to_wire(odds: float) -> float:
-    """Implied fills happen at non-ladder odds; 4 decimals is plenty for display and averages."""
-    return round(odds, 4)
-
-
-def _error(code: str, message: str) -> dict[str, str]:
-    return {"code": str(code), "message": message}
-
-
-def render_order(result: OrderResult, model: str) -> dict[str, Any]:
-    """The order fields of an ORDER_RESPONSE (without correlation id / status wrapper)."""
-    binary = model == _BINARY
-    fills = []
-    for f in result.fills:
-        fill: dict[str, Any] = {
-            "trade_id": f.trade_id,
-            "price": f.price if binary else f.price / 100,
-            "size": f.size if binary else f.size / CENTS,
-            "implied": f.implied,
-        }
-        if not binary:
-            fill["effective_odds"] = effective_odds_to_wire(f.effective_odds)
-        fills.append(fill)
-    body: dict[str, Any] = {
-        "status": result.status,
-        "order_id": result.order_id,
-        "market_id": result.market_id,
-        "runner_id": result.runner_id,
-        "side": result.side,
-        "price": price_to_wire(model, result.price),
-        "size": size_to_wire(model, result.size),
-        "size_matched": size_to_wire(model, result.size_matched),
-        "size_remaining": size_to_wire(model, result.size_remaining),
-        "size_cancelled": size_to_wire(model, result.size_cancelled),
-        "fills": fills,
-    }
-    if result.replacement_order_id:
-        body["replacement_order_id"] = result.replacement_order_id
-    if result.replacement is not None:
-        body["replacement"] = render_order(result.replacement, model)
-    return body
-
-
-def render_order_response(result: OrderResult | Reject, correlation_id: int, model: str) -> dict[str, Any]:
-    """ORDER_RESPONSE for PLACE/CANCEL/REPLACE: the order after the change, or REJECTED."""
-    if isinstance(result, Reject):
-        return {
-            "ORDER_RESPONSE": {
-                "correlation_id": correlation_id,
-                "status": "REJECTED",
-                "error": _error(result.code, result.message),
-            }
-        }
-    body = {"correlation_id": correlation_id}
-    body.update(render_order(result, model))
-    return {"ORDER_RESPONSE": body}
-
-
-def render_ack(
-    correlation_id: int | None, error: Reject | None = None, detail: Mapping[str, int] | None = None
-) -> dict[str, Any]:
-    """ACK: `ok` true, or false with the reject; `detail` carries counts (e.g. cancelled orders)."""
-    body: dict[str, Any] = {"correlation_id": correlation_id, "ok": error is None}
-    if error is not None:
-        body["error"] = _error(error.code, error.message)
-    if detail:
-        body["detail"] = dict(detail)
-    return {"ACK": body}
-
-
-def render_market_created(
-    correlation_id: int, market_id: int, snapshot: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """MARKET_CREATED with the new market's SNAPSHOT body ({} when the server has none yet)."""
-    return {
-        "MARKET_CREATED": {
-            "correlation_id": correlation_id,
-            "market_id": market_id,
-            "snapshot": dict(snapshot) if snapshot else {},
-        }
-    }
-
-
-def render_market_updated(correlation_id: int, result: MarketResult) -> dict[str, Any]:
-    return {
-        "MARKET_UPDATED": {
-            "correlation_id": correlation_id,
-            "market_id": result.market_id,
-            "market_state": result.market_state,
-            "market_phase": result.market_phase,
-            "version": result.version,
-        }
-    }
-
-
-def render_market_list(correlation_id: int, markets: list[dict[str, Any]]) -> dict[str, Any]:
-    """MARKET_LIST; `markets` is `Projection.market_list()`."""
-    return {"MARKET_LIST": {"correlation_id": correlation_id, "markets": markets}}
-
-
-def render_snapshot(body: Mapping[str, Any]) -> dict[str, Any]:
-    """SNAPSHOT; `body` is `Projection.snapshot(...)`."""
-    return {"SNAPSHOT": body}
-
-
-def render_status(seq: int, markets: int, ts: int) -> dict[str, Any]:
-    return {"STATUS": {"seq": seq, "markets": markets, "ts": ts}}
-
-
-def render_error(err: WireError) -> dict[str, Any]:
-    """ERROR: the reply to a message that could not be understood (BAD_REQUEST)."""
-    return {"ERROR": {"code": str(err.code), "message": err.message, "correlation_id": err.correlation_id}}
-
-
-def render_wire_error(err: WireError) -> dict[str, Any]:
-    """The reply to a refused ClientMsg, shaped like the answer the client waits for.
-
-    Malformed messages (BAD_REQUEST, or no readable type) get ERROR; a well-formed order
-    message with a bad value (INVALID_SIZE, INVALID_ODDS, ...) gets ORDER_RESPONSE REJECTED; any
-    other well-formed message gets ACK ok=false.
-    """
-    if err.code == _BAD or not err.msg_type:
-        return render_error(err)
-    cid = err.correlation_id if err.correlation_id is not None else 0
-    reject = Reject(err.code, err.message)
-    if err.msg_type in _ORDER_MSGS:
-        return render_order_response(reject, cid, _EXCHANGE)
-    return render_ack(cid, reject)
-
-
-def render_reply(
-    request: ClientRequest,
-    result: Result,
-    model: str = _EXCHANGE,
-    snapshot: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The reply to an engine command given the engine's Result.
-
-    PLACE/CANCEL/REPLACE → ORDER_RESPONSE; CREATE_MARKET → MARKET_CREATED (with `snapshot`);
-    other market admin → MARKET_UPDATED; anything else, and every non-order reject → ACK.
-    `model` is the market's model (for unit conversion of order responses).
-    """
-    cid = request.correlation_id
-    if isinstance(request, (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)):
-        if isinstance(result, (OrderResult, Reject)):
-            return render_order_response(result, cid, model)
-        return render_ack(cid)
-    if isinstance(result, Reject):
-        return render_ack(cid, result)
-    if isinstance(result, MarketResult):
-        if isinstance(request, c.CreateMarket) or result.created:
-            return render_market_created(cid, result.market_id, snapshot)
-        return render_market_updated(cid, result)
-    if isinstance(result, Ack):
-        return render_ack(cid, None, result.detail)
-    return render_ack(cid)
