@@ -186,11 +186,14 @@ def render_reply(
 ) -> dict[str, Any]:
     """The reply to an engine command given the engine's Result.
 
+    A BAD_REQUEST reject is always ERROR (protocol.md); otherwise
     PLACE/CANCEL/REPLACE → ORDER_RESPONSE; CREATE_MARKET → MARKET_CREATED (with `snapshot`);
     other market admin → MARKET_UPDATED; anything else, and every non-order reject → ACK.
     `model` is the market's model (for unit conversion of order responses).
     """
     cid = request.correlation_id
+    if isinstance(result, Reject) and result.code == _BAD:
+        return render_error(WireError(result.code, result.message, cid))
     if isinstance(request, (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)):
         if isinstance(result, (OrderResult, Reject)):
             return render_order_response(result, cid, model)
