@@ -155,7 +155,9 @@ class Hub:
             self.refuse(conn, request, Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}"))
             return
         if fut.done():  # refused at once (ring full): nothing to wait for
-            conn.reply(render.dumps(render.render_reply(request, fut.result(), self._model_for(request))))
+            conn.reply_in_order(
+                render.dumps(render.render_reply(request, fut.result(), self._model_for(request)))
+            )
             return
         conn.submitted += 1
         post = self._post
@@ -172,7 +174,7 @@ class Hub:
         """A reject decided by the server (OVERLOADED, UNAUTHORIZED) in the shape the client awaits."""
         self.stats.rejects[str(reject.code)] += 1
         if not conn.no_ack:
-            conn.reply(render.dumps(render.render_reply(request, reject, self._model_for(request))))
+            conn.reply_in_order(render.dumps(render.render_reply(request, reject, self._model_for(request))))
 
     def _answer(self, conn: Connection, pending: _Pending) -> None:
         request, fut, t_in = pending

@@ -143,19 +143,18 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
         return
     if isinstance(request, parse.WireError):
         hub.stats.rejects[str(request.code)] += 1
-        conn.reply(render.dumps(render.render_wire_error(request)))
+        conn.reply_in_order(render.dumps(render.render_wire_error(request)))
         return
     if isinstance(request, parse.Subscribe):
         sub = request
 
         def subscribe() -> None:
             if hub.projection.change_counter(sub.market_id) is None:
-                _error(
-                    conn,
-                    hub,
-                    RejectCode.INVALID_MARKET,
-                    f"unknown market {sub.market_id}",
-                    sub.correlation_id,
+                # Runs in its turn (after_pending): reply directly, not behind later messages.
+                conn.reply(
+                    _error(
+                        hub, RejectCode.INVALID_MARKET, f"unknown market {sub.market_id}", sub.correlation_id
+                    )
                 )
             else:
                 conn.reply(render.dumps(render.render_ack(sub.correlation_id)))
@@ -167,12 +166,13 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
         hub.market_list_reply(conn, request.correlation_id)
         return
     if not conn.control:
-        _error(
-            conn,
-            hub,
-            RejectCode.BAD_REQUEST,
-            "/ws is read-only; send commands on /ws_ctl",
-            request.correlation_id,
+        conn.reply_in_order(
+            _error(
+                hub,
+                RejectCode.BAD_REQUEST,
+                "/ws is read-only; send commands on /ws_ctl",
+                request.correlation_id,
+            )
         )
         return
     if hub.stopping:
@@ -188,9 +188,10 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     hub.submit(conn, request)
 
 
-def _error(conn: Connection, hub: Hub, code: RejectCode, message: str, correlation_id: int | None) -> None:
+def _error(hub: Hub, code: RejectCode, message: str, correlation_id: int | None) -> bytes:
+    """An ERROR reply (counted as a reject); the caller queues it in order."""
     hub.stats.rejects[str(code)] += 1
-    conn.reply(render.dumps(render.render_error(parse.WireError(code, message, correlation_id))))
+    return render.dumps(render.render_error(parse.WireError(code, message, correlation_id)))
 
 
 def _stopping() -> Reject:
