@@ -1,65 +1,27 @@
-"""HTTP read API over the projection, plus `/health` and `/metrics`.
+"""HTTP read API over the projection, plus `/health` and `/metrics` (routes: `app.py`).
 
 Handlers run on the loop thread, the projection's only writer, so they read it without locks.
-Every failure is `{"error": {"code", "message"}}`: 400 for bad parameters, 404 for unknown markets
-and paths, 503 while recovering; unexpected exceptions are logged and become a 500 without a trace.
+They raise `params.ParamError` (400) or `context.NotFound` (404); `app.error_middleware` turns
+every failure into `{"error": {"code", "message"}}`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
 
 from betex.core.protocol import render
 
 from . import params
+from .context import HUB, NotFound, error_response, json_response
 from .metrics import metrics_json, metrics_prometheus
 
 if TYPE_CHECKING:
     from .hub import Hub
 
 log = logging.getLogger("betex.server.http")
-
-HUB: web.AppKey[Hub] = web.AppKey("hub")
-
-_JSON = "application/json"
-
-
-def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type=_JSON)
-
-
-def error_response(status: int, code: str, message: str) -> web.Response:
-    return json_response({"error": {"code": code, "message": message}}, status)
-
-
-class NotFound(Exception):
-    """An unknown market (or nothing to show): 404."""
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except params.ParamError as exc:
-        return error_response(400, "BAD_REQUEST", str(exc))
-    except NotFound as exc:
-        return error_response(404, "INVALID_MARKET", str(exc))
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status, "BAD_REQUEST")
-        return error_response(exc.status, code, exc.reason)
-    except Exception:
-        log.exception("%s %s failed", request.method, request.path_qs[:200])
-        return error_response(500, "INTERNAL", "internal error (logged on the server)")
 
 
 def _ready(request: web.Request) -> Hub | web.Response:
@@ -181,26 +143,3 @@ async def live_counts(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     return json_response(hub.projection.live_counts())
-
-
-def add_routes(app: web.Application) -> None:
-    from .ws import ws_ctl_handler, ws_handler
-
-    app.router.add_get("/health", health)
-    app.router.add_get("/snapshot", snapshot)
-    app.router.add_get("/markets", markets)
-    app.router.add_get("/orders", orders)
-    app.router.add_get("/completed_orders", completed_orders)
-    app.router.add_get("/trades", trades)
-    app.router.add_get("/risk", risk)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/debug/live_counts", live_counts)
-    app.router.add_get("/ws", ws_handler)
-    app.router.add_get("/ws_ctl", ws_ctl_handler)
-
-
-def build_app(hub: Hub) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
-    app[HUB] = hub
-    add_routes(app)
-    return app

@@ -27,9 +27,9 @@ from betex.core.runtime import gctune
 from betex.core.runtime.gctune import tune_for_engine
 from betex.core.runtime.loop import Runtime
 
+from .app import build_app
 from .config import ServerConfig
 from .connection import Connection
-from .http import build_app
 from .hub import Hub
 
 log = logging.getLogger("betex.server")

@@ -21,7 +21,7 @@ from betex.core.protocol import parse, render
 from . import params
 from .config import MAX_FRAME_BYTES
 from .connection import Connection
-from .http import HUB, error_response
+from .context import HUB, error_response
 from .hub import Hub
 
 log = logging.getLogger("betex.server.ws")
