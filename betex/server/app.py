@@ -7,9 +7,14 @@ the only one that imports both.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from . import http, params, ws
 from .context import HUB, NotFound, error_response
@@ -59,3 +64,100 @@ def build_app(hub: Hub) -> web.Application:
     for path, handler in ROUTES:
         app.router.add_get(path, handler)
     return app
+
+
+# --- errors raised before a request reaches the app ----------------------------------------
+
+REFUSAL_LOG_INTERVAL_S = 60.0
+"""Malformed HTTP requests are logged once per interval (with a count), never one line each."""
+
+
+class _RefusalLog:
+    """One INFO line per interval for client mistakes aiohttp's parser catches: no traceback,
+    no log flood from a client (or a scanner) that sends garbage."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.unlogged = 0
+        self.last_log = -REFUSAL_LOG_INTERVAL_S
+
+    def note(self, status: int, message: str, peer: str | None) -> None:
+        self.count += 1
+        self.unlogged += 1
+        now = time.monotonic()
+        if now - self.last_log >= REFUSAL_LOG_INTERVAL_S:
+            log.info(
+                "refused %d malformed HTTP request(s) in the last %.0f s; latest from %s: %d %s",
+                self.unlogged,
+                min(now - self.last_log, REFUSAL_LOG_INTERVAL_S),
+                peer,
+                status,
+                message,
+            )
+            self.unlogged = 0
+            self.last_log = now
+
+
+REFUSALS = _RefusalLog()
+
+
+def _json_error(status: int, code: str, message: str) -> web.Response:
+    body = orjson.dumps({"error": {"code": code, "message": message}})
+    resp = web.Response(body=body, status=status, content_type="application/json")
+    resp.force_close()
+    return resp
+
+
+class _JsonErrorHandler(RequestHandler):
+    """aiohttp's protocol handler, with its own error replies in the JSON error shape.
+
+    aiohttp answers requests its HTTP parser refuses (a raw space in the URL, a line over
+    8190 bytes, too many headers, a malformed method) in `handle_error`, before any middleware
+    runs, with a text/plain body and an ERROR traceback in the log. Here a 4xx is a client
+    mistake: JSON body, rate-limited one-line log. A 5xx stays an ERROR with its traceback.
+    """
+
+    __slots__ = ()
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        text = (message or (str(exc) if exc else "") or "malformed HTTP request").strip()
+        detail = text.splitlines()[0][:200] if text else "malformed HTTP request"
+        if status >= 500:
+            self.log_exception("Error handling request from %s", request.remote, exc_info=exc)
+        else:
+            REFUSALS.note(status, detail, request.remote)
+        if request.writer.output_size > 0:  # part of a response went out: the connection is broken
+            raise ConnectionError(
+                "Response is sent already, cannot send another response with the error message"
+            )
+        if status >= 500:
+            code, text = (
+                ("UNAVAILABLE", "request timed out") if status == 504 else ("INTERNAL", "internal error")
+            )
+            return _json_error(status, code, text)
+        return _json_error(status, "BAD_REQUEST", detail)
+
+
+class _JsonErrorServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
+class Runner(web.AppRunner):
+    """`web.AppRunner` whose connections answer parser-level errors in the JSON error shape."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _JsonErrorServer  # same object, one method more: no private state copied
+        return server
+
+
+def make_runner(hub: Hub, **kwargs: Any) -> web.AppRunner:
+    """The runner `betex serve` starts: `build_app(hub)` behind JSON-shaped parser errors."""
+    return Runner(build_app(hub), **kwargs)
