@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiohttp import web
@@ -17,27 +17,69 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from . import http, params, ws
-from .context import HUB, NotFound, error_response
+from .context import HUB, ROUTES_KEY, NotFound, error_response
 from .hub import Hub
 
 log = logging.getLogger("betex.server.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-ROUTES: tuple[tuple[str, Handler], ...] = (
-    ("/health", http.health),
-    ("/snapshot", http.snapshot),
-    ("/markets", http.markets),
-    ("/orders", http.orders),
-    ("/completed_orders", http.completed_orders),
-    ("/trades", http.trades),
-    ("/risk", http.risk),
-    ("/metrics", http.metrics),
-    ("/debug/live_counts", http.live_counts),
-    ("/ws", ws.ws_handler),
-    ("/ws_ctl", ws.ws_ctl_handler),
+
+class Route(NamedTuple):
+    path: str
+    handler: Handler
+    params: frozenset[str]
+    """The query parameters it reads; any other is a 400 naming it (a typo is never ignored)."""
+    summary: str
+
+
+_WS_PARAMS = frozenset({"market_id", "depth", "token"})
+
+ROUTES: tuple[Route, ...] = (
+    Route("/", http.index, frozenset(), "this index"),
+    Route("/health", http.health, frozenset(), "serving or recovering, and the applied seq"),
+    Route("/schema", http.schema, frozenset(), "the JSON Schema of every message and HTTP body"),
+    Route("/snapshot", http.snapshot, frozenset({"market_id", "depth"}), "a market's SNAPSHOT"),
+    Route("/markets", http.markets, frozenset(), "every market (the MARKET_LIST body)"),
+    Route(
+        "/orders",
+        http.orders,
+        frozenset({"market_id", "account_id", "status", "limit"}),
+        "orders, newest first",
+    ),
+    Route(
+        "/completed_orders",
+        http.completed_orders,
+        frozenset({"market_id", "account_id", "limit"}),
+        "completed orders, most recently completed first",
+    ),
+    Route("/trades", http.trades, frozenset({"market_id", "limit"}), "trades, newest first"),
+    Route("/risk", http.risk, frozenset({"market_id", "account_id"}), "P&L and exposure per account"),
+    Route("/metrics", http.metrics, frozenset({"format"}), "counters and latencies (format=prometheus)"),
+    Route("/debug/live_counts", http.live_counts, frozenset(), "sizes of the read model's tables"),
+    Route("/ws", ws.ws_handler, _WS_PARAMS, "WebSocket: read-only SNAPSHOT and STATUS stream"),
+    Route("/ws_ctl", ws.ws_ctl_handler, _WS_PARAMS | {"no_ack"}, "WebSocket: the stream plus commands"),
 )
-"""Every GET route the server answers."""
+"""Every GET route the server answers, with the query parameters it takes (the `/` index)."""
+
+
+def _checked(route: Route) -> Handler:
+    """The route's handler behind a check that every query parameter is one it reads."""
+    handler, allowed = route.handler, route.params
+
+    async def checked(request: web.Request) -> web.StreamResponse:
+        query = request.query
+        if query:
+            unknown = sorted(set(query) - allowed)
+            if unknown:
+                names = ", ".join(repr(n[:40]) for n in unknown[:5])
+                takes = ", ".join(sorted(allowed)) or "none"
+                raise params.ParamError(
+                    f"unknown query parameter(s) {names} for {route.path} (it takes: {takes})"
+                )
+        return await handler(request)
+
+    return checked
 
 
 @web.middleware
@@ -61,8 +103,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 def build_app(hub: Hub) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
     app[HUB] = hub
-    for path, handler in ROUTES:
-        app.router.add_get(path, handler)
+    app[ROUTES_KEY] = ROUTES
+    for route in ROUTES:
+        app.router.add_get(route.path, _checked(route))
     return app
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from .hub import Hub
 
 HUB: web.AppKey[Hub] = web.AppKey("hub")
+ROUTES_KEY: web.AppKey[tuple[Any, ...]] = web.AppKey("routes")
+"""`app.ROUTES`, for the `/` index (a key, so that http.py need not import app.py)."""
 
 _JSON = "application/json"
 

@@ -7,15 +7,18 @@ every failure into `{"error": {"code", "message"}}`.
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import logging
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from betex import __version__
 from betex.core.protocol import render
 
 from . import params
-from .context import HUB, NotFound, error_response, json_response
+from .context import HUB, ROUTES_KEY, NotFound, error_response, json_response
 from .metrics import metrics_json, metrics_prometheus
 
 if TYPE_CHECKING:
@@ -143,3 +146,43 @@ async def live_counts(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     return json_response(hub.projection.live_counts())
+
+
+_SCHEMA_FILE = ("betex.core.protocol", "schema/protocol.schema.json")
+
+
+@functools.cache
+def _schema_bytes() -> bytes:
+    package, name = _SCHEMA_FILE
+    return importlib.resources.files(package).joinpath(name).read_bytes()
+
+
+async def schema(request: web.Request) -> web.StreamResponse:
+    """The protocol's JSON Schema (draft 2020-12), as shipped in the package."""
+    return web.Response(body=_schema_bytes(), content_type="application/schema+json")
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    """A short index: every endpoint with a link, the query parameters it takes and what it is."""
+    origin = request.url.origin()
+    ws_origin = origin.with_scheme("wss" if origin.scheme == "https" else "ws")
+    endpoints = []
+    for route in request.app[ROUTES_KEY]:
+        base = ws_origin if route.path.startswith("/ws") else origin
+        endpoints.append(
+            {
+                "path": route.path,
+                "href": str(base.with_path(route.path)),
+                "params": sorted(route.params),
+                "summary": route.summary,
+            }
+        )
+    return json_response(
+        {
+            "name": "betex",
+            "version": __version__,
+            "schema": str(origin.with_path("/schema")),
+            "docs": "docs/protocol.md (HTTP: section 6; WebSocket: sections 2-5)",
+            "endpoints": endpoints,
+        }
+    )
