@@ -497,8 +497,10 @@ def _lenient_loads(raw: bytes | str) -> Any:
     its typed reject (INVALID_SIZE, INVALID_ODDS, BAD_REQUEST) instead of a bare "invalid JSON".
     None when the text is not JSON even so, or holds a string that is not valid Unicode."""
     try:
-        msg = json.loads(raw, parse_constant=_NON_FINITE.__getitem__, parse_int=_big_int)
-    except (ValueError, RecursionError, TypeError, KeyError):
+        # UTF-8 only, as orjson: json.loads(bytes) would also take UTF-16/32 by their BOM.
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        msg = json.loads(text, parse_constant=_NON_FINITE.__getitem__, parse_int=_big_int)
+    except (ValueError, RecursionError, TypeError, KeyError):  # UnicodeDecodeError is a ValueError
         return None
     return msg if _valid_text(msg) else None
 

@@ -271,3 +271,13 @@ def test_the_valid_examples_parse_and_are_well_typed(msg_type: str) -> None:
 
 def test_the_slots_cover_every_message_type() -> None:
     assert set(VALID) == set(CLIENT_MSG_TYPES)
+
+
+def test_the_lenient_path_reads_utf8_only() -> None:
+    """NaN goes through the stdlib decoder; it must not accept what orjson would not (UTF-16)."""
+    text = '{"PLACE_ORDER": {"market_id": 1, "runner_id": 1, "side": "BACK", "price": NaN, "size": 2.0, "account_id": 7}}'
+    assert parse_checked(text.encode()).code is R.INVALID_ODDS
+    for encoded in (text.encode("utf-16"), text.encode("utf-32"), b"\xef\xbb\xbf" + text.encode()):
+        result = parse_checked(encoded)
+        assert isinstance(result, WireError) and result.code is R.BAD_REQUEST
+        assert result.message.startswith("invalid JSON")
