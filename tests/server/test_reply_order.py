@@ -37,7 +37,16 @@ NUMERIC_FIELDS: dict[str, tuple[str, ...]] = {
     "REPLACE_ORDER": ("market_id", "order_id", "account_id", "new_price"),
     "SET_ACCOUNT_LIMIT": ("account_id", "max_liability"),
     "SUBSCRIBE": ("market_id", "depth"),
+    "VOID_TRADES": ("market_id", "after_ts"),
+    "GO_LIVE_MARKET": ("market_id",),
 }
+LIST_FIELDS: dict[str, str] = {
+    "CREATE_MARKET": "runner_ids",
+    "ADD_RUNNERS": "runner_ids",
+    "SETTLE_MARKET": "winner_runner_ids",
+    "VOID_TRADES": "trade_ids",
+}
+"""Numeric list fields: one impossible number inside the list."""
 PRICE, SIZE = {"price", "new_price"}, {"size", "min_fill_size", "size_reduction", "max_liability"}
 ORDER_MSGS = {"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER"}
 
@@ -58,6 +67,11 @@ def base(kind: str, market_id: int) -> dict[str, Any]:
         "REPLACE_ORDER": {"market_id": market_id, "order_id": 1, "account_id": 5, "new_price": 2.5},
         "SET_ACCOUNT_LIMIT": {"account_id": 5, "max_liability": 100.0},
         "SUBSCRIBE": {"market_id": market_id, "depth": 5},
+        "VOID_TRADES": {"market_id": market_id, "after_ts": 1},
+        "GO_LIVE_MARKET": {"market_id": market_id},
+        "CREATE_MARKET": {"name": "x", "market_model": "EXCHANGE_ODDS", "book_type": "MULTI_RUNNER"},
+        "ADD_RUNNERS": {"market_id": market_id, "runner_ids": [9]},
+        "SETTLE_MARKET": {"market_id": market_id, "winner_runner_ids": [1]},
     }[kind]
 
 
@@ -100,7 +114,7 @@ def test_pipelined_orders_and_impossible_numbers_all_get_typed_replies_in_order(
                 market_id = msg["MARKET_CREATED"]["market_id"]
 
         frames: list[str] = []
-        want: list[tuple[int, str, str | None]] = []  # (correlation id, reply type, code)
+        want: list[tuple[int | None, str, str | None]] = []  # (correlation id, reply type, code)
         cid = 100
 
         def valid_order() -> None:
@@ -129,6 +143,21 @@ def test_pipelined_orders_and_impossible_numbers_all_get_typed_replies_in_order(
                     frames.append(json.dumps({kind: body}).replace('"@@"', text))
                     want.append((cid, *expected(kind, field)))
                     valid_order()
+        for kind, field in LIST_FIELDS.items():
+            for text in [json.dumps(v) for v in HOSTILE_NUMBERS] + HOSTILE_LITERALS:
+                cid += 1
+                body = {**base(kind, market_id), "correlation_id": cid}
+                body.pop("after_ts", None)
+                body[field] = ["@@"]
+                frames.append(json.dumps({kind: body}).replace('"@@"', text))
+                want.append((cid, "ERROR", "BAD_REQUEST"))
+                valid_order()
+        # an impossible correlation id: ERROR with correlation_id null, still in its place
+        for text in [json.dumps(v) for v in HOSTILE_NUMBERS] + HOSTILE_LITERALS:
+            body = {**base("PLACE_ORDER", market_id), "correlation_id": "@@"}
+            frames.append(json.dumps({"PLACE_ORDER": body}).replace('"@@"', text))
+            want.append((None, "ERROR", "BAD_REQUEST"))
+            valid_order()
         # account 0 is the house: BAD_REQUEST, so an ERROR, never ORDER_RESPONSE REJECTED
         cid += 1
         frames.append(
@@ -142,7 +171,7 @@ def test_pipelined_orders_and_impossible_numbers_all_get_typed_replies_in_order(
         for frame in frames:  # pipelined: nothing is read until everything is sent
             ws.send(frame)
 
-        got: list[tuple[int, str, str | None]] = []
+        got: list[tuple[int | None, str, str | None]] = []
         deadline = time.monotonic() + 60
         while len(got) < len(want) and time.monotonic() < deadline:
             msg = json.loads(ws.recv(timeout=30))
@@ -150,7 +179,7 @@ def test_pipelined_orders_and_impossible_numbers_all_get_typed_replies_in_order(
             if kind in ("SNAPSHOT", "STATUS"):
                 continue
             assert kind in ("ORDER_RESPONSE", "ERROR", "ACK"), msg
-            assert body.get("correlation_id") is not None, msg
+            assert body.get("correlation_id") is not None or kind == "ERROR", msg
             got.append((body["correlation_id"], kind, reply_code(kind, body)))
 
     assert [g[0] for g in got] == [w[0] for w in want], "replies left out of arrival order"
