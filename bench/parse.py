@@ -6,9 +6,13 @@ model for price/size units, the spec's reject code per field. Both build the sam
 `commands.PlaceOrder`. Before timing, both parse the same hostile PLACE_ORDER variants and any
 disagreement in (result kind, reject code) is counted: adopting msgspec requires zero.
 
+A third line times `bench/msgspec_parser.py`, a complete msgspec parser for every message
+type, after checking it against the current parser on hostile variants of every type (each
+breaks one field: msgspec names the first bad field in document order).
+
 Run: `python bench/parse.py [--n 200000]` (needs `pip install msgspec`). The last line is JSON:
-current_us, msgspec_us, orjson_loads_us (the floor for any orjson-based parser), speedup,
-parity_cases, parity_mismatches.
+current_us, msgspec_us (the PLACE_ORDER prototype), msgspec_full_us, orjson_loads_us (the floor
+for any orjson-based parser), speedup, full_speedup, and the parity counts.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import orjson  # noqa: E402
 from betex.core.domain import commands as c  # noqa: E402
 from betex.core.domain.types import U32_MAX, U64_MAX, RejectCode  # noqa: E402
 from betex.core.protocol.parse import (  # noqa: E402
+    CLIENT_MSG_TYPES,
     MAX_CLIENT_REF,
     WireError,
     _lenient_loads,
@@ -157,6 +162,85 @@ def build_msgspec_parser() -> Any:
     return parse
 
 
+VALID: dict[str, dict[str, Any]] = {
+    "CREATE_MARKET": {
+        "name": "A v B",
+        "market_model": "EXCHANGE_ODDS",
+        "book_type": "TWO_RUNNER",
+        "market_kind": "IN_PLAY_CAPABLE",
+        "market_state": "OPEN",
+        "market_phase": "PRE",
+        "runner_ids": [1, 2],
+        "runner_labels": ["A", "B"],
+    },
+    "ADD_RUNNERS": {"market_id": 1, "runner_ids": [3], "runner_labels": ["C"]},
+    "LIST_MARKETS": {},
+    "SUBSCRIBE": {"market_id": 1, "depth": 10},
+    "PLACE_ORDER": {
+        "market_id": 1,
+        "runner_id": 1,
+        "side": "BACK",
+        "price": 2.5,
+        "size": 10.0,
+        "account_id": 7,
+        "persistence": "LAPSE",
+        "time_in_force": "FILL_OR_KILL",
+        "min_fill_size": 5.0,
+        "client_ref": "x",
+    },
+    "CANCEL_ORDER": {"market_id": 1, "order_id": 4, "account_id": 7, "size_reduction": 2.0},
+    "CANCEL_ALL": {"market_id": 1, "account_id": 7},
+    "REPLACE_ORDER": {"market_id": 1, "order_id": 4, "account_id": 7, "new_price": 2.6},
+    "SET_MARKET_STATE": {"market_id": 1, "market_state": "SUSPENDED"},
+    "AWAIT_LIVE_MARKET": {"market_id": 1},
+    "GO_LIVE_MARKET": {"market_id": 1},
+    "CLOSE_MARKET": {"market_id": 1},
+    "VOID_MARKET": {"market_id": 1},
+    "SETTLE_MARKET": {"market_id": 1, "winner_runner_ids": [1]},
+    "VOID_TRADES": {"market_id": 1, "trade_ids": [5, 6]},
+    "SET_ACCOUNT_LIMIT": {"account_id": 7, "max_liability": 100.0},
+}
+BINARY_UNITS = {"price": 4500, "new_price": 4600, "size": 10, "min_fill_size": 5, "size_reduction": 2}
+
+ALL_HOSTILE: list[str] = [
+    json.dumps(v)
+    for v in [1e308, -1e308, 1.8e306, math.nan, math.inf, -math.inf, 2**64, 10**30, -0.0, 2.555, 0, -1]
+    + [None, True, False, "x", "BACK", [], [1], [True], [1.5], ["a"], {}, {"a": 1}, 1.0, 2.5, 4500, 10]
+] + ["1e400", "1" + "0" * 400]
+
+
+def all_types_cases() -> list[bytes]:
+    cases = []
+    for msg_type in CLIENT_MSG_TYPES:
+        for market in (1, 2):
+            base = dict(VALID[msg_type], correlation_id=9)
+            if market == 2 and "market_id" in base:
+                base["market_id"] = 2
+                base.update({k: v for k, v in BINARY_UNITS.items() if k in base})
+            for field in [*base, "unknown_field"]:
+                for text in ALL_HOSTILE:
+                    body = dict(base, **{field: "@@"})
+                    cases.append(json.dumps({msg_type: body}).replace('"@@"', text).encode())
+    cases += [
+        b"{}",
+        b"[]",
+        b"null",
+        b'{"PLACE_ORDER": null}',
+        b'{"A": {}, "B": {}}',
+        b'{"NOPE": {}}',
+        b"{",
+        b"NaN",
+    ]
+    return cases
+
+
+def outcome_all(r: Any) -> tuple[Any, ...]:
+    """Comparable across the two modules (each has its own WireError class)."""
+    if type(r).__name__ == "WireError":
+        return ("reject", str(r.code), r.correlation_id, r.msg_type)
+    return (type(r).__name__, tuple(r))
+
+
 def messages() -> list[bytes]:
     out = []
     for i in range(64):
@@ -240,6 +324,26 @@ def main() -> None:
             if (want, got) not in seen:
                 seen.add((want, got))
                 print(f"  current {want} / msgspec {got}: e.g. {raw_text}")
+        from bench import msgspec_parser
+
+        full_cases = all_types_cases()
+        full_mismatches = [
+            raw
+            for raw in full_cases
+            if outcome_all(parse_client_msg(raw, MODELS.get))[:3]
+            != outcome_all(msgspec_parser.parse_client_msg(raw, MODELS.get))[:3]
+        ]
+        full_us = time_per_call(msgspec_parser.parse_client_msg, msgs, args.n)
+        print(f"msgspec, every message    {full_us:6.2f} µs per PLACE_ORDER (bench/msgspec_parser.py)")
+        print(
+            f"  parity: {len(full_cases) - len(full_mismatches)}/{len(full_cases)} hostile variants of every type agree"
+        )
+        result.update(
+            msgspec_full_us=round(full_us, 3),
+            full_speedup=round(current / full_us, 2),
+            full_parity_cases=len(full_cases),
+            full_parity_mismatches=len(full_mismatches),
+        )
         result.update(
             msgspec_us=round(proto_us, 3),
             speedup=round(current / proto_us, 2),
