@@ -194,7 +194,9 @@ def test_every_number_in_every_numeric_field_gets_a_typed_result(
             assert type(value) is int
         if field in PRICE_FIELDS | SIZE_FIELDS:
             assert math.isfinite(value)
-            assert value > 0 or (field == "max_liability" and type(value) is int and value == 0)  # 0: no limit
+            assert value > 0 or (
+                field == "max_liability" and type(value) is int and value == 0
+            )  # 0: no limit
 
 
 @settings(max_examples=300, deadline=None)
