@@ -20,12 +20,9 @@ import pytest
 from betex.core.domain.engine import Engine
 from betex.core.domain.events import Event
 from betex.core.domain.types import RejectCode
-from betex.core.protocol.wire import (
-    CLIENT_MSG_TYPES,
-    ListMarkets,
-    Subscribe,
-    WireError,
-    parse_client_msg,
+from betex.core.protocol import render
+from betex.core.protocol.parse import CLIENT_MSG_TYPES, ListMarkets, Subscribe, WireError, parse_client_msg
+from betex.core.protocol.render import (
     render_ack,
     render_error,
     render_market_list,
@@ -174,7 +171,7 @@ class Session:
         if isinstance(request, WireError):
             reply = render_wire_error(request)
         elif isinstance(request, ListMarkets):
-            reply = render_market_list(request.correlation_id, self.projection.market_list())
+            reply = render_market_list(request.correlation_id, render.market_list(self.projection))
         elif isinstance(request, Subscribe):
             reply = render_ack(request.correlation_id)
         else:
@@ -184,7 +181,7 @@ class Session:
             self.projection.apply_batch(batch)
             market_id = getattr(result, "market_id", getattr(request, "market_id", 0))
             model = self.projection.model_of(market_id) or "EXCHANGE_ODDS"
-            reply = render_reply(request, result, model, self.projection.snapshot(market_id, 10))
+            reply = render_reply(request, result, model, render.snapshot(self.projection, market_id, 10))
         self.replies.append(reply)
         self.ts += 10**9
         return reply
@@ -328,17 +325,17 @@ def test_real_replies_and_views_validate() -> None:
         valid("ServerMsg", reply)
     p = s.projection
     for market_id in (1, 2, 3):
-        valid("ServerMsg", render_snapshot(p.snapshot(market_id, 350)))  # type: ignore[arg-type]
-        valid("SnapshotResponse", p.snapshot(market_id, 1))
+        valid("ServerMsg", render_snapshot(render.snapshot(p, market_id, 350)))  # type: ignore[arg-type]
+        valid("SnapshotResponse", render.snapshot(p, market_id, 1))
     valid("ServerMsg", render_status(p.seq, p.market_count(), s.ts))
-    valid("MarketsResponse", {"markets": p.market_list()})
-    valid("OrdersResponse", p.orders(limit=10_000))
-    valid("OrdersResponse", p.completed_orders())
-    valid("TradesResponse", p.trades())
-    valid("RiskResponse", p.risk())
+    valid("MarketsResponse", {"markets": render.market_list(p)})
+    valid("OrdersResponse", render.orders(p, limit=10_000))
+    valid("OrdersResponse", render.completed_orders(p))
+    valid("TradesResponse", render.trades(p))
+    valid("RiskResponse", render.risk(p))
     valid("LiveCountsResponse", p.live_counts())
-    assert any(t["voided"] for t in p.trades()["trades"])
-    assert any(r["settled_pnl"] is not None for r in p.risk()["risk"])  # type: ignore[index]
+    assert any(t["voided"] for t in render.trades(p)["trades"])
+    assert any(r["settled_pnl"] is not None for r in render.risk(p)["risk"])  # type: ignore[index]
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,14 @@ class Connection:
                 return
         self._wakeup.set()
 
+    def reply_in_order(self, data: bytes) -> None:
+        """Queue a reply decided without the engine (a parser reject, a refusal) behind the
+        replies still pending for earlier commands, so replies leave in arrival order."""
+        if self.answered >= self.submitted and not self.deferred:
+            self.reply(data)
+        else:
+            self.deferred.append((self.submitted, lambda: self.reply(data)))
+
     def after_pending(self, action: Callable[[], None]) -> None:
         """Run `action` once every command submitted so far has been answered (replies stay in order)."""
         if self.answered >= self.submitted and not self.deferred:

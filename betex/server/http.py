@@ -1,63 +1,30 @@
-"""HTTP read API over the projection, plus `/health` and `/metrics`.
+"""HTTP read API over the projection, plus `/health` and `/metrics` (routes: `app.py`).
 
 Handlers run on the loop thread, the projection's only writer, so they read it without locks.
-Every failure is `{"error": {"code", "message"}}`: 400 for bad parameters, 404 for unknown markets
-and paths, 503 while recovering; unexpected exceptions are logged and become a 500 without a trace.
+They raise `params.ParamError` (400) or `context.NotFound` (404); `app.error_middleware` turns
+every failure into `{"error": {"code", "message"}}`.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import logging
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
 
+from betex import __version__
+from betex.core.protocol import render
+
 from . import params
+from .context import HUB, ROUTES_KEY, NotFound, error_response, json_response
 from .metrics import PROMETHEUS_CONTENT_TYPE, metrics_json, prometheus_exposition
 
 if TYPE_CHECKING:
     from .hub import Hub
 
 log = logging.getLogger("betex.server.http")
-
-HUB: web.AppKey[Hub] = web.AppKey("hub")
-
-_JSON = "application/json"
-
-
-def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type=_JSON)
-
-
-def error_response(status: int, code: str, message: str) -> web.Response:
-    return json_response({"error": {"code": code, "message": message}}, status)
-
-
-class NotFound(Exception):
-    """An unknown market (or nothing to show): 404."""
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except params.ParamError as exc:
-        return error_response(400, "BAD_REQUEST", str(exc))
-    except NotFound as exc:
-        return error_response(404, "INVALID_MARKET", str(exc))
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status, "BAD_REQUEST")
-        return error_response(exc.status, code, exc.reason)
-    except Exception:
-        log.exception("%s %s failed", request.method, request.path_qs[:200])
-        return error_response(500, "INTERNAL", "internal error (logged on the server)")
 
 
 def _ready(request: web.Request) -> Hub | web.Response:
@@ -104,7 +71,7 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     market_id = _market_or_default(hub, request.query)
-    body = hub.projection.snapshot(market_id, params.depth(request.query))
+    body = render.snapshot(hub.projection, market_id, params.depth(request.query))
     if body is None:
         raise NotFound(f"unknown market {market_id}")
     return json_response(body)
@@ -114,7 +81,7 @@ async def markets(request: web.Request) -> web.StreamResponse:
     hub = _ready(request)
     if isinstance(hub, web.Response):
         return hub
-    return json_response({"markets": hub.projection.market_list()})
+    return json_response({"markets": render.market_list(hub.projection)})
 
 
 async def orders(request: web.Request) -> web.StreamResponse:
@@ -123,8 +90,12 @@ async def orders(request: web.Request) -> web.StreamResponse:
         return hub
     q = request.query
     status = params.choice(q, "status", ("open", "complete"))
-    body = hub.projection.orders(
-        market_id=params.market_id(q), account_id=params.account_id(q), status=status, limit=params.limit(q)
+    body = render.orders(
+        hub.projection,
+        market_id=params.market_id(q),
+        account_id=params.account_id(q),
+        status=status,
+        limit=params.limit(q),
     )
     return json_response(body)
 
@@ -134,8 +105,8 @@ async def completed_orders(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
-    body = hub.projection.completed_orders(
-        market_id=params.market_id(q), account_id=params.account_id(q), limit=params.limit(q)
+    body = render.completed_orders(
+        hub.projection, market_id=params.market_id(q), account_id=params.account_id(q), limit=params.limit(q)
     )
     return json_response(body)
 
@@ -145,7 +116,7 @@ async def trades(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
-    return json_response(hub.projection.trades(market_id=params.market_id(q), limit=params.limit(q)))
+    return json_response(render.trades(hub.projection, market_id=params.market_id(q), limit=params.limit(q)))
 
 
 async def risk(request: web.Request) -> web.StreamResponse:
@@ -154,7 +125,7 @@ async def risk(request: web.Request) -> web.StreamResponse:
         return hub
     q = request.query
     market_id = _market_or_default(hub, q)
-    body = hub.projection.risk(market_id=market_id, account_id=params.account_id(q))
+    body = render.risk(hub.projection, market_id=market_id, account_id=params.account_id(q))
     if body is None:
         raise NotFound(f"unknown market {market_id}")
     return json_response(body)
@@ -178,24 +149,41 @@ async def live_counts(request: web.Request) -> web.StreamResponse:
     return json_response(hub.projection.live_counts())
 
 
-def add_routes(app: web.Application) -> None:
-    from .ws import ws_ctl_handler, ws_handler
-
-    app.router.add_get("/health", health)
-    app.router.add_get("/snapshot", snapshot)
-    app.router.add_get("/markets", markets)
-    app.router.add_get("/orders", orders)
-    app.router.add_get("/completed_orders", completed_orders)
-    app.router.add_get("/trades", trades)
-    app.router.add_get("/risk", risk)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/debug/live_counts", live_counts)
-    app.router.add_get("/ws", ws_handler)
-    app.router.add_get("/ws_ctl", ws_ctl_handler)
+_SCHEMA_FILE = ("betex.core.protocol", "schema/protocol.schema.json")
 
 
-def build_app(hub: Hub) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
-    app[HUB] = hub
-    add_routes(app)
-    return app
+@functools.cache
+def _schema_bytes() -> bytes:
+    package, name = _SCHEMA_FILE
+    return importlib.resources.files(package).joinpath(name).read_bytes()
+
+
+async def schema(request: web.Request) -> web.StreamResponse:
+    """The protocol's JSON Schema (draft 2020-12), as shipped in the package."""
+    return web.Response(body=_schema_bytes(), content_type="application/schema+json")
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    """A short index: every endpoint with a link, the query parameters it takes and what it is."""
+    origin = request.url.origin()
+    ws_origin = origin.with_scheme("wss" if origin.scheme == "https" else "ws")
+    endpoints = []
+    for route in request.app[ROUTES_KEY]:
+        base = ws_origin if route.path.startswith("/ws") else origin
+        endpoints.append(
+            {
+                "path": route.path,
+                "href": str(base.with_path(route.path)),
+                "params": sorted(route.params),
+                "summary": route.summary,
+            }
+        )
+    return json_response(
+        {
+            "name": "betex",
+            "version": __version__,
+            "schema": str(origin.with_path("/schema")),
+            "docs": "docs/protocol.md (HTTP: section 6; WebSocket: sections 2-5)",
+            "endpoints": endpoints,
+        }
+    )

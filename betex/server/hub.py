@@ -16,12 +16,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from betex.core.domain import commands as c
+from betex.core.domain.events import Event
 from betex.core.domain.results import Reject, Result
 from betex.core.domain.types import MarketModel, RejectCode
-from betex.core.protocol import wire
+from betex.core.protocol import render
 from betex.core.readmodel.projection import Projection
 from betex.core.runtime.loop import Runtime, RuntimeStopped
 
@@ -32,8 +33,30 @@ from .stats import ServerStats
 log = logging.getLogger("betex.server")
 
 _ODDS = MarketModel.EXCHANGE_ODDS.value
-_Pending = tuple[c.Command, concurrent.futures.Future[Result], int]
-"""A submitted command awaiting its reply: (command, engine future, ingress perf_counter_ns)."""
+
+
+class EventBatch(NamedTuple):
+    """Inbox item: events the WAL thread committed, to apply to the projection."""
+
+    events: Sequence[Event]
+    posted_ns: int
+    """perf_counter_ns when posted (projection latency)."""
+
+
+class PendingReply(NamedTuple):
+    """Inbox item: a submitted command whose engine future has resolved."""
+
+    conn: Connection
+    request: c.Command
+    future: concurrent.futures.Future[Result]
+    t_in: int
+    """perf_counter_ns at ingress (ack latency)."""
+    seq: int
+    """WAL seq committed before the future resolved: the reply waits until the projection has it."""
+
+
+InboxItem = EventBatch | PendingReply
+"""What the engine and WAL threads hand to the loop thread (`Hub._post`)."""
 _MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)
 
 
@@ -53,21 +76,21 @@ class Hub:
         self.ready = False
         self.stopping = False
         self.recovery: dict[str, Any] = {}
-        self._inbox: list[tuple[Any, ...]] = []
+        self._inbox: list[InboxItem] = []
         self._lock = threading.Lock()
         self._scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._held: deque[tuple[Connection, _Pending, int]] = deque()
+        self._held: deque[PendingReply] = deque()
         self.projection_error: str | None = None
         """Set if applying a batch ever failed: the read side is then stale (health says so)."""
 
     # --- engine thread -> loop -------------------------------------------------------------
 
-    def on_events(self, events: Sequence[Any]) -> None:
+    def on_events(self, events: Sequence[Event]) -> None:
         """Runtime handler (WAL thread, after commit)."""
-        self._post((None, events, time.perf_counter_ns()))
+        self._post(EventBatch(events, time.perf_counter_ns()))
 
-    def _post(self, item: tuple[Any, ...]) -> None:
+    def _post(self, item: InboxItem) -> None:
         with self._lock:
             self._inbox.append(item)
             if self._scheduled:
@@ -90,29 +113,30 @@ class Hub:
             self._inbox = []
             self._scheduled = False
         held = self._held
-        for conn, payload, extra in items:
-            if conn is None:
+        for item in items:
+            if isinstance(item, EventBatch):
                 try:
-                    self._apply(payload, extra)
+                    self._apply(item.events, item.posted_ns)
                 except Exception as exc:  # a projection bug: keep serving, say so, never hang replies
                     log.exception("projection failed to apply a batch; the read side is now stale")
                     self.projection_error = f"{type(exc).__name__}: {exc}"
                 self._release_held()
-            elif (extra <= self.projection.seq or self.projection_error) and not held:
+                continue
+            if (item.seq <= self.projection.seq or self.projection_error) and not held:
                 try:
-                    self._answer(conn, payload)
+                    self._answer(item)
                 except Exception:
                     log.exception("delivering a reply failed")
             else:
-                held.append((conn, payload, extra))
+                held.append(item)
 
     def _release_held(self) -> None:
         held = self._held
         seq = self.projection.seq if self.projection_error is None else 1 << 64
-        while held and held[0][2] <= seq:
-            conn, pending, _ = held.popleft()
+        while held and held[0].seq <= seq:
+            pending = held.popleft()
             try:
-                self._answer(conn, pending)
+                self._answer(pending)
             except Exception:
                 log.exception("delivering a reply failed")
 
@@ -121,8 +145,7 @@ class Hub:
         self._drain()
         self._release_held()
         while self._held:  # nothing more will come: answer what is left (their events are durable)
-            conn, pending, _ = self._held.popleft()
-            self._answer(conn, pending)
+            self._answer(self._held.popleft())
 
     # --- projection ------------------------------------------------------------------------
 
@@ -155,7 +178,9 @@ class Hub:
             self.refuse(conn, request, Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}"))
             return
         if fut.done():  # refused at once (ring full): nothing to wait for
-            conn.reply(wire.dumps(wire.render_reply(request, fut.result(), self._model_for(request))))
+            conn.reply_in_order(
+                render.dumps(render.render_reply(request, fut.result(), self._model_for(request)))
+            )
             return
         conn.submitted += 1
         post = self._post
@@ -164,7 +189,7 @@ class Hub:
 
         def done(f: concurrent.futures.Future[Result]) -> None:
             # Engine thread, right after the commit: last_seq covers this command's events.
-            post((conn, (request, f, t_in), journal.last_seq if f.exception() is None else 0))
+            post(PendingReply(conn, request, f, t_in, journal.last_seq if f.exception() is None else 0))
 
         fut.add_done_callback(done)
 
@@ -172,10 +197,10 @@ class Hub:
         """A reject decided by the server (OVERLOADED, UNAUTHORIZED) in the shape the client awaits."""
         self.stats.rejects[str(reject.code)] += 1
         if not conn.no_ack:
-            conn.reply(wire.dumps(wire.render_reply(request, reject, self._model_for(request))))
+            conn.reply_in_order(render.dumps(render.render_reply(request, reject, self._model_for(request))))
 
-    def _answer(self, conn: Connection, pending: _Pending) -> None:
-        request, fut, t_in = pending
+    def _answer(self, pending: PendingReply) -> None:
+        conn, request, fut, t_in, _seq = pending
         try:
             result: Result = fut.result()
         except RuntimeStopped as exc:  # fail-stop: the runtime logged the cause once, critically
@@ -187,10 +212,10 @@ class Hub:
         snapshot = None
         if isinstance(request, c.CreateMarket) and not isinstance(result, Reject):
             market_id = getattr(result, "market_id", 0)
-            snapshot = self.projection.snapshot(market_id, conn.depth)
+            snapshot = render.snapshot(self.projection, market_id, conn.depth)
         elif isinstance(request, _MARKET_MSGS):
             model = self._model_for(request)
-        conn.reply(wire.dumps(wire.render_reply(request, result, model, snapshot)))
+        conn.reply(render.dumps(render.render_reply(request, result, model, snapshot)))
         stats = self.stats
         stats.replies_out += 1
         stats.ack_latency.record(time.perf_counter_ns() - t_in)
@@ -206,7 +231,9 @@ class Hub:
 
     def market_list_reply(self, conn: Connection, correlation_id: int) -> None:
         def answer() -> None:
-            conn.reply(wire.dumps(wire.render_market_list(correlation_id, self.projection.market_list())))
+            conn.reply(
+                render.dumps(render.render_market_list(correlation_id, render.market_list(self.projection)))
+            )
 
         conn.after_pending(answer)
 
@@ -268,18 +295,18 @@ class Hub:
         key = (market_id, conn.depth, change)
         data = cache.get(key)
         if data is None:
-            body = projection.snapshot(market_id, conn.depth)
+            body = render.snapshot(projection, market_id, conn.depth)
             if body is None:
                 return
-            data = wire.dumps(wire.render_snapshot(body))
+            data = render.dumps(render.render_snapshot(body))
             cache[key] = data
         conn.seen_change = change
         conn.offer_snapshot(data)
         self.stats.snapshots_sent += 1
 
     def push_status(self) -> None:
-        data = wire.dumps(
-            wire.render_status(self.projection_seq(), self.projection.market_count(), time.time_ns())
+        data = render.dumps(
+            render.render_status(self.projection_seq(), self.projection.market_count(), time.time_ns())
         )
         for conn in self.connections:
             conn.offer_status(data)

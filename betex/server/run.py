@@ -26,9 +26,9 @@ from betex.core.ops.recovery import PROJECTION_FILE, projection_path, recover_al
 from betex.core.runtime.gctune import tune_for_engine
 from betex.core.runtime.loop import Runtime
 
+from .app import make_runner
 from .config import ServerConfig
 from .connection import Connection
-from .http import build_app
 from .hub import Hub
 
 log = logging.getLogger("betex.server")
@@ -69,7 +69,7 @@ async def serve(config: ServerConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    runner = web.AppRunner(build_app(hub), access_log=None, handle_signals=False, shutdown_timeout=2.0)
+    runner = make_runner(hub, access_log=None, handle_signals=False, shutdown_timeout=2.0)
     runtime: Runtime | None = None
     try:
         await runner.setup()

@@ -16,12 +16,12 @@ from aiohttp import WSMsgType, web
 from betex.core.domain import commands as c
 from betex.core.domain.results import Reject
 from betex.core.domain.types import RejectCode
-from betex.core.protocol import wire
+from betex.core.protocol import parse, render
 
 from . import params
 from .config import MAX_FRAME_BYTES
 from .connection import Connection
-from .http import HUB, error_response
+from .context import HUB, error_response
 from .hub import Hub
 
 log = logging.getLogger("betex.server.ws")
@@ -137,42 +137,42 @@ async def _receive_loop(hub: Hub, conn: Connection, ws: web.WebSocketResponse) -
 
 def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     """Handle one client frame: parse, authorise, then submit or answer from the projection."""
-    request = wire.parse_client_msg(raw, hub.model_of)
+    request = parse.parse_client_msg(raw, hub.model_of)
     if type(request) is _PLACE and conn.control and not hub.stopping:  # hot path: straight to the ring
         hub.submit(conn, request)
         return
-    if isinstance(request, wire.WireError):
+    if isinstance(request, parse.WireError):
         hub.stats.rejects[str(request.code)] += 1
-        conn.reply(wire.dumps(wire.render_wire_error(request)))
+        conn.reply_in_order(render.dumps(render.render_wire_error(request)))
         return
-    if isinstance(request, wire.Subscribe):
+    if isinstance(request, parse.Subscribe):
         sub = request
 
         def subscribe() -> None:
             if hub.projection.change_counter(sub.market_id) is None:
-                _error(
-                    conn,
-                    hub,
-                    RejectCode.INVALID_MARKET,
-                    f"unknown market {sub.market_id}",
-                    sub.correlation_id,
+                # Runs in its turn (after_pending): reply directly, not behind later messages.
+                conn.reply(
+                    _error(
+                        hub, RejectCode.INVALID_MARKET, f"unknown market {sub.market_id}", sub.correlation_id
+                    )
                 )
             else:
-                conn.reply(wire.dumps(wire.render_ack(sub.correlation_id)))
+                conn.reply(render.dumps(render.render_ack(sub.correlation_id)))
                 hub.subscribe(conn, sub.market_id, sub.depth)
 
         conn.after_pending(subscribe)
         return
-    if isinstance(request, wire.ListMarkets):
+    if isinstance(request, parse.ListMarkets):
         hub.market_list_reply(conn, request.correlation_id)
         return
     if not conn.control:
-        _error(
-            conn,
-            hub,
-            RejectCode.BAD_REQUEST,
-            "/ws is read-only; send commands on /ws_ctl",
-            request.correlation_id,
+        conn.reply_in_order(
+            _error(
+                hub,
+                RejectCode.BAD_REQUEST,
+                "/ws is read-only; send commands on /ws_ctl",
+                request.correlation_id,
+            )
         )
         return
     if hub.stopping:
@@ -188,9 +188,10 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     hub.submit(conn, request)
 
 
-def _error(conn: Connection, hub: Hub, code: RejectCode, message: str, correlation_id: int | None) -> None:
+def _error(hub: Hub, code: RejectCode, message: str, correlation_id: int | None) -> bytes:
+    """An ERROR reply (counted as a reject); the caller queues it in order."""
     hub.stats.rejects[str(code)] += 1
-    conn.reply(wire.dumps(wire.render_error(wire.WireError(code, message, correlation_id))))
+    return render.dumps(render.render_error(parse.WireError(code, message, correlation_id)))
 
 
 def _stopping() -> Reject:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from betex.core.protocol import render
 from betex.core.readmodel.projection import Projection
 from tests.cli.conftest import REPO, betex, betex_proc, place_orders
 from tests.conftest import ServerProcess
@@ -69,9 +70,9 @@ def test_rebuild_to_another_file_equals_the_live_projection(
     rebuilt = Projection.load(out.read_bytes())
     assert rebuilt.seq == betex_server.get_json("/health")["seq"]
     for m in rebuilt.markets:
-        assert rebuilt.snapshot(m, 350) == betex_server.get_json(f"/snapshot?market_id={m}&depth=350")
-        assert rebuilt.risk(m) == betex_server.get_json(f"/risk?market_id={m}")
-    assert rebuilt.orders(limit=10_000) == betex_server.get_json("/orders?limit=10000")
+        assert render.snapshot(rebuilt, m, 350) == betex_server.get_json(f"/snapshot?market_id={m}&depth=350")
+        assert render.risk(rebuilt, m) == betex_server.get_json(f"/risk?market_id={m}")
+    assert render.orders(rebuilt, limit=10_000) == betex_server.get_json("/orders?limit=10000")
 
 
 def test_offline_snapshot_equals_the_served_one(betex_server: ServerProcess) -> None:

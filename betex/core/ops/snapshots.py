@@ -14,6 +14,7 @@ from betex.core.durability.journal import (
 )
 from betex.core.durability.recovery import ProgressFn, RecoveryInfo
 from betex.core.errors import WalError
+from betex.core.protocol import render
 from betex.core.ops.common import require_wal
 from betex.core.ops.rebuild import build_projection
 from betex.core.ops.recovery import recover_engine
@@ -79,4 +80,4 @@ def market_snapshot(
         market_id = projection.default_market_id()
         if market_id is None:
             return None
-    return projection.snapshot(market_id, depth)
+    return render.snapshot(projection, market_id, depth)

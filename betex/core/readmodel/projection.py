@@ -8,8 +8,8 @@ sees is exactly the engine's (a property test compares them) without re-running 
 every event. Orders, trades, risk and market metadata are kept here, because the engine forgets
 a market's orders and trades once it is settled or voided.
 
-Money in query results is in wire units (see `wire.py`): odds markets in 1.00s, BINARY_YES
-prices in bps, quantities in shares and P&L in 1.00s. Queries are not thread-safe against
+Query results are in engine units (odds hundredths or bps, cents or shares); the wire views
+(SNAPSHOT, /orders, /trades, /risk) are rendered from them by `core.protocol.render`. Queries are not thread-safe against
 `apply_batch`: call both from one thread (the server's event loop).
 """
 
@@ -47,11 +47,9 @@ from betex.core.domain.types import (
     CancelReason,
     MarketModel,
     MarketState,
-    OrderStatus,
     Side,
 )
 from betex.core.errors import SnapshotDamaged
-from betex.core.protocol.wire import effective_odds_to_wire, money_scale, price_to_wire, size_to_wire
 
 PROJECTION_SCHEMA = 2  # 2: depth from the projection's own level totals, no engine replica
 """Bump when the dump layout changes; an older `projection.snap` is then rebuilt from the WAL."""
@@ -63,8 +61,6 @@ MAX_DEPTH = 350
 
 _BINARY = MarketModel.BINARY_YES.value
 _LAPSED = CancelReason.LAPSED.value
-_EXECUTABLE = OrderStatus.EXECUTABLE.value
-_COMPLETE = OrderStatus.EXECUTION_COMPLETE.value
 
 
 class OrderView:
@@ -501,7 +497,7 @@ class Projection:
     # ------------------------------------------------------------------ small lookups
 
     def model_of(self, market_id: int) -> str | None:
-        """The market's model (for `wire.parse_client_msg`), None if the market is unknown."""
+        """The market's model (for `core.protocol.parse.parse_client_msg`), None if the market is unknown."""
         m = self.markets.get(market_id)
         return None if m is None else m.model
 
@@ -528,128 +524,30 @@ class Projection:
         sides: Mapping[int, Sides] = self.books[market_id]
         return depth_view(m.model == _BINARY, m.book_type == "TWO_RUNNER", m.runner_ids, sides, depth)
 
-    def snapshot(self, market_id: int, depth: int = DEFAULT_DEPTH) -> dict[str, Any] | None:
-        """The SNAPSHOT body; `seq`/`ts` are those of the last event that changed this market."""
+    def snapshot_view(
+        self, market_id: int, depth: int = DEFAULT_DEPTH
+    ) -> tuple[MarketView, dict[str, Any]] | None:
+        """The market and its ladder (engine units) for a SNAPSHOT, `depth` clamped to
+        1..MAX_DEPTH; None for an unknown market. `core.protocol.render.snapshot` renders it."""
         m = self.markets.get(market_id)
         if m is None:
             return None
         depth = max(1, min(int(depth), MAX_DEPTH))
         view = self.depth(market_id, depth)
-        model = m.model
-        runners = []
-        for r, label in zip(m.runner_ids, m.runner_labels, strict=True):
-            ltp = m.ltp.get(r)
-            runners.append(
-                {
-                    "runner_id": r,
-                    "label": label,
-                    "last_traded_price": None if ltp is None else price_to_wire(model, ltp),
-                    "traded_volume": size_to_wire(model, m.volume.get(r, 0)),
-                }
-            )
-        book: dict[str, Any]
         if view is None:  # unreachable while the replica sees every event: keep the shape
             view = (
                 {"kind": "BINARY", "bids": [], "asks": []}
-                if model == _BINARY
+                if m.model == _BINARY
                 else {"kind": "EXCHANGE", "runners": []}
             )
-        if view["kind"] == "BINARY":
-            book = {
-                "kind": "BINARY",
-                "data": {
-                    "bids": [{"price": p, "size": q} for p, q in view["bids"]],
-                    "asks": [{"price": p, "size": q} for p, q in view["asks"]],
-                },
-            }
-        else:
-            book = {
-                "kind": "EXCHANGE",
-                "data": {
-                    "runners": [
-                        {
-                            "runner_id": r,
-                            "available_to_back": [
-                                {"price": p / 100, "size": s / 100, "implied": i / 100} for p, s, i in atb
-                            ],
-                            "available_to_lay": [
-                                {"price": p / 100, "size": s / 100, "implied": i / 100} for p, s, i in atl
-                            ],
-                        }
-                        for r, atb, atl in view["runners"]
-                    ]
-                },
-            }
-        return {
-            "market_id": m.market_id,
-            "name": m.name,
-            "market_model": model,
-            "book_type": m.book_type,
-            "market_kind": m.kind,
-            "market_state": m.state,
-            "market_phase": m.phase,
-            "version": m.version,
-            "seq": m.last_seq,
-            "ts": m.last_ts,
-            "total_matched": size_to_wire(model, m.total_matched),
-            "winner_runner_ids": None if m.winners is None else list(m.winners),
-            "runners": runners,
-            "book": book,
-        }
+        return m, view
 
-    def _market_row(self, m: MarketView) -> dict[str, Any]:
-        return {
-            "market_id": m.market_id,
-            "name": m.name,
-            "market_model": m.model,
-            "book_type": m.book_type,
-            "market_kind": m.kind,
-            "market_state": m.state,
-            "market_phase": m.phase,
-            "version": m.version,
-            "runners": [
-                {"runner_id": r, "label": label}
-                for r, label in zip(m.runner_ids, m.runner_labels, strict=True)
-            ],
-            "total_matched": size_to_wire(m.model, m.total_matched),
-        }
-
-    def market_list(self) -> list[dict[str, Any]]:
+    def market_views(self) -> list[MarketView]:
         """Every market, by id (the `markets` of MARKET_LIST and of GET /markets)."""
-        return [self._market_row(self.markets[mid]) for mid in sorted(self.markets)]
+        return [self.markets[mid] for mid in sorted(self.markets)]
 
-    def order_dict(self, o: OrderView) -> dict[str, Any]:
-        model = self.markets[o.market_id].model
-        remaining = o.remaining
-        avg: float | None = None
-        if o.matched:
-            avg = (
-                round(o.value / o.matched, 2)
-                if model == _BINARY
-                else effective_odds_to_wire(o.value / o.matched / 100)
-            )
-        return {
-            "order_id": o.order_id,
-            "market_id": o.market_id,
-            "runner_id": o.runner_id,
-            "account_id": o.account_id,
-            "side": o.side,
-            "price": price_to_wire(model, o.price),
-            "size": size_to_wire(model, o.size),
-            "size_matched": size_to_wire(model, o.matched),
-            "size_remaining": size_to_wire(model, remaining),
-            "size_cancelled": size_to_wire(model, o.cancelled),
-            "size_lapsed": size_to_wire(model, o.lapsed),
-            "size_voided": size_to_wire(model, o.voided),
-            "avg_price_matched": avg,
-            "status": _EXECUTABLE if remaining else _COMPLETE,
-            "persistence": o.persistence,
-            "time_in_force": o.time_in_force,
-            "client_ref": o.client_ref,
-            "replaces": o.replaces or None,
-            "placed_ts": o.placed_ts,
-            "updated_ts": o.updated_ts,
-        }
+    def model_of_order(self, o: OrderView) -> str:
+        return self.markets[o.market_id].model
 
     @staticmethod
     def _limit(limit: int | None) -> int:
@@ -685,29 +583,29 @@ class Projection:
                 continue
             yield o
 
-    def orders(
+    def select_orders(
         self,
         market_id: int | None = None,
         account_id: int | str | None = None,
         status: str | None = None,
         limit: int | None = None,
-    ) -> dict[str, Any]:
-        """GET /orders body: orders newest first (by order id). `status`: open | complete
-        (or EXECUTABLE | EXECUTION_COMPLETE); ValueError on anything else."""
+    ) -> list[OrderView]:
+        """Orders newest first (by order id). `status`: open | complete (or EXECUTABLE |
+        EXECUTION_COMPLETE); ValueError on anything else."""
         status = _status(status)
         acct = _account_id(account_id)
         n = self._limit(limit)
         out = []
         for o in self._candidates(market_id, acct, status):
-            out.append(self.order_dict(o))
+            out.append(o)
             if len(out) >= n:
                 break
-        return {"seq": self.seq, "orders": out}
+        return out
 
-    def completed_orders(
+    def select_completed(
         self, market_id: int | None = None, account_id: int | str | None = None, limit: int | None = None
-    ) -> dict[str, Any]:
-        """GET /completed_orders body: EXECUTION_COMPLETE orders, most recently completed first."""
+    ) -> list[OrderView]:
+        """EXECUTION_COMPLETE orders, most recently completed first."""
         acct = _account_id(account_id)
         n = self._limit(limit)
         out = []
@@ -718,36 +616,13 @@ class Projection:
                 continue
             if acct is not None and o.account_id != acct:
                 continue
-            out.append(self.order_dict(o))
+            out.append(o)
             if len(out) >= n:
                 break
-        return {"seq": self.seq, "orders": out}
+        return out
 
-    def trade_dict(self, t: TradeMatched) -> dict[str, Any]:
-        model = self.markets[t.market_id].model
-        d: dict[str, Any] = {
-            "trade_id": t.trade_id,
-            "market_id": t.market_id,
-            "runner_id": t.runner_id,
-            "maker_runner_id": t.maker_runner_id,
-            "price": price_to_wire(model, t.price),
-            "size": size_to_wire(model, t.taker_size),
-            "maker_size": size_to_wire(model, t.maker_size),
-            "implied": t.implied,
-            "taker_order_id": t.taker_order_id,
-            "maker_order_id": t.maker_order_id,
-            "taker_account": t.taker_account,
-            "maker_account": t.maker_account,
-            "house": t.house / money_scale(model),
-            "ts": t.ts,
-            "voided": t.trade_id in self.voided,
-        }
-        if model != _BINARY:
-            d["effective_odds"] = effective_odds_to_wire(self._taker_value(t) / t.taker_size / 100)
-        return d
-
-    def trades(self, market_id: int | None = None, limit: int | None = None) -> dict[str, Any]:
-        """GET /trades body: trades newest first, voided ones flagged `voided: true`."""
+    def select_trades(self, market_id: int | None = None, limit: int | None = None) -> list[TradeMatched]:
+        """Trades newest first (`is_voided` tells the voided ones)."""
         n = self._limit(limit)
         if market_id is None:
             ids: Iterable[int] = reversed(self.trade_table.keys())
@@ -757,15 +632,22 @@ class Projection:
         out = []
         trades = self.trade_table
         for tid in ids:
-            out.append(self.trade_dict(trades[tid]))
+            out.append(trades[tid])
             if len(out) >= n:
                 break
-        return {"seq": self.seq, "trades": out}
+        return out
 
-    def risk_dict(self, m: MarketView, account_id: int, r: AccountRisk) -> dict[str, Any]:
-        """One account in one market. Unmatched orders count as fully matched at their limits,
-        rounded against the account as the engine's liability check does."""
-        scale = money_scale(m.model)
+    def is_voided(self, trade_id: int) -> bool:
+        return trade_id in self.voided
+
+    def taker_value(self, t: TradeMatched) -> int:
+        """Σ size × price of the taker's side of a trade (engine units), for effective odds."""
+        return self._taker_value(t)
+
+    def risk_figures(self, m: MarketView, r: AccountRisk) -> tuple[dict[int, int], dict[int, int]]:
+        """(if_win, if_win with unmatched) per outcome, in minor units. Unmatched orders count as
+        fully matched at their limits, rounded against the account as the engine's liability
+        check does."""
         outcomes = m.outcomes()
         e = r.exposure
         if_win = {o: e.if_win(o) for o in outcomes}
@@ -779,24 +661,13 @@ class Projection:
                 win, lose = multi_runner.unmatched_leg(o.side == Side.BACK, o.price, remaining)
             for outcome in outcomes:
                 with_unmatched[outcome] += win if outcome == o.runner_id else -lose
-        limit = self.limits.get(account_id)
-        return {
-            "market_id": m.market_id,
-            "account_id": account_id,
-            "if_win": [{"runner_id": o, "pnl": pnl / scale} for o, pnl in if_win.items()],
-            "worst_case": min(if_win.values(), default=0) / scale,
-            "worst_case_with_unmatched": min(with_unmatched.values(), default=0) / scale,
-            "matched_volume": size_to_wire(m.model, r.matched_volume),
-            "open_orders": len(r.open),
-            "max_liability": None if limit is None else limit / 100,
-            "settled_pnl": None if r.settled_pnl is None else r.settled_pnl / scale,
-        }
+        return if_win, with_unmatched
 
-    def risk(
+    def risk_rows(
         self, market_id: int | None = None, account_id: int | str | None = None
-    ) -> dict[str, Any] | None:
-        """GET /risk body: one row per (market, account), by market then account (house 0
-        included). None when `market_id` names no market."""
+    ) -> list[tuple[MarketView, int, AccountRisk]] | None:
+        """One row per (market, account), by market then account (house 0 included). None
+        when `market_id` names no market."""
         acct = _account_id(account_id)
         if market_id is not None:
             if market_id not in self.markets:
@@ -809,8 +680,8 @@ class Projection:
             m = self.markets[mid]
             accounts = self.risk_table.get(mid, {})
             for a in sorted(accounts) if acct is None else ([acct] if acct in accounts else []):
-                rows.append(self.risk_dict(m, a, accounts[a]))
-        return {"seq": self.seq, "risk": rows}
+                rows.append((m, a, accounts[a]))
+        return rows
 
     def live_counts(self) -> dict[str, int]:
         """Sizes of the in-memory tables (GET /debug/live_counts)."""

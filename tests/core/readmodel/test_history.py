@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from betex.core.domain.engine import Engine
 from betex.core.domain.events import Event, OrderAccepted
-from betex.core.protocol.wire import effective_odds_to_wire
+from betex.core.protocol.render import effective_odds_to_wire
 from betex.core.readmodel.history import (
     MAX_LIMIT,
     HistoryError,

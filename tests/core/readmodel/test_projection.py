@@ -14,7 +14,9 @@ from betex.core.domain.engine import Engine
 from betex.core.domain.events import Event
 from betex.core.errors import SnapshotDamaged
 from betex.core.ops.recovery import load_projection, save_projection
-from betex.core.protocol.wire import ListMarkets, Subscribe, WireError, parse_client_msg, render_reply
+from betex.core.protocol import render
+from betex.core.protocol.parse import ListMarkets, Subscribe, WireError, parse_client_msg
+from betex.core.protocol.render import render_reply
 from betex.core.readmodel.projection import PROJECTION_SCHEMA, Projection
 
 SEC = 1_000_000_000
@@ -82,11 +84,11 @@ class Exchange:
 
 
 def order(p: Projection, order_id: int) -> dict[str, Any]:
-    return p.order_dict(p.order_table[order_id])
+    return render.order_dict(p, p.order_table[order_id])
 
 
 def risk_of(p: Projection, market: int, account: int) -> dict[str, Any]:
-    body = p.risk(market_id=market, account_id=account)
+    body = render.risk(p, market_id=market, account_id=account)
     assert body is not None
     (row,) = body["risk"]
     return row
@@ -110,7 +112,7 @@ def test_direct_match_builds_book_orders_trades_and_risk(ex: Exchange) -> None:
     ex.place(m, 1, "LAY", 2.5, 4.0, account=2)
     p = ex.projection
 
-    snap = p.snapshot(m, depth=5)
+    snap = render.snapshot(p, m, depth=5)
     assert snap is not None
     assert (snap["market_state"], snap["market_phase"], snap["version"]) == ("OPEN", "PRE", 1)
     assert snap["seq"] == p.change_counter(m) == p.seq - 1  # the trade; the batch marker is not the market's
@@ -134,7 +136,7 @@ def test_direct_match_builds_book_orders_trades_and_risk(ex: Exchange) -> None:
     assert back["avg_price_matched"] == 2.5
     assert order(p, 2)["status"] == "EXECUTION_COMPLETE"
 
-    (trade,) = p.trades(market_id=m)["trades"]
+    (trade,) = render.trades(p, market_id=m)["trades"]
     assert (trade["price"], trade["size"], trade["implied"], trade["voided"]) == (2.5, 4.0, False, False)
     assert (trade["taker_account"], trade["maker_account"]) == (2, 1)
 
@@ -158,13 +160,13 @@ def test_sub_cent_liability_goes_to_the_house_and_settles_to_zero(ex: Exchange) 
     assert if_win(risk_of(p, m, 1))[1] == 1.04
     assert if_win(risk_of(p, m, 2))[1] == -1.03
     assert if_win(risk_of(p, m, 0))[1] == -0.01
-    assert p.trades()["trades"][0]["house"] == 0.01
+    assert render.trades(p)["trades"][0]["house"] == 0.01
     ex.send({"CLOSE_MARKET": {"market_id": m}})
     ex.send({"SETTLE_MARKET": {"market_id": m, "winner_runner_ids": [1]}})
-    settled = {row["account_id"]: row["settled_pnl"] for row in p.risk(market_id=m)["risk"]}  # type: ignore[index]
+    settled = {row["account_id"]: row["settled_pnl"] for row in render.risk(p, market_id=m)["risk"]}  # type: ignore[index]
     assert settled == {0: -0.01, 1: 1.04, 2: -1.03}
-    assert p.snapshot(m)["market_state"] == "SETTLED"  # type: ignore[index]
-    assert p.snapshot(m)["winner_runner_ids"] == [1]  # type: ignore[index]
+    assert render.snapshot(p, m)["market_state"] == "SETTLED"  # type: ignore[index]
+    assert render.snapshot(p, m)["winner_runner_ids"] == [1]  # type: ignore[index]
 
 
 def test_dead_heat_splits_payouts_and_house_takes_the_residue(ex: Exchange) -> None:
@@ -175,7 +177,7 @@ def test_dead_heat_splits_payouts_and_house_takes_the_residue(ex: Exchange) -> N
     ex.place(m, 2, "BACK", 4.0, 5.0, account=3)
     ex.send({"CLOSE_MARKET": {"market_id": m}})
     ex.send({"SETTLE_MARKET": {"market_id": m, "winner_runner_ids": [1, 2]}})
-    body = ex.projection.risk(market_id=m)
+    body = render.risk(ex.projection, market_id=m)
     assert body is not None
     settled = {row["account_id"]: row["settled_pnl"] for row in body["risk"]}
     # account 1: (20.02 + 10.01) / 2 rounded up = 15.02 back, less the 10.01 stake = 5.01
@@ -196,14 +198,14 @@ def test_implied_match_in_two_runner_market(ex: Exchange) -> None:
         {"trade_id": 1, "price": 3.0, "size": 20.0, "implied": True, "effective_odds": 1.5}
     ]
     p = ex.projection
-    snap = p.snapshot(m)
+    snap = render.snapshot(p, m)
     assert snap is not None
     assert snap["total_matched"] == 30.0
     assert [r["traded_volume"] for r in snap["runners"]] == [10.0, 20.0]
     assert snap["runners"][0]["last_traded_price"] == 3.0
     assert order(p, 2)["avg_price_matched"] == 1.5
     assert order(p, 1)["avg_price_matched"] == 3.0
-    trade = p.trades()["trades"][0]
+    trade = render.trades(p)["trades"][0]
     assert (trade["runner_id"], trade["maker_runner_id"], trade["maker_size"], trade["effective_odds"]) == (
         2,
         1,
@@ -217,7 +219,7 @@ def test_implied_match_in_two_runner_market(ex: Exchange) -> None:
 def test_snapshot_shows_implied_liquidity(ex: Exchange) -> None:
     m = ex.market("TWO_RUNNER", (1, 2))
     ex.place(m, 1, "BACK", 3.0, 10.0, account=7)
-    snap = ex.projection.snapshot(m)
+    snap = render.snapshot(ex.projection, m)
     assert snap is not None
     r1, r2 = snap["book"]["data"]["runners"]
     assert r1["available_to_lay"] == [{"price": 3.0, "size": 10.0, "implied": 0.0}]
@@ -255,10 +257,10 @@ def test_cancel_lapse_and_state_changes(ex: Exchange) -> None:
         "EXECUTION_COMPLETE",
     )
     assert (kept["size_cancelled"], kept["size_remaining"], kept["status"]) == (2.5, 7.5, "EXECUTABLE")
-    snap = p.snapshot(m)
+    snap = render.snapshot(p, m)
     assert snap is not None
     assert (snap["market_state"], snap["market_phase"], snap["version"]) == ("OPEN", "IN_PLAY", 3)
-    assert p.market_list()[0]["market_phase"] == "IN_PLAY"
+    assert render.market_list(p)[0]["market_phase"] == "IN_PLAY"
     ex.send({"CLOSE_MARKET": {"market_id": m}})
     assert order(p, 2)["size_cancelled"] == 10.0
     assert p.live_counts()["open_orders"] == 0
@@ -289,10 +291,10 @@ def test_void_trades_moves_matched_to_voided(ex: Exchange) -> None:
     back = order(p, 1)
     assert (back["size_matched"], back["size_voided"], back["size_remaining"]) == (2.0, 4.0, 4.0)
     assert back["avg_price_matched"] == 2.5
-    assert [t["voided"] for t in p.trades(market_id=m)["trades"]] == [False, True]
+    assert [t["voided"] for t in render.trades(p, market_id=m)["trades"]] == [False, True]
     assert if_win(risk_of(p, m, 1)) == {1: 3.0, 2: -2.0, 3: -2.0}
     assert risk_of(p, m, 2)["matched_volume"] == 2.0
-    assert p.snapshot(m)["total_matched"] == 2.0  # type: ignore[index]
+    assert render.snapshot(p, m)["total_matched"] == 2.0  # type: ignore[index]
     ex.send({"VOID_TRADES": {"market_id": m, "after_ts": T0}})
     assert if_win(risk_of(p, m, 1)) == {1: 0.0, 2: 0.0, 3: 0.0}
     assert p.live_counts()["voided_trades"] == 2
@@ -311,10 +313,10 @@ def test_void_market_voids_everything(ex: Exchange) -> None:
         6.0,
         "EXECUTION_COMPLETE",
     )
-    assert p.trades()["trades"][0]["voided"] is True
+    assert render.trades(p)["trades"][0]["voided"] is True
     row = risk_of(p, m, 1)
     assert (row["worst_case"], row["settled_pnl"], row["open_orders"]) == (0.0, 0.0, 0)
-    assert p.snapshot(m)["market_state"] == "VOIDED"  # type: ignore[index]
+    assert render.snapshot(p, m)["market_state"] == "VOIDED"  # type: ignore[index]
 
 
 # --- binary ---------------------------------------------------------------------------------
@@ -326,7 +328,7 @@ def test_binary_market_in_bps_and_shares(ex: Exchange) -> None:
     reply = ex.place(m, 1, "SELL", 4400, 4, account=2)
     assert reply["fills"] == [{"trade_id": 1, "price": 4500, "size": 4, "implied": False}]
     p = ex.projection
-    snap = p.snapshot(m)
+    snap = render.snapshot(p, m)
     assert snap is not None
     assert snap["book"] == {"kind": "BINARY", "data": {"bids": [{"price": 4500, "size": 6}], "asks": []}}
     assert snap["runners"] == [
@@ -374,20 +376,20 @@ def test_order_queries_filter_and_order_newest_first(ex: Exchange) -> None:
     ex.send({"CANCEL_ORDER": {"market_id": m1, "order_id": 1, "account_id": 1}})
     p = ex.projection
     ids = lambda body: [o["order_id"] for o in body["orders"]]  # noqa: E731
-    assert ids(p.orders()) == [4, 3, 2, 1]
-    assert ids(p.orders(market_id=m1)) == [4, 3, 1]
-    assert ids(p.orders(account_id="1")) == [2, 1]
-    assert ids(p.orders(account_id=1, market_id=m2)) == [2]
-    assert ids(p.orders(status="open")) == [2]
-    assert ids(p.orders(status="complete", limit=2)) == [4, 3]
-    assert ids(p.completed_orders()) == [1, 3, 4]  # most recently completed first
-    assert ids(p.completed_orders(account_id=1)) == [1]
+    assert ids(render.orders(p)) == [4, 3, 2, 1]
+    assert ids(render.orders(p, market_id=m1)) == [4, 3, 1]
+    assert ids(render.orders(p, account_id="1")) == [2, 1]
+    assert ids(render.orders(p, account_id=1, market_id=m2)) == [2]
+    assert ids(render.orders(p, status="open")) == [2]
+    assert ids(render.orders(p, status="complete", limit=2)) == [4, 3]
+    assert ids(render.completed_orders(p)) == [1, 3, 4]  # most recently completed first
+    assert ids(render.completed_orders(p, account_id=1)) == [1]
     with pytest.raises(ValueError):
-        p.orders(status="pending")
+        render.orders(p, status="pending")
     with pytest.raises(ValueError):
-        p.orders(account_id="seven")
-    assert p.risk(market_id=99) is None
-    assert p.snapshot(99) is None
+        render.orders(p, account_id="seven")
+    assert render.risk(p, market_id=99) is None
+    assert render.snapshot(p, 99) is None
     assert p.default_market_id() == m1
     assert p.market_count() == 2
     assert p.model_of(m2) == "EXCHANGE_ODDS" and p.model_of(99) is None
@@ -405,7 +407,7 @@ def test_change_counter_moves_only_with_its_market(ex: Exchange) -> None:
 
 def test_market_list_rows(ex: Exchange) -> None:
     m = ex.market("TWO_RUNNER", (1, 2), runner_labels=["Home", "Away"], name="A v B")
-    assert ex.projection.market_list() == [
+    assert render.market_list(ex.projection) == [
         {
             "market_id": m,
             "name": "A v B",
@@ -457,7 +459,9 @@ def random_session(ex: Exchange, seed: int, n: int = 400) -> None:
                 }
             )
         elif k < 0.9:
-            open_ids = [o["order_id"] for o in ex.projection.orders(market_id=m, status="open")["orders"]]
+            open_ids = [
+                o["order_id"] for o in render.orders(ex.projection, market_id=m, status="open")["orders"]
+            ]
             if open_ids:
                 oid = rng.choice(open_ids)
                 owner = ex.projection.order_table[oid].account_id
@@ -465,7 +469,7 @@ def random_session(ex: Exchange, seed: int, n: int = 400) -> None:
         elif k < 0.95 and i > n // 2:
             trades = [
                 t["trade_id"]
-                for t in ex.projection.trades(market_id=m, limit=50)["trades"]
+                for t in render.trades(ex.projection, market_id=m, limit=50)["trades"]
                 if not t["voided"]
             ]
             if trades:
@@ -527,9 +531,9 @@ def test_dump_load_round_trip_and_continue(ex: Exchange, tmp_path: Path) -> None
     assert loaded.dump() == first.dump()
     loaded.apply_batch(ex.events[half:])
     assert loaded.dump() == ex.projection.dump()
-    assert loaded.orders(limit=50) == ex.projection.orders(limit=50)
-    assert loaded.risk() == ex.projection.risk()
-    assert loaded.snapshot(1, 20) == ex.projection.snapshot(1, 20)
+    assert render.orders(loaded, limit=50) == render.orders(ex.projection, limit=50)
+    assert render.risk(loaded) == render.risk(ex.projection)
+    assert render.snapshot(loaded, 1, 20) == render.snapshot(ex.projection, 1, 20)
 
 
 def test_load_file_refuses_missing_damaged_and_foreign(ex: Exchange, tmp_path: Path) -> None:

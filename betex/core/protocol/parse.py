@@ -1,8 +1,10 @@
-"""The JSON wire protocol (protocol.md, docs/protocol.md) <-> core values. Pure: no I/O.
+"""Parse: one ClientMsg (wire JSON) to a typed request in engine units, or a typed reject.
 
-Parsing turns one ClientMsg into an engine command in engine units (odds hundredths or bps,
-cents or shares) or into a typed `WireError`; it never raises. Rendering turns engine results
-and projection views into ServerMsg dicts (`dumps` makes the bytes).
+This is the only place the wire's types are checked (architecture.md §1, "parse once, at the
+edge"): every command that leaves `parse_client_msg` has exactly its declared field types (an
+int is an int, never a bool or a float) and ids within their ranges, so the domain can trust its
+input and be compiled. Value checks (ladder membership, stake bounds, ownership) stay in the
+domain. Pure: no I/O, and it never raises.
 
 Prices and sizes depend on the market model, which a ClientMsg does not carry: an odds market
 takes decimal odds and money, a BINARY_YES market integer bps and whole shares. The caller passes
@@ -13,15 +15,15 @@ cause a spurious reject but never a mispriced order. Without a lookup, odds unit
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import orjson
 
 from betex.core.domain import commands as c
-from betex.core.domain.ladder import odds_from_wire
-from betex.core.domain.money import BPS_UNITS, CENTS, cents_from_wire, whole_from_wire
-from betex.core.domain.results import Ack, MarketResult, OrderResult, Reject, Result
+from betex.core.domain.money import CENTS
 from betex.core.domain.types import (
     U32_MAX,
     U64_MAX,
@@ -45,7 +47,6 @@ MAX_NAME = 200
 MAX_LABEL = 100
 MAX_IDS = 10_000
 """Bound on list fields (runner ids, trade ids) so one message cannot ask for unbounded work."""
-_MAX_AMOUNT = 2**63 - 1
 # Plain strings on the parse path: StrEnum member access costs ~35 ns (and .value more) in 3.11.
 _BINARY = "BINARY_YES"
 _EXCHANGE = "EXCHANGE_ODDS"
@@ -120,6 +121,14 @@ def _uint(body: Mapping[str, Any], name: str, limit: int) -> int:
     return v
 
 
+def _account(body: Mapping[str, Any]) -> int:
+    """An account id: 1..2^32-1 (0 is the house and cannot trade or be limited)."""
+    v = _uint(body, "account_id", U32_MAX)
+    if v == 0:
+        raise _Bad(_BAD, "'account_id' must be in 1..4294967295 (0 is the house)")
+    return v
+
+
 def _opt_uint(body: Mapping[str, Any], name: str, limit: int, default: int) -> int:
     if body.get(name) is None:
         return default
@@ -181,23 +190,51 @@ def _show(v: object) -> str:
     return r if len(r) <= 40 else r[:37] + "..."
 
 
+_WIRE_BOUND = 10**13
+"""Largest magnitude a wire price or amount may have (far above any valid odds, stake or bps).
+
+It keeps every converted value well inside the engine's signed 64-bit range and every float
+exactly convertible (|x × 100| < 2**53), so the conversions below are exact and cannot overflow
+(a float near 1.8e306 used to reach `round(inf)`)."""
+
+
+def scaled_from_wire(value: object, scale: int) -> int | None:
+    """`value × scale` as an int when `value` is a JSON number with at most log10(scale)
+    decimals and magnitude ≤ `_WIRE_BOUND`; None for anything else. Never raises.
+
+    Exact types only (a bool is not 1). For a float, `round(value × scale) / scale == value`
+    holds exactly when `value` is the double nearest some n / scale, i.e. when the JSON text had
+    at most that many decimals; NaN and ±Infinity fail the bound check.
+    """
+    t = type(value)
+    if t is int:
+        v: int = value  # type: ignore[assignment]
+        return v * scale if -_WIRE_BOUND <= v <= _WIRE_BOUND else None
+    if t is not float:
+        return None
+    x: float = value  # type: ignore[assignment]
+    if not -_WIRE_BOUND <= x <= _WIRE_BOUND:  # also NaN
+        return None
+    n = round(x * scale)
+    return n if n / scale == x else None
+
+
 def price_from_wire(model: str, value: object) -> int | None:
     """A wire price in engine units: odds → hundredths (≤ 2 decimals), binary → whole bps.
 
-    Only the form is checked here; ladder membership and the 1..9999 bps range are the
-    engine's (it answers INVALID_ODDS).
+    Positive, or None. Only the form is checked here; ladder membership and the 1..9999 bps
+    range are the engine's (it answers INVALID_ODDS).
     """
-    if model == _BINARY:
-        bps = whole_from_wire(value)
-        return bps if bps is not None and bps <= _MAX_AMOUNT else None
-    odds = odds_from_wire(value)
-    return odds if odds is not None and 0 < odds <= _MAX_AMOUNT else None
+    p = scaled_from_wire(value, 1 if model == _BINARY else 100)
+    return p if p is not None and p > 0 else None
 
 
 def size_from_wire(model: str, value: object) -> int | None:
-    """A wire size in engine units: odds → cents (> 0, ≤ 2 decimals), binary → whole shares."""
-    amount = whole_from_wire(value) if model == _BINARY else cents_from_wire(value)
-    return amount if amount is not None and amount <= _MAX_AMOUNT else None
+    """A wire size in engine units: odds → cents (≤ 2 decimals), binary → whole shares.
+
+    Positive, or None (zero, -0.0 and negatives are not sizes)."""
+    amount = scaled_from_wire(value, 1 if model == _BINARY else CENTS)
+    return amount if amount is not None and amount > 0 else None
 
 
 def _price(body: Mapping[str, Any], name: str, model: str) -> int:
@@ -245,8 +282,11 @@ def _create_market(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.Crea
     elif len(labels) != len(runner_ids):
         raise _Bad(_BAD, "'runner_labels' must have one label per runner id")
     book_type = b.get("book_type")
+    name = _str(b, "name", MAX_NAME)
+    if not name:
+        raise _Bad(_BAD, "'name' must not be empty")
     return c.CreateMarket(
-        name=_str(b, "name", MAX_NAME),
+        name=name,
         market_model=_enum(b, "market_model", _MODELS),
         book_type=None if book_type is None else _enum(b, "book_type", _BOOK_TYPES),
         market_kind=_enum(b, "market_kind", _KINDS, MarketKind.IN_PLAY_CAPABLE.value),
@@ -294,7 +334,7 @@ def _place_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.
         side=str(side),
         price=_price(b, "price", model),
         size=_size(b, "size", model, True),
-        account_id=_uint(b, "account_id", U32_MAX),
+        account_id=_account(b),
         persistence=_enum(b, "persistence", _PERSISTENCE, _LAPSE),
         time_in_force=_enum(b, "time_in_force", _TIF, _GTC),
         min_fill_size=_size(b, "min_fill_size", model, False),
@@ -311,14 +351,14 @@ def _cancel_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c
     return c.CancelOrder(
         market_id=market_id,
         order_id=_uint(b, "order_id", U64_MAX),
-        account_id=_uint(b, "account_id", U32_MAX),
+        account_id=_account(b),
         size_reduction=_size(b, "size_reduction", model, False),
         correlation_id=cid,
     )
 
 
 def _cancel_all(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.CancelAll:
-    return c.CancelAll(_uint(b, "market_id", U64_MAX), _uint(b, "account_id", U32_MAX), cid)
+    return c.CancelAll(_uint(b, "market_id", U64_MAX), _account(b), cid)
 
 
 def _replace_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.ReplaceOrder:
@@ -326,7 +366,7 @@ def _replace_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> 
     return c.ReplaceOrder(
         market_id=market_id,
         order_id=_uint(b, "order_id", U64_MAX),
-        account_id=_uint(b, "account_id", U32_MAX),
+        account_id=_account(b),
         new_price=_price(b, "new_price", model),
         correlation_id=cid,
     )
@@ -359,12 +399,12 @@ def _void_trades(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.VoidTr
 
 
 def _set_account_limit(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.SetAccountLimit:
-    account_id = _uint(b, "account_id", U32_MAX)
+    account_id = _account(b)
     if b.get("max_liability") is None:
         raise _Bad(_BAD, "missing field 'max_liability'")
     v = b["max_liability"]
-    cents = 0 if type(v) is int and v == 0 else cents_from_wire(v)
-    if cents is None or cents > _MAX_AMOUNT:
+    cents = 0 if type(v) is int and v == 0 else size_from_wire(_EXCHANGE, v)
+    if cents is None:
         raise _Bad(RejectCode.INVALID_SIZE, f"'max_liability' must be ≥ 0 with ≤ 2 decimals, got {_show(v)}")
     return c.SetAccountLimit(account_id, cents, cid)
 
@@ -442,7 +482,42 @@ MSG_TYPE_OF: dict[type, str] = {
     c.SetAccountLimit: "SET_ACCOUNT_LIMIT",
 }
 
-_ORDER_MSGS = frozenset({"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER"})
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _big_int(text: str) -> int | float:
+    # An integer literal too long for any field: a float infinity fails every range check.
+    return int(text) if len(text) <= 24 else math.inf
+
+
+def _lenient_loads(raw: bytes | str) -> Any:
+    """The slow path for text orjson refuses: NaN, ±Infinity and numbers beyond a double (what
+    Python's `json.dumps` writes for such floats) become floats, so the field that holds them gets
+    its typed reject (INVALID_SIZE, INVALID_ODDS, BAD_REQUEST) instead of a bare "invalid JSON".
+    None when the text is not JSON even so, or holds a string that is not valid Unicode."""
+    try:
+        # UTF-8 only, as orjson: json.loads(bytes) would also take UTF-16/32 by their BOM.
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        msg = json.loads(text, parse_constant=_NON_FINITE.__getitem__, parse_int=_big_int)
+    except (ValueError, RecursionError, TypeError, KeyError):  # UnicodeDecodeError is a ValueError
+        return None
+    return msg if _valid_text(msg) else None
+
+
+def _valid_text(v: Any) -> bool:
+    """No lone surrogates anywhere (orjson would refuse to write such a string back)."""
+    if isinstance(v, str):
+        try:
+            v.encode()
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(v, dict):
+        return all(_valid_text(k) and _valid_text(x) for k, x in v.items())
+    if isinstance(v, list):
+        return all(_valid_text(x) for x in v)
+    return True
 
 
 def parse_client_msg(raw: bytes | str, model_of: ModelOf | None = None) -> ClientRequest | WireError:
@@ -457,7 +532,9 @@ def parse_client_msg(raw: bytes | str, model_of: ModelOf | None = None) -> Clien
     try:
         msg = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        return WireError(_BAD, f"invalid JSON: {exc}")
+        msg = _lenient_loads(raw)
+        if msg is None:
+            return WireError(_BAD, f"invalid JSON: {exc}")
     if not isinstance(msg, dict) or len(msg) != 1:
         return WireError(_BAD, "a ClientMsg is an object with exactly one key, the message type")
     ((msg_type, body),) = msg.items()
@@ -479,184 +556,3 @@ def parse_client_msg(raw: bytes | str, model_of: ModelOf | None = None) -> Clien
         return parser(body, cid, model_of)
     except _Bad as bad:
         return WireError(bad.code, bad.message, cid, msg_type)
-
-
-# --- rendering -----------------------------------------------------------------------------
-
-
-def dumps(msg: Mapping[str, Any]) -> bytes:
-    """A ServerMsg (or any wire dict) as UTF-8 JSON bytes."""
-    return orjson.dumps(msg)
-
-
-def price_to_wire(model: str, price: int) -> float | int:
-    """Engine price to JSON: hundredths → decimal odds (2.5), bps stay integers (4500)."""
-    return price if model == _BINARY else price / 100
-
-
-def size_to_wire(model: str, size: int) -> float | int:
-    """Engine size to JSON: cents → money (10.5), shares stay integers."""
-    return size if model == _BINARY else size / CENTS
-
-
-def money_scale(model: str) -> int:
-    """Minor units per 1.00 of P&L: cents for odds markets, 1/10000 for binary (bps × shares)."""
-    return BPS_UNITS if model == _BINARY else CENTS
-
-
-def effective_odds_to_wire(odds: float) -> float:
-    """Implied fills happen at non-ladder odds; 4 decimals is plenty for display and averages."""
-    return round(odds, 4)
-
-
-def _error(code: str, message: str) -> dict[str, str]:
-    return {"code": str(code), "message": message}
-
-
-def render_order(result: OrderResult, model: str) -> dict[str, Any]:
-    """The order fields of an ORDER_RESPONSE (without correlation id / status wrapper)."""
-    binary = model == _BINARY
-    fills = []
-    for f in result.fills:
-        fill: dict[str, Any] = {
-            "trade_id": f.trade_id,
-            "price": f.price if binary else f.price / 100,
-            "size": f.size if binary else f.size / CENTS,
-            "implied": f.implied,
-        }
-        if not binary:
-            fill["effective_odds"] = effective_odds_to_wire(f.effective_odds)
-        fills.append(fill)
-    body: dict[str, Any] = {
-        "status": result.status,
-        "order_id": result.order_id,
-        "market_id": result.market_id,
-        "runner_id": result.runner_id,
-        "side": result.side,
-        "price": price_to_wire(model, result.price),
-        "size": size_to_wire(model, result.size),
-        "size_matched": size_to_wire(model, result.size_matched),
-        "size_remaining": size_to_wire(model, result.size_remaining),
-        "size_cancelled": size_to_wire(model, result.size_cancelled),
-        "fills": fills,
-    }
-    if result.replacement_order_id:
-        body["replacement_order_id"] = result.replacement_order_id
-    if result.replacement is not None:
-        body["replacement"] = render_order(result.replacement, model)
-    return body
-
-
-def render_order_response(result: OrderResult | Reject, correlation_id: int, model: str) -> dict[str, Any]:
-    """ORDER_RESPONSE for PLACE/CANCEL/REPLACE: the order after the change, or REJECTED."""
-    if isinstance(result, Reject):
-        return {
-            "ORDER_RESPONSE": {
-                "correlation_id": correlation_id,
-                "status": "REJECTED",
-                "error": _error(result.code, result.message),
-            }
-        }
-    body = {"correlation_id": correlation_id}
-    body.update(render_order(result, model))
-    return {"ORDER_RESPONSE": body}
-
-
-def render_ack(
-    correlation_id: int | None, error: Reject | None = None, detail: Mapping[str, int] | None = None
-) -> dict[str, Any]:
-    """ACK: `ok` true, or false with the reject; `detail` carries counts (e.g. cancelled orders)."""
-    body: dict[str, Any] = {"correlation_id": correlation_id, "ok": error is None}
-    if error is not None:
-        body["error"] = _error(error.code, error.message)
-    if detail:
-        body["detail"] = dict(detail)
-    return {"ACK": body}
-
-
-def render_market_created(
-    correlation_id: int, market_id: int, snapshot: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """MARKET_CREATED with the new market's SNAPSHOT body ({} when the server has none yet)."""
-    return {
-        "MARKET_CREATED": {
-            "correlation_id": correlation_id,
-            "market_id": market_id,
-            "snapshot": dict(snapshot) if snapshot else {},
-        }
-    }
-
-
-def render_market_updated(correlation_id: int, result: MarketResult) -> dict[str, Any]:
-    return {
-        "MARKET_UPDATED": {
-            "correlation_id": correlation_id,
-            "market_id": result.market_id,
-            "market_state": result.market_state,
-            "market_phase": result.market_phase,
-            "version": result.version,
-        }
-    }
-
-
-def render_market_list(correlation_id: int, markets: list[dict[str, Any]]) -> dict[str, Any]:
-    """MARKET_LIST; `markets` is `Projection.market_list()`."""
-    return {"MARKET_LIST": {"correlation_id": correlation_id, "markets": markets}}
-
-
-def render_snapshot(body: Mapping[str, Any]) -> dict[str, Any]:
-    """SNAPSHOT; `body` is `Projection.snapshot(...)`."""
-    return {"SNAPSHOT": body}
-
-
-def render_status(seq: int, markets: int, ts: int) -> dict[str, Any]:
-    return {"STATUS": {"seq": seq, "markets": markets, "ts": ts}}
-
-
-def render_error(err: WireError) -> dict[str, Any]:
-    """ERROR: the reply to a message that could not be understood (BAD_REQUEST)."""
-    return {"ERROR": {"code": str(err.code), "message": err.message, "correlation_id": err.correlation_id}}
-
-
-def render_wire_error(err: WireError) -> dict[str, Any]:
-    """The reply to a refused ClientMsg, shaped like the answer the client waits for.
-
-    Malformed messages (BAD_REQUEST, or no readable type) get ERROR; a well-formed order
-    message with a bad value (INVALID_SIZE, INVALID_ODDS, ...) gets ORDER_RESPONSE REJECTED; any
-    other well-formed message gets ACK ok=false.
-    """
-    if err.code == _BAD or not err.msg_type:
-        return render_error(err)
-    cid = err.correlation_id if err.correlation_id is not None else 0
-    reject = Reject(err.code, err.message)
-    if err.msg_type in _ORDER_MSGS:
-        return render_order_response(reject, cid, _EXCHANGE)
-    return render_ack(cid, reject)
-
-
-def render_reply(
-    request: ClientRequest,
-    result: Result,
-    model: str = _EXCHANGE,
-    snapshot: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The reply to an engine command given the engine's Result.
-
-    PLACE/CANCEL/REPLACE → ORDER_RESPONSE; CREATE_MARKET → MARKET_CREATED (with `snapshot`);
-    other market admin → MARKET_UPDATED; anything else, and every non-order reject → ACK.
-    `model` is the market's model (for unit conversion of order responses).
-    """
-    cid = request.correlation_id
-    if isinstance(request, (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)):
-        if isinstance(result, (OrderResult, Reject)):
-            return render_order_response(result, cid, model)
-        return render_ack(cid)
-    if isinstance(result, Reject):
-        return render_ack(cid, result)
-    if isinstance(result, MarketResult):
-        if isinstance(request, c.CreateMarket) or result.created:
-            return render_market_created(cid, result.market_id, snapshot)
-        return render_market_updated(cid, result)
-    if isinstance(result, Ack):
-        return render_ack(cid, None, result.detail)
-    return render_ack(cid)

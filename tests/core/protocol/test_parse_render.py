@@ -13,15 +13,18 @@ from hypothesis import strategies as st
 from betex.core.domain import commands as c
 from betex.core.domain.results import Ack, Fill, MarketResult, OrderResult, Reject
 from betex.core.domain.types import RejectCode
-from betex.core.protocol.wire import (
+from betex.core.protocol.parse import (
     CLIENT_MSG_TYPES,
     MAX_MESSAGE_BYTES,
     ListMarkets,
     Subscribe,
     WireError,
-    dumps,
     parse_client_msg,
     price_from_wire,
+    size_from_wire,
+)
+from betex.core.protocol.render import (
+    dumps,
     render_ack,
     render_error,
     render_market_list,
@@ -29,7 +32,6 @@ from betex.core.protocol.wire import (
     render_order_response,
     render_reply,
     render_wire_error,
-    size_from_wire,
 )
 
 MODELS = {1: "EXCHANGE_ODDS", 2: "BINARY_YES"}
