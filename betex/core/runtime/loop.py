@@ -271,6 +271,18 @@ class Runtime:
         """Fire and forget; False when the ring is full (report OVERLOADED). Raises RuntimeStopped."""
         return self._publish((cmd, None, time.perf_counter_ns()))
 
+    def submit_many(self, cmds: Sequence[Command]) -> int:
+        """Fire and forget a batch under one ring lock; returns how many were queued, in order.
+
+        `cmds[n:]` did not fit (report OVERLOADED, or hold them and retry). Raises RuntimeStopped.
+        """
+        t = time.perf_counter_ns()
+        items: list[_Item] = [(cmd, None, t) for cmd in cmds]
+        try:
+            return self.ring.try_publish_many(items)
+        except RingClosed:
+            raise RuntimeStopped(self._stopped_reason()) from self.failed
+
     def submit_with_response(self, cmd: Command) -> Future[Result]:
         """A future resolved after the command's events are committed (OVERLOADED if full)."""
         fut: Future[Result] = Future()
