@@ -513,8 +513,12 @@ class EngineListener:
 
         blocking-wait: epoll with the timeout (no CPU while idle). sleeping: ~100 non-blocking
         polls, then sleeps of 50 us doubling to 1 ms. yielding: a non-blocking poll and
-        `sleep(0)` per turn. busy-spin: non-blocking polls back to back (each poll is a syscall,
-        which drops the GIL, so it cannot starve the process's other threads).
+        `sched_yield()` per turn (the producer is another *process*: `sleep(0)` would only drop
+        the GIL, sched_yield gives the core to a runnable gateway). busy-spin: non-blocking polls
+        back to back (each is a syscall, which drops the GIL, so the engine's own threads still
+        run), with a `sched_yield()` every 100 empty polls: on a machine with fewer free cores
+        than spinning processes, a spin that never yields takes the core from the very gateway
+        it waits for.
         """
         if self._ready:
             return True
@@ -523,15 +527,19 @@ class EngineListener:
             return self._poll(timeout)
         deadline = time.monotonic() + timeout
         if strategy == BUSY_SPIN:
+            spins = 0
             while not self._poll(0):
-                if time.monotonic() >= deadline:
-                    return False
+                spins += 1
+                if spins % _SPIN_CHECKS == 0:
+                    if time.monotonic() >= deadline:
+                        return False
+                    os.sched_yield()  # see the docstring: never the feeding process's core
             return True
         if strategy == YIELDING:
             while not self._poll(0):
                 if time.monotonic() >= deadline:
                     return False
-                time.sleep(0)
+                os.sched_yield()
             return True
         assert strategy == SLEEPING
         for _ in range(_SPIN_CHECKS):
