@@ -447,6 +447,10 @@ class EngineListener:
         self._lsock.setblocking(False)
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._lsock, selectors.EVENT_READ, None)
+        # `wake()` from another thread (e.g. the WAL thread with replies) ends a `wait`
+        self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._sel.register(self._wake_fd, selectors.EVENT_READ, self._wake_fd)
+        self._woken = False
         self.peers: dict[int, Peer] = {}
         self._next_pid = 1
         self._ready: deque[Peer] = deque()  # peers with frames in their inbox, round-robin order
@@ -459,15 +463,28 @@ class EngineListener:
     def _poll(self, timeout: float | None) -> bool:
         """Accept and read whatever is ready within `timeout`; True if any frame is pending."""
         for key, mask in self._sel.select(timeout):
-            peer: Peer | None = key.data
+            peer: Peer | int | None = key.data
             if peer is None:
                 self._accept()
                 continue
+            if type(peer) is int:
+                with contextlib.suppress(BlockingIOError):
+                    os.eventfd_read(self._wake_fd)
+                self._woken = True
+                continue
+            assert isinstance(peer, Peer)
             if mask & selectors.EVENT_WRITE:
                 self._flush_peer(peer)
             if mask & selectors.EVENT_READ and peer.pid in self.peers:
                 self._read(peer)
+        if self._woken:
+            self._woken = False
+            return True
         return bool(self._ready)
+
+    def wake(self) -> None:
+        """Thread-safe: make the current or next `wait` return True (there may be no frame)."""
+        os.eventfd_write(self._wake_fd, 1)
 
     def _accept(self) -> None:
         while True:
@@ -509,7 +526,8 @@ class EngineListener:
         self.gone.append((peer.pid, why))
 
     def wait(self, timeout: float) -> bool:
-        """Wait per the strategy until a frame is pending (True) or `timeout` passes (False).
+        """Wait per the strategy until a frame is pending or `wake()` was called (True), or
+        `timeout` passes (False).
 
         blocking-wait: epoll with the timeout (no CPU while idle). sleeping: ~100 non-blocking
         polls, then sleeps of 50 us doubling to 1 ms. yielding: a non-blocking poll and
@@ -612,6 +630,7 @@ class EngineListener:
             self.drop(peer, "engine closing")
         self._sel.close()
         self._lsock.close()
+        os.close(self._wake_fd)
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 

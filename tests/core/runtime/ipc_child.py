@@ -14,8 +14,9 @@ import sys
 import time
 
 from betex.core.domain.commands import PlaceOrder
-from betex.core.domain.results import Ack, Result
+from betex.core.domain.results import Ack, OrderResult, Result
 from betex.core.runtime.ipc import (
+    ChannelClosed,
     EngineLink,
     EngineListener,
     FrameReader,
@@ -23,6 +24,7 @@ from betex.core.runtime.ipc import (
     encode_commands,
     frame,
 )
+from tests.core.workload import order_cmd
 
 
 def cmd(account: int, k: int, ref: str = "") -> PlaceOrder:
@@ -113,12 +115,39 @@ def dribble(path: str, seed: int) -> None:
     print(json.dumps({"sizes_in_order": sizes == list(range(1, 4099))}))
 
 
+def acked_orders(path: str, account: int, acks_file: str, seed: int) -> None:
+    """Place orders on market 1 with acks until the engine goes away; write each acknowledged
+    `client_ref order_id` line (flushed per received frame) before looking at the next one."""
+    rng = random.Random(seed)
+    link = EngineLink.connect(path, window=256)
+    k = acked = 0
+    with open(acks_file, "w") as out:
+        try:
+            while True:
+                b = rng.choice((1, 5, 40, 200))
+                batch = [order_cmd(account * 7 + i, client_ref=f"{account}-{k + i}") for i in range(b)]
+                k += link.send(batch)
+                lines = []
+                for cid, r in link.receive(timeout=0.05 if link.room() else 1.0):
+                    assert isinstance(r, OrderResult), r
+                    lines.append(f"{account}-{cid - 1} {r.order_id}\n")
+                if lines:
+                    out.write("".join(lines))
+                    out.flush()
+                    acked += len(lines)
+        except ChannelClosed:
+            pass
+    print(json.dumps({"acked": acked}))
+
+
 def main() -> None:
     mode, path, *rest = sys.argv[1:]
     if mode == "engine":
         echo_engine(path, rest[0], float(rest[1]), int(rest[2]))
     elif mode == "client":
         client(path, int(rest[0]), int(rest[1]), int(rest[2]), int(rest[3]))
+    elif mode == "acked":
+        acked_orders(path, int(rest[0]), rest[1], int(rest[2]))
     elif mode == "dribble":
         dribble(path, int(rest[0]))
     else:
