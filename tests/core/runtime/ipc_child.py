@@ -31,15 +31,15 @@ def cmd(account: int, k: int, ref: str = "") -> PlaceOrder:
     return PlaceOrder(1, 1, "BACK", 250, k, account, client_ref=ref)
 
 
-def echo_engine(path: str, strategy: str, slow_s: float, max_batch: int) -> None:
-    """Serve until every gateway that connected has gone; report what arrived per connection."""
+def echo_engine(path: str, strategy: str, slow_s: float, max_batch: int, expect: int) -> None:
+    """Serve until `expect` gateways have connected and all have gone; report what arrived."""
     lst = EngineListener(path, strategy)
     print("ready", flush=True)
     sizes: dict[int, list[int]] = {}
     seen_any = False
     while True:
         if not lst.wait(0.05):
-            if seen_any and not lst.peers:
+            if seen_any and not lst.peers and len(lst.gone) >= expect:
                 break
             continue
         seen_any = True
@@ -143,7 +143,7 @@ def acked_orders(path: str, account: int, acks_file: str, seed: int) -> None:
 def main() -> None:
     mode, path, *rest = sys.argv[1:]
     if mode == "engine":
-        echo_engine(path, rest[0], float(rest[1]), int(rest[2]))
+        echo_engine(path, rest[0], float(rest[1]), int(rest[2]), int(rest[3]))
     elif mode == "client":
         client(path, int(rest[0]), int(rest[1]), int(rest[2]), int(rest[3]))
     elif mode == "acked":

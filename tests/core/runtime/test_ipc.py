@@ -67,9 +67,9 @@ def procs() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def start_engine(
-    procs: list[subprocess.Popen[str]], path: Path, strategy: str, slow_s: float = 0.0
+    procs: list[subprocess.Popen[str]], path: Path, strategy: str, slow_s: float = 0.0, expect: int = 1
 ) -> subprocess.Popen[str]:
-    p = child("engine", path, strategy, slow_s, 4096)
+    p = child("engine", path, strategy, slow_s, 4096, expect)
     procs.append(p)
     assert p.stdout is not None and p.stdout.readline().strip() == "ready"
     return p
@@ -132,7 +132,7 @@ def test_frames_survive_partial_reads_and_writes(sock_path: Path, procs: list[su
 def test_two_gateways_each_get_replies_in_their_command_order(
     sock_path: Path, procs: list[subprocess.Popen[str]], strategy: str
 ) -> None:
-    engine = start_engine(procs, sock_path, strategy)
+    engine = start_engine(procs, sock_path, strategy, expect=2)
     clients = [child("client", sock_path, acct, 20_000, 512, acct) for acct in (1, 2)]
     procs.extend(clients)
     for c in clients:
