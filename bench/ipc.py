@@ -52,10 +52,11 @@ def n_for(batch: int, quick: bool) -> int:
     return n // 4 if quick else n
 
 
-def in_process(cmds: list[Any], batch: int, acked: bool) -> float:
-    """The codec limit: both directions of the channel, in one process, without syscalls."""
+def in_process(cmds: list[Any], batch: int, acked: bool) -> tuple[float, float]:
+    """The codec limit: both directions of the channel, in one process, without syscalls.
+    Returns (commands/s, CPU microseconds per command)."""
     out_reader, back_reader = FrameReader(), FrameReader()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     first = 1
     for i in range(0, len(cmds), batch):
         chunk = cmds[i : i + batch]
@@ -65,7 +66,7 @@ def in_process(cmds: list[Any], batch: int, acked: bool) -> float:
             for back in back_reader.feed(frame(encode_replies(fid, replies))):
                 decode_replies(back)
         first += len(chunk)
-    return len(cmds) / (time.perf_counter() - t0)
+    return len(cmds) / (time.perf_counter() - t0), (time.process_time() - c0) / len(cmds) * 1e6
 
 
 def client_main(path: str, batch: int, n: int, stream_file: str, window: int, acked: bool) -> None:
@@ -74,17 +75,20 @@ def client_main(path: str, batch: int, n: int, stream_file: str, window: int, ac
     cmds = decode_commands(Path(stream_file).read_bytes())[1][:n]
     link = EngineLink.connect(path, window=window)
     sent = got = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     while got < n:
         while sent < n and link.room() >= min(batch, n - sent):
             sent += link.send(cmds[sent : sent + batch], want_reply=acked)
         got += len(link.receive(timeout=1.0))
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     link.close()
-    print(json.dumps({"commands_per_s": n / dt}), flush=True)
+    print(json.dumps({"commands_per_s": n / dt, "cpu_s": cpu}), flush=True)
 
 
-def through_channel(path: Path, strategy: str, batch: int, n: int, stream_file: Path, acked: bool) -> float:
+def through_channel(
+    path: Path, strategy: str, batch: int, n: int, stream_file: Path, acked: bool
+) -> tuple[float, float]:
+    """(commands/s, CPU microseconds per command of both processes, waiting included)."""
     lst = EngineListener(path, strategy)
     p = subprocess.Popen(
         [sys.executable, __file__, "--client", str(path), "--batch", str(batch), "--n", str(n)]
@@ -93,6 +97,7 @@ def through_channel(path: Path, strategy: str, batch: int, n: int, stream_file: 
         stdout=subprocess.PIPE,
         text=True,
     )
+    c0 = time.process_time()
     try:
         seen = False
         while not seen or lst.peers:
@@ -105,6 +110,7 @@ def through_channel(path: Path, strategy: str, batch: int, n: int, stream_file: 
                 replies: list[Result] = [ORDER] * len(inc.commands)
                 lst.reply(inc, replies)
             lst.flush()
+        engine_cpu = time.process_time() - c0
         out, _ = p.communicate(timeout=120)
     finally:
         if p.poll() is None:
@@ -113,8 +119,8 @@ def through_channel(path: Path, strategy: str, batch: int, n: int, stream_file: 
         lst.close()
     if p.returncode != 0:
         raise SystemExit(f"client failed with {p.returncode}")
-    result: float = json.loads(out.strip().splitlines()[-1])["commands_per_s"]
-    return result
+    r = json.loads(out.strip().splitlines()[-1])
+    return r["commands_per_s"], (engine_cpu + r["cpu_s"]) / n * 1e6
 
 
 def main() -> None:
@@ -135,25 +141,29 @@ def main() -> None:
     tune_for_engine()  # as `betex serve` does, in both processes
     root = Path(tempfile.mkdtemp(prefix="betex-bench-ipc-"))
     path = root / "engine.sock"
-    stream = make_stream(n_for(4096, args.quick), args.seed)
+    stream: list[Any] = make_stream(n_for(4096, args.quick), args.seed)
     stream_file = root / "stream.msgpack"  # the client reads it instead of rebuilding the stream
     stream_file.write_bytes(encode_commands(1, stream))
-    rows: dict[int, dict[str, float]] = {}
+    rows: dict[int, dict[str, tuple[float, float]]] = {}
+
+    def best(runs: list[tuple[float, float]]) -> tuple[float, float]:
+        return max(r[0] for r in runs), min(r[1] for r in runs)
+
     try:
         for batch in BATCHES:
             n = n_for(batch, args.quick)
-            row = {"in_process": max(in_process(stream[:n], batch, False) for _ in range(repeat))}
+            row = {"in_process": best([in_process(stream[:n], batch, False) for _ in range(repeat)])}
             for strategy in WAIT_STRATEGIES:
-                row[strategy] = max(
-                    through_channel(path, strategy, batch, n, stream_file, False) for _ in range(repeat)
+                row[strategy] = best(
+                    [through_channel(path, strategy, batch, n, stream_file, False) for _ in range(repeat)]
                 )
             rows[batch] = row
         acked_batch = 256
         n = n_for(acked_batch, args.quick)
-        acked_limit = max(in_process(stream[:n], acked_batch, True) for _ in range(repeat))
-        acked = max(
-            through_channel(path, "blocking-wait", acked_batch, n, stream_file, True) for _ in range(repeat)
-        )
+        acked_limit = best([in_process(stream[:n], acked_batch, True) for _ in range(repeat)])[0]
+        acked = best(
+            [through_channel(path, "blocking-wait", acked_batch, n, stream_file, True) for _ in range(repeat)]
+        )[0]
     finally:
         shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg()[0]
@@ -162,8 +172,16 @@ def main() -> None:
     print(f"in-process codec limit measured in the same run; best of {repeat} per point")
     print(f"{'batch':>6}{'in-process':>12}" + "".join(f"{s:>22}" for s in WAIT_STRATEGIES))
     for batch, row in rows.items():
-        cells = "".join(f"{row[s]:>14,.0f} ({row[s] / row['in_process']:.2f})" for s in WAIT_STRATEGIES)
-        print(f"{batch:>6}{row['in_process']:>12,.0f}{cells}")
+        lim = row["in_process"][0]
+        cells = "".join(f"{row[s][0]:>14,.0f} ({row[s][0] / lim:.2f})" for s in WAIT_STRATEGIES)
+        print(f"{batch:>6}{lim:>12,.0f}{cells}")
+    print("CPU microseconds per command (both processes, waiting included; in-process: the codec alone)")
+    print(f"{'batch':>6}{'in-process':>12}" + "".join(f"{s:>22}" for s in WAIT_STRATEGIES))
+    for batch, row in rows.items():
+        print(
+            f"{batch:>6}{row['in_process'][1]:>12.2f}"
+            + "".join(f"{row[s][1]:>22.2f}" for s in WAIT_STRATEGIES)
+        )
     print(
         f"acked (every command answered with an OrderResult), batch {acked_batch}, blocking-wait: "
         f"{acked:,.0f} cmd/s, {acked / acked_limit:.2f} of its in-process limit {acked_limit:,.0f}"
@@ -171,12 +189,13 @@ def main() -> None:
     print(f"load average (1 min): {load:.2f} on {os.cpu_count()} cores")
     out: dict[str, Any] = {"load_avg_1m": round(load, 2), "window": DEFAULT_WINDOW}
     for batch, row in rows.items():
-        out[f"in_process_b{batch}"] = round(row["in_process"])
+        out[f"in_process_b{batch}"] = round(row["in_process"][0])
+        out[f"in_process_cpu_us_b{batch}"] = round(row["in_process"][1], 2)
         for s in WAIT_STRATEGIES:
-            out[f"{s.replace('-', '_')}_b{batch}"] = round(row[s])
-    best = {b: max(row[s] for s in WAIT_STRATEGIES) for b, row in rows.items()}
+            out[f"{s.replace('-', '_')}_b{batch}"] = round(row[s][0])
+            out[f"{s.replace('-', '_')}_cpu_us_b{batch}"] = round(row[s][1], 2)
     out["worst_strategy_ratio_to_best_b256"] = round(
-        min(rows[256][s] for s in WAIT_STRATEGIES) / best[256], 3
+        min(rows[256][s][0] for s in WAIT_STRATEGIES) / max(rows[256][s][0] for s in WAIT_STRATEGIES), 3
     )
     out["acked_b256"] = round(acked)
     out["acked_ratio_to_in_process_b256"] = round(acked / acked_limit, 3)
