@@ -41,9 +41,16 @@ _RING_FULL_PAUSE_S = 0.0005
 class EngineServer:
     """Serve `runtime` on the Unix socket `path` until `stop` is set (see the module doc)."""
 
-    def __init__(self, runtime: Runtime, path: str | Path, wait_strategy: str | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        path: str | Path,
+        wait_strategy: str | None = None,
+        max_in_flight: int | None = None,
+    ) -> None:
+        """`max_in_flight`: drop a gateway with more un-replied commands (it ignored its window)."""
         self.runtime = runtime
-        self.listener = EngineListener(path, wait_strategy or runtime.ring.wait_strategy)
+        self.listener = EngineListener(path, wait_strategy or runtime.ring.wait_strategy, max_in_flight)
         self._outbox: deque[tuple[Incoming, list[Result] | BaseException]] = deque()
         # frames taken but not yet (wholly) in the ring: (frame, commands already in, its replies)
         self._backlog: deque[tuple[Incoming, int, ReplyBatch]] = deque()

@@ -412,13 +412,14 @@ class Incoming:
 class Peer:
     """The engine's view of one gateway connection: frames read but not yet taken, ids seen."""
 
-    __slots__ = ("pid", "conn", "inbox", "next_id", "commands_in")
+    __slots__ = ("pid", "conn", "inbox", "next_id", "replied", "commands_in")
 
     def __init__(self, pid: int, conn: Connection) -> None:
         self.pid = pid
         self.conn = conn
         self.inbox: deque[Incoming] = deque()
         self.next_id = 1  # the id the next commands frame must start at
+        self.replied = 0  # replies queued for every id <= replied
         self.commands_in = 0
 
 
@@ -432,13 +433,18 @@ class EngineListener:
     peer that closes, dies or sends garbage is dropped and reported in `gone`.
     """
 
-    def __init__(self, path: str | Path, wait_strategy: str = BLOCKING_WAIT) -> None:
+    def __init__(
+        self, path: str | Path, wait_strategy: str = BLOCKING_WAIT, max_in_flight: int | None = None
+    ) -> None:
+        """`max_in_flight`: a connection with more un-replied commands than this has ignored its
+        window and is dropped (bounds the engine's memory per gateway); None: no check."""
         if wait_strategy not in WAIT_STRATEGIES:
             raise ValueError(
                 f"unknown wait strategy {wait_strategy!r}; choose one of {', '.join(WAIT_STRATEGIES)}"
             )
         self.path = Path(path)
         self.wait_strategy = wait_strategy
+        self.max_in_flight = max_in_flight
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # a stale socket file from a killed engine
         self._lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -506,6 +512,11 @@ class EngineListener:
                 if first_id != peer.next_id:
                     raise ChannelError(f"command ids jump from {peer.next_id} to {first_id}")
                 peer.next_id += len(cmds)
+                limit = self.max_in_flight
+                if limit is not None and peer.next_id - 1 - peer.replied > limit:
+                    raise ChannelError(
+                        f"more than {limit} commands in flight: the gateway ignored its window"
+                    )
                 peer.inbox.append(Incoming(peer, first_id, cmds, wants))
                 self.frames_in += 1
                 peer.commands_in += len(cmds)
@@ -601,6 +612,7 @@ class EngineListener:
             return  # the gateway is gone: nobody can read these
         replies = [r if w else None for r, w in zip(results, inc.want_reply, strict=True)]
         peer.conn.queue(encode_replies(inc.first_id, replies))
+        peer.replied = inc.first_id + len(replies) - 1
 
     def flush(self) -> None:
         """Write queued replies to every connection; what the kernel does not take now is sent

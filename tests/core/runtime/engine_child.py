@@ -24,7 +24,7 @@ def main() -> None:
     runtime = Runtime(Engine(), journal, wait_strategy=strategy, ring_size=1024, max_batch=256)
     runtime.start()
     runtime.submit_with_response(market_cmd()).result(30)
-    server = EngineServer(runtime, sock)
+    server = EngineServer(runtime, sock, max_in_flight=4096)  # the largest window the tests use
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print("ready", flush=True)

@@ -216,3 +216,21 @@ def test_a_killed_engine_is_detected_by_the_gateway(
             link.send([cmd(1, 2)])
             link.receive(timeout=0.1)
     link.close()
+
+
+def test_a_gateway_that_ignores_its_window_is_dropped(sock_path: Path) -> None:
+    lst = EngineListener(sock_path, max_in_flight=100)
+    try:
+        rogue = EngineLink.connect(sock_path, window=1000)  # claims more than the engine allows
+        assert rogue.send([cmd(1, i + 1) for i in range(150)]) == 150
+        deadline = time.monotonic() + 10
+        while not lst.gone:
+            assert time.monotonic() < deadline
+            lst.wait(0.05)
+            lst.take(4096)
+        assert "ignored its window" in lst.gone[0][1] and not lst.peers
+        with pytest.raises(ChannelClosed):
+            rogue.receive(timeout=5)
+        rogue.close()
+    finally:
+        lst.close()
