@@ -75,6 +75,39 @@ def _post_async(by_loop: _AsyncReplies) -> None:
             log.debug("dropping %d replies for a closed event loop", len(pairs))
 
 
+class ReplyBatch:
+    """The replies to a run of commands submitted together (`Runtime.submit_many(cmds, reply)`).
+
+    `done(results)` is called once, on the WAL thread, when every one of the `n` commands is
+    committed, with their results in submission order; or `done(error)` once if the runtime
+    fails first. One object per run instead of a future per command: what a server answering
+    whole frames (the IPC channel) wants. `done` must be cheap and must not raise (like a
+    handler; an exception is logged and counted in `handler_errors`).
+    """
+
+    __slots__ = ("n", "results", "done", "_finished")
+
+    def __init__(self, n: int, done: Callable[[list[Result] | BaseException], None]) -> None:
+        self.n = n
+        self.results: list[Result] = []
+        self.done = done
+        self._finished = False
+
+    def _add(self, result: Result) -> bool:
+        """Record one result; True when this completes the run (the caller then calls `done`)."""
+        results = self.results
+        results.append(result)
+        if len(results) == self.n:
+            self._finished = True
+            return True
+        return False
+
+    def _fail(self, error: BaseException) -> None:
+        if not self._finished:
+            self._finished = True
+            self.done(error)
+
+
 def _fail_items(items: Sequence[_Item], error: BaseException) -> int:
     """Fail the reply of every item that has one; returns how many items there were."""
     by_loop: _AsyncReplies = {}
@@ -84,6 +117,8 @@ def _fail_items(items: Sequence[_Item], error: BaseException) -> int:
         if type(reply) is Future:
             if not reply.done():
                 reply.set_exception(error)
+        elif type(reply) is ReplyBatch:
+            reply._fail(error)
         else:
             by_loop.setdefault(reply.get_loop(), []).append((reply, error))
     _post_async(by_loop)
@@ -271,6 +306,20 @@ class Runtime:
         """Fire and forget; False when the ring is full (report OVERLOADED). Raises RuntimeStopped."""
         return self._publish((cmd, None, time.perf_counter_ns()))
 
+    def submit_many(self, cmds: Sequence[Command], reply: ReplyBatch | None = None) -> int:
+        """Publish a batch under one ring lock; returns how many were queued, in order.
+
+        `cmds[n:]` did not fit (report OVERLOADED, or hold them and retry with the same
+        `reply`). Without `reply` the commands are fire and forget; with it, `reply.done` gets
+        all their results once committed. Raises RuntimeStopped.
+        """
+        t = time.perf_counter_ns()
+        items: list[_Item] = [(cmd, reply, t) for cmd in cmds]
+        try:
+            return self.ring.try_publish_many(items)
+        except RingClosed:
+            raise RuntimeStopped(self._stopped_reason()) from self.failed
+
     def submit_with_response(self, cmd: Command) -> Future[Result]:
         """A future resolved after the command's events are committed (OVERLOADED if full)."""
         fut: Future[Result] = Future()
@@ -391,6 +440,13 @@ class Runtime:
                     continue
                 if type(reply) is Future:
                     reply.set_result(result)
+                elif type(reply) is ReplyBatch:
+                    if reply._add(result):
+                        try:
+                            reply.done(reply.results)
+                        except Exception:
+                            metrics.handler_errors += 1
+                            log.exception("reply callback %r failed (the results are committed)", reply.done)
                 else:
                     by_loop.setdefault(reply.get_loop(), []).append((reply, result))
             for handler in handlers:

@@ -42,6 +42,18 @@ def test_a_full_ring_refuses_without_blocking_and_counts_the_refusal() -> None:
     assert ring.try_publish(4) is True
 
 
+def test_publish_many_takes_what_fits_in_order_under_one_call() -> None:
+    ring: Ring[int] = Ring(8)
+    assert ring.try_publish_many([0, 1, 2]) == 3
+    assert ring.try_publish_many(list(range(3, 10))) == 5
+    assert ring.try_publish_many([10]) == 0
+    assert ring.rejected == 3
+    assert ring.drain(100) == list(range(8))
+    ring.close()
+    with pytest.raises(RingClosed):
+        ring.try_publish_many([1])
+
+
 def test_drain_is_fifo_and_takes_at_most_max_n() -> None:
     ring: Ring[int] = Ring(64)
     for i in range(50):

@@ -125,6 +125,18 @@ def test_a_full_ring_answers_overloaded_and_loses_nothing_it_accepted(journal: J
     assert rt.metrics.rejects_by_code()["OVERLOADED"] == 2
 
 
+def test_submit_many_queues_what_fits_in_order_and_reports_the_rest(journal: Journal) -> None:
+    rt = Runtime(Engine(), journal, ring_size=8)  # not started: the ring fills up
+    assert rt.submit_many([market_cmd()] + [order_cmd(i, client_ref=f"o{i}") for i in range(4)]) == 5
+    assert rt.submit_many([order_cmd(i, client_ref=f"o{i}") for i in range(4, 10)]) == 3
+    assert rt.submit_many([order_cmd(99, client_ref="o99")]) == 0
+    assert rt.metrics.rejects_by_code()["OVERLOADED"] == 4
+    rt.start()
+    rt.stop(timeout=30)
+    placed = [e.client_ref for e in wal_events(journal.data_dir) if isinstance(e, OrderAccepted)]
+    assert placed == [f"o{i}" for i in range(7)]
+
+
 @pytest.mark.parametrize("strategy", WAIT_STRATEGIES)
 def test_stop_drains_and_commits_everything_already_accepted(journal: Journal, strategy: str) -> None:
     rt = Runtime(Engine(), journal, ring_size=4096, wait_strategy=strategy, max_batch=64)

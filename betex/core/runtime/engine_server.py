@@ -1,0 +1,135 @@
+"""The engine process's core: a Runtime (engine + WAL threads) served over the IPC channel.
+
+No HTTP and no JSON: gateways connect to a Unix socket (`ipc.EngineListener`) and send batches
+of typed commands; each batch goes into the runtime's ring under one lock (`submit_many` with a
+`ReplyBatch`), and its replies go back as one frame once every command of it is committed. So
+the runtime's contract carries over unchanged: **durable before reply** (the WAL thread calls
+the batch's `done` only after the commit), and replies in command order per connection (frames
+of one connection enter the FIFO ring in order, and one frame is answered by one frame).
+
+Threads: the caller of `serve` is the ingress thread (waits on the sockets per the wait
+strategy, publishes, writes replies); the runtime adds its engine and WAL threads. Replies made
+on the WAL thread are handed over through a deque plus `EngineListener.wake()`.
+
+Back-pressure: when the ring is full, the ingress thread keeps the rest of the frame, stops
+reading sockets and retries; the gateways' windows then close and they stop reading their
+clients. Nothing is dropped and nothing is answered OVERLOADED here (the gateway answers an
+acked command OVERLOADED when its own window is full).
+
+If the runtime fails (fail-stop), every connection is closed, so gateways see `ChannelClosed`
+and answer OVERLOADED/503 until an engine is back; `serve` then re-raises the failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from betex.core.domain.results import Result
+from betex.core.runtime.ipc import EngineListener, Incoming
+from betex.core.runtime.loop import ReplyBatch, Runtime, RuntimeStopped
+
+log = logging.getLogger(__name__)
+
+_IDLE_WAIT_S = 0.05
+_RING_FULL_PAUSE_S = 0.0005
+
+
+class EngineServer:
+    """Serve `runtime` on the Unix socket `path` until `stop` is set (see the module doc)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        path: str | Path,
+        wait_strategy: str | None = None,
+        max_in_flight: int | None = None,
+    ) -> None:
+        """`max_in_flight`: drop a gateway with more un-replied commands (it ignored its window)."""
+        self.runtime = runtime
+        self.listener = EngineListener(path, wait_strategy or runtime.ring.wait_strategy, max_in_flight)
+        self._outbox: deque[tuple[Incoming, list[Result] | BaseException]] = deque()
+        # frames taken but not yet (wholly) in the ring: (frame, commands already in, its replies)
+        self._backlog: deque[tuple[Incoming, int, ReplyBatch]] = deque()
+        self.failed: BaseException | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.listener.path
+
+    def _done_callback(self, inc: Incoming) -> ReplyBatch:
+        outbox, wake = self._outbox, self.listener.wake
+
+        def done(results: list[Result] | BaseException) -> None:  # on the WAL thread
+            outbox.append((inc, results))
+            wake()
+
+        return ReplyBatch(len(inc.commands), done)
+
+    def _publish_backlog(self) -> bool:
+        """Publish taken frames in order; False if the ring filled up (the rest stays queued)."""
+        backlog, submit_many = self._backlog, self.runtime.submit_many
+        while backlog:
+            inc, start, reply = backlog[0]
+            cmds = inc.commands if start == 0 else inc.commands[start:]
+            n = submit_many(cmds, reply)
+            if n < len(cmds):
+                backlog[0] = (inc, start + n, reply)
+                return False
+            backlog.popleft()
+        return True
+
+    def _send_replies(self) -> None:
+        outbox, listener = self._outbox, self.listener
+        while outbox:
+            inc, results = outbox.popleft()
+            if isinstance(results, BaseException):
+                self.failed = results
+                continue
+            listener.reply(inc, results)
+        listener.flush()
+
+    def serve(self, stop: threading.Event, max_batch: int | None = None) -> None:
+        """Run the ingress loop on this thread until `stop` is set, then drain and stop the runtime.
+
+        Everything already accepted is committed and answered before this returns (as far as
+        the gateways still read). Raises the runtime's failure if it failed.
+        """
+        listener, runtime = self.listener, self.runtime
+        max_batch = max_batch or runtime.max_batch
+        if not runtime.running:
+            runtime.start()
+        try:
+            backlog = self._backlog
+            while not stop.is_set() and self.failed is None and runtime.failed is None:
+                if backlog and not self._publish_backlog():
+                    self._send_replies()  # the ring is full: read no more input for now
+                    time.sleep(_RING_FULL_PAUSE_S)
+                    continue
+                if listener.wait(_IDLE_WAIT_S):
+                    for inc in listener.take(max_batch):
+                        backlog.append((inc, 0, self._done_callback(inc)))
+                    self._publish_backlog()
+                self._send_replies()
+        except RuntimeStopped:
+            pass
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        runtime, listener = self.runtime, self.listener
+        failed = self.failed or runtime.failed
+        if failed is None:
+            runtime.stop(timeout=60)  # commits and answers what was accepted
+            self._send_replies()
+            deadline = time.monotonic() + 5
+            while listener.pending_out() and time.monotonic() < deadline:
+                listener.wait(0.01)
+                listener.flush()
+        listener.close()
+        failed = self.failed or runtime.failed
+        if failed is not None:
+            raise RuntimeStopped(f"engine failed: {failed}") from failed
