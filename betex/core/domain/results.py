@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from betex.core.domain.book.levels import Order
 from betex.core.domain.types import RejectCode
 
 
@@ -55,3 +56,20 @@ class Ack(NamedTuple):
 
 
 Result = Reject | OrderResult | MarketResult | Ack
+
+
+def order_result(status: str, o: Order, fills: tuple[Fill, ...] = ()) -> OrderResult:
+    """The answer about order `o` as it stands now."""
+    return OrderResult(
+        status,
+        o.order_id,
+        o.market_id,
+        o.runner_id,
+        o.side,
+        o.price,
+        o.size,
+        o.matched,
+        o.remaining,
+        o.cancelled + o.lapsed,
+        fills,
+    )

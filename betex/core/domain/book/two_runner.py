@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from betex.core.domain.book.levels import Order, PriceLevels, RunnerBook
-from betex.core.domain.book.multi_runner import Step, direct_legs
+from betex.core.domain.book.multi_runner import direct_legs
+from betex.core.domain.book.walk import Step
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
 
@@ -136,7 +137,7 @@ def plan_two_runner(
     for num, den, maker, implied in cands:
         mrem = maker.remaining
         if maker.account_id == account:
-            steps.append((maker, 0, mrem, (), 0, False, maker.runner_id))
+            steps.append(Step(maker, 0, mrem, (), 0, False, maker.runner_id))
             continue
         if not implied:
             m = rem if rem < mrem else mrem
@@ -144,7 +145,7 @@ def plan_two_runner(
                 legs, house = direct_legs(account, maker.account_id, runner_a, num, m)
             else:
                 legs, house = direct_legs(maker.account_id, account, runner_a, num, m)
-            steps.append((maker, m, m, legs, house, False, runner_a))
+            steps.append(Step(maker, m, m, legs, house, False, runner_a))
             rem -= m
         else:
             # A maker may absorb the taker in several rounded fills: after the first, the
@@ -164,7 +165,7 @@ def plan_two_runner(
                     tk, legs, house = implied_lay_legs(
                         account, maker.account_id, runner_a, runner_b, maker.price, mk
                     )
-                steps.append((maker, tk, mk, legs, house, True, runner_b))
+                steps.append(Step(maker, tk, mk, legs, house, True, runner_b))
                 rem -= tk
                 left -= mk
                 if not rem or not left:
