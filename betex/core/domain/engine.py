@@ -168,8 +168,8 @@ class Engine:
         m = self.markets[mid]
         return MarketResult(mid, m.state, m.phase, m.version, created=True)
 
-    def _market(self, market_id: object) -> Market | Reject:
-        m = self.markets.get(market_id) if type(market_id) is int else None
+    def _market(self, market_id: int) -> Market | Reject:
+        m = self.markets.get(market_id)
         if m is None:
             return Reject(R.INVALID_MARKET, f"unknown market {market_id!r}")
         return m
@@ -247,7 +247,7 @@ class Engine:
 
     # ------------------------------------------------------------------ orders
 
-    def _open_market(self, market_id: object) -> Market | Reject:
+    def _open_market(self, market_id: int) -> Market | Reject:
         m = self._market(market_id)
         if isinstance(m, Reject):
             return m
@@ -258,7 +258,7 @@ class Engine:
         return m
 
     def _place(self, c: C.PlaceOrder) -> Result:
-        m = self.markets.get(c.market_id) if type(c.market_id) is int else None
+        m = self.markets.get(c.market_id)
         if m is None or m.state != _OPEN:
             return self._open_market(c.market_id)  # type: ignore[return-value]  # the reject
         bad = validate.check_order(m, c, self.config)
@@ -335,15 +335,15 @@ class Engine:
         return order_result("ACCEPTED", taker, tuple(fills))
 
     def _owned_live_order(
-        self, market_id: object, order_id: object, account_id: object
+        self, market_id: int, order_id: int, account_id: int
     ) -> tuple[Market, Order] | Reject:
         m = self._market(market_id)
         if isinstance(m, Reject):
             return m
-        o = self.orders.get(order_id) if type(order_id) is int else None
+        o = self.orders.get(order_id)
         if o is None or o.market_id != m.market_id:
             return Reject(R.INVALID_ORDER, f"unknown order {order_id!r} in market {m.market_id}")
-        if type(account_id) is not int or account_id != o.account_id:
+        if account_id != o.account_id:
             return Reject(R.NOT_OWNER, f"order {o.order_id} belongs to another account")
         if not o.remaining:
             return Reject(R.INVALID_ORDER, f"order {o.order_id} is EXECUTION_COMPLETE")
@@ -355,9 +355,7 @@ class Engine:
             return found
         m, o = found
         red = c.size_reduction
-        if red is None:
-            red = 0
-        if type(red) is not int or red < 0:
+        if red < 0:
             return Reject(R.INVALID_SIZE, "size_reduction must be a positive amount")
         amount = o.remaining if not red or red > o.remaining else red
         self._emit(OrderCancelled(self.seq + 1, self.ts, m.market_id, o.order_id, amount, CancelReason.USER))

@@ -48,32 +48,27 @@ class EngineConfig:
     duplicate_window_ns: int = 60_000_000_000
 
 
-def _uint(x: object, hi: int = U32_MAX) -> bool:
-    return type(x) is int and 0 < x <= hi
+def _uint(x: int, hi: int = U32_MAX) -> bool:
+    return 0 < x <= hi
 
 
-def _runner_id(x: object) -> bool:
-    """A u32 runner id (0 allowed); `type is int` so that 1.0 and True are not ids."""
-    return type(x) is int and 0 <= x <= U32_MAX
+def _runner_id(x: int) -> bool:
+    """A u32 runner id (0 allowed)."""
+    return 0 <= x <= U32_MAX
 
 
-def labels_of(runners: tuple[int, ...], labels: object) -> tuple[str, ...] | None:
+def labels_of(runners: tuple[int, ...], labels: tuple[str, ...]) -> tuple[str, ...] | None:
     """The runners' labels ("Runner <id>" when none are given); None if they do not fit."""
-    runners = tuple(runners)
-    if labels is None or labels == () or labels == []:
+    if not labels:
         return tuple(f"Runner {r}" for r in runners)
-    if (
-        not isinstance(labels, (tuple, list))
-        or len(labels) != len(runners)
-        or not all(isinstance(x, str) and len(x) <= MAX_NAME for x in labels)
-    ):
+    if len(labels) != len(runners) or not all(len(x) <= MAX_NAME for x in labels):
         return None
-    return tuple(labels)
+    return labels
 
 
 def check_create_market(c: C.CreateMarket) -> tuple[str, ...] | Reject:
     """The new market's runner labels, or why it cannot be created."""
-    if not isinstance(c.name, str) or not 0 < len(c.name) <= MAX_NAME:
+    if not 0 < len(c.name) <= MAX_NAME:
         return Reject(R.BAD_REQUEST, f"name must be 1..{MAX_NAME} characters")
     if c.market_model not in tuple(MarketModel):
         return Reject(R.BAD_REQUEST, f"unknown market_model {c.market_model!r}")
@@ -91,7 +86,7 @@ def check_create_market(c: C.CreateMarket) -> tuple[str, ...] | Reject:
     ):
         return Reject(R.INVALID_TRANSITION, "a market starts PRE (or IN_PLAY if IN_PLAY_CAPABLE)")
     runners = c.runner_ids
-    if not isinstance(runners, (tuple, list)) or not all(_runner_id(r) for r in runners):
+    if not all(_runner_id(r) for r in runners):
         return Reject(R.INVALID_RUNNER, "runner_ids must be a list of u32")
     if len(set(runners)) != len(runners):
         return Reject(R.INVALID_RUNNER, "runner_ids must be unique")
@@ -115,7 +110,7 @@ def check_add_runners(m: Market, c: C.AddRunners) -> tuple[str, ...] | Reject:
     if m.state not in (_OPEN, MarketState.SUSPENDED):
         return Reject(R.INVALID_TRANSITION, f"cannot add runners to a {m.state} market")
     runners = c.runner_ids
-    if not isinstance(runners, (tuple, list)) or not runners or not all(_runner_id(r) for r in runners):
+    if not runners or not all(_runner_id(r) for r in runners):
         return Reject(R.INVALID_RUNNER, "runner_ids must be a non-empty list of u32")
     if len(set(runners)) != len(runners) or any(r in m.books for r in runners):
         return Reject(R.INVALID_RUNNER, "runner_ids must be new and unique")
@@ -128,13 +123,9 @@ def check_add_runners(m: Market, c: C.AddRunners) -> tuple[str, ...] | Reject:
 
 
 def check_winners(m: Market, winners: tuple[int, ...]) -> Reject | None:
-    if (
-        not isinstance(winners, (tuple, list))
-        or not all(type(w) is int for w in winners)
-        or len(set(winners)) != len(winners)
-    ):
+    if len(set(winners)) != len(winners):
         return Reject(R.INVALID_RUNNER, "winner_runner_ids must be a list of distinct runner ids")
-    if any(type(w) is not int or w not in m.books for w in winners):
+    if any(w not in m.books for w in winners):
         return Reject(
             R.INVALID_RUNNER, f"winner_runner_ids {list(winners)} are not all runners of the market"
         )
@@ -148,21 +139,22 @@ def trades_to_void(m: Market, c: C.VoidTrades) -> list[int] | Reject:
     if m.state not in (_OPEN, MarketState.SUSPENDED, MarketState.CLOSED):
         return Reject(R.INVALID_TRANSITION, f"cannot void trades of a {m.state} market")
     ids = c.trade_ids
-    if c.after_ts is not None:
-        if ids or type(c.after_ts) is not int:
+    after_ts = c.after_ts
+    if after_ts is not None:
+        if ids:
             return Reject(R.BAD_REQUEST, "give either trade_ids or an integer after_ts")
-        chosen = [t for t, ev in m.trades.items() if ev.ts > c.after_ts]
+        chosen = [t for t, ev in m.trades.items() if ev.ts > after_ts]
     else:
-        if not isinstance(ids, (tuple, list)) or not ids:
+        if not ids:
             return Reject(R.BAD_REQUEST, "give either trade_ids or after_ts")
-        unknown = [t for t in ids if type(t) is not int or t not in m.trades]
+        unknown = [t for t in ids if t not in m.trades]
         if unknown:
             return Reject(R.INVALID_ORDER, f"unknown trade ids {unknown[:5]} in market {m.market_id}")
         chosen = list(dict.fromkeys(ids))
     return sorted(t for t in chosen if t not in m.voided_trades)
 
 
-def check_account(account_id: object) -> Reject | None:
+def check_account(account_id: int) -> Reject | None:
     if not _uint(account_id):
         return Reject(R.BAD_REQUEST, "account_id must be a u32 > 0")
     return None
@@ -171,7 +163,7 @@ def check_account(account_id: object) -> Reject | None:
 def check_limit(c: C.SetAccountLimit) -> Reject | None:
     if not _uint(c.account_id):
         return Reject(R.BAD_REQUEST, "account_id must be a u32 > 0")
-    if type(c.max_liability) is not int or not 0 <= c.max_liability <= MAX_LIABILITY:
+    if not 0 <= c.max_liability <= MAX_LIABILITY:
         return Reject(R.INVALID_SIZE, "max_liability must be ≥ 0 (0 removes the limit)")
     return None
 
@@ -180,7 +172,7 @@ def check_order(m: Market, c: C.PlaceOrder, cfg: EngineConfig) -> Reject | None:
     """Every field of a PLACE_ORDER against its market and the configured stake bounds."""
     if not _uint(c.account_id):
         return Reject(R.BAD_REQUEST, "account_id must be a u32 > 0 (0 is the house)")
-    if type(c.runner_id) is not int or c.runner_id not in m.books:
+    if c.runner_id not in m.books:
         return Reject(R.INVALID_RUNNER, f"runner {c.runner_id!r} is not in market {m.market_id}")
     side = c.side
     if m.is_binary:
@@ -193,11 +185,11 @@ def check_order(m: Market, c: C.PlaceOrder, cfg: EngineConfig) -> Reject | None:
         return bad
     size = c.size
     if m.is_binary:
-        if type(size) is not int or not 1 <= size <= cfg.max_stake // 100:
+        if not 1 <= size <= cfg.max_stake // 100:
             return Reject(
                 R.INVALID_SIZE, f"quantity must be a whole number of shares 1..{cfg.max_stake // 100}"
             )
-    elif type(size) is not int or not cfg.min_stake <= size <= cfg.max_stake:
+    elif not cfg.min_stake <= size <= cfg.max_stake:
         return Reject(
             R.INVALID_SIZE,
             f"size must be between {cfg.min_stake / 100:.2f} and {cfg.max_stake / 100:.2f}",
@@ -206,21 +198,20 @@ def check_order(m: Market, c: C.PlaceOrder, cfg: EngineConfig) -> Reject | None:
         return Reject(R.BAD_REQUEST, f"persistence must be LAPSE or PERSIST, not {c.persistence!r}")
     if c.time_in_force != _GTC and c.time_in_force != _FILL_OR_KILL:
         return Reject(R.BAD_REQUEST, f"time_in_force must be GTC or FILL_OR_KILL, not {c.time_in_force!r}")
-    if type(c.min_fill_size) is not int or not 0 <= c.min_fill_size <= size:
+    if not 0 <= c.min_fill_size <= size:
         return Reject(R.INVALID_SIZE, "min_fill_size must be between 0 and the order size")
-    if not isinstance(c.client_ref, str) or len(c.client_ref) > MAX_CLIENT_REF:
+    if len(c.client_ref) > MAX_CLIENT_REF:
         return Reject(R.BAD_REQUEST, f"client_ref must be a string of at most {MAX_CLIENT_REF} characters")
     return None
 
 
-def check_price(m: Market, price: object) -> Reject | None:
+def check_price(m: Market, price: int) -> Reject | None:
     """A price on the ladder (odds hundredths), or 1..9999 bps in a BINARY_YES market."""
     if m.is_binary:
-        if type(price) is not int or not 1 <= price <= 9999:
+        if not 1 <= price <= 9999:
             return Reject(R.INVALID_ODDS, f"{price!r} is not a price in basis points 1..9999")
-    elif type(price) is not int or price not in TICK_INDEX:
-        shown = fmt_odds(price) if type(price) is int else repr(price)
-        return Reject(R.INVALID_ODDS, f"{shown} is not on the price ladder")
+    elif price not in TICK_INDEX:
+        return Reject(R.INVALID_ODDS, f"{fmt_odds(price)} is not on the price ladder")
     return None
 
 
