@@ -5,20 +5,33 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DATA_DIR ?= ./betex-data
 
-.PHONY: serve test lint typecheck man bench recipes clean
+DOMAIN_SRC := $(shell find betex/core/domain -name '*.py') setup.py
+BUILT := $(VENV)/.domain-built
+
+.PHONY: serve test lint typecheck man bench recipes clean build
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml setup.py
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-serve: $(STAMP)
+# The mypyc build of betex/core/domain, in place (the editable install imports it). Rebuilt when a
+# domain source changes; without a C compiler it leaves the pure-Python modules (setup.py).
+$(BUILT): $(STAMP) $(DOMAIN_SRC)
+	find betex/core/domain -name '*.so' -delete
+	$(BIN)/python setup.py -q build_ext --inplace
+	touch $(BUILT)
+
+build: $(BUILT)
+	@$(BIN)/betex --version
+
+serve: $(BUILT)
 	$(BIN)/betex serve --data-dir $(DATA_DIR)
 
-test: $(STAMP)
+test: $(BUILT)
 	$(BIN)/ruff check betex tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -36,11 +49,12 @@ man: $(STAMP)
 
 # Benchmarks print a table and, as their last line, one JSON object. QUICK=1 for short runs.
 BENCH_FLAGS := $(if $(QUICK),--quick,)
-bench: $(STAMP)
+bench: $(BUILT)
 	@for b in engine wal pipeline e2e; do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py $(BENCH_FLAGS) || exit 1; done
 
 recipes: $(STAMP)
 	@for r in recipes/*.sh; do echo "== $$r"; PATH="$(CURDIR)/$(BIN):$$PATH" bash $$r --smoke || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
+	find betex -name '*.so' -delete

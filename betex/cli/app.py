@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from betex import __version__
+from betex import __version__, build_label
 
 app = typer.Typer(
     name="betex",
@@ -23,7 +23,7 @@ _DEBUG = False
 
 def _version(value: bool) -> None:
     if value:
-        print(f"betex {__version__}")
+        print(f"betex {__version__} ({build_label()} domain)")
         raise typer.Exit(0)
 
 

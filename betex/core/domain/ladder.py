@@ -7,6 +7,7 @@ never rounded silently.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from typing import cast
 
 # (band start, band end, increment), all in hundredths.
 _BANDS: tuple[tuple[int, int, int], ...] = (
@@ -103,10 +104,13 @@ def _scaled(value: object, scale: int) -> int | None:
     """
     t = type(value)
     if t is int:
-        return value * scale  # type: ignore[operator]
-    if t is not float or value != value or value == _INF or value == -_INF:
+        return cast(int, value) * scale
+    if t is not float:
         return None
-    scaled: float = value * scale  # type: ignore[operator]
+    f = cast(float, value)
+    if f != f or f == _INF or f == -_INF:
+        return None
+    scaled = f * scale
     r = round(scaled)
     a = scaled if scaled >= 0 else -scaled
     if abs(scaled - r) > 1e-6 * (a if a > 1.0 else 1.0):
