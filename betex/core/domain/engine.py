@@ -368,7 +368,7 @@ class Engine:
         bad = validate.check_account(c.account_id)
         if bad:
             return bad
-        victims = list(m.by_account.get(c.account_id, {}).values())  # oldest first
+        victims = list(m.by_account.get(c.account_id, {}))  # oldest first
         for o in victims:
             self._emit(
                 OrderCancelled(self.seq + 1, self.ts, m.market_id, o.order_id, o.remaining, CancelReason.USER)
@@ -463,7 +463,7 @@ class Engine:
         own = m.by_account.get(e.account_id)
         if own is None:
             own = m.by_account[e.account_id] = {}
-        own[e.order_id] = o
+        own[o] = None
         if e.client_ref:
             self._remember_ref(e.account_id, e.client_ref, e.ts)
         if e.account_id in self.limits:
@@ -489,7 +489,7 @@ class Engine:
         (book.backs if side == "BACK" or side == "BUY" else book.lays).reduce(o, amount)
         if not remaining:
             own = m.by_account[o.account_id]
-            del own[o.order_id]
+            del own[o]
             if not own:
                 del m.by_account[o.account_id]
         if o.account_id in self.limits:

@@ -73,8 +73,10 @@ class Market:
         self.runner_ids = runner_ids
         self.runner_labels = runner_labels
         self.books: dict[int, RunnerBook] = {r: RunnerBook() for r in runner_ids}
-        # account → its resting orders, oldest first (derived from the books; CANCEL_ALL is O(own))
-        self.by_account: dict[int, dict[int, Order]] = {}
+        # account → its resting orders as an insertion-ordered set, oldest first (derived from the
+        # books; CANCEL_ALL is O(own)). Keyed by the Order itself: an int key would be one more
+        # boxed int per resting order in the compiled build.
+        self.by_account: dict[int, dict[Order, None]] = {}
         self.trades: dict[int, TradeMatched] = {}
         self.voided_trades: set[int] = set()
         self.winners: tuple[int, ...] = ()

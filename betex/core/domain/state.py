@@ -106,7 +106,7 @@ def restore(eng: EngineState, data: bytes) -> None:
     for oid in sorted(eng.orders):  # the per-account index, oldest first, as live
         o = eng.orders[oid]
         if o.remaining:
-            eng.markets[o.market_id].by_account.setdefault(o.account_id, {})[oid] = o
+            eng.markets[o.market_id].by_account.setdefault(o.account_id, {})[o] = None
     for ts_, a, r in refs:
         eng.refs[(a, r)] = ts_
         eng.ref_queue.append((ts_, a, r))
