@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from betex.core.domain import commands as C
 from betex.core.domain import state, validate
@@ -41,18 +41,18 @@ from betex.core.domain.validate import EngineConfig as EngineConfig
 R = RejectCode
 
 # Plain strings for the hot paths: StrEnum member access costs ~35 ns each in CPython 3.11.
-_BACK = "BACK"
-_LAY = "LAY"
-_BUY = "BUY"
-_SELL = "SELL"
-_LAPSE = "LAPSE"
-_PERSIST = "PERSIST"
-_GTC = "GTC"
-_FILL_OR_KILL = "FILL_OR_KILL"
-_OPEN = "OPEN"
-_LAPSED = "LAPSED"
+_BACK: Final = "BACK"
+_LAY: Final = "LAY"
+_BUY: Final = "BUY"
+_SELL: Final = "SELL"
+_LAPSE: Final = "LAPSE"
+_PERSIST: Final = "PERSIST"
+_GTC: Final = "GTC"
+_FILL_OR_KILL: Final = "FILL_OR_KILL"
+_OPEN: Final = "OPEN"
+_LAPSED: Final = "LAPSED"
 
-_new = tuple.__new__  # builds a NamedTuple without its keyword-argument __new__ (hot path)
+_new: Final = tuple.__new__  # builds a NamedTuple without its keyword-argument __new__ (hot path)
 
 
 class SeqGap(ValueError):

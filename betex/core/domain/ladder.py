@@ -7,7 +7,7 @@ never rounded silently.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import cast
+from typing import Final, cast
 
 # (band start, band end, increment), all in hundredths.
 _BANDS: tuple[tuple[int, int, int], ...] = (
@@ -42,9 +42,9 @@ MIN_ODDS = TICKS[0]
 MAX_ODDS = TICKS[-1]
 
 # Binary markets: probability in basis points on a 1 bp tick.
-MIN_BPS = 1
-MAX_BPS = 9999
-BPS_ONE = 10000
+MIN_BPS: Final = 1
+MAX_BPS: Final = 9999
+BPS_ONE: Final = 10000
 
 
 def is_valid_odds(hundredths: int) -> bool:
@@ -94,7 +94,7 @@ def odds_from_wire(value: object) -> int | None:
     return _scaled(value, 100)
 
 
-_INF = float("inf")
+_INF: Final = float("inf")
 
 
 def _scaled(value: object, scale: int) -> int | None:

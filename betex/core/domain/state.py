@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import msgpack
 
@@ -19,7 +19,7 @@ from betex.core.domain.events import Leg, TradeMatched
 from betex.core.domain.market import Market
 from betex.core.domain.risk import RiskBook
 
-DUMP_VERSION = 1
+DUMP_VERSION: Final = 1
 
 
 class EngineState(Protocol):

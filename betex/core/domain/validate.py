@@ -9,6 +9,7 @@ belongs to its market, name and reference lengths.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from betex.core.domain import commands as C
 from betex.core.domain.ladder import TICK_INDEX, fmt_odds
@@ -25,20 +26,20 @@ from betex.core.domain.types import (
 )
 
 R = RejectCode
-MAX_NAME = 200
-MAX_CLIENT_REF = 32
-MAX_RUNNERS = 1000
-MAX_LIABILITY = 2**53  # cents; keeps every amount inside msgpack's and JSON's exact integer range
+MAX_NAME: Final = 200
+MAX_CLIENT_REF: Final = 32
+MAX_RUNNERS: Final = 1000
+MAX_LIABILITY: Final = 2**53  # cents; keeps every amount inside msgpack's and JSON's exact integer range
 
-_BACK = "BACK"
-_LAY = "LAY"
-_BUY = "BUY"
-_SELL = "SELL"
-_LAPSE = "LAPSE"
-_PERSIST = "PERSIST"
-_GTC = "GTC"
-_FILL_OR_KILL = "FILL_OR_KILL"
-_OPEN = "OPEN"
+_BACK: Final = "BACK"
+_LAY: Final = "LAY"
+_BUY: Final = "BUY"
+_SELL: Final = "SELL"
+_LAPSE: Final = "LAPSE"
+_PERSIST: Final = "PERSIST"
+_GTC: Final = "GTC"
+_FILL_OR_KILL: Final = "FILL_OR_KILL"
+_OPEN: Final = "OPEN"
 
 
 @dataclass(frozen=True, slots=True)
