@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from betex.core.domain import commands as C
 from betex.core.domain import state, validate
@@ -52,7 +52,19 @@ _FILL_OR_KILL: Final = "FILL_OR_KILL"
 _OPEN: Final = "OPEN"
 _LAPSED: Final = "LAPSED"
 
+_USER: Final = "USER"  # CancelReason values, as plain strings (equal, and encoded alike)
+_SELF_TRADE: Final = "SELF_TRADE"
+_FOK_UNFILLED: Final = "FOK_UNFILLED"
+
 _new: Final = tuple.__new__  # builds a NamedTuple without its keyword-argument __new__ (hot path)
+# Classes the hot path names, as Final statics (a compiled module's globals are dict lookups).
+_PLACE: Final = C.PlaceOrder
+_CANCEL: Final = C.CancelOrder
+_ACCEPTED: Final = OrderAccepted
+_CANCELLED: Final = OrderCancelled
+_TRADE: Final = TradeMatched
+_FILL: Final = Fill
+_ORDER_RESULT: Final = OrderResult
 
 
 class SeqGap(ValueError):
@@ -111,7 +123,12 @@ class Engine:
         self.ts = ts
 
     def execute(self, cmd: object) -> Result:
-        handler = self._handlers.get(type(cmd))
+        t = type(cmd)
+        if t is _PLACE:  # the hot commands skip the dispatch table
+            return self._place(cast(C.PlaceOrder, cmd))
+        if t is _CANCEL:
+            return self._cancel(cast(C.CancelOrder, cmd))
+        handler = self._handlers.get(t)
         if handler is None:
             return Reject(R.BAD_REQUEST, f"unknown command {type(cmd).__name__}")
         return handler(cmd)
@@ -141,6 +158,13 @@ class Engine:
         self._batch.append(event)
         self.seq = event.seq
         self._appliers[type(event)](event)
+
+    def _emit_cancel(self, market_id: int, order_id: int, size: int, reason: str) -> None:
+        """`_emit` of an ORDER_CANCELLED, without the dispatch (hot path)."""
+        self.seq = seq = self.seq + 1
+        ev: OrderCancelled = _new(_CANCELLED, (seq, self.ts, market_id, order_id, size, reason))
+        self._batch.append(ev)
+        self._on_cancelled(ev)
 
     # ------------------------------------------------------------------ markets
 
@@ -289,8 +313,8 @@ class Engine:
         oid = self.next_order_id
         ts = self.ts
         mid = m.market_id
-        accepted = _new(
-            OrderAccepted,
+        accepted: OrderAccepted = _new(
+            _ACCEPTED,
             (self.seq + 1, ts, mid, oid, account, runner_id, side, price, size,
              c.persistence, c.time_in_force, c.client_ref, replaces),
         )  # fmt: skip
@@ -299,29 +323,27 @@ class Engine:
         self._on_accepted(accepted)
         taker = self.orders[oid]
         if not steps:  # the common passive case
-            return _new(
-                OrderResult, ("ACCEPTED", oid, mid, runner_id, side, price, size, 0, size, 0, (), 0, None)
+            result: OrderResult = _new(
+                _ORDER_RESULT, ("ACCEPTED", oid, mid, runner_id, side, price, size, 0, size, 0, (), 0, None)
             )
+            return result
         fills: list[Fill] = []
         binary_market = m.is_binary
-        emit = self._emit
+        batch = self._batch
         for maker, taker_size, maker_size, legs, house, implied, maker_runner in steps:
             if not taker_size:
-                emit(
-                    OrderCancelled(
-                        self.seq + 1, ts, mid, maker.order_id, maker.remaining, CancelReason.SELF_TRADE
-                    )
-                )
+                self._emit_cancel(mid, maker.order_id, maker.remaining, _SELF_TRADE)
                 continue
             tid = self.next_trade_id
+            self.seq = seq = self.seq + 1
             mprice = maker.price
-            emit(
-                _new(
-                    TradeMatched,
-                    (self.seq + 1, ts, mid, tid, runner_id, oid, account, taker_size, maker.order_id,
-                     maker.account_id, maker_size, maker_runner, mprice, implied, legs, house),
-                )
+            trade: TradeMatched = _new(
+                _TRADE,
+                (seq, ts, mid, tid, runner_id, oid, account, taker_size, maker.order_id,
+                 maker.account_id, maker_size, maker_runner, mprice, implied, legs, house),
             )  # fmt: skip
+            batch.append(trade)
+            self._on_trade(trade)
             if binary_market:
                 eff = float(mprice)
             elif implied:
@@ -329,9 +351,9 @@ class Engine:
                 eff = round(1 + leg.win / leg.lose, 4)
             else:
                 eff = mprice / 100
-            fills.append(Fill(tid, mprice, taker_size, implied, eff))
+            fills.append(_new(_FILL, (tid, mprice, taker_size, implied, eff)))
         if fok and taker.remaining:
-            emit(OrderCancelled(self.seq + 1, ts, mid, oid, taker.remaining, CancelReason.FOK_UNFILLED))
+            self._emit_cancel(mid, oid, taker.remaining, _FOK_UNFILLED)
         return order_result("ACCEPTED", taker, tuple(fills))
 
     def _owned_live_order(
@@ -358,7 +380,7 @@ class Engine:
         if red < 0:
             return Reject(R.INVALID_SIZE, "size_reduction must be a positive amount")
         amount = o.remaining if not red or red > o.remaining else red
-        self._emit(OrderCancelled(self.seq + 1, self.ts, m.market_id, o.order_id, amount, CancelReason.USER))
+        self._emit_cancel(m.market_id, o.order_id, amount, _USER)
         return order_result("CANCELLED", o)
 
     def _cancel_all(self, c: C.CancelAll) -> Result:
