@@ -34,10 +34,10 @@ def _build() -> tuple[int, ...]:
     return tuple(ticks)
 
 
-TICKS: tuple[int, ...] = _build()
+TICKS: Final[tuple[int, ...]] = _build()
 """Every ladder price in hundredths, ascending. ``len(TICKS) == 350``."""
 
-TICK_INDEX: dict[int, int] = {p: i for i, p in enumerate(TICKS)}
+TICK_INDEX: Final[dict[int, int]] = {p: i for i, p in enumerate(TICKS)}
 MIN_ODDS = TICKS[0]
 MAX_ODDS = TICKS[-1]
 

@@ -10,10 +10,14 @@ outcome still sums to zero.
 
 from __future__ import annotations
 
+from typing import Final
+
 from betex.core.domain.book.levels import PriceLevels
-from betex.core.domain.book.walk import Step, walk
+from betex.core.domain.book.walk import Step, new_tuple, walk
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
+
+_LEG: Final = Leg
 
 
 def direct_legs(backer: int, layer: int, runner_id: int, price: int, m: int) -> tuple[tuple[Leg, ...], int]:
@@ -21,13 +25,12 @@ def direct_legs(backer: int, layer: int, runner_id: int, price: int, m: int) -> 
     pay = num // 100
     win = -(-num // 100)
     house = win - pay
+    back_leg: Leg = new_tuple(_LEG, (backer, runner_id, win, m))
+    lay_leg: Leg = new_tuple(_LEG, (layer, runner_id, -pay, -m))
     if house:
-        return (
-            Leg(backer, runner_id, win, m),
-            Leg(layer, runner_id, -pay, -m),
-            Leg(HOUSE_ACCOUNT, runner_id, -house, 0),
-        ), house
-    return (Leg(backer, runner_id, win, m), Leg(layer, runner_id, -pay, -m)), 0
+        house_leg: Leg = new_tuple(_LEG, (HOUSE_ACCOUNT, runner_id, -house, 0))
+        return (back_leg, lay_leg, house_leg), house
+    return (back_leg, lay_leg), 0
 
 
 def plan_direct(

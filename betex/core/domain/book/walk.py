@@ -9,7 +9,7 @@ the walk goes on. Planning never mutates the book; the engine emits the steps as
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from betex.core.domain.book.levels import Order, PriceLevels
 from betex.core.domain.events import Leg
@@ -28,6 +28,11 @@ class Step(NamedTuple):
     house: int
     implied: bool
     maker_runner_id: int
+
+
+# A NamedTuple's own __new__ is interpreted Python; tuple.__new__ builds the same value directly.
+new_tuple: Final = tuple.__new__
+_STEP: Final = Step
 
 
 def walk(
@@ -63,14 +68,14 @@ def walk(
                 continue
             maker_account = maker.account_id
             if maker_account == account:
-                steps.append(Step(maker, 0, mrem, (), 0, False, runner_id))
+                steps.append(new_tuple(_STEP, (maker, 0, mrem, (), 0, False, runner_id)))
                 continue
             q = rem if rem < mrem else mrem
             if taker_first:
                 legs, house = legs_of(account, maker_account, runner_id, price, q)
             else:
                 legs, house = legs_of(maker_account, account, runner_id, price, q)
-            steps.append(Step(maker, q, q, legs, house, False, runner_id))
+            steps.append(new_tuple(_STEP, (maker, q, q, legs, house, False, runner_id)))
             rem -= q
             if not rem:
                 return steps, amount
