@@ -8,7 +8,7 @@ the buyer pays p per share and receives 10000 if YES wins; the seller the revers
 from __future__ import annotations
 
 from betex.core.domain.book.levels import PriceLevels
-from betex.core.domain.book.walk import Step, walk
+from betex.core.domain.book.walk import Step, leg, walk
 from betex.core.domain.events import Leg
 from betex.core.domain.ladder import BPS_ONE
 
@@ -16,7 +16,7 @@ from betex.core.domain.ladder import BPS_ONE
 def binary_legs(buyer: int, seller: int, runner_id: int, price: int, q: int) -> tuple[Leg, ...]:
     win = q * (BPS_ONE - price)
     lose = q * price
-    return (Leg(buyer, runner_id, win, lose), Leg(seller, runner_id, -win, -lose))
+    return (leg(buyer, runner_id, win, lose), leg(seller, runner_id, -win, -lose))
 
 
 def _legs_and_house(

@@ -10,14 +10,10 @@ outcome still sums to zero.
 
 from __future__ import annotations
 
-from typing import Final
-
 from betex.core.domain.book.levels import PriceLevels
-from betex.core.domain.book.walk import Step, new_tuple, walk
+from betex.core.domain.book.walk import Step, leg, walk
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
-
-_LEG: Final = Leg
 
 
 def direct_legs(backer: int, layer: int, runner_id: int, price: int, m: int) -> tuple[tuple[Leg, ...], int]:
@@ -25,12 +21,13 @@ def direct_legs(backer: int, layer: int, runner_id: int, price: int, m: int) -> 
     pay = num // 100
     win = -(-num // 100)
     house = win - pay
-    back_leg: Leg = new_tuple(_LEG, (backer, runner_id, win, m))
-    lay_leg: Leg = new_tuple(_LEG, (layer, runner_id, -pay, -m))
     if house:
-        house_leg: Leg = new_tuple(_LEG, (HOUSE_ACCOUNT, runner_id, -house, 0))
-        return (back_leg, lay_leg, house_leg), house
-    return (back_leg, lay_leg), 0
+        return (
+            leg(backer, runner_id, win, m),
+            leg(layer, runner_id, -pay, -m),
+            leg(HOUSE_ACCOUNT, runner_id, -house, 0),
+        ), house
+    return (leg(backer, runner_id, win, m), leg(layer, runner_id, -pay, -m)), 0
 
 
 def plan_direct(
