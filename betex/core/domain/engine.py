@@ -10,13 +10,11 @@ raises on bad input), ``end_batch(n)`` → the batch's events ending in BATCH_PR
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import Any, Final, cast
 
 from betex.core.domain import commands as C
 from betex.core.domain import state, validate
-from betex.core.domain.book.depth import depth_view
 from betex.core.domain.book.levels import Order, RunnerBook
 from betex.core.domain.events import (
     AccountLimitSet,
@@ -34,7 +32,7 @@ from betex.core.domain.events import (
 )
 from betex.core.domain.market import Market, transition
 from betex.core.domain.results import Ack, Fill, MarketResult, OrderResult, Reject, Result, order_result
-from betex.core.domain.risk import Exposure, RiskBook, outcomes
+from betex.core.domain.risk import Exposure, RiskBook
 from betex.core.domain.types import CancelReason, MarketState, RejectCode
 from betex.core.domain.validate import EngineConfig as EngineConfig
 
@@ -83,8 +81,7 @@ class Engine:
         self.next_trade_id = 1
         self.risk = RiskBook()
         self.limits = self.risk.limits  # account → max_liability (the risk book's own dict)
-        self.refs: dict[tuple[int, str], int] = {}  # (account, client_ref) → ts last used
-        self.ref_queue: deque[tuple[int, int, str]] = deque()  # (ts, account, ref), oldest first
+        self.refs = validate.RecentRefs(self.config.duplicate_window_ns)
         self._batch: list[Event] = []
         self._handlers: dict[type, Callable[[Any], Result]] = {
             C.CreateMarket: self._create_market,
@@ -290,8 +287,7 @@ class Engine:
             return bad
         ref = c.client_ref
         if ref:
-            seen = self.refs.get((c.account_id, ref))
-            if seen is not None and self.ts - seen < self.config.duplicate_window_ns:
+            if self.refs.is_duplicate(c.account_id, ref, self.ts):
                 return Reject(R.DUPLICATE, f"client_ref {ref!r} was used in the last 60 s")
         return self._place_checked(m, c, 0)
 
@@ -432,9 +428,6 @@ class Engine:
 
     # ------------------------------------------------------------------ risk
 
-    def outcomes(self, m: Market) -> list[int]:
-        return outcomes(m)
-
     def exposure(self, market_id: int, account_id: int) -> Exposure | None:
         """Matched + unmatched-at-limit exposure, kept only for accounts with a limit."""
         return self.risk.exposure(market_id, account_id)
@@ -487,20 +480,9 @@ class Engine:
             own = m.by_account[e.account_id] = {}
         own[o] = None
         if e.client_ref:
-            self._remember_ref(e.account_id, e.client_ref, e.ts)
+            self.refs.remember(e.account_id, e.client_ref, e.ts)
         if e.account_id in self.limits:
             self.risk.order_moved(m, o, 0)
-
-    def _remember_ref(self, account: int, ref: str, ts: int) -> None:
-        q = self.ref_queue
-        refs = self.refs
-        cutoff = ts - self.config.duplicate_window_ns
-        while q and q[0][0] <= cutoff:
-            old_ts, acct, old_ref = q.popleft()
-            if refs.get((acct, old_ref)) == old_ts:
-                del refs[(acct, old_ref)]
-        refs[(account, ref)] = ts
-        q.append((ts, account, ref))
 
     def _take(self, o: Order, amount: int) -> None:
         before = o.remaining
@@ -586,16 +568,7 @@ class Engine:
     def depth(self, market_id: int, depth: int = 10) -> dict[str, Any] | None:
         """Ladder view in engine units (see `book.depth.depth_view`); None for an unknown market."""
         m = self.markets.get(market_id)
-        if m is None:
-            return None
-        sides = {
-            r: (
-                {p: lv.total for p, lv in b.backs.levels.items()},
-                {p: lv.total for p, lv in b.lays.levels.items()},
-            )
-            for r, b in m.books.items()
-        }
-        return depth_view(m.is_binary, m.is_two_runner, m.runner_ids, sides, depth)
+        return None if m is None else m.depth(depth)
 
     # ------------------------------------------------------------------ snapshots and hashing
 

@@ -12,9 +12,10 @@ Lifecycle (domain.md §2); every transition not listed is INVALID_TRANSITION:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from betex.core.domain.book import binary, multi_runner
+from betex.core.domain.book.depth import depth_view
 from betex.core.domain.book.levels import Order, RunnerBook
 from betex.core.domain.book.two_runner import plan_two_runner
 from betex.core.domain.book.walk import Step
@@ -99,6 +100,17 @@ class Market:
     def other_runner(self, runner_id: int) -> int:
         a, b = self.runner_ids
         return b if runner_id == a else a
+
+    def depth(self, depth: int) -> dict[str, Any]:
+        """Ladder view in engine units (see `book.depth.depth_view`)."""
+        sides = {
+            r: (
+                {p: lv.total for p, lv in b.backs.levels.items()},
+                {p: lv.total for p, lv in b.lays.levels.items()},
+            )
+            for r, b in self.books.items()
+        }
+        return depth_view(self.is_binary, self.is_two_runner, self.runner_ids, sides, depth)
 
     def plan(self, side: str, runner_id: int, price: int, account: int, size: int) -> tuple[list[Step], int]:
         """The fills an order would get in this market's book type, without touching the books."""

@@ -9,7 +9,6 @@ but rebuilt on load.
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from typing import Any, Final, Protocol
 
 import msgpack
@@ -18,6 +17,7 @@ from betex.core.domain.book.levels import Order
 from betex.core.domain.events import Leg, TradeMatched
 from betex.core.domain.market import Market
 from betex.core.domain.risk import RiskBook
+from betex.core.domain.validate import RecentRefs
 
 DUMP_VERSION: Final = 1
 
@@ -32,8 +32,7 @@ class EngineState(Protocol):
     next_trade_id: int
     markets: dict[int, Market]
     orders: dict[int, Order]
-    refs: dict[tuple[int, str], int]
-    ref_queue: deque[tuple[int, int, str]]
+    refs: RecentRefs
     risk: RiskBook
 
 
@@ -71,7 +70,7 @@ def dump(eng: EngineState) -> bytes:
         eng.next_trade_id,
         markets,
         [eng.orders[o].to_row() for o in sorted(eng.orders)],
-        sorted((ts, a, r) for (a, r), ts in eng.refs.items()),
+        sorted((ts, a, r) for (a, r), ts in eng.refs.last.items()),
         sorted(eng.risk.limits.items()),
     )
     out: bytes = msgpack.packb(state)
@@ -108,8 +107,8 @@ def restore(eng: EngineState, data: bytes) -> None:
         if o.remaining:
             eng.markets[o.market_id].by_account.setdefault(o.account_id, {})[o] = None
     for ts_, a, r in refs:
-        eng.refs[(a, r)] = ts_
-        eng.ref_queue.append((ts_, a, r))
+        eng.refs.last[(a, r)] = ts_
+        eng.refs.queue.append((ts_, a, r))
     for a, lim in limits:
         eng.risk.set_limit(a, lim, eng.markets)
 

@@ -8,6 +8,7 @@ belongs to its market, name and reference lengths.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
@@ -47,6 +48,35 @@ class EngineConfig:
     min_stake: int = 100  # cents
     max_stake: int = 100_000_000  # cents
     duplicate_window_ns: int = 60_000_000_000
+
+
+class RecentRefs:
+    """The client_refs each account used within the duplicate window (DUPLICATE rejects).
+
+    `last` maps (account, ref) to when it was last used; `queue` holds (ts, account, ref) oldest
+    first, so entries leave once the window has passed them. Both are engine state (dumped)."""
+
+    __slots__ = ("window_ns", "last", "queue")
+
+    def __init__(self, window_ns: int) -> None:
+        self.window_ns = window_ns
+        self.last: dict[tuple[int, str], int] = {}
+        self.queue: deque[tuple[int, int, str]] = deque()
+
+    def is_duplicate(self, account: int, ref: str, now: int) -> bool:
+        seen = self.last.get((account, ref))
+        return seen is not None and now - seen < self.window_ns
+
+    def remember(self, account: int, ref: str, ts: int) -> None:
+        q = self.queue
+        last = self.last
+        cutoff = ts - self.window_ns
+        while q and q[0][0] <= cutoff:
+            old_ts, acct, old_ref = q.popleft()
+            if last.get((acct, old_ref)) == old_ts:
+                del last[(acct, old_ref)]
+        last[(account, ref)] = ts
+        q.append((ts, account, ref))
 
 
 def _uint(x: int, hi: int = U32_MAX) -> bool:
