@@ -14,14 +14,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# BETEX_PURE_PYTHON=1: the install skips compiling, $(BUILT) compiles right after (once, not twice).
 $(STAMP): $(BIN)/python pyproject.toml setup.py
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	BETEX_PURE_PYTHON=1 $(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 # The mypyc build of betex/core/domain, in place (the editable install imports it). Rebuilt when a
 # domain source changes; without a C compiler it leaves the pure-Python modules (setup.py).
 $(BUILT): $(STAMP) $(DOMAIN_SRC)
 	find betex/core/domain -name '*.so' -delete
+	$(BIN)/python -c 'import setuptools' 2>/dev/null || $(BIN)/python -m pip install -q 'setuptools>=68'
 	$(BIN)/python setup.py -q build_ext --inplace
 	touch $(BUILT)
 
