@@ -352,9 +352,9 @@ class Engine:
             self._emit_cancel(mid, oid, taker.remaining, _FOK_UNFILLED)
         return order_result("ACCEPTED", taker, tuple(fills))
 
-    def _owned_live_order(
-        self, market_id: int, order_id: int, account_id: int
-    ) -> tuple[Market, Order] | Reject:
+    def _owned_live_order(self, market_id: int, order_id: int, account_id: int) -> Order | Reject:
+        """The live order `order_id` of `account_id` in `market_id` (its market is
+        `self.markets[o.market_id]`; no (market, order) pair is built on the hot path)."""
         m = self._market(market_id)
         if isinstance(m, Reject):
             return m
@@ -365,18 +365,17 @@ class Engine:
             return Reject(R.NOT_OWNER, f"order {o.order_id} belongs to another account")
         if not o.remaining:
             return Reject(R.INVALID_ORDER, f"order {o.order_id} is EXECUTION_COMPLETE")
-        return m, o
+        return o
 
     def _cancel(self, c: C.CancelOrder) -> Result:
-        found = self._owned_live_order(c.market_id, c.order_id, c.account_id)
-        if isinstance(found, Reject):
-            return found
-        m, o = found
+        o = self._owned_live_order(c.market_id, c.order_id, c.account_id)
+        if isinstance(o, Reject):
+            return o
         red = c.size_reduction
         if red < 0:
             return Reject(R.INVALID_SIZE, "size_reduction must be a positive amount")
         amount = o.remaining if not red or red > o.remaining else red
-        self._emit_cancel(m.market_id, o.order_id, amount, _USER)
+        self._emit_cancel(o.market_id, o.order_id, amount, _USER)
         return order_result("CANCELLED", o)
 
     def _cancel_all(self, c: C.CancelAll) -> Result:
@@ -394,10 +393,10 @@ class Engine:
         return Ack({"cancelled": len(victims)})
 
     def _replace(self, c: C.ReplaceOrder) -> Result:
-        found = self._owned_live_order(c.market_id, c.order_id, c.account_id)
-        if isinstance(found, Reject):
-            return found
-        m, o = found
+        o = self._owned_live_order(c.market_id, c.order_id, c.account_id)
+        if isinstance(o, Reject):
+            return o
+        m = self.markets[o.market_id]
         m_open = self._open_market(m.market_id)
         if isinstance(m_open, Reject):
             return m_open

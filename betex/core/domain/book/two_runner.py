@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from betex.core.domain.book.levels import Order, PriceLevels, RunnerBook
 from betex.core.domain.book.multi_runner import direct_legs
-from betex.core.domain.book.walk import Step, leg, step
+from betex.core.domain.book.walk import NO_STEPS, Step, leg, step
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
 
@@ -127,7 +127,7 @@ def plan_two_runner(
 ) -> tuple[list[Step], int]:
     """Fills an order on runner A would get, direct and implied, in priority order."""
     if not _can_cross(book_a, book_b, is_back, limit):
-        return [], 0  # the common passive case: no generators needed
+        return NO_STEPS, 0  # the common passive case: no generators, no allocation
     if is_back:
         cands = _merge(_direct(book_a.lays, True, limit), _implied(book_b.backs, True, limit), True)
     else:

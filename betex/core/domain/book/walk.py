@@ -36,6 +36,10 @@ _STEP: Final = Step
 _LEG: Final = Leg
 
 
+NO_STEPS: Final[list[Step]] = []
+"""The plan of an order that crosses nothing. Shared: callers only read a plan, never change it."""
+
+
 def leg(account_id: int, runner_id: int, win: int, lose: int) -> Leg:
     """`Leg(...)`, built the fast way."""
     result: Leg = new_tuple(_LEG, (account_id, runner_id, win, lose))
@@ -72,12 +76,10 @@ def walk(
     sell taking buys); otherwise lowest first, stopping above it. `taker_first`: the taker is
     the backer/buyer, the first account `legs_of` takes. Returns (steps, fillable amount).
     """
-    steps: list[Step] = []
     prices = opposite.prices
-    if not prices:
-        return steps, 0
-    if (prices[-1] < limit) if descending else (prices[0] > limit):
-        return steps, 0
+    if not prices or ((prices[-1] < limit) if descending else (prices[0] > limit)):
+        return NO_STEPS, 0  # the common passive case allocates nothing
+    steps: list[Step] = []
     levels = opposite.levels
     rem = amount
     for price in reversed(prices) if descending else prices:
