@@ -316,8 +316,8 @@ class Engine:
         )  # fmt: skip
         self._batch.append(accepted)
         self.seq += 1
-        self._on_accepted(accepted)
-        taker = self.orders[oid]
+        taker = self._accept(oid, account, mid, runner_id, side, price, size, c.persistence == _PERSIST,
+                             c.client_ref, ts)  # fmt: skip
         if not steps:  # the common passive case
             result: OrderResult = _new(
                 _ORDER_RESULT, ("ACCEPTED", oid, mid, runner_id, side, price, size, 0, size, 0, (), 0, None)
@@ -457,31 +457,29 @@ class Engine:
         m.version = e.version
 
     def _on_accepted(self, e: OrderAccepted) -> None:
-        o = Order(
-            e.order_id,
-            e.account_id,
-            e.market_id,
-            e.runner_id,
-            e.side,
-            e.price,
-            e.size,
-            e.persistence == _PERSIST,
-            e.client_ref,
-        )
-        self.orders[e.order_id] = o
-        self.next_order_id = e.order_id + 1
-        m = self.markets[e.market_id]
-        book = m.books[e.runner_id]
-        side = e.side
+        self._accept(e.order_id, e.account_id, e.market_id, e.runner_id, e.side, e.price, e.size,
+                     e.persistence == _PERSIST, e.client_ref, e.ts)  # fmt: skip
+
+    def _accept(
+        self, oid: int, account: int, mid: int, runner: int, side: str, price: int, size: int,
+        persist: bool, ref: str, ts: int,
+    ) -> Order:  # fmt: skip
+        """Apply an ORDER_ACCEPTED from its fields (the live path has them in hand)."""
+        o = Order(oid, account, mid, runner, side, price, size, persist, ref)
+        self.orders[oid] = o
+        self.next_order_id = oid + 1
+        m = self.markets[mid]
+        book = m.books[runner]
         (book.backs if side == "BACK" or side == "BUY" else book.lays).add(o)
-        own = m.by_account.get(e.account_id)
+        own = m.by_account.get(account)
         if own is None:
-            own = m.by_account[e.account_id] = {}
+            own = m.by_account[account] = {}
         own[o] = None
-        if e.client_ref:
-            self.refs.remember(e.account_id, e.client_ref, e.ts)
-        if e.account_id in self.limits:
+        if ref:
+            self.refs.remember(account, ref, ts)
+        if account in self.limits:
             self.risk.order_moved(m, o, 0)
+        return o
 
     def _take(self, o: Order, amount: int) -> None:
         before = o.remaining
