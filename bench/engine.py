@@ -2,7 +2,10 @@
 
 Mix: 60% passive places near the touch, 25% cancels, 15% aggressive (a fifth of them FOK),
 over one 3-runner MULTI_RUNNER and one TWO_RUNNER market. Prints a table; the last line is
-one JSON object: commands_per_s, bare_loop_per_s, ratio, bytes_per_resting_order.
+one JSON object: commands_per_s, bare_loop_per_s, ratio, build (compiled|pure: which domain build
+ran, see docs/engine.md), bytes_per_resting_order, load_avg, and the same figures of the other
+build measured in the same run by a subprocess (`other`: the pure build under
+BETEX_PURE_PYTHON=1, or the compiled one when this run is pure and extensions exist).
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import random
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -19,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import betex  # noqa: E402
 from betex.core.domain import commands as C  # noqa: E402
 from betex.core.domain.engine import Engine  # noqa: E402
 from betex.core.domain.ladder import TICKS  # noqa: E402
@@ -186,12 +192,38 @@ def bytes_per_resting_order(n: int = 100_000) -> float:
     return (after - before) / n
 
 
+def other_build(args: argparse.Namespace) -> dict[str, object] | None:
+    """Run this benchmark on the other build, in a subprocess; its last line is its JSON."""
+    env = dict(os.environ)
+    if betex.build() == "compiled":
+        env["BETEX_PURE_PYTHON"] = "1"
+    elif os.environ.get("BETEX_PURE_PYTHON") == "1":
+        env.pop("BETEX_PURE_PYTHON")
+    else:
+        return None  # pure because nothing is compiled: there is no other build
+    cmd = [
+        sys.executable,
+        __file__,
+        "--only-this-build",
+        "--commands",
+        str(args.commands),
+        "--seed",
+        str(args.seed),
+    ]
+    cmd += ["--quick"] if args.quick else []
+    cmd += ["--default-gc"] if args.default_gc else []
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    other: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return other if other.get("build") != betex.build() else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--commands", type=int, default=300_000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--quick", action="store_true", help="a short run (50k commands)")
     ap.add_argument("--default-gc", action="store_true", help="keep CPython's default GC thresholds")
+    ap.add_argument("--only-this-build", action="store_true", help="do not also measure the other build")
     args = ap.parse_args()
     n = 50_000 if args.quick else args.commands
     cmds = make_stream(n, args.seed)
@@ -207,6 +239,8 @@ def main() -> None:
     bpo = bytes_per_resting_order(20_000 if args.quick else 100_000)
     eng_rate = n / best_engine
     bare_rate = n / best_bare
+    other = None if args.only_this_build else other_build(args)
+    print(f"{'domain build':<28}{betex.build():>14}")
     print(f"{'commands':<28}{n:>14,}")
     print(f"{'events emitted':<28}{events:>14,}")
     print(f"{'orders still held':<28}{resting:>14,}")
@@ -214,13 +248,20 @@ def main() -> None:
     print(f"{'bare loop commands/s':<28}{bare_rate:>14,.0f}")
     print(f"{'ratio':<28}{eng_rate / bare_rate:>14.3f}")
     print(f"{'bytes per resting order':<28}{bpo:>14,.0f}")
+    if other is not None:
+        print(f"{'ratio, ' + str(other['build']) + ' build':<28}{other['ratio']:>14.3f}")
+        print(f"{'bytes/order, ' + str(other['build']):<28}{other['bytes_per_resting_order']:>14,}")
+    print(f"{'load average (1 min)':<28}{os.getloadavg()[0]:>14.2f}")
     print(
         json.dumps(
             {
                 "commands_per_s": round(eng_rate),
                 "bare_loop_per_s": round(bare_rate),
                 "ratio": round(eng_rate / bare_rate, 3),
+                "build": betex.build(),
                 "bytes_per_resting_order": round(bpo),
+                "load_avg": round(os.getloadavg()[0], 2),
+                "other": other,
             }
         )
     )

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from betex import __version__
+from betex import __version__, build_label
 from betex.cli.common import BetexGroup, debug_requested, report
 from betex.cli.examples import epilog
 from betex.cli.plain import PlainErrorsGroup
@@ -39,7 +39,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"betex {__version__}")
+        print(f"betex {__version__} ({build_label()} domain)")
         raise typer.Exit(0)
 
 

@@ -7,6 +7,7 @@ never rounded silently.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from typing import Final, cast
 
 # (band start, band end, increment), all in hundredths.
 _BANDS: tuple[tuple[int, int, int], ...] = (
@@ -33,17 +34,17 @@ def _build() -> tuple[int, ...]:
     return tuple(ticks)
 
 
-TICKS: tuple[int, ...] = _build()
+TICKS: Final[tuple[int, ...]] = _build()
 """Every ladder price in hundredths, ascending. ``len(TICKS) == 350``."""
 
-TICK_INDEX: dict[int, int] = {p: i for i, p in enumerate(TICKS)}
+TICK_INDEX: Final[dict[int, int]] = {p: i for i, p in enumerate(TICKS)}
 MIN_ODDS = TICKS[0]
 MAX_ODDS = TICKS[-1]
 
 # Binary markets: probability in basis points on a 1 bp tick.
-MIN_BPS = 1
-MAX_BPS = 9999
-BPS_ONE = 10000
+MIN_BPS: Final = 1
+MAX_BPS: Final = 9999
+BPS_ONE: Final = 10000
 
 
 def is_valid_odds(hundredths: int) -> bool:
@@ -93,7 +94,7 @@ def odds_from_wire(value: object) -> int | None:
     return _scaled(value, 100)
 
 
-_INF = float("inf")
+_INF: Final = float("inf")
 
 
 def _scaled(value: object, scale: int) -> int | None:
@@ -103,10 +104,13 @@ def _scaled(value: object, scale: int) -> int | None:
     """
     t = type(value)
     if t is int:
-        return value * scale  # type: ignore[operator]
-    if t is not float or value != value or value == _INF or value == -_INF:
+        return cast(int, value) * scale
+    if t is not float:
         return None
-    scaled: float = value * scale  # type: ignore[operator]
+    f = cast(float, value)
+    if f != f or f == _INF or f == -_INF:
+        return None
+    scaled = f * scale
     r = round(scaled)
     a = scaled if scaled >= 0 else -scaled
     if abs(scaled - r) > 1e-6 * (a if a > 1.0 else 1.0):

@@ -12,9 +12,15 @@ Lifecycle (domain.md §2); every transition not listed is INVALID_TRANSITION:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, NamedTuple
 
+from betex.core.domain.book import binary, multi_runner
+from betex.core.domain.book.depth import depth_view
 from betex.core.domain.book.levels import Order, RunnerBook
+from betex.core.domain.book.two_runner import plan_two_runner
+from betex.core.domain.book.walk import Step
 from betex.core.domain.events import TradeMatched
+from betex.core.domain.results import Reject
 from betex.core.domain.types import BookType, MarketKind, MarketModel, MarketPhase, MarketState, RejectCode
 
 S = MarketState
@@ -68,8 +74,10 @@ class Market:
         self.runner_ids = runner_ids
         self.runner_labels = runner_labels
         self.books: dict[int, RunnerBook] = {r: RunnerBook() for r in runner_ids}
-        # account → its resting orders, oldest first (derived from the books; CANCEL_ALL is O(own))
-        self.by_account: dict[int, dict[int, Order]] = {}
+        # account → its resting orders as an insertion-ordered set, oldest first (derived from the
+        # books; CANCEL_ALL is O(own)). Keyed by the Order itself: an int key would be one more
+        # boxed int per resting order in the compiled build.
+        self.by_account: dict[int, dict[Order, None]] = {}
         self.trades: dict[int, TradeMatched] = {}
         self.voided_trades: set[int] = set()
         self.winners: tuple[int, ...] = ()
@@ -93,47 +101,78 @@ class Market:
         a, b = self.runner_ids
         return b if runner_id == a else a
 
+    def depth(self, depth: int) -> dict[str, Any]:
+        """Ladder view in engine units (see `book.depth.depth_view`)."""
+        sides = {
+            r: (
+                {p: lv.total for p, lv in b.backs.levels.items()},
+                {p: lv.total for p, lv in b.lays.levels.items()},
+            )
+            for r, b in self.books.items()
+        }
+        return depth_view(self.is_binary, self.is_two_runner, self.runner_ids, sides, depth)
 
-def transition(
-    market: Market, command: str, target: str | None = None
-) -> tuple[str, str, bool, bool] | tuple[RejectCode, str]:
-    """Decide a lifecycle command: (new_state, new_phase, lapse, cancel_all) or a reject.
+    def plan(self, side: str, runner_id: int, price: int, account: int, size: int) -> tuple[list[Step], int]:
+        """The fills an order would get in this market's book type, without touching the books."""
+        book = self.books[runner_id]
+        if self.is_binary:
+            is_buy = side == "BUY"
+            return binary.plan_binary(
+                book.lays if is_buy else book.backs, is_buy, runner_id, price, account, size
+            )
+        is_back = side == "BACK"
+        if self.is_two_runner:
+            other = self.other_runner(runner_id)
+            return plan_two_runner(book, self.books[other], is_back, runner_id, other, price, account, size)
+        return multi_runner.plan_direct(
+            book.lays if is_back else book.backs, is_back, runner_id, price, account, size
+        )
 
-    `lapse`: cancel unmatched LAPSE orders (reason LAPSED); `cancel_all`: cancel every unmatched
-    order (market closing). Pure: the caller emits the events.
-    """
+
+class Transition(NamedTuple):
+    """An allowed lifecycle move. `lapse`: cancel unmatched LAPSE orders (reason LAPSED);
+    `cancel_all`: cancel every unmatched order (the market closes or is voided)."""
+
+    state: str
+    phase: str
+    lapse: bool
+    cancel_all: bool
+
+
+def transition(market: Market, command: str, target: str | None = None) -> Transition | Reject:
+    """Decide a lifecycle command: the move, or the reject. Pure: the caller emits the events."""
     state, phase = market.state, market.phase
-    bad = (RejectCode.INVALID_TRANSITION, f"{command} not allowed from {state}/{phase}")
+    bad = Reject(RejectCode.INVALID_TRANSITION, f"{command} not allowed from {state}/{phase}")
     if command == "SET_MARKET_STATE":
         if target == S.SUSPENDED and state == S.OPEN:
-            return S.SUSPENDED, phase, phase == P.IN_PLAY, False
+            return Transition(S.SUSPENDED, phase, phase == P.IN_PLAY, False)
         if target == S.OPEN and state == S.SUSPENDED and phase != P.AWAITING_LIVE:
-            return S.OPEN, phase, False, False
+            return Transition(S.OPEN, phase, False, False)
         if target == S.CLOSED and state in LIVE_STATES:
-            return S.CLOSED, phase, False, True
+            return Transition(S.CLOSED, phase, False, True)
         if target not in tuple(S):
-            return RejectCode.BAD_REQUEST, f"unknown market_state {target!r}"
-        return RejectCode.INVALID_TRANSITION, f"cannot set {target} from {state}/{phase}"
+            return Reject(RejectCode.BAD_REQUEST, f"unknown market_state {target!r}")
+        return Reject(RejectCode.INVALID_TRANSITION, f"cannot set {target} from {state}/{phase}")
     if command == "AWAIT_LIVE_MARKET":
         if market.kind == MarketKind.IN_PLAY_CAPABLE and phase == P.PRE and state in LIVE_STATES:
-            return S.SUSPENDED, P.AWAITING_LIVE, False, False
+            return Transition(S.SUSPENDED, P.AWAITING_LIVE, False, False)
         if market.kind != MarketKind.IN_PLAY_CAPABLE:
-            return RejectCode.INVALID_TRANSITION, "market is PRE_ONLY and cannot go in play"
+            return Reject(RejectCode.INVALID_TRANSITION, "market is PRE_ONLY and cannot go in play")
         return bad
     if command == "GO_LIVE_MARKET":
         if phase == P.AWAITING_LIVE and state == S.SUSPENDED:
-            return S.OPEN, P.IN_PLAY, True, False
+            return Transition(S.OPEN, P.IN_PLAY, True, False)
         return bad
     if command == "CLOSE_MARKET":
         if state in LIVE_STATES:
-            return S.CLOSED, phase, False, True
+            return Transition(S.CLOSED, phase, False, True)
         return bad
     if command == "SETTLE_MARKET":
         if state == S.CLOSED:
-            return S.SETTLED, phase, False, False
+            return Transition(S.SETTLED, phase, False, False)
         return bad
     if command == "VOID_MARKET":
         if state in PRE_SETTLEMENT_STATES:
-            return S.VOIDED, phase, False, True
+            return Transition(S.VOIDED, phase, False, True)
         return bad
     raise ValueError(f"unknown lifecycle command {command}")

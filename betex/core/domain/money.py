@@ -6,12 +6,14 @@ whole number of shares is exact; `UNIT_SCALE` says which scale a market's amount
 
 from __future__ import annotations
 
+from typing import Final
+
 from betex.core.domain.ladder import _scaled
 
-CENTS = 100
-BPS_UNITS = 10000
-DEFAULT_MIN_STAKE = 100  # 1.00
-DEFAULT_MAX_STAKE = 100_000_000  # 1,000,000.00
+CENTS: Final = 100
+BPS_UNITS: Final = 10000
+DEFAULT_MIN_STAKE: Final = 100  # 1.00
+DEFAULT_MAX_STAKE: Final = 100_000_000  # 1,000,000.00
 
 
 def cents_from_wire(value: object) -> int | None:

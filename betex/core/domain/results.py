@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
+from betex.core.domain.book.levels import Order
 from betex.core.domain.types import RejectCode
 
 
@@ -55,3 +56,18 @@ class Ack(NamedTuple):
 
 
 Result = Reject | OrderResult | MarketResult | Ack
+
+
+def order_result(status: str, o: Order, fills: tuple[Fill, ...] = ()) -> OrderResult:
+    """The answer about order `o` as it stands now."""
+    result: OrderResult = _new(
+        _ORDER_RESULT,
+        (status, o.order_id, o.market_id, o.runner_id, o.side, o.price, o.size, o.matched, o.remaining,
+         o.cancelled + o.lapsed, fills, 0, None),
+    )  # fmt: skip
+    return result
+
+
+# A NamedTuple's own __new__ is interpreted Python; tuple.__new__ builds the same value directly.
+_new: Final = tuple.__new__
+_ORDER_RESULT: Final = OrderResult

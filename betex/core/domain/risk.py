@@ -1,4 +1,5 @@
-"""Per-account, per-market exposure from trade legs (domain.md §5), kept incrementally.
+"""Per-account, per-market exposure from trade legs (domain.md §5), kept incrementally, and the
+engine's liability book (`RiskBook`) that enforces `max_liability`.
 
 For an account, with W_r / L_r the summed `win` / `lose` of its legs on runner r:
 ``ifWin_r = W_r - Σ_{s≠r} L_s = W_r + L_r - ΣL``. Updating is O(1) per leg; a worst case is
@@ -9,7 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from betex.core.domain.types import NO_OUTCOME
+from betex.core.domain.book import binary, multi_runner
+from betex.core.domain.book.levels import Order
+from betex.core.domain.events import Leg
+from betex.core.domain.market import Market
+from betex.core.domain.results import Reject
+from betex.core.domain.types import NO_OUTCOME, MarketState, RejectCode
 
 
 class Exposure:
@@ -76,3 +82,98 @@ def settle_pnl(
             else:
                 pnl -= lose
     return pnl
+
+
+def unmatched_leg(m: Market, side: str, price: int, remaining: int) -> tuple[int, int]:
+    """An unmatched order's (win, lose) as if fully matched at its limit."""
+    if m.is_binary:
+        return binary.unmatched_leg(side == "BUY", price, remaining)
+    return multi_runner.unmatched_leg(side == "BACK", price, remaining)
+
+
+def outcomes(m: Market) -> list[int]:
+    """The outcomes a market settles on: its runners, or YES and NO for BINARY_YES."""
+    return [m.runner_ids[0], NO_OUTCOME] if m.is_binary else list(m.runner_ids)
+
+
+class RiskBook:
+    """The accounts with a `max_liability` and their exposure, per open market: matched legs plus
+    every resting order as if matched at its limit. Only accounts with a limit are tracked, so
+    unlimited flow pays nothing for it. Derived state: rebuilt from the markets on load."""
+
+    __slots__ = ("limits", "expo")
+
+    def __init__(self) -> None:
+        self.limits: dict[int, int] = {}  # account → max_liability (cents)
+        self.expo: dict[tuple[int, int], Exposure] = {}  # (market, account) → exposure
+
+    def exposure(self, market_id: int, account_id: int) -> Exposure | None:
+        return self.expo.get((market_id, account_id))
+
+    def check(
+        self, m: Market, account: int, side: str, runner_id: int, price: int, size: int, limit: int
+    ) -> Reject | None:
+        """Would a new order of `size` at `price` take the account's worst case past `limit`?"""
+        e = self.expo.get((m.market_id, account)) or Exposure()
+        win, lose = unmatched_leg(m, side, price, size)
+        worst = min(e.if_win(r) + (win if r == runner_id else -lose) for r in outcomes(m))
+        scale = 100 if m.is_binary else 1  # binary amounts are in 1/10000, limits in cents
+        if worst < -limit * scale:
+            return Reject(
+                RejectCode.LIABILITY_EXCEEDED,
+                f"worst case {worst / (100 * scale):.2f} would exceed max_liability {limit / 100:.2f}",
+            )
+        return None
+
+    def rebuild(self, account: int, markets: dict[int, Market]) -> None:
+        """The account's exposure on every open market, from its trades and resting orders."""
+        for key in [k for k in self.expo if k[1] == account]:
+            del self.expo[key]
+        for mid, m in markets.items():
+            if m.state in (MarketState.SETTLED, MarketState.VOIDED):
+                continue
+            e = Exposure()
+            for tid, ev in m.trades.items():
+                if tid not in m.voided_trades:
+                    for leg in ev.legs:
+                        if leg.account_id == account:
+                            e.add(leg.runner_id, leg.win, leg.lose)
+            for o in m.live_orders():
+                if o.account_id == account:
+                    win, lose = unmatched_leg(m, o.side, o.price, o.remaining)
+                    e.add(o.runner_id, win, lose)
+            self.expo[(mid, account)] = e
+
+    def order_moved(self, m: Market, o: Order, before: int) -> None:
+        """Move an order's unmatched leg from `before` remaining to its current remaining."""
+        key = (o.market_id, o.account_id)
+        e = self.expo.get(key)
+        if e is None:
+            e = self.expo[key] = Exposure()
+        w0, l0 = unmatched_leg(m, o.side, o.price, before)
+        w1, l1 = unmatched_leg(m, o.side, o.price, o.remaining)
+        e.add(o.runner_id, w1 - w0, l1 - l0)
+
+    def legs(self, market_id: int, legs: tuple[Leg, ...], sign: int) -> None:
+        """Add (sign 1) or remove (sign -1) a trade's legs of accounts with a limit."""
+        limits = self.limits
+        for leg in legs:
+            if leg.account_id in limits:
+                key = (market_id, leg.account_id)
+                e = self.expo.get(key)
+                if e is None:
+                    e = self.expo[key] = Exposure()
+                e.add(leg.runner_id, leg.win, leg.lose, sign)
+
+    def set_limit(self, account: int, max_liability: int, markets: dict[int, Market]) -> None:
+        if max_liability:
+            self.limits[account] = max_liability
+            self.rebuild(account, markets)
+        else:
+            self.limits.pop(account, None)
+            for key in [k for k in self.expo if k[1] == account]:
+                del self.expo[key]
+
+    def forget_market(self, market_id: int) -> None:
+        for key in [k for k in self.expo if k[0] == market_id]:
+            del self.expo[key]

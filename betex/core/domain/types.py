@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 
 class MarketModel(StrEnum):
@@ -86,11 +87,11 @@ class RejectCode(StrEnum):
     OVERLOADED = "OVERLOADED"
 
 
-HOUSE_ACCOUNT = 0
+HOUSE_ACCOUNT: Final = 0
 """Books rounding residue so that every outcome's P&L over all accounts sums to exactly 0."""
 
-NO_OUTCOME = -1
+NO_OUTCOME: Final = -1
 """Outcome key for "NO won" in a BINARY_YES market (its only runner is YES)."""
 
-U32_MAX = 2**32 - 1
-U64_MAX = 2**64 - 1
+U32_MAX: Final = 2**32 - 1
+U64_MAX: Final = 2**64 - 1

@@ -7,9 +7,12 @@ is dropped whole. Iteration skips dead orders, so queue order is all that is obs
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import insort as _bisect_insort
 from collections import deque
 from collections.abc import Iterator
+from typing import Any, Final
+
+insort: Final = _bisect_insort  # a Final static, not a globals-dict lookup, in the compiled build
 
 
 class Order:
@@ -77,11 +80,17 @@ class Order:
             self.client_ref,
         )
 
-    @classmethod
-    def from_row(cls, row: tuple[object, ...]) -> Order:
-        o = cls.__new__(cls)
-        for name, value in zip(cls.__slots__, row, strict=True):
-            setattr(o, name, value)
+    @staticmethod
+    def from_row(row: tuple[Any, ...]) -> Order:
+        """Inverse of `to_row` (a snapshot's order)."""
+        (oid, account, market, runner, side, price, size, matched, remaining, cancelled, lapsed, voided,
+         persist, client_ref) = row  # fmt: skip
+        o = Order(oid, account, market, runner, side, price, size, persist, client_ref)
+        o.matched = matched
+        o.remaining = remaining
+        o.cancelled = cancelled
+        o.lapsed = lapsed
+        o.voided = voided
         return o
 
 

@@ -10,13 +10,10 @@ outcome still sums to zero.
 
 from __future__ import annotations
 
-from betex.core.domain.book.levels import Order, PriceLevels
+from betex.core.domain.book.levels import PriceLevels
+from betex.core.domain.book.walk import Step, leg, walk
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
-
-# A plan step: (maker, taker_size, maker_size, legs, house, implied, maker_runner_id).
-# taker_size == 0 marks a self-trade-prevention step: cancel the maker's remainder.
-Step = tuple[Order, int, int, tuple[Leg, ...], int, bool, int]
 
 
 def direct_legs(backer: int, layer: int, runner_id: int, price: int, m: int) -> tuple[tuple[Leg, ...], int]:
@@ -26,50 +23,19 @@ def direct_legs(backer: int, layer: int, runner_id: int, price: int, m: int) -> 
     house = win - pay
     if house:
         return (
-            Leg(backer, runner_id, win, m),
-            Leg(layer, runner_id, -pay, -m),
-            Leg(HOUSE_ACCOUNT, runner_id, -house, 0),
+            leg(backer, runner_id, win, m),
+            leg(layer, runner_id, -pay, -m),
+            leg(HOUSE_ACCOUNT, runner_id, -house, 0),
         ), house
-    return (Leg(backer, runner_id, win, m), Leg(layer, runner_id, -pay, -m)), 0
+    return (leg(backer, runner_id, win, m), leg(layer, runner_id, -pay, -m)), 0
 
 
 def plan_direct(
     opposite: PriceLevels, is_back: bool, runner_id: int, limit: int, account: int, amount: int
 ) -> tuple[list[Step], int]:
-    """Fills a back (is_back) or lay taker of `amount` would get against `opposite` (no mutation)."""
-    steps: list[Step] = []
-    prices = opposite.prices
-    if not prices:
-        return steps, 0
-    if is_back:
-        if prices[-1] < limit:
-            return steps, 0
-        levels = opposite.descending()
-    else:
-        if prices[0] > limit:
-            return steps, 0
-        levels = opposite.ascending()
-    rem = amount
-    for price, level in levels:
-        if (price < limit) if is_back else (price > limit):
-            break
-        for maker in level.orders:
-            mrem = maker.remaining
-            if not mrem:
-                continue
-            if maker.account_id == account:
-                steps.append((maker, 0, mrem, (), 0, False, runner_id))
-                continue
-            m = rem if rem < mrem else mrem
-            if is_back:
-                legs, house = direct_legs(account, maker.account_id, runner_id, price, m)
-            else:
-                legs, house = direct_legs(maker.account_id, account, runner_id, price, m)
-            steps.append((maker, m, m, legs, house, False, runner_id))
-            rem -= m
-            if not rem:
-                return steps, amount
-    return steps, amount - rem
+    """Fills a back (is_back) or lay taker of `amount` would get against `opposite` (no mutation):
+    a back takes lays highest first, a lay takes backs lowest first."""
+    return walk(opposite, is_back, is_back, runner_id, limit, account, amount, direct_legs)
 
 
 def unmatched_leg(is_back: bool, price: int, remaining: int) -> tuple[int, int]:

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from betex.core.domain.book.levels import Order, PriceLevels, RunnerBook
-from betex.core.domain.book.multi_runner import Step, direct_legs
+from betex.core.domain.book.multi_runner import direct_legs
+from betex.core.domain.book.walk import NO_STEPS, Step, leg, step
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
 
@@ -94,9 +95,9 @@ def implied_back_legs(
     x_t = num // 100
     x_c = -(-num // 100)
     house = x_c - x_t
-    legs: tuple[Leg, ...] = (Leg(taker, runner_a, y, x_t), Leg(maker, runner_b, x_c, y))
+    legs: tuple[Leg, ...] = (leg(taker, runner_a, y, x_t), leg(maker, runner_b, x_c, y))
     if house:
-        legs += (Leg(HOUSE_ACCOUNT, runner_b, -house, 0),)
+        legs += (leg(HOUSE_ACCOUNT, runner_b, -house, 0),)
     return x_t, legs, house
 
 
@@ -108,9 +109,9 @@ def implied_lay_legs(
     s_f = num // 100
     s_c = -(-num // 100)
     house = s_c - s_f
-    legs: tuple[Leg, ...] = (Leg(taker, runner_a, -t, -s_c), Leg(maker, runner_b, -s_f, -t))
+    legs: tuple[Leg, ...] = (leg(taker, runner_a, -t, -s_c), leg(maker, runner_b, -s_f, -t))
     if house:
-        legs += (Leg(HOUSE_ACCOUNT, runner_b, -house, 0),)
+        legs += (leg(HOUSE_ACCOUNT, runner_b, -house, 0),)
     return s_c, legs, house
 
 
@@ -126,7 +127,7 @@ def plan_two_runner(
 ) -> tuple[list[Step], int]:
     """Fills an order on runner A would get, direct and implied, in priority order."""
     if not _can_cross(book_a, book_b, is_back, limit):
-        return [], 0  # the common passive case: no generators needed
+        return NO_STEPS, 0  # the common passive case: no generators, no allocation
     if is_back:
         cands = _merge(_direct(book_a.lays, True, limit), _implied(book_b.backs, True, limit), True)
     else:
@@ -136,7 +137,7 @@ def plan_two_runner(
     for num, den, maker, implied in cands:
         mrem = maker.remaining
         if maker.account_id == account:
-            steps.append((maker, 0, mrem, (), 0, False, maker.runner_id))
+            steps.append(step(maker, 0, mrem, (), 0, False, maker.runner_id))
             continue
         if not implied:
             m = rem if rem < mrem else mrem
@@ -144,7 +145,7 @@ def plan_two_runner(
                 legs, house = direct_legs(account, maker.account_id, runner_a, num, m)
             else:
                 legs, house = direct_legs(maker.account_id, account, runner_a, num, m)
-            steps.append((maker, m, m, legs, house, False, runner_a))
+            steps.append(step(maker, m, m, legs, house, False, runner_a))
             rem -= m
         else:
             # A maker may absorb the taker in several rounded fills: after the first, the
@@ -164,7 +165,7 @@ def plan_two_runner(
                     tk, legs, house = implied_lay_legs(
                         account, maker.account_id, runner_a, runner_b, maker.price, mk
                     )
-                steps.append((maker, tk, mk, legs, house, True, runner_b))
+                steps.append(step(maker, tk, mk, legs, house, True, runner_b))
                 rem -= tk
                 left -= mk
                 if not rem or not left:
