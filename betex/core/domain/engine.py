@@ -20,7 +20,8 @@ import msgpack
 
 from betex.core.domain import commands as C
 from betex.core.domain.book import binary, multi_runner
-from betex.core.domain.book.depth import depth_view
+from betex.core.domain.book.cross import plan_cross  # CROSS_MATCHED
+from betex.core.domain.book.depth import depth_view, implied_book
 from betex.core.domain.book.levels import Order, RunnerBook
 from betex.core.domain.book.multi_runner import Step
 from betex.core.domain.book.two_runner import plan_two_runner
@@ -60,6 +61,7 @@ DUMP_VERSION = 1
 MAX_NAME = 200
 MAX_CLIENT_REF = 32
 MAX_RUNNERS = 1000
+MAX_CROSS_RUNNERS = 100  # CROSS_MATCHED: a ring step is O(N) in N-digit integers
 MAX_LIABILITY = 2**53  # cents; keeps every amount inside msgpack's and JSON's exact integer range
 
 
@@ -191,7 +193,8 @@ class Engine:
         if c.market_model == MarketModel.EXCHANGE_ODDS:
             if c.book_type not in tuple(BookType):
                 return Reject(
-                    R.BAD_REQUEST, "book_type TWO_RUNNER or MULTI_RUNNER is required for EXCHANGE_ODDS"
+                    R.BAD_REQUEST,
+                    "book_type TWO_RUNNER, MULTI_RUNNER or CROSS_MATCHED is required for EXCHANGE_ODDS",
                 )
         elif c.book_type is not None:
             return Reject(R.BAD_REQUEST, "BINARY_YES markets take no book_type")
@@ -215,6 +218,8 @@ class Engine:
             return Reject(R.INVALID_RUNNER, "a TWO_RUNNER market has exactly two runners")
         if c.book_type == BookType.MULTI_RUNNER and not 2 <= n <= MAX_RUNNERS:
             return Reject(R.INVALID_RUNNER, f"a MULTI_RUNNER market has 2..{MAX_RUNNERS} runners")
+        if c.book_type == BookType.CROSS_MATCHED and not 2 <= n <= MAX_CROSS_RUNNERS:  # CROSS_MATCHED
+            return Reject(R.INVALID_RUNNER, f"a CROSS_MATCHED market has 2..{MAX_CROSS_RUNNERS} runners")
         labels = self._labels(runners, c.runner_labels)
         if labels is None:
             return Reject(R.BAD_REQUEST, "runner_labels must be strings, one per runner")
@@ -448,6 +453,9 @@ class Engine:
         if m.is_two_runner:
             other = m.other_runner(runner_id)
             return plan_two_runner(book, m.books[other], is_back, runner_id, other, price, account, size)
+        if m.is_cross:  # CROSS_MATCHED: rings over every other runner, in market order
+            others = [(r, m.books[r]) for r in m.runner_ids if r != runner_id]
+            return plan_cross(book, runner_id, others, is_back, price, account, size)
         return multi_runner.plan_direct(
             book.lays if is_back else book.backs, is_back, runner_id, price, account, size
         )
@@ -838,7 +846,7 @@ class Engine:
             )
             for r, b in m.books.items()
         }
-        return depth_view(m.is_binary, m.is_two_runner, m.runner_ids, sides, depth)
+        return depth_view(m.is_binary, implied_book(m.book_type), m.runner_ids, sides, depth)
 
     # ------------------------------------------------------------------ snapshots and hashing
 

@@ -43,6 +43,7 @@ class Market:
         "winners",
         "is_binary",
         "is_two_runner",
+        "is_cross",
     )
 
     def __init__(
@@ -75,6 +76,7 @@ class Market:
         self.winners: tuple[int, ...] = ()
         self.is_binary = model == MarketModel.BINARY_YES
         self.is_two_runner = book_type == BookType.TWO_RUNNER
+        self.is_cross = book_type == BookType.CROSS_MATCHED  # ring matching over N runners (book/cross.py)
 
     def add_runners(self, runner_ids: tuple[int, ...], labels: tuple[str, ...]) -> None:
         for r, label in zip(runner_ids, labels, strict=True):
