@@ -4,7 +4,9 @@ domain.md §4 and §7. Backing A at p can be funded by resting backs on every ot
 complete book): with b_j the best (lowest) back on runner j, the implied odds offered to the
 backer of A are e = 1 / (1 − Σ 1/b_j) and the ring matches when e ≥ p. Laying A is funded by
 resting lays on every other runner, best = highest, e = 1 / (1 − Σ 1/l_j), matching when e ≤ p.
-A ring exists only when Σ 1/b_j < 1 (otherwise e is not a price); for N = 2 that always holds.
+When the makers' Σ 1/b_j ≥ 1 (they alone over-fund the pot; never for N = 2) e is no price:
+the backer gets odds 1000, the top of the ladder, and the makers share the surplus in
+proportion (each better than its own price). A lay ring needs Σ 1/l_j < 1.
 
 Priority: the best direct order on A and the ring of every other runner's best order (FIFO
 within its best level) compete by the taker's effective odds, then by time; a ring's time is its
@@ -36,16 +38,20 @@ cent each (the dust rule guarantees it), so taker_size 0 still only ever means s
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from math import floor, gcd
 
 from betex.core.domain.book.levels import Order, PriceLevels, RunnerBook
 from betex.core.domain.book.multi_runner import Step, direct_legs
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
 
+CAP_ODDS = 1000  # the top of the ladder: what a backer gets from a ring whose Σ 1/b_j ≥ 1
+
 
 def ring_odds(prices: Sequence[int]) -> tuple[int, int]:
     """Implied odds of a ring at `prices` (hundredths) as the ratio d0/g, d0 = Π b_j and
-    g = d0 · (1 − Σ 100/b_j); the ring exists only if g > 0."""
+    g = d0 · (1 − Σ 100/b_j); g ≤ 0 when Σ 1/b_j ≥ 1."""
     d0 = 1
     for b in prices:
         d0 *= b
@@ -55,10 +61,18 @@ def ring_odds(prices: Sequence[int]) -> tuple[int, int]:
     return d0, g
 
 
+def ring_price(prices: Sequence[int], is_back: bool) -> tuple[int, int] | None:
+    """The taker's effective odds from a ring, as a ratio (odds, not hundredths); None if there
+    is none. A back ring whose makers' Σ 1/b_j ≥ 1 would fund any odds: the backer gets the
+    top of the ladder (1000) and the makers share the surplus. A lay ring needs Σ 1/l_j < 1."""
+    d0, g = ring_odds(prices)
+    if g > 0:
+        return d0, g
+    return (CAP_ODDS, 1) if is_back else None
+
+
 def ring_reaches(d0: int, g: int, is_back: bool, limit: int) -> bool:
-    """Does a ring with implied odds d0/g satisfy a taker's limit (hundredths)?"""
-    if g <= 0:
-        return False
+    """Does a ring with effective odds d0/g (g > 0) satisfy a taker's limit (hundredths)?"""
     return 100 * d0 >= limit * g if is_back else 100 * d0 <= limit * g
 
 
@@ -89,15 +103,17 @@ def can_cross(book_a: RunnerBook, others: Sequence[RunnerBook], is_back: bool, l
             if not ps:
                 return False
             best.append(ps[-1])
-    d0, g = ring_odds(best)
-    return ring_reaches(d0, g, is_back, limit)
+    odds = ring_price(best, is_back)
+    return odds is not None and ring_reaches(odds[0], odds[1], is_back, limit)
 
 
 def ring_fill(
-    prices: Sequence[int], lefts: Sequence[int], rem: int, d0: int, g: int, many: bool
+    prices: Sequence[int], lefts: Sequence[int], rem: int, many: bool
 ) -> tuple[int, int, list[int], int] | tuple[int, int]:
-    """Size one ring fill: (k, den, maker numerators y_j·den, pot numerator) — or, for dust,
-    (-1, index of the maker to skip). `lefts` are the makers' remaining sizes, `rem` the taker's."""
+    """Size one ring fill: (k, den, maker amounts y_j·den, pot·den) — or, for dust,
+    (-1, index of the maker to skip). `lefts` are the makers' remaining sizes, `rem` the taker's.
+    Makers get y_j = f·P/b_j, f = 1 unless the ring is capped (Σ 1/b_j ≥ 1: the taker gets
+    odds 1000 and f = (1 − 1/1000) / Σ 1/b_j ≤ 1 gives every maker better than its price)."""
     n = len(prices)
     b0 = prices[0]
     k = lefts[0]
@@ -106,13 +122,28 @@ def ring_fill(
         kj = lefts[j] * prices[j] // b0
         if kj < k:
             k, lim = kj, j
-    kt = rem * 100 * d0 // (b0 * g)
-    if kt < k:
-        k, lim = kt, 0
-    den = 100 * d0
-    pot = k * b0 * d0
-    ys = [100 * k * b0 * (d0 // b) for b in prices]
-    x = k * b0 * g
+    d0, g = ring_odds(prices)
+    if g > 0:
+        kt = rem * 100 * d0 // (b0 * g)
+        if kt < k:
+            k, lim = kt, 0
+        den = 100 * d0
+        pot = k * b0 * d0
+        ys = [100 * k * b0 * (d0 // b) for b in prices]
+        x = k * b0 * g
+    else:  # capped: exact in Fractions (rare)
+        f = (1 - Fraction(1, CAP_ODDS)) / sum(Fraction(100, b) for b in prices)
+        kt = floor(rem * 100 * f * CAP_ODDS / b0)
+        if kt < k:
+            k, lim = kt, 0
+        pot_f = k * Fraction(b0, 100) / f
+        ys_f = [f * pot_f * 100 / b for b in prices]
+        den = pot_f.denominator
+        for y in ys_f:
+            den = den * y.denominator // gcd(den, y.denominator)
+        pot = int(pot_f * den)
+        ys = [int(y * den) for y in ys_f]
+        x = pot - sum(ys)
     if k < 1 or x < den or min(ys) < den or (many and x // den < n):
         return -1, lim
     return k, den, ys, pot
@@ -147,9 +178,9 @@ def plan_cross(
         prices: list[int] = []
         if all(o is not None for o in fronts):
             prices = [o.price for o in fronts]  # type: ignore[union-attr]
-            d0, g = ring_odds(prices)
-            if ring_reaches(d0, g, is_back, limit):
-                ring = (d0, g)
+            odds = ring_price(prices, is_back)
+            if odds is not None and ring_reaches(odds[0], odds[1], is_back, limit):
+                ring = odds
         if ring is None:
             if d is None:
                 break
@@ -188,7 +219,7 @@ def plan_cross(
             fronts[own] = next(ring_its[own], None)
             continue
         lefts = [o.remaining - used.get(o.order_id, 0) for o in makers]
-        sized = ring_fill(prices, lefts, rem, ring[0], ring[1], many)
+        sized = ring_fill(prices, lefts, rem, many)
         if len(sized) == 2:
             skip = sized[1]
             fronts[skip] = next(ring_its[skip], None)

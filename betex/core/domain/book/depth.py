@@ -9,7 +9,8 @@ sees, including implied ("virtual") liquidity on TWO_RUNNER and CROSS_MATCHED bo
   back level of every other runner gives backers of A the odds 1/(1 − Σ 1/b_j) (the best lay
   levels give layers 1/(1 − Σ 1/l_j)) for as much A-side stake as its smallest level allows;
   that level is used up and the walk goes on with the next. Ticks are snapped in the taker's
-  favour as above; a ring whose Σ 1/b_j ≥ 1 is not a price and ends the walk.
+  favour as above; a back ring whose Σ 1/b_j ≥ 1 shows at 1000 (the planner's cap), a lay ring
+  whose Σ 1/l_j ≥ 1 ends the walk.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from betex.core.domain.book.cross import ring_odds
+from betex.core.domain.book.cross import CAP_ODDS, ring_odds
 from betex.core.domain.ladder import ceil_tick_ratio, floor_tick_ratio
 
 Totals = Mapping[int, int]  # price → resting size
@@ -83,9 +84,13 @@ def _add_rings(
     for _ in range(depth * len(others)):
         prices = [lv[i][0] for lv, i in zip(others, pos, strict=True)]
         d0, g = ring_odds(prices)
-        if g <= 0:
-            return
-        pot = min(t * b / 100 for t, b in zip(left, prices, strict=True))
+        f = Fraction(1)
+        if g <= 0:  # capped (book/cross.py): backers get CAP_ODDS, makers share the surplus
+            if to_tick is not floor_tick_ratio:
+                return  # a lay ring needs Σ 1/l < 1
+            f = (1 - Fraction(1, CAP_ODDS)) / sum(Fraction(100, b) for b in prices)
+            d0, g = CAP_ODDS, 1
+        pot = min(t * b / 100 / f for t, b in zip(left, prices, strict=True))
         tick = to_tick(d0, g)
         size = int(pot * g / d0)
         if tick is not None and size > 0:
@@ -93,7 +98,7 @@ def _add_rings(
             slot[0] += size
             slot[1] += size
         for j, b in enumerate(prices):
-            left[j] -= pot * 100 / b
+            left[j] -= f * pot * 100 / b
             if left[j] <= 0:
                 pos[j] += 1
                 if pos[j] == len(others[j]):
