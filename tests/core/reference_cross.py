@@ -15,9 +15,10 @@ Rules (docs/engine.md "CROSS_MATCHED"):
   order); then, among rings, the earliest order on each runner in market order.
 - a ring holding an order of the taker's account: that order (the first in market order) is
   cancelled (SELF_TRADE) and the search starts over.
-- stakes: anchor = the ring's order on the first other runner; k = the largest whole number of
-  cents with k ≤ its remaining, y_j = k·b_0/b_j ≤ each maker's remaining and x = k·(b_0/100)·(1 − Σ
-  100/b_j) ≤ the taker's remaining; pot P = k·b_0/100.
+- stakes: anchor = the ring's order at the lowest price (first in market order on a tie); k =
+  the largest whole number of cents with k ≤ its remaining, each other maker's rounded amount
+  (⌊y_j⌋ for backs, ⌈y_j⌉ for lays, y_j = k·b_a/b_j) ≤ its remaining and the taker's exact
+  x = P/e ≤ its remaining; pot P = k·b_a/100 (divided by f when capped).
 - dust: k < 1, x < 1, some y_j < 1, or (more than one maker) ⌊x⌋ below the number of makers. Then
   the maker whose remaining gives the smallest bound on k (first in market order; the anchor if
   the taker's bound is smaller than every maker's) is left out for the rest of this placement.
@@ -145,14 +146,22 @@ class CrossReference:
         # makers get y_j = f·P/b_j; f = 1 unless capped (Σ ≥ 1: taker odds CAP, makers share the rest)
         f = Fraction(1) if s < 1 else (1 - Fraction(1, CAP)) / s
         e = 1 / (1 - s) if s < 1 else Fraction(CAP)
-        bounds = [makers[0].remaining] + [floor(makers[j].remaining * b[j] / b[0]) for j in range(1, n)]
+        anchor = b.index(min(b))  # the lowest price, first in market order on a tie
+        bounds = []
+        for j, o in enumerate(makers):
+            if j == anchor:
+                bounds.append(o.remaining)
+            elif back:  # ⌊y_j⌋ ≤ remaining  ⟺  y_j < remaining + 1
+                bounds.append(ceil((o.remaining + 1) * b[j] / b[anchor]) - 1)
+            else:  # ⌈u_j⌉ ≤ remaining  ⟺  u_j ≤ remaining
+                bounds.append(floor(o.remaining * b[j] / b[anchor]))
         k = min(bounds)
-        taker_bound = floor(taker.remaining * e * f / b[0])  # x = P/e with P = k·b_0/f
+        taker_bound = floor(taker.remaining * e * f / b[anchor])  # x = P/e with P = k·b_a/f
         if taker_bound < k:
-            k, skip = taker_bound, 0
+            k, skip = taker_bound, anchor
         else:
             skip = bounds.index(k)
-        pot = k * b[0] / f
+        pot = k * b[anchor] / f
         y = [f * pot / bj for bj in b]
         x = pot - sum(y)
         if k < 1 or x < 1 or min(y) < 1 or (n > 1 and floor(x) < n):

@@ -16,6 +16,7 @@ At the end, replaying the events and loading a dump give the engine's state hash
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from typing import Any
 
@@ -31,6 +32,8 @@ from betex.core.domain.results import OrderResult, Reject
 from tests.core.harness import Harness
 from tests.core.reference_cross import HOUSE, CrossReference
 
+# BETEX_PROPERTY_SCALE=20 multiplies the example budget (a longer bug hunt).
+SCALE = int(os.environ.get("BETEX_PROPERTY_SCALE", "1"))
 PRICES = (101, 125, 150, 175, 200, 250, 300, 340, 400, 500, 700, 1000, 2000, 5000)
 SIZES = st.one_of(st.integers(1, 30), st.integers(100, 5000))
 

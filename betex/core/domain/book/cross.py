@@ -13,10 +13,10 @@ within its best level) compete by the taker's effective odds, then by time; a ri
 newest participant's order id (the ring exists since that order arrived).
 
 Stakes (one ring fill, prices in hundredths, amounts in cents, computed exactly):
-- the pot P is k · b_0 where k, the stake of the *anchor* maker (the ring's maker on the first
-  other runner in market order), is the largest whole number of cents that every participant's
-  remaining size allows: maker j stakes y_j = P / b_j ≤ its remaining, the taker stakes
-  x = P − Σ y_j = P / e ≤ its remaining. Whoever wins, the pot pays them: y_j · b_j = x · e = P.
+- the pot P is k · b_0 where k, the stake of the *anchor* maker (the ring's maker at the lowest
+  price, first in market order on a tie), is the largest whole number of cents that every
+  participant's remaining size allows: maker j stakes y_j = P / b_j (rounded: ⌊y_j⌋ for a back,
+  ⌈u_j⌉ for a lay, ≤ its remaining), the taker stakes x = P − Σ y_j = P / e ≤ its remaining. Whoever wins, the pot pays them: y_j · b_j = x · e = P.
 - For a lay ring read "backer's stake" for stake: maker j lays j for u_j = P / l_j, the taker
   lays A for s = P / e, and its liability if A wins is Σ u_j.
 - Rounding, each participant in its own favour: a backer stakes ⌊y⌋ and wins ⌈P − y⌉; a layer
@@ -108,25 +108,36 @@ def can_cross(book_a: RunnerBook, others: Sequence[RunnerBook], is_back: bool, l
 
 
 def ring_fill(
-    prices: Sequence[int], lefts: Sequence[int], rem: int, many: bool
+    prices: Sequence[int], lefts: Sequence[int], rem: int, is_back: bool
 ) -> tuple[int, int, list[int], int] | tuple[int, int]:
     """Size one ring fill: (k, den, maker amounts y_j·den, pot·den) — or, for dust,
-    (-1, index of the maker to skip). `lefts` are the makers' remaining sizes, `rem` the taker's.
+    (-1, index of the maker to skip), or (-2, the anchor's index) when the taker's remaining is
+    what limits the ring (then every ring at these prices is dust for this taker). `lefts` are the makers' remaining sizes, `rem` the taker's.
+
+    The anchor is the maker at the lowest price (the largest stake; first in market order on a
+    tie): its stake k is whole cents, so every other maker's stake moves by at most one cent per
+    step of k and a maker that limits the ring is used up — a back maker stakes ⌊y_j⌋ ≤ its
+    remaining, a lay maker ⌈u_j⌉ ≤ its remaining — rather than left with a remnant.
     Makers get y_j = f·P/b_j, f = 1 unless the ring is capped (Σ 1/b_j ≥ 1: the taker gets
     odds 1000 and f = (1 − 1/1000) / Σ 1/b_j ≤ 1 gives every maker better than its price)."""
     n = len(prices)
-    b0 = prices[0]
-    k = lefts[0]
-    lim = 0
+    a = 0
     for j in range(1, n):
-        kj = lefts[j] * prices[j] // b0
-        if kj < k:
-            k, lim = kj, j
+        if prices[j] < prices[a]:
+            a = j
+    b0 = prices[a]
+    k = lefts[a]
+    lim = a
+    for j in range(n):
+        if j != a:
+            kj = ((lefts[j] + 1) * prices[j] - 1) // b0 if is_back else lefts[j] * prices[j] // b0
+            if kj < k:
+                k, lim = kj, j
     d0, g = ring_odds(prices)
     if g > 0:
         kt = rem * 100 * d0 // (b0 * g)
         if kt < k:
-            k, lim = kt, 0
+            k, lim = kt, a
         den = 100 * d0
         pot = k * b0 * d0
         ys = [100 * k * b0 * (d0 // b) for b in prices]
@@ -135,7 +146,7 @@ def ring_fill(
         f = (1 - Fraction(1, CAP_ODDS)) / sum(Fraction(100, b) for b in prices)
         kt = floor(rem * 100 * f * CAP_ODDS / b0)
         if kt < k:
-            k, lim = kt, 0
+            k, lim = kt, a
         pot_f = k * Fraction(b0, 100) / f
         ys_f = [f * pot_f * 100 / b for b in prices]
         den = pot_f.denominator
@@ -144,8 +155,8 @@ def ring_fill(
         pot = int(pot_f * den)
         ys = [int(y * den) for y in ys_f]
         x = pot - sum(ys)
-    if k < 1 or x < den or min(ys) < den or (many and x // den < n):
-        return -1, lim
+    if k < 1 or x < den or min(ys) < den or (n > 1 and x // den < n):
+        return (-2 if k == kt else -1), lim
     return k, den, ys, pot
 
 
@@ -166,8 +177,6 @@ def plan_cross(
     d = next(direct_it, None)
     ring_its = [_orders(b.backs if is_back else b.lays, is_back) for _, b in others]
     fronts = [next(it, None) for it in ring_its]
-    n = len(others)
-    many = n > 1
     used: dict[int, int] = {}
     steps: list[Step] = []
     rem = amount
@@ -219,10 +228,15 @@ def plan_cross(
             fronts[own] = next(ring_its[own], None)
             continue
         lefts = [o.remaining - used.get(o.order_id, 0) for o in makers]
-        sized = ring_fill(prices, lefts, rem, many)
+        sized = ring_fill(prices, lefts, rem, is_back)
         if len(sized) == 2:
             skip = sized[1]
-            fronts[skip] = next(ring_its[skip], None)
+            nxt = next(ring_its[skip], None)
+            if sized[0] == -2:  # the taker limits: every order at this level is dust as well
+                p = prices[skip]
+                while nxt is not None and nxt.price == p and nxt.account_id != account:
+                    nxt = next(ring_its[skip], None)
+            fronts[skip] = nxt
             continue
         _, den, ys, pot = sized
         rids = [r for r, _ in others]
