@@ -77,8 +77,12 @@ def ring_reaches(d0: int, g: int, is_back: bool, limit: int) -> bool:
 
 
 def _orders(levels: PriceLevels, ascending: bool) -> Iterator[Order]:
-    for _, level in levels.ascending() if ascending else levels.descending():
-        yield from level.live()
+    """Live orders in price-time priority (one flat generator: this is the hot loop)."""
+    by_price = levels.levels
+    for price in levels.prices if ascending else reversed(levels.prices):
+        for o in by_price[price].orders:
+            if o.remaining:
+                yield o
 
 
 def can_cross(book_a: RunnerBook, others: Sequence[RunnerBook], is_back: bool, limit: int) -> bool:
@@ -177,19 +181,25 @@ def plan_cross(
     d = next(direct_it, None)
     ring_its = [_orders(b.backs if is_back else b.lays, is_back) for _, b in others]
     fronts = [next(it, None) for it in ring_its]
+    rids = [r for r, _ in others]
+    legs_of = _back_ring if is_back else _lay_ring
     used: dict[int, int] = {}
     steps: list[Step] = []
     rem = amount
+    ring: tuple[int, int] | None = None
+    prices: list[int] = []
+    dirty = True  # the fronts changed: recompute the ring's odds
     while rem:
         if d is not None and ((d.price < limit) if is_back else (d.price > limit)):
             d = None
-        ring: tuple[int, int] | None = None
-        prices: list[int] = []
-        if all(o is not None for o in fronts):
-            prices = [o.price for o in fronts]  # type: ignore[union-attr]
-            odds = ring_price(prices, is_back)
-            if odds is not None and ring_reaches(odds[0], odds[1], is_back, limit):
-                ring = odds
+        if dirty:
+            dirty = False
+            ring = None
+            if None not in fronts:
+                prices = [o.price for o in fronts]  # type: ignore[union-attr]
+                odds = ring_price(prices, is_back)
+                if odds is not None and ring_reaches(odds[0], odds[1], is_back, limit):
+                    ring = odds
         if ring is None:
             if d is None:
                 break
@@ -221,13 +231,18 @@ def plan_cross(
             continue
         assert ring is not None
         makers: list[Order] = fronts  # type: ignore[assignment]
-        own = next((j for j, o in enumerate(makers) if o.account_id == account), -1)
+        dirty = True
+        own = -1
+        for j, o in enumerate(makers):
+            if o.account_id == account:
+                own = j
+                break
         if own >= 0:
             o = makers[own]
             steps.append((o, 0, o.remaining, (), 0, False, o.runner_id))
             fronts[own] = next(ring_its[own], None)
             continue
-        lefts = [o.remaining - used.get(o.order_id, 0) for o in makers]
+        lefts = [o.remaining - used.get(o.order_id, 0) if used else o.remaining for o in makers]
         sized = ring_fill(prices, lefts, rem, is_back)
         if len(sized) == 2:
             skip = sized[1]
@@ -239,18 +254,17 @@ def plan_cross(
             fronts[skip] = nxt
             continue
         _, den, ys, pot = sized
-        rids = [r for r, _ in others]
-        ring_steps, taken = (_back_ring if is_back else _lay_ring)(
-            account, runner_a, rids, makers, den, ys, pot
-        )
+        ring_steps, taken = legs_of(account, runner_a, rids, makers, den, ys, pot)
         steps.extend(ring_steps)
         rem -= taken
+        dirty = False  # unless a maker is used up, the ring stands at the same prices
         for j, step in enumerate(ring_steps):
             o = makers[j]
             u = used.get(o.order_id, 0) + step[2]
             used[o.order_id] = u
             if u == o.remaining:
                 fronts[j] = next(ring_its[j], None)
+                dirty = True
     return steps, amount - rem
 
 
