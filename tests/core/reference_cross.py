@@ -8,8 +8,8 @@ takes the best by (taker's effective odds, time, runner-order ids), fills it, an
 
 Rules (docs/engine.md "CROSS_MATCHED"):
 - a back ring on A: one resting back at the best (lowest) price of every other runner (lays: the
-  highest), odds e = 1/(1 − Σ 1/b_j) if Σ 1/b_j < 1, else 1000 (makers share the surplus:
-  y_j = f·P/b_j with f = (1 − 1/1000)/Σ 1/b_j); lay rings need Σ 1/l_j < 1
+  highest), odds e = 1/(1 − Σ 1/b_j) if Σ 1/b_j < 1, else the taker's limit p (makers share
+  the surplus: y_j = f·P/b_j with f = (1 − 1/p)/Σ 1/b_j); lay rings need Σ 1/l_j < 1
   ≥ the taker's limit; a lay ring: resting lays, e ≤ the limit. A direct order's odds are its
   price. Higher odds first for a backer, lower for a layer; then time (a ring's time is its newest
   order); then, among rings, the earliest order on each runner in market order.
@@ -38,7 +38,6 @@ from fractions import Fraction
 from math import ceil, floor
 
 HOUSE = 0
-CAP = 1000  # odds a backer gets from a ring whose makers alone have Σ 1/b ≥ 1
 
 
 @dataclass
@@ -130,7 +129,7 @@ class CrossReference:
             s = sum(Fraction(100, o.price) for o in combo)
             if s >= 1 and not back:
                 continue
-            e = 1 / (1 - s) if s < 1 else Fraction(CAP)
+            e = 1 / (1 - s) if s < 1 else Fraction(taker.price, 100)
             if (e >= Fraction(taker.price, 100)) if back else (e <= Fraction(taker.price, 100)):
                 ids = tuple(o.order_id for o in combo)
                 cands.append((e, max(ids), ids, "ring", list(combo)))
@@ -143,9 +142,9 @@ class CrossReference:
         n = len(makers)
         b = [Fraction(o.price, 100) for o in makers]
         s = sum(1 / bj for bj in b)
-        # makers get y_j = f·P/b_j; f = 1 unless capped (Σ ≥ 1: taker odds CAP, makers share the rest)
-        f = Fraction(1) if s < 1 else (1 - Fraction(1, CAP)) / s
-        e = 1 / (1 - s) if s < 1 else Fraction(CAP)
+        # makers get y_j = f·P/b_j; f = 1 unless capped (Σ ≥ 1: taker odds its limit, makers share the rest)
+        e = 1 / (1 - s) if s < 1 else Fraction(taker.price, 100)
+        f = Fraction(1) if s < 1 else (1 - 1 / e) / s
         anchor = b.index(min(b))  # the lowest price, first in market order on a tie
         bounds = []
         for j, o in enumerate(makers):

@@ -5,8 +5,8 @@ complete book): with b_j the best (lowest) back on runner j, the implied odds of
 backer of A are e = 1 / (1 − Σ 1/b_j) and the ring matches when e ≥ p. Laying A is funded by
 resting lays on every other runner, best = highest, e = 1 / (1 − Σ 1/l_j), matching when e ≤ p.
 When the makers' Σ 1/b_j ≥ 1 (they alone over-fund the pot; never for N = 2) e is no price:
-the backer gets odds 1000, the top of the ladder, and the makers share the surplus in
-proportion (each better than its own price). A lay ring needs Σ 1/l_j < 1.
+the backer gets its own limit odds and the makers share the surplus in proportion (each better
+than its own price). A lay ring needs Σ 1/l_j < 1.
 
 Priority: the best direct order on A and the ring of every other runner's best order (FIFO
 within its best level) compete by the taker's effective odds, then by time; a ring's time is its
@@ -46,7 +46,7 @@ from betex.core.domain.book.multi_runner import Step, direct_legs
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
 
-CAP_ODDS = 1000  # the top of the ladder: what a backer gets from a ring whose Σ 1/b_j ≥ 1
+CAP_ODDS = 1000  # the top of the ladder: where snapshots show a ring whose Σ 1/b_j ≥ 1
 
 
 def ring_odds(prices: Sequence[int]) -> tuple[int, int]:
@@ -61,14 +61,14 @@ def ring_odds(prices: Sequence[int]) -> tuple[int, int]:
     return d0, g
 
 
-def ring_price(prices: Sequence[int], is_back: bool) -> tuple[int, int] | None:
+def ring_price(prices: Sequence[int], is_back: bool, limit: int) -> tuple[int, int] | None:
     """The taker's effective odds from a ring, as a ratio (odds, not hundredths); None if there
-    is none. A back ring whose makers' Σ 1/b_j ≥ 1 would fund any odds: the backer gets the
-    top of the ladder (1000) and the makers share the surplus. A lay ring needs Σ 1/l_j < 1."""
+    is none. A back ring whose makers' Σ 1/b_j ≥ 1 would fund any odds: the backer gets its own
+    limit and the makers share the surplus. A lay ring needs Σ 1/l_j < 1."""
     d0, g = ring_odds(prices)
     if g > 0:
         return d0, g
-    return (CAP_ODDS, 1) if is_back else None
+    return (limit, 100) if is_back else None
 
 
 def ring_reaches(d0: int, g: int, is_back: bool, limit: int) -> bool:
@@ -107,12 +107,12 @@ def can_cross(book_a: RunnerBook, others: Sequence[RunnerBook], is_back: bool, l
             if not ps:
                 return False
             best.append(ps[-1])
-    odds = ring_price(best, is_back)
+    odds = ring_price(best, is_back, limit)
     return odds is not None and ring_reaches(odds[0], odds[1], is_back, limit)
 
 
 def ring_fill(
-    prices: Sequence[int], lefts: Sequence[int], rem: int, is_back: bool
+    prices: Sequence[int], lefts: Sequence[int], rem: int, is_back: bool, limit: int
 ) -> tuple[int, int, list[int], int] | tuple[int, int]:
     """Size one ring fill: (k, den, maker amounts y_j·den, pot·den) — or, for dust,
     (-1, index of the maker to skip), or (-2, the anchor's index) when the taker's remaining is
@@ -122,21 +122,25 @@ def ring_fill(
     tie): its stake k is whole cents, so every other maker's stake moves by at most one cent per
     step of k and a maker that limits the ring is used up — a back maker stakes ⌊y_j⌋ ≤ its
     remaining, a lay maker ⌈u_j⌉ ≤ its remaining — rather than left with a remnant.
-    Makers get y_j = f·P/b_j, f = 1 unless the ring is capped (Σ 1/b_j ≥ 1: the taker gets
-    odds 1000 and f = (1 − 1/1000) / Σ 1/b_j ≤ 1 gives every maker better than its price)."""
+    Makers get y_j = f·P/b_j, f = 1 unless the ring is capped (Σ 1/b_j ≥ 1: the taker gets its
+    limit odds p and f = (1 − 1/p) / Σ 1/b_j < 1 gives every maker better than its price)."""
     n = len(prices)
     a = 0
     for j in range(1, n):
         if prices[j] < prices[a]:
             a = j
     b0 = prices[a]
-    k = lefts[a]
+    k = -1
     lim = a
-    for j in range(n):
-        if j != a:
-            kj = ((lefts[j] + 1) * prices[j] - 1) // b0 if is_back else lefts[j] * prices[j] // b0
-            if kj < k:
-                k, lim = kj, j
+    for j in range(n):  # the first maker in market order with the smallest bound limits the ring
+        if j == a:
+            kj = lefts[a]
+        elif is_back:
+            kj = ((lefts[j] + 1) * prices[j] - 1) // b0
+        else:
+            kj = lefts[j] * prices[j] // b0
+        if k < 0 or kj < k:
+            k, lim = kj, j
     d0, g = ring_odds(prices)
     if g > 0:
         kt = rem * 100 * d0 // (b0 * g)
@@ -147,8 +151,8 @@ def ring_fill(
         ys = [100 * k * b0 * (d0 // b) for b in prices]
         x = k * b0 * g
     else:  # capped: exact in Fractions (rare)
-        f = (1 - Fraction(1, CAP_ODDS)) / sum(Fraction(100, b) for b in prices)
-        kt = floor(rem * 100 * f * CAP_ODDS / b0)
+        f = (1 - Fraction(100, limit)) / sum(Fraction(100, b) for b in prices)
+        kt = floor(rem * f * limit / b0)  # x = P/p ≤ rem with P = k·b_0/f
         if kt < k:
             k, lim = kt, a
         pot_f = k * Fraction(b0, 100) / f
@@ -197,7 +201,7 @@ def plan_cross(
             ring = None
             if None not in fronts:
                 prices = [o.price for o in fronts]  # type: ignore[union-attr]
-                odds = ring_price(prices, is_back)
+                odds = ring_price(prices, is_back, limit)
                 if odds is not None and ring_reaches(odds[0], odds[1], is_back, limit):
                     ring = odds
         if ring is None:
@@ -243,7 +247,7 @@ def plan_cross(
             fronts[own] = next(ring_its[own], None)
             continue
         lefts = [o.remaining - used.get(o.order_id, 0) if used else o.remaining for o in makers]
-        sized = ring_fill(prices, lefts, rem, is_back)
+        sized = ring_fill(prices, lefts, rem, is_back, limit)
         if len(sized) == 2:
             skip = sized[1]
             nxt = next(ring_its[skip], None)
