@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from betex.core.domain.book import binary, multi_runner
-from betex.core.domain.book.depth import depth_view
+from betex.core.domain.book.cross import plan_cross
+from betex.core.domain.book.depth import depth_view, implied_book
 from betex.core.domain.book.levels import Order, RunnerBook
 from betex.core.domain.book.two_runner import plan_two_runner
 from betex.core.domain.book.walk import Step
@@ -49,6 +50,7 @@ class Market:
         "winners",
         "is_binary",
         "is_two_runner",
+        "is_cross",
     )
 
     def __init__(
@@ -83,6 +85,7 @@ class Market:
         self.winners: tuple[int, ...] = ()
         self.is_binary = model == MarketModel.BINARY_YES
         self.is_two_runner = book_type == BookType.TWO_RUNNER
+        self.is_cross = book_type == BookType.CROSS_MATCHED  # ring matching over N runners (book/cross.py)
 
     def add_runners(self, runner_ids: tuple[int, ...], labels: tuple[str, ...]) -> None:
         for r, label in zip(runner_ids, labels, strict=True):
@@ -110,7 +113,7 @@ class Market:
             )
             for r, b in self.books.items()
         }
-        return depth_view(self.is_binary, self.is_two_runner, self.runner_ids, sides, depth)
+        return depth_view(self.is_binary, implied_book(self.book_type), self.runner_ids, sides, depth)
 
     def plan(self, side: str, runner_id: int, price: int, account: int, size: int) -> tuple[list[Step], int]:
         """The fills an order would get in this market's book type, without touching the books."""
@@ -124,6 +127,9 @@ class Market:
         if self.is_two_runner:
             other = self.other_runner(runner_id)
             return plan_two_runner(book, self.books[other], is_back, runner_id, other, price, account, size)
+        if self.is_cross:  # CROSS_MATCHED: rings over every other runner, in market order
+            others = [(r, self.books[r]) for r in self.runner_ids if r != runner_id]
+            return plan_cross(book, runner_id, others, is_back, price, account, size)
         return multi_runner.plan_direct(
             book.lays if is_back else book.backs, is_back, runner_id, price, account, size
         )

@@ -14,6 +14,7 @@ class MarketModel(StrEnum):
 class BookType(StrEnum):
     TWO_RUNNER = "TWO_RUNNER"
     MULTI_RUNNER = "MULTI_RUNNER"
+    CROSS_MATCHED = "CROSS_MATCHED"
 
 
 class MarketKind(StrEnum):

@@ -30,6 +30,7 @@ R = RejectCode
 MAX_NAME: Final = 200
 MAX_CLIENT_REF: Final = 32
 MAX_RUNNERS: Final = 1000
+MAX_CROSS_RUNNERS: Final = 100  # CROSS_MATCHED: a ring step is O(N) in N-digit integers
 MAX_LIABILITY: Final = 2**53  # cents; keeps every amount inside msgpack's and JSON's exact integer range
 
 _BACK: Final = "BACK"
@@ -105,7 +106,10 @@ def check_create_market(c: C.CreateMarket) -> tuple[str, ...] | Reject:
         return Reject(R.BAD_REQUEST, f"unknown market_model {c.market_model!r}")
     if c.market_model == MarketModel.EXCHANGE_ODDS:
         if c.book_type not in tuple(BookType):
-            return Reject(R.BAD_REQUEST, "book_type TWO_RUNNER or MULTI_RUNNER is required for EXCHANGE_ODDS")
+            return Reject(
+                R.BAD_REQUEST,
+                "book_type TWO_RUNNER, MULTI_RUNNER or CROSS_MATCHED is required for EXCHANGE_ODDS",
+            )
     elif c.book_type is not None:
         return Reject(R.BAD_REQUEST, "BINARY_YES markets take no book_type")
     if c.market_kind not in tuple(MarketKind):
@@ -128,6 +132,8 @@ def check_create_market(c: C.CreateMarket) -> tuple[str, ...] | Reject:
         return Reject(R.INVALID_RUNNER, "a TWO_RUNNER market has exactly two runners")
     if c.book_type == BookType.MULTI_RUNNER and not 2 <= n <= MAX_RUNNERS:
         return Reject(R.INVALID_RUNNER, f"a MULTI_RUNNER market has 2..{MAX_RUNNERS} runners")
+    if c.book_type == BookType.CROSS_MATCHED and not 2 <= n <= MAX_CROSS_RUNNERS:
+        return Reject(R.INVALID_RUNNER, f"a CROSS_MATCHED market has 2..{MAX_CROSS_RUNNERS} runners")
     labels = labels_of(runners, c.runner_labels)
     if labels is None:
         return Reject(R.BAD_REQUEST, "runner_labels must be strings, one per runner")

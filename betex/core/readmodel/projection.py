@@ -23,7 +23,7 @@ import msgpack
 
 from betex.core.domain.book import binary as binary_book
 from betex.core.domain.book import multi_runner
-from betex.core.domain.book.depth import Sides, depth_view
+from betex.core.domain.book.depth import Sides, depth_view, implied_book
 from betex.core.domain.engine import EngineConfig
 from betex.core.domain.events import (
     AccountLimitSet,
@@ -522,7 +522,7 @@ class Projection:
         if m is None:
             return None
         sides: Mapping[int, Sides] = self.books[market_id]
-        return depth_view(m.model == _BINARY, m.book_type == "TWO_RUNNER", m.runner_ids, sides, depth)
+        return depth_view(m.model == _BINARY, implied_book(m.book_type), m.runner_ids, sides, depth)
 
     def snapshot_view(
         self, market_id: int, depth: int = DEFAULT_DEPTH

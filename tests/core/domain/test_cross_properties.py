@@ -1,0 +1,188 @@
+"""CROSS_MATCHED markets with 2–6 runners: properties and a differential test (domain.md §7).
+
+Random streams of placements and cancels run against a real Engine and against the naive ring-
+enumerating reference (tests/core/reference_cross.py). After every command:
+- the engine's trades equal the reference's: same makers, sizes and P&L on every outcome;
+- every trade sums to zero on every outcome, house included (so any subset of trades does);
+- no fill is worse than its order's limit (taker: over the whole placement; maker: per trade);
+- every order's remaining size equals the reference's;
+- the book is not crossed, counting implied prices, except for dust: no direct pair is ever
+  crossed; a complete book of best backs (Σ 1/b ≥ 1) or best lays (Σ 1/l ≤ 1) whose newest
+  order is the one just placed may rest crossed only if, taking that order as the taker and the
+  others as makers, the ring's fill is dust (some
+  participant's exact amount under one cent, or the taker's rounded amount under one cent per
+  maker), or one of those makers belongs to the taker's account (a self-trade: never matched).
+  (A removal — cancel, fill, self-trade cancel — can expose a deeper level that completes a
+  crossed ring of older orders; matching runs on arrival only, so that ring waits for the next
+  order on one of its runners. docs/engine.md states this.)
+At the end, replaying the events and loading a dump give the engine's state hash.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from betex.core.domain import commands as C
+from betex.core.domain.book.cross import ring_fill
+from betex.core.domain.engine import Engine, EngineConfig
+from betex.core.domain.events import OrderCancelled, TradeMatched
+from betex.core.domain.ladder import TICKS
+from betex.core.domain.results import OrderResult, Reject
+from tests.core.harness import Harness
+from tests.core.reference_cross import HOUSE, CrossReference
+
+# BETEX_PROPERTY_SCALE=20 multiplies the example budget (a longer bug hunt).
+SCALE = int(os.environ.get("BETEX_PROPERTY_SCALE", "1"))
+PRICES = (101, 125, 150, 175, 200, 250, 300, 340, 400, 500, 700, 1000, 2000, 5000)
+SIZES = st.one_of(st.integers(1, 30), st.integers(100, 5000))
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> tuple[tuple[int, ...], list[tuple[Any, ...]]]:
+    n = draw(st.integers(2, 6))
+    runners = tuple(range(11, 11 + n))
+    # near the fair odds n, complete books of backs or lays cross often, so rings form
+    fair = st.sampled_from([p for p in TICKS if 80 * n <= p <= 130 * n])
+    cmds: list[tuple[Any, ...]] = []
+    for _ in range(draw(st.integers(1, 16 if n > 4 else 24))):
+        if cmds and draw(st.integers(0, 9)) == 0:
+            cmds.append(("cancel", draw(st.integers(1, len(cmds)))))
+        else:
+            cmds.append(
+                (
+                    "place",
+                    draw(st.sampled_from(runners)),
+                    draw(st.sampled_from(("BACK", "LAY"))),
+                    draw(st.one_of(st.sampled_from(PRICES), fair)),
+                    draw(SIZES),
+                    draw(st.integers(1, 4)),
+                )
+            )
+    return runners, cmds
+
+
+def _trade_pnl(t: TradeMatched, runners: tuple[int, ...]) -> dict[tuple[int, int], int]:
+    out: dict[tuple[int, int], int] = {}
+    for leg in t.legs:
+        for r in runners:
+            v = leg.win if leg.runner_id == r else -leg.lose
+            if v:
+                out[(leg.account_id, r)] = out.get((leg.account_id, r), 0) + v
+    return {k: v for k, v in out.items() if v}
+
+
+def _ring_dust(taker: Any, makers: list[Any], back: bool) -> bool:
+    """The exception: with `taker` as the taker, the ring's fill is dust — or it holds an order
+    of the taker's own account, which the taker would cancel rather than match (self-trade)."""
+    if any(o.account_id == taker.account_id for o in makers):
+        return True
+    sized = ring_fill(
+        [o.price for o in makers], [o.remaining for o in makers], taker.remaining, back, taker.price
+    )
+    return len(sized) == 2
+
+
+def _assert_not_crossed(engine: Engine, mid: int, placed: int) -> None:
+    m = engine.markets[mid]
+    for r in m.runner_ids:
+        book = m.books[r]
+        if book.backs.prices and book.lays.prices:
+            assert book.lays.prices[-1] < book.backs.prices[0], "direct cross"
+    for back in (True, False):
+        fronts = []
+        for r in m.runner_ids:
+            levels = m.books[r].backs if back else m.books[r].lays
+            if not levels.prices:
+                break
+            price = levels.prices[0] if back else levels.prices[-1]
+            fronts.append(next(levels.levels[price].live()))
+        else:
+            total = sum(Fraction(100, o.price) for o in fronts)
+            if (total >= 1) if back else (total <= 1):
+                newest = max(fronts, key=lambda o: o.order_id)
+                if newest.order_id != placed:
+                    continue  # a ring exposed by a removal: matching runs on arrival only
+                others = [o for o in fronts if o is not newest]
+                assert _ring_dust(newest, others, back), (
+                    f"crossed ring {[(o.runner_id, o.price) for o in fronts]}"
+                )
+
+
+@settings(
+    max_examples=300 * SCALE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(streams())
+def test_cross_matched_like_the_reference(stream: tuple[tuple[int, ...], list[tuple[Any, ...]]]) -> None:
+    runners, cmds = stream
+    h = Harness(EngineConfig(min_stake=1))  # one-cent orders make dust reachable
+    mid = h.market("CROSS_MATCHED", runners)
+    ref = CrossReference(runners)
+    placed: list[int] = []  # engine order id per place command (index into cmds order)
+    for cmd in cmds:
+        before = len(h.events)
+        if cmd[0] == "cancel":
+            target = placed[(cmd[1] - 1) % len(placed)] if placed else 0
+            o = h.engine.orders.get(target)
+            if o is None or not o.remaining:
+                continue
+            res = h.run(C.CancelOrder(mid, target, o.account_id))
+            assert not isinstance(res, Reject), res
+            ref.cancel(target)
+            continue
+        _, runner, side, price, size, account = cmd
+        res = h.run(C.PlaceOrder(mid, runner, side, price, size, account))
+        assert isinstance(res, OrderResult), res
+        placed.append(res.order_id)
+        want, stp = ref.place(runner, side, price, size, account)
+        new = h.events[before:]
+        trades = [e for e in new if isinstance(e, TradeMatched)]
+        cancels = [e.order_id for e in new if isinstance(e, OrderCancelled) and e.reason == "SELF_TRADE"]
+        got = [(t.maker_order_id, t.taker_size, t.maker_size, _trade_pnl(t, runners)) for t in trades]
+        assert got == [
+            (w.maker_order_id, w.taker_size, w.maker_size, {k: v for k, v in w.pnl.items() if v})
+            for w in want
+        ]
+        assert cancels == stp
+        # zero-sum per trade and outcome; makers never worse than their price
+        for t in trades:
+            pnl = _trade_pnl(t, runners)
+            for r in runners:
+                assert sum(v for (a, o), v in pnl.items() if o == r) == 0
+                house = pnl.get((HOUSE, r), 0)
+                assert -len(runners) < house <= 0
+            maker = h.engine.orders[t.maker_order_id]
+            mj, q = maker.runner_id, maker.price
+            own = {o: pnl.get((maker.account_id, o), 0) for o in runners}
+            if maker.side == "BACK":
+                assert 100 * own[mj] >= t.maker_size * (q - 100)
+                assert all(own[o] >= -t.maker_size for o in runners if o != mj)
+            else:
+                assert 100 * own[mj] >= -t.maker_size * (q - 100)
+                assert all(own[o] >= t.maker_size for o in runners if o != mj)
+        # the taker over the whole placement, never worse than its limit
+        matched = sum(t.taker_size for t in trades)
+        if matched:
+            tp = {r: 0 for r in runners}
+            for t in trades:
+                for (a, o), v in _trade_pnl(t, runners).items():
+                    if a == account:
+                        tp[o] += v
+            if side == "BACK":
+                assert 100 * tp[runner] >= matched * (price - 100)
+                assert all(tp[o] >= -matched for o in runners if o != runner)
+            else:
+                assert 100 * tp[runner] >= -matched * (price - 100)
+                assert all(tp[o] >= matched for o in runners if o != runner)
+        for oid, o in h.engine.orders.items():
+            if o.market_id == mid:
+                assert o.remaining == ref.orders[oid].remaining, oid
+        _assert_not_crossed(h.engine, mid, res.order_id)
+    assert h.replay_hash() == h.engine.state_hash()
+    assert Engine.load(h.engine.dump(), h.engine.config).state_hash() == h.engine.state_hash()
