@@ -1,3 +1,5 @@
+"""The Betfair classic ladder: 350 ticks, tick steps per band, snapping and neighbours."""
+
 from betex.core.domain import ladder
 
 

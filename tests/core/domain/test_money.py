@@ -1,3 +1,5 @@
+"""Money on the wire: at most 2 decimals, positive, finite; whole shares for binary markets."""
+
 import pytest
 
 from betex.core.domain.money import cents_from_wire, whole_from_wire
