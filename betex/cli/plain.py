@@ -10,8 +10,10 @@ the structured error pydantic attached, so every command says `--limit must be a
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
+import typer
 from typer import _click as click
 from typer.core import TyperCommand, TyperGroup
 
@@ -61,14 +63,18 @@ def rewrite(exc: click.exceptions.BadParameter) -> None:
 
 
 class PlainErrorsGroup(TyperGroup):
-    """The root `betex` group: bad values of any subcommand leave with a plain message."""
+    """The root `betex` group: a usage error of any subcommand leaves as one plain line on stderr
+    (operations.md §4: errors are one line), naming where the help is, with exit status 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.exceptions.BadParameter as exc:
-            rewrite(exc)
-            raise
+        except click.exceptions.UsageError as exc:
+            if isinstance(exc, click.exceptions.BadParameter):
+                rewrite(exc)
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            print(f"error: {exc.format_message()} (see '{where} --help')", file=sys.stderr, flush=True)
+            raise typer.Exit(2) from None
 
 
 class WordsCommand(TyperCommand):

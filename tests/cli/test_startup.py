@@ -107,3 +107,10 @@ def test_bad_values_are_refused_in_plain_words(args: tuple[str, ...], message: s
     assert message in result.err, result.err
     for jargon in ("Input should be", "Value error", "unable to parse"):
         assert jargon not in result.err
+
+
+def test_a_usage_error_is_one_line_naming_the_help() -> None:
+    result = betex_proc("wal", "inspect", "--bogus")
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert lines == ["error: No such option: --bogus (see 'betex wal inspect --help')"], lines
