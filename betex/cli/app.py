@@ -67,7 +67,7 @@ def main() -> None:
     """Console entry point. Commands' errors are mapped by `BetexGroup`; this catches what is
     raised outside any command (one line and exit 1 unless --debug)."""
     try:
-        app()
+        app(prog_name="betex")
     except SystemExit:
         raise
     except KeyboardInterrupt:
