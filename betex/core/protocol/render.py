@@ -6,7 +6,7 @@ odds hundredths → decimal odds, cents → money, bps and shares stay integers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -18,7 +18,7 @@ from betex.core.domain.results import Ack, MarketResult, OrderResult, Reject, Re
 from betex.core.domain.types import OrderStatus
 from betex.core.readmodel.projection import DEFAULT_DEPTH, AccountRisk, MarketView, OrderView, Projection
 
-from .parse import ClientRequest, WireError
+from .parse import ClientRequest, OrderBatch, WireError
 
 _BINARY = "BINARY_YES"
 _EXCHANGE = "EXCHANGE_ODDS"
@@ -411,3 +411,75 @@ def risk(
     if rows is None:
         return None
     return {"seq": p.seq, "risk": [risk_dict(p, m, a, r) for m, a, r in rows]}
+
+
+# --- the order stream ----------------------------------------------------------------------
+
+
+def render_order_update(row: Sequence[Any], model: str) -> dict[str, Any]:
+    """ORDER_UPDATE from an order_updates row of the history store (its UPDATE_COLUMNS order:
+    seq, idx, order_id, market_id, runner_id, side, status, size_matched, size_remaining, then
+    the fill's trade_id, price, effective odds, size, implied, then reason). `fill` is present
+    on a fill, `reason` on a cancel, lapse or void."""
+    (seq, _idx, order_id, market_id, runner_id, side, status, matched, remaining) = row[:9]
+    trade_id, price, effective, size, implied, reason = row[9:15]
+    body: dict[str, Any] = {
+        "seq": seq,
+        "order_id": order_id,
+        "market_id": market_id,
+        "runner_id": runner_id,
+        "side": side,
+        "status": status,
+        "size_matched": size_to_wire(model, matched),
+        "size_remaining": size_to_wire(model, remaining),
+    }
+    if trade_id is not None:
+        fill: dict[str, Any] = {
+            "trade_id": trade_id,
+            "price": price_to_wire(model, price),
+            "size": size_to_wire(model, size),
+            "implied": bool(implied),
+        }
+        if model != _BINARY:
+            fill["effective_odds"] = effective_odds_to_wire(effective / 100)
+        body["fill"] = fill
+    if reason is not None:
+        body["reason"] = reason
+    return {"ORDER_UPDATE": body}
+
+
+def render_account_settled(row: Sequence[Any], model: str) -> dict[str, Any]:
+    """ACCOUNT_SETTLED from a settlements row (market_id, account_id, gross, commission, net,
+    kind, seq, ts): P&L in money (`kind` SETTLED, or VOIDED with zeros)."""
+    market_id, _account, gross, commission, net, kind, seq, _ts = row[:8]
+    scale = money_scale(model)
+    return {
+        "ACCOUNT_SETTLED": {
+            "seq": seq,
+            "market_id": market_id,
+            "gross": gross / scale,
+            "commission": commission / scale,
+            "net": net / scale,
+            "kind": kind,
+        }
+    }
+
+
+def render_orders_response(batch: OrderBatch, results: Sequence[Result], model: str) -> dict[str, Any]:
+    """ORDERS_RESPONSE: one ORDER_RESPONSE body (without correlation id) per instruction, in
+    order; `results` are the engine's results for the instructions the parser accepted."""
+    engine_results = iter(results)
+    out: list[dict[str, Any]] = []
+    for instruction in batch.instructions:
+        result: Result
+        if isinstance(instruction, WireError):
+            result = Reject(instruction.code, instruction.message)
+        else:
+            result = next(engine_results)
+        if isinstance(result, (OrderResult, Reject)):
+            body = render_order_response(result, 0, model)["ORDER_RESPONSE"]
+            del body["correlation_id"]
+        else:  # pragma: no cover - order commands always give an OrderResult or a Reject
+            body = {"status": "ACCEPTED"}
+        out.append(body)
+    return {"ORDERS_RESPONSE": {"correlation_id": batch.correlation_id, "results": out}}
