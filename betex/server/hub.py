@@ -28,6 +28,7 @@ from betex.core.runtime.loop import Runtime, RuntimeStopped
 
 from .config import ServerConfig
 from .connection import Connection
+from .historyread import HistoryReads
 from .orderstream import OrderStreams
 from .stats import ServerStats
 
@@ -92,6 +93,10 @@ class Hub:
         self._held: deque[PendingReply] = deque()
         self.projection_error: str | None = None
         """Set if applying a batch ever failed: the read side is then stale (health says so)."""
+        self.history_error: Callable[[], str | None] = lambda: None
+        """Why the history writer stopped, if it did (set by the lifecycle)."""
+        self.history_reads: HistoryReads | None = None
+        """Set by the lifecycle: `/orders`, `/completed_orders`, `/trades` read the history store."""
         self.order_streams: OrderStreams | None = None
         """Set by the lifecycle when the history store is wired (the order stream needs it)."""
         self.history_seq = 0

@@ -29,6 +29,7 @@ from betex.core.runtime.loop import Runtime
 from .app import make_runner
 from .config import ServerConfig
 from .connection import Connection
+from .historyread import HistoryReads
 from .hub import Hub
 from .orderstream import HistoryFeed, OrderStreams, history_path
 
@@ -105,6 +106,8 @@ async def serve(config: ServerConfig) -> int:
         await asyncio.to_thread(history.wait_ready)
         hub.history_seq = history.applied_seq
         hub.order_streams = OrderStreams(history.path, hub.model_of)
+        hub.history_reads = HistoryReads(history.path)
+        hub.history_error = lambda: history.error
         say(f"betex serve: history store at seq {history.applied_seq} ({history.caught_up} events caught up)")
 
         runtime = Runtime(
@@ -149,6 +152,8 @@ async def _shutdown(
     await site.stop()  # stop accepting; open connections get their last replies below
     await asyncio.to_thread(runtime.stop)  # drains the ring, commits, fires handlers/futures
     await asyncio.to_thread(history.stop)  # applies the last batches, closes the store
+    if hub.history_reads is not None:
+        await asyncio.to_thread(hub.history_reads.close)
     await asyncio.sleep(0)
     hub.drain_now()
     await hub.stop_tickers()

@@ -483,3 +483,60 @@ def render_orders_response(batch: OrderBatch, results: Sequence[Result], model: 
             body = {"status": "ACCEPTED"}
         out.append(body)
     return {"ORDERS_RESPONSE": {"correlation_id": batch.correlation_id, "results": out}}
+
+
+# --- history store rows (GET /orders, /completed_orders, /trades from SQLite) --------------
+
+
+def history_order(row: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """One history-store orders row (ORDER_COLUMNS, engine units) as /orders shows it: the
+    same fields and values as `order_dict` over the projection."""
+    avg = row["avg_price_matched"]
+    if avg is not None:
+        avg = round(avg, 2) if model == _BINARY else effective_odds_to_wire(avg / 100)
+    return {
+        "order_id": row["order_id"],
+        "market_id": row["market_id"],
+        "runner_id": row["runner_id"],
+        "account_id": row["account_id"],
+        "side": row["side"],
+        "price": price_to_wire(model, row["price"]),
+        "size": size_to_wire(model, row["size"]),
+        "size_matched": size_to_wire(model, row["size_matched"]),
+        "size_remaining": size_to_wire(model, row["size_remaining"]),
+        "size_cancelled": size_to_wire(model, row["size_cancelled"]),
+        "size_lapsed": size_to_wire(model, row["size_lapsed"]),
+        "size_voided": size_to_wire(model, row["size_voided"]),
+        "avg_price_matched": avg,
+        "status": row["status"],
+        "persistence": row["persistence"],
+        "time_in_force": row["time_in_force"],
+        "client_ref": row["client_ref"],
+        "replaces": row["replaces"] or None,
+        "placed_ts": row["placed_ts"],
+        "updated_ts": row["updated_ts"],
+    }
+
+
+def history_trade(row: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """One history-store trades row (TRADE_COLUMNS) as /trades shows it (as `trade_dict`)."""
+    d: dict[str, Any] = {
+        "trade_id": row["trade_id"],
+        "market_id": row["market_id"],
+        "runner_id": row["runner_id"],
+        "maker_runner_id": row["maker_runner_id"],
+        "price": price_to_wire(model, row["price"]),
+        "size": size_to_wire(model, row["size"]),
+        "maker_size": size_to_wire(model, row["maker_size"]),
+        "implied": bool(row["implied"]),
+        "taker_order_id": row["taker_order_id"],
+        "maker_order_id": row["maker_order_id"],
+        "taker_account": row["taker_account"],
+        "maker_account": row["maker_account"],
+        "house": row["house"] / money_scale(model),
+        "ts": row["ts"],
+        "voided": bool(row["voided"]),
+    }
+    if model != _BINARY:
+        d["effective_odds"] = effective_odds_to_wire(row["effective_odds"] / 100)
+    return d

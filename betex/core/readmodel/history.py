@@ -734,6 +734,15 @@ class SQLiteHistory:
             limit,
         )
 
+    def market_models(self, market_ids: Iterable[int]) -> dict[int, str]:
+        """The market model of each known market in `market_ids` (the wire's units depend on it)."""
+        ids = sorted(set(market_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        rows = self._conn.execute(f"SELECT market_id, model FROM markets WHERE market_id IN ({marks})", ids)
+        return dict(rows.fetchall())
+
     # ------------------------------------------------------------------ whole-store views
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
