@@ -217,7 +217,7 @@ class OrderStreams:
                     return
                 model = self._model(row[3] if kind == 0 else row[0])
                 msg = (
-                    render.render_order_update(row, model)
+                    render.render_order_update(row, model, sub.account_id)
                     if kind == 0
                     else render.render_account_settled(row, model)
                 )
@@ -246,7 +246,7 @@ class OrderStreams:
         out: list[tuple[int, int, bytes]] = []
         for row in updates:
             if row[0] in by_account:
-                msg = render.render_order_update(row[1:], self._model(row[4]))
+                msg = render.render_order_update(row[1:], self._model(row[4]), row[0])
                 out.append((row[0], row[1], render.dumps(msg)))
         for srow in settlements:
             if srow[1] in by_account:

@@ -220,8 +220,10 @@ def _subscribe_orders(hub: Hub, conn: Connection, request: parse.SubscribeOrders
 
     def start() -> None:
         replay = request.from_seq is not None
-        sub = streams.subscribe(conn, request.account_id, hub.history_seq, replaying=replay)
-        conn.reply(render.dumps(render.render_ack(request.correlation_id)))
+        seq = hub.history_seq
+        sub = streams.subscribe(conn, request.account_id, seq, replaying=replay)
+        since = seq if request.from_seq is None else request.from_seq
+        conn.reply(render.dumps(render.render_ack(request.correlation_id, None, {"seq": since})))
         if request.from_seq is not None:
             task = hub.loop.create_task(streams.replay(sub, request.from_seq))
             hub.track(task)

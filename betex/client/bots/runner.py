@@ -32,6 +32,7 @@ from ..connection import BetexClient, ConnectionStatus, ConnState
 from ..errors import ClientError, NotConnected
 from ..http import BetexHttp
 from ..latency import LatencyRecorder
+from ..records import RiskRow
 from .base import Bot
 from .book import NO_OUTCOME, BookView, MarketSpec
 from .orders import Command, account_of, to_wire
@@ -407,7 +408,10 @@ async def synced_view(http: BetexHttp, market_id: int, depth: int = 10) -> BookV
 
 
 def parse_risk(data: Any) -> dict[int, dict[str, Any]]:
-    """`/risk` as {account_id: entry}, whatever the list/dict nesting of the body."""
+    """`/risk` as {account_id: entry}, whatever the list/dict nesting of the body (or the
+    client's typed `RiskRow`s)."""
+    if isinstance(data, list) and data and isinstance(data[0], RiskRow):
+        return {r.account_id: _risk_entry(r) for r in data}
     if isinstance(data, dict):
         for key in ("risk", "accounts"):
             if key in data:
@@ -427,6 +431,13 @@ def parse_risk(data: Any) -> dict[int, dict[str, Any]]:
                     with contextlib.suppress(ValueError):
                         out[int(e.get("account_id") or k)] = e
     return out
+
+
+def _risk_entry(r: RiskRow) -> dict[str, Any]:
+    """A typed row back in the `/risk` wire shape (what bot stats and summaries hold)."""
+    entry = {f: getattr(r, f) for f in RiskRow.__dataclass_fields__}
+    entry["if_win"] = [{"runner_id": k, "pnl": v} for k, v in r.if_win.items()]
+    return entry
 
 
 def if_win_cents(entry: dict[str, Any]) -> dict[int, float]:

@@ -416,7 +416,7 @@ def risk(
 # --- the order stream ----------------------------------------------------------------------
 
 
-def render_order_update(row: Sequence[Any], model: str) -> dict[str, Any]:
+def render_order_update(row: Sequence[Any], model: str, account_id: int) -> dict[str, Any]:
     """ORDER_UPDATE from an order_updates row of the history store (its UPDATE_COLUMNS order:
     seq, idx, order_id, market_id, runner_id, side, status, size_matched, size_remaining, then
     the fill's trade_id, price, effective odds, size, implied, then reason). `fill` is present
@@ -425,6 +425,7 @@ def render_order_update(row: Sequence[Any], model: str) -> dict[str, Any]:
     trade_id, price, effective, size, implied, reason = row[9:15]
     body: dict[str, Any] = {
         "seq": seq,
+        "account_id": account_id,
         "order_id": order_id,
         "market_id": market_id,
         "runner_id": runner_id,
@@ -451,11 +452,12 @@ def render_order_update(row: Sequence[Any], model: str) -> dict[str, Any]:
 def render_account_settled(row: Sequence[Any], model: str) -> dict[str, Any]:
     """ACCOUNT_SETTLED from a settlements row (market_id, account_id, gross, commission, net,
     kind, seq, ts): P&L in money (`kind` SETTLED, or VOIDED with zeros)."""
-    market_id, _account, gross, commission, net, kind, seq, _ts = row[:8]
+    market_id, account_id, gross, commission, net, kind, seq, _ts = row[:8]
     scale = money_scale(model)
     return {
         "ACCOUNT_SETTLED": {
             "seq": seq,
+            "account_id": account_id,
             "market_id": market_id,
             "gross": gross / scale,
             "commission": commission / scale,
