@@ -31,6 +31,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from betex.core.errors import Rejected
+
 from . import messages as m
 from .errors import ClientError, ConnectionLost, NotConnected, RequestTimeout, ServerUnreachable
 from .urls import DEFAULT_URL, ws_ctl_url
@@ -114,6 +116,7 @@ class BetexClient:
         depth: int | None = None,
         no_ack: bool = False,
         token: str | None = None,
+        key: str | None = None,
         reconnect: bool = True,
         backoff: Backoff | None = None,
         request_timeout: float = 10.0,
@@ -124,6 +127,9 @@ class BetexClient:
         self.depth = depth
         self.no_ack = no_ack
         self.token = token
+        self.key = key
+        """An account API key (`keys` auth mode): sent as `Authorization: Bearer`; the admin
+        `token` then goes in the URL only."""
         self.reconnect = reconnect
         self.backoff = backoff or Backoff()
         self.request_timeout = request_timeout
@@ -208,7 +214,8 @@ class BetexClient:
         await asyncio.wait_for(self._connected_evt.wait(), timeout)
 
     async def _open(self, timeout: float) -> ClientConnection:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        bearer = self.key or self.token
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
         return await ws_connect(
             self.url,
             open_timeout=timeout,
@@ -669,8 +676,9 @@ class BetexClient:
         return await self.request(m.add_runners(market_id, runner_ids, runner_labels))
 
 
-class CommandFailed(ClientError):
-    """A request answered with a reject or an unexpected reply type (`reply` holds it)."""
+class CommandFailed(ClientError, Rejected):
+    """A request answered with a reject or an unexpected reply type (`reply` holds it; `code`
+    the reject code)."""
 
     def __init__(self, reply: m.Reply | None) -> None:
         err = getattr(reply, "error", None)

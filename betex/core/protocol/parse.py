@@ -629,7 +629,10 @@ def parse_client_msg(raw: bytes | str, model_of: ModelOf | None = None) -> Clien
     ((msg_type, body),) = msg.items()
     entry = _PARSERS.get(msg_type)
     if entry is None:
-        return WireError(_BAD, f"unknown message type {msg_type[:40]!r}")
+        # Still echo a readable correlation_id, so a client waiting on it gets this ERROR.
+        cid = body.get("correlation_id") if isinstance(body, dict) else None
+        cid = cid if type(cid) is int and 0 <= cid <= U64_MAX else None
+        return WireError(_BAD, f"unknown message type {msg_type[:40]!r}", cid)
     if not isinstance(body, dict):
         return WireError(_BAD, f"{msg_type} must hold an object", None, msg_type)
     cid = body.get("correlation_id")
