@@ -14,10 +14,10 @@ from betex.core.durability.journal import (
 )
 from betex.core.durability.recovery import ProgressFn, RecoveryInfo
 from betex.core.errors import WalError
-from betex.core.protocol import render
 from betex.core.ops.common import require_wal
 from betex.core.ops.rebuild import build_projection
 from betex.core.ops.recovery import recover_engine
+from betex.core.protocol import render
 
 
 @dataclass(frozen=True, slots=True)
