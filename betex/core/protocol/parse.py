@@ -377,6 +377,8 @@ def _order_batch(msg_type: str, single: str) -> Callable[[Mapping[str, Any], int
 
     def parse(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> OrderBatch:
         market_id = _uint(b, "market_id", U64_MAX)
+        if b.get("account_id") is not None:
+            _account(b)  # a bad default account is the whole message's fault
         raw = b.get("instructions")
         if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_INSTRUCTIONS:
             raise _Bad(_BAD, f"'instructions' must be a list of 1..{MAX_INSTRUCTIONS} objects")

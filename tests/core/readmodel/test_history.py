@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from betex.core.domain.engine import Engine
 from betex.core.domain.events import Event, OrderAccepted
+from betex.core.protocol import render
 from betex.core.protocol.render import effective_odds_to_wire
 from betex.core.readmodel.history import (
     MAX_LIMIT,
@@ -65,7 +66,9 @@ def assert_same_as_projection(store: SQLiteHistory, p: Projection) -> None:
     voided flags, and each account's settled P&L."""
     assert store.applied_seq() == p.seq
     rows = every(store.orders)
-    assert [r["order_id"] for r in rows] == [o["order_id"] for o in p.orders(limit=MAX_LIMIT)["orders"]]
+    assert [r["order_id"] for r in rows] == [
+        o["order_id"] for o in render.orders(p, limit=MAX_LIMIT)["orders"]
+    ]
     assert len(rows) == len(p.order_table)
     for r in rows:
         o = p.order_table[r["order_id"]]
@@ -107,7 +110,7 @@ def assert_same_as_projection(store: SQLiteHistory, p: Projection) -> None:
             o.placed_ts,
             o.updated_ts,
         )
-        served = p.order_dict(o)
+        served = render.order_dict(p, o)
         assert r["status"] == served["status"]
         if o.matched:
             assert r["avg_price_matched"] == o.value / o.matched
@@ -121,10 +124,10 @@ def assert_same_as_projection(store: SQLiteHistory, p: Projection) -> None:
             assert r["avg_price_matched"] is None is served["avg_price_matched"]
     for status in ("open", "complete"):
         got = [r["order_id"] for r in every(store.orders, status=status)]
-        want = [o["order_id"] for o in p.orders(status=status, limit=MAX_LIMIT)["orders"]]
+        want = [o["order_id"] for o in render.orders(p, status=status, limit=MAX_LIMIT)["orders"]]
         assert got == want, status
     completed = [r["order_id"] for r in every(store.completed_orders)]
-    assert completed == [o["order_id"] for o in p.completed_orders(limit=MAX_LIMIT)["orders"]]
+    assert completed == [o["order_id"] for o in render.completed_orders(p, limit=MAX_LIMIT)["orders"]]
     trades = every(store.trades)
     assert [t["trade_id"] for t in trades] == list(reversed(p.trade_table))
     for t in trades:
