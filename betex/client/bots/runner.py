@@ -68,6 +68,10 @@ class SlotRotation:
         return None
 
 
+RISK_IDLE_POLLS = 10
+"""No-ack bots refresh `/risk` on fills; with none for this many poll intervals, anyway."""
+
+
 class BotRunner:
     """Runs `bots` against `client` (already connected and subscribed to `market`)."""
 
@@ -310,18 +314,37 @@ class BotRunner:
                 b.on_disconnect()
 
     async def _poll_risk(self) -> None:
-        """Without acks bots cannot see their fills; feed them the server's matched if-win."""
+        """Without acks bots cannot see their fills. They follow their accounts' order streams
+        and fetch the server's matched if-win (`/risk`) when a fill arrives, at most every
+        `risk_poll_s`; without a fill, every `RISK_IDLE_POLLS × risk_poll_s` as a safety net."""
         assert self.http is not None
-        while True:
-            await asyncio.sleep(self.risk_poll_s)
-            try:
-                risk = parse_risk(await self.http.risk(market_id=self.market.market_id))
-            except (ClientError, ValueError, KeyError, TypeError):
-                continue
-            for acct, entry in risk.items():
-                bot = self._by_account.get(acct)
-                if bot is not None:
-                    bot.on_risk(if_win_cents(entry))
+        filled = asyncio.Event()
+        accounts = self._by_account
+
+        def on_update(u: m.OrderUpdate) -> None:
+            if u.fill is not None and u.account_id in accounts:
+                filled.set()
+
+        off = self.client.on_order_update(on_update)
+        try:
+            for account in accounts:
+                with contextlib.suppress(ClientError):
+                    await self.client.subscribe_orders(account)
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(filled.wait(), RISK_IDLE_POLLS * self.risk_poll_s)
+                filled.clear()
+                try:
+                    risk = parse_risk(await self.http.risk(market_id=self.market.market_id))
+                except (ClientError, ValueError, KeyError, TypeError):
+                    risk = {}
+                for acct, entry in risk.items():
+                    bot = accounts.get(acct)
+                    if bot is not None:
+                        bot.on_risk(if_win_cents(entry))
+                await asyncio.sleep(self.risk_poll_s)
+        finally:
+            off()
 
     # --- lock step -------------------------------------------------------------------------------
 
