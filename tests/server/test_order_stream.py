@@ -89,7 +89,9 @@ async def _activity(cl: Client, market: int, account: int) -> None:
     assert kind == "ORDER_RESPONSE" and reply["status"] == "CANCELLED", reply
 
 
-def test_reconnect_with_from_seq_gets_exactly_the_missed_updates_across_a_restart(tmp_path: Path) -> None:
+def test_reconnect_with_from_seq_gets_exactly_the_missed_updates_across_a_restart(
+    tmp_path: Path, server_msg_validator: Validator | None
+) -> None:
     data = tmp_path / "data"
     server = start_server(data, *ARGS)
     try:
@@ -113,11 +115,12 @@ def test_reconnect_with_from_seq_gets_exactly_the_missed_updates_across_a_restar
         assert [u.get("reason") for u in seen] == [None, None, "USER"]
 
         async def resume(srv: ServerProcess, from_seq: int, expect: int) -> list[dict[str, Any]]:
-            cl = await Client.connect(srv.ws_url + "/ws_ctl")
+            cl = await Client.connect(srv.ws_url + "/ws_ctl", server_msg_validator)
             kind, ack = await cl.call("SUBSCRIBE_ORDERS", {"account_id": 7, "from_seq": from_seq})
             assert kind == "ACK" and ack["ok"], ack
             await _settle_quiet(cl, expect)
             got = _updates(cl)
+            cl.check()
             await cl.close()
             return got
 
@@ -134,7 +137,7 @@ def test_reconnect_with_from_seq_gets_exactly_the_missed_updates_across_a_restar
         assert everything == seen + missed
 
         async def live_after_replay() -> None:
-            cl = await Client.connect(server.ws_url + "/ws_ctl")
+            cl = await Client.connect(server.ws_url + "/ws_ctl", server_msg_validator)
             await cl.call("SUBSCRIBE_ORDERS", {"account_id": 7, "from_seq": missed[-1]["seq"]})
             await _activity(cl, market, 7)
             await _settle_quiet(cl, 3)
@@ -148,6 +151,7 @@ def test_reconnect_with_from_seq_gets_exactly_the_missed_updates_across_a_restar
             # account 7 backed 2.0 of its orders at 3.0 three times, each matched 2.0: wins 3 × 4.0
             assert settled["market_id"] == market and settled["gross"] == 12.0
             assert settled["net"] == settled["gross"] - settled["commission"]
+            cl.check()
             await cl.close()
 
         asyncio.run(live_after_replay())
