@@ -51,6 +51,7 @@ class HistoryApplied(NamedTuple):
     seq: int
     updates: list[tuple[Any, ...]]
     settlements: list[tuple[Any, ...]]
+    models: dict[int, str]
 
 
 class PendingReply(NamedTuple):
@@ -111,10 +112,14 @@ class Hub:
         self._post(EventBatch(events, time.perf_counter_ns()))
 
     def on_history(
-        self, seq: int, updates: list[tuple[Any, ...]], settlements: list[tuple[Any, ...]]
+        self,
+        seq: int,
+        updates: list[tuple[Any, ...]],
+        settlements: list[tuple[Any, ...]],
+        models: dict[int, str],
     ) -> None:
         """`HistoryFeed` callback (its thread, after each commit)."""
-        self._post(HistoryApplied(seq, updates, settlements))
+        self._post(HistoryApplied(seq, updates, settlements, models))
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Keep a background task referenced until it ends (order-stream replays)."""
@@ -180,7 +185,7 @@ class Hub:
         self.history_seq = item.seq
         if self.order_streams is not None:
             try:
-                self.order_streams.publish(item.updates, item.settlements)
+                self.order_streams.publish(item.updates, item.settlements, item.models)
             except Exception:
                 log.exception("publishing order updates failed")
         if self._history_waiters:

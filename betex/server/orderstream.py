@@ -39,9 +39,11 @@ CATCH_UP_BATCH = 20_000
 REPLAY_PAGE = 5_000
 
 Rows = list[tuple[Any, ...]]
-Applied = Callable[[int, Rows, Rows], None]
+Models = dict[int, str]
+Applied = Callable[[int, Rows, Rows, Models], None]
 """Called on the feed's thread after each committed transaction: (applied seq, order-update
-rows, settlement rows)."""
+rows, settlement rows, the model of each market in them, from the store: the live read model
+may already have let a settled market go)."""
 
 
 def history_path(data_dir: Path) -> Path:
@@ -162,7 +164,13 @@ class HistoryFeed:
                 continue
             self.applied_seq = seq
             try:
-                self._on_applied(seq, store.last_updates, store.last_settlements)
+                updates, settled = store.last_updates, store.last_settlements
+                models = (
+                    store.market_models([r[4] for r in updates] + [r[0] for r in settled])
+                    if updates or settled
+                    else {}
+                )
+                self._on_applied(seq, updates, settled, models)
             except Exception:
                 log.exception("posting order updates failed")
 
@@ -212,11 +220,12 @@ class OrderStreams:
         """Send the account's updates after `from_seq` from the store, then the live ones that
         arrived meanwhile (seq above the replay's read snapshot)."""
         try:
-            rows, seq = await asyncio.to_thread(_read_replay, self.path, sub.account_id, from_seq)
+            rows, seq, models = await asyncio.to_thread(_read_replay, self.path, sub.account_id, from_seq)
             for kind, row in rows:
                 if sub.conn.closed:
                     return
-                model = self._model(row[3] if kind == 0 else row[0])
+                mid = row[3] if kind == 0 else row[0]
+                model = models.get(mid) or self._model(mid)
                 msg = (
                     render.render_order_update(row, model, sub.account_id)
                     if kind == 0
@@ -239,19 +248,20 @@ class OrderStreams:
             if not subs:
                 del self._by_account[account]
 
-    def publish(self, updates: Rows, settlements: Rows) -> None:
+    def publish(self, updates: Rows, settlements: Rows, models: Models | None = None) -> None:
         """Push one committed batch's rows to the subscribers of their accounts."""
+        known = models or {}
         if not self._by_account:
             return
         by_account = self._by_account
         out: list[tuple[int, int, bytes]] = []
         for row in updates:
             if row[0] in by_account:
-                msg = render.render_order_update(row[1:], self._model(row[4]), row[0])
+                msg = render.render_order_update(row[1:], known.get(row[4]) or self._model(row[4]), row[0])
                 out.append((row[0], row[1], render.dumps(msg)))
         for srow in settlements:
             if srow[1] in by_account:
-                msg = render.render_account_settled(srow, self._model(srow[0]))
+                msg = render.render_account_settled(srow, known.get(srow[0]) or self._model(srow[0]))
                 out.append((srow[1], srow[6], render.dumps(msg)))
         for account, seq, data in out:
             for sub in by_account.get(account, ()):
@@ -271,9 +281,11 @@ class OrderStreams:
                     del self._by_account[account]
 
 
-def _read_replay(path: Path, account_id: int, from_seq: int) -> tuple[list[tuple[int, tuple[Any, ...]]], int]:
-    """(rows in commit order, the applied seq they are complete up to). Kind 0 is an
-    order_updates row (UPDATE_COLUMNS), kind 1 a settlements row (SETTLEMENT_COLUMNS)."""
+def _read_replay(
+    path: Path, account_id: int, from_seq: int
+) -> tuple[list[tuple[int, tuple[Any, ...]]], int, Models]:
+    """(rows in commit order, the applied seq they are complete up to, their markets' models).
+    Kind 0 is an order_updates row (UPDATE_COLUMNS), kind 1 a settlements row (SETTLEMENT_COLUMNS)."""
     store = SQLiteHistory.open_reader(path)
     try:
         updates: list[tuple[int, int, int, tuple[Any, ...]]] = []
@@ -294,7 +306,8 @@ def _read_replay(path: Path, account_id: int, from_seq: int) -> tuple[list[tuple
             cursor = spage.cursor
             if cursor is None or len(fresh) < len(spage.rows):
                 break
+        models = store.market_models([r[3] for *_k, r in updates] + [r[0] for *_k, r in settled])
     finally:
         store.close()
     merged = sorted(updates + settled, key=lambda t: (t[0], t[1], t[2]))
-    return [(kind, row) for _s, kind, _i, row in merged], seq
+    return [(kind, row) for _s, kind, _i, row in merged], seq, models

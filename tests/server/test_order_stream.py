@@ -244,3 +244,41 @@ def test_one_connection_streams_several_markets_and_unsubscribes(
         await admin.close()
 
     asyncio.run(go())
+
+
+def test_binary_market_updates_are_in_bps_and_shares_and_settle_in_money(
+    betex_server: ServerProcess, server_msg_validator: Validator | None
+) -> None:
+    async def go() -> None:
+        cl = await Client.connect(betex_server.ws_url + "/ws_ctl", server_msg_validator)
+        kind, created = await cl.call(
+            "CREATE_MARKET", {"name": "yes/no", "market_model": "BINARY_YES", "runner_ids": [1]}
+        )
+        assert kind == "MARKET_CREATED", created
+        market = created["market_id"]
+        await cl.call("SUBSCRIBE_ORDERS", {"account_id": 201, "from_seq": 0})
+        for side, account in (("BUY", 201), ("SELL", 202)):
+            kind, reply = await cl.call(
+                "PLACE_ORDER",
+                {
+                    "market_id": market,
+                    "runner_id": 1,
+                    "side": side,
+                    "price": 4500,
+                    "size": 10,
+                    "account_id": account,
+                },
+            )
+            assert reply["status"] == "ACCEPTED", reply
+        await cl.call("CLOSE_MARKET", {"market_id": market})
+        await cl.call("SETTLE_MARKET", {"market_id": market, "winner_runner_ids": [1]})
+        await cl.wait_for(lambda: any("ACCOUNT_SETTLED" in m for m in cl.uncorrelated))
+        mine = [u for u in _updates(cl) if u["market_id"] == market]
+        fill = next(u["fill"] for u in mine if "fill" in u)
+        assert fill["price"] == 4500 and fill["size"] == 10 and "effective_odds" not in fill
+        (settled,) = [m["ACCOUNT_SETTLED"] for m in cl.uncorrelated if "ACCOUNT_SETTLED" in m]
+        assert settled["gross"] == 5.5  # bought 10 YES at 45.00 %, YES won: 10 × 0.55
+        cl.check()
+        await cl.close()
+
+    asyncio.run(go())
