@@ -48,6 +48,8 @@ never collide with a bot's `(account_id << 32) | seq` counting up from 1 on the 
 
 
 class ConnState(StrEnum):
+    """Where the connection is in its life (a status bar shows it)."""
+
     DISCONNECTED = "DISCONNECTED"
     CONNECTING = "CONNECTING"
     CONNECTED = "CONNECTED"
@@ -79,10 +81,12 @@ class ConnectionStatus:
 
     @property
     def connected(self) -> bool:
+        """True while the WebSocket is open."""
         return self.state is ConnState.CONNECTED
 
     @property
     def reconnects(self) -> int:
+        """How many times the connection came back after a drop."""
         return max(0, self.connects - 1)
 
 
@@ -98,9 +102,11 @@ class Backoff:
     _rng: random.Random = field(default_factory=random.Random, init=False, repr=False)
 
     def reset(self) -> None:
+        """Start again from `initial` (after a successful connection)."""
         self._next = 0.0
 
     def next_delay(self) -> float:
+        """The next delay in seconds: doubled each time up to `maximum`, with jitter."""
         self._next = self.initial if self._next == 0.0 else min(self.maximum, self._next * self.factor)
         return self._next * (1.0 + self.jitter * (2.0 * self._rng.random() - 1.0))
 
@@ -158,12 +164,14 @@ class BetexClient:
 
     @property
     def url(self) -> str:
+        """The `/ws_ctl` URL this client connects to (market, depth, no_ack, token in the query)."""
         return ws_ctl_url(
             self.base_url, market_id=self.market_id, depth=self.depth, no_ack=self.no_ack, token=self.token
         )
 
     @property
     def connected(self) -> bool:
+        """True while the connection is up."""
         return self.status.state is ConnState.CONNECTED
 
     async def connect(self, timeout: float = 5.0) -> None:

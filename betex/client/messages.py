@@ -47,6 +47,7 @@ class ExchangeBook:
     runners: tuple[RunnerLadder, ...]
 
     def ladder(self, runner_id: int) -> RunnerLadder | None:
+        """The ladder of one runner, None if the book has no such runner."""
         for r in self.runners:
             if r.runner_id == runner_id:
                 return r
@@ -90,6 +91,7 @@ class Snapshot:
 
     @property
     def runner_ids(self) -> tuple[int, ...]:
+        """The market's runner ids, in snapshot order."""
         return tuple(r.runner_id for r in self.runners)
 
     @property
@@ -150,6 +152,7 @@ class OrderResponse(NamedTuple):
 
     @property
     def rejected(self) -> bool:
+        """True for a REJECTED response (`error` holds the code and message)."""
         return self.error is not None or self.status == "REJECTED"
 
 
@@ -357,6 +360,7 @@ def _order_update(b: dict[str, Any]) -> OrderUpdate:
 
 
 def parse_market_info(m: dict[str, Any]) -> MarketInfo:
+    """One MARKET_LIST row; fields beyond the basic four go to `extra`."""
     known = ("market_id", "name", "market_state", "market_phase")
     return MarketInfo(
         m["market_id"],
@@ -368,6 +372,7 @@ def parse_market_info(m: dict[str, Any]) -> MarketInfo:
 
 
 def parse_market_list(b: dict[str, Any]) -> MarketList:
+    """A MARKET_LIST body (or GET /markets)."""
     return MarketList(b.get("correlation_id"), tuple(parse_market_info(m) for m in b.get("markets") or ()))
 
 
@@ -439,6 +444,7 @@ def create_market(
     market_phase: str = "PRE",
     correlation_id: int | None = None,
 ) -> dict[str, Any]:
+    """CREATE_MARKET (admin): a market with these runners, OPEN and PRE by default."""
     return _msg(
         "CREATE_MARKET",
         name=name,
@@ -459,6 +465,7 @@ def add_runners(
     runner_labels: list[str] | None = None,
     correlation_id: int | None = None,
 ) -> dict[str, Any]:
+    """ADD_RUNNERS (admin, MULTI_RUNNER markets)."""
     return _msg(
         "ADD_RUNNERS",
         market_id=market_id,
@@ -469,10 +476,12 @@ def add_runners(
 
 
 def list_markets(correlation_id: int | None = None) -> dict[str, Any]:
+    """LIST_MARKETS: answered with MARKET_LIST."""
     return _msg("LIST_MARKETS", correlation_id=correlation_id)
 
 
 def subscribe(market_id: int, depth: int | None = None, correlation_id: int | None = None) -> dict[str, Any]:
+    """SUBSCRIBE {market_id}: switch the connection's main snapshot stream."""
     return _msg("SUBSCRIBE", market_id=market_id, depth=depth, correlation_id=correlation_id)
 
 
@@ -484,6 +493,7 @@ def subscribe_markets(
 
 
 def unsubscribe(market_ids: list[int], correlation_id: int | None = None) -> dict[str, Any]:
+    """UNSUBSCRIBE: stop streaming these markets."""
     return _msg("UNSUBSCRIBE", market_ids=list(market_ids), correlation_id=correlation_id)
 
 
@@ -549,6 +559,7 @@ def cancel_order(
     size_reduction: float | int | None = None,
     correlation_id: int | None = None,
 ) -> dict[str, Any]:
+    """CANCEL_ORDER: all that remains, or `size_reduction` of it."""
     return _msg(
         "CANCEL_ORDER",
         market_id=market_id,
@@ -560,12 +571,14 @@ def cancel_order(
 
 
 def cancel_all(market_id: int, account_id: int, correlation_id: int | None = None) -> dict[str, Any]:
+    """CANCEL_ALL: every unmatched order of the account in the market."""
     return _msg("CANCEL_ALL", market_id=market_id, account_id=account_id, correlation_id=correlation_id)
 
 
 def replace_order(
     market_id: int, order_id: int, account_id: int, new_price: float | int, correlation_id: int | None = None
 ) -> dict[str, Any]:
+    """REPLACE_ORDER: move the remaining size to `new_price` (a new order id)."""
     return _msg(
         "REPLACE_ORDER",
         market_id=market_id,
@@ -577,6 +590,7 @@ def replace_order(
 
 
 def set_market_state(market_id: int, market_state: str, correlation_id: int | None = None) -> dict[str, Any]:
+    """SET_MARKET_STATE (admin): OPEN or SUSPENDED."""
     return _msg(
         "SET_MARKET_STATE", market_id=market_id, market_state=str(market_state), correlation_id=correlation_id
     )
@@ -590,6 +604,7 @@ def market_command(kind: str, market_id: int, correlation_id: int | None = None)
 def settle_market(
     market_id: int, winner_runner_ids: list[int], correlation_id: int | None = None
 ) -> dict[str, Any]:
+    """SETTLE_MARKET (admin): settle a CLOSED market with these winners."""
     return _msg(
         "SETTLE_MARKET",
         market_id=market_id,
@@ -604,6 +619,7 @@ def void_trades(
     after_ts: int | None = None,
     correlation_id: int | None = None,
 ) -> dict[str, Any]:
+    """VOID_TRADES (admin): these trade ids, or every trade after `after_ts` (ns)."""
     return _msg(
         "VOID_TRADES",
         market_id=market_id,

@@ -49,6 +49,7 @@ class OrderRow:
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> OrderRow:
+        """From one element of `/orders`' `orders`."""
         return cls(**{f: d.get(f) for f in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
     @property
@@ -80,6 +81,7 @@ class TradeRow:
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> TradeRow:
+        """From one element of `/trades`' `trades`."""
         return cls(**{f: d.get(f) for f in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
 
@@ -101,6 +103,7 @@ class RiskRow:
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> RiskRow:
+        """From one element of `/risk`'s `risk`."""
         raw = d.get("if_win") or []
         if_win = {int(e["runner_id"]): float(e["pnl"]) for e in raw} if isinstance(raw, list) else {}
         return cls(
