@@ -7,7 +7,7 @@ import asyncio
 import socket
 from pathlib import Path
 
-from betex.client import Backoff, BetexClient, OrderUpdate
+from betex.client import Backoff, BetexClient, BinaryBook, OrderUpdate
 from tests.conftest import start_server
 
 
@@ -61,3 +61,29 @@ async def _until(pred, timeout: float = 10.0) -> None:  # type: ignore[no-untype
     while not pred():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.02)
+
+
+def test_one_client_follows_several_markets(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", "--durability", "async", "--snapshot-interval-ms", "50")
+    try:
+
+        async def go() -> None:
+            async with BetexClient(server.ws_url) as c:
+                a, b = await c.create_market("soccer"), await c.create_market("binary")
+                await c.subscribe_markets([a, b], depth=3)
+                await c.wait_snapshot(a)
+                await c.wait_snapshot(b)
+                await c.place(b, 1, "BUY", 4500, 10, 3)
+                snap = await c.wait_snapshot(
+                    b,
+                    lambda s: (
+                        isinstance(s.book, BinaryBook) and bool(s.book.bids) and s.book.bids[0].price == 4500
+                    ),
+                )
+                assert snap.market_id == b and c.extra_markets == {a, b}
+                await c.unsubscribe([a])
+                assert c.extra_markets == {b}
+
+        asyncio.run(go())
+    finally:
+        server.stop()
