@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from betex.core.domain.events import Event
-from betex.core.domain.types import MarketModel
+from betex.core.domain.types import MarketModel, RejectCode
 from betex.core.durability.journal import JournalReader
 from betex.core.errors import BetexError
 from betex.core.protocol import render
+from betex.core.protocol.parse import WireError
 from betex.core.readmodel.history import SQLiteHistory
 
 from .connection import Connection
@@ -218,29 +219,42 @@ class OrderStreams:
 
     async def replay(self, sub: OrderSubscription, from_seq: int) -> None:
         """Send the account's updates after `from_seq` from the store, then the live ones that
-        arrived meanwhile (seq above the replay's read snapshot)."""
+        arrived meanwhile (seq above the replay's read snapshot). If the store cannot be read
+        the subscription ends with an ERROR (the client may resubscribe with its last seq)."""
         try:
             rows, seq, models = await asyncio.to_thread(_read_replay, self.path, sub.account_id, from_seq)
-            for kind, row in rows:
-                if sub.conn.closed:
-                    return
-                mid = row[3] if kind == 0 else row[0]
-                model = models.get(mid) or self._model(mid)
-                msg = (
-                    render.render_order_update(row, model, sub.account_id)
-                    if kind == 0
-                    else render.render_account_settled(row, model)
-                )
-                sub.conn.reply(render.dumps(msg))
-            sub.last_seq = max(seq, from_seq)
-        finally:
+        except Exception as exc:
+            log.exception("order stream replay for account %d failed", sub.account_id)
             sub.replaying = False
+            self._remove(sub)
+            err = WireError(RejectCode.OVERLOADED, f"order stream replay failed: {type(exc).__name__}")
+            sub.conn.reply(render.dumps(render.render_error(err)))
+            return
+        for kind, row in rows:
+            if sub.conn.closed:
+                return
+            mid = row[3] if kind == 0 else row[0]
+            model = models.get(mid) or self._model(mid)
+            msg = (
+                render.render_order_update(row, model, sub.account_id)
+                if kind == 0
+                else render.render_account_settled(row, model)
+            )
+            sub.conn.reply(render.dumps(msg))
+        upto = max(seq, from_seq)
+        sub.last_seq = upto
+        sub.replaying = False
         pending, sub.buffer = sub.buffer, []
-        for item in pending:
-            row_seq, data = item
-            if row_seq > sub.last_seq:
+        for row_seq, data in pending:  # several rows may share a seq: compare with the snapshot's
+            if row_seq > upto:
                 sub.conn.reply(data)
-                sub.last_seq = row_seq
+
+    def _remove(self, sub: OrderSubscription) -> None:
+        subs = self._by_account.get(sub.account_id, [])
+        if sub in subs:
+            subs.remove(sub)
+        if not subs:
+            self._by_account.pop(sub.account_id, None)
 
     def drop(self, conn: Connection) -> None:
         for account, subs in list(self._by_account.items()):
