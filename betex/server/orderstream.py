@@ -37,6 +37,9 @@ log = logging.getLogger("betex.server.history")
 HISTORY_FILE = "history.db"
 _ODDS = MarketModel.EXCHANGE_ODDS.value
 CATCH_UP_BATCH = 20_000
+MAX_BACKLOG_EVENTS = 200_000
+"""Committed events waiting for the writer above which the WAL thread waits for it: the
+engine is slowed (back-pressure up to the clients) rather than memory growing without bound."""
 REPLAY_PAGE = 5_000
 
 Rows = list[tuple[Any, ...]]
@@ -62,6 +65,7 @@ class HistoryFeed:
         self.path = path
         self._on_applied = on_applied
         self._queue: list[Sequence[Event]] = []
+        self._queued_events = 0
         self._cond = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -72,6 +76,8 @@ class HistoryFeed:
         """Events replayed from the WAL at start."""
         self.error: str | None = None
         """Set if a batch ever failed to apply: the store (and the order stream) stop there."""
+        self.waits = 0
+        """Times the WAL thread waited for the writer (its backlog was over MAX_BACKLOG_EVENTS)."""
 
     def start(self, data_dir: Path, to_seq: int) -> None:
         """Start the writer; it first replays WAL events after the store's applied seq up to
@@ -93,13 +99,20 @@ class HistoryFeed:
             return
         with self._cond:
             self._queue.append(events)
-            self._cond.notify()
+            self._queued_events += len(events)
+            self._cond.notify_all()
+            while self._queued_events > MAX_BACKLOG_EVENTS and self.error is None and self._thread_alive():
+                self.waits += 1
+                self._cond.wait(0.1)
+
+    def _thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Apply what is queued, then close the store."""
         with self._cond:
             self._stopping = True
-            self._cond.notify()
+            self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -149,6 +162,8 @@ class HistoryFeed:
                 while not self._queue and not self._stopping:
                     self._cond.wait()
                 batches, self._queue = self._queue, []
+                self._queued_events = 0
+                self._cond.notify_all()  # a WAL thread waiting on the backlog may go on
                 if not batches and self._stopping:
                     return
             if self.error is not None:
