@@ -8,6 +8,9 @@
    scheduled time and its latency is measured from that time to its reply (no coordinated
    omission); p50/p99/p99.9 from all samples.
 
+   The same phase runs again batched (`--batch`, default 100): the same mix, consecutive
+   PLACE_ORDERs grouped into PLACE_ORDERS messages of up to `--batch` instructions (one engine
+   batch each; CANCEL_ALLs stay single). Both figures come from the same run and server.
 3. With `--bots`, the same server is then driven by the real `betex bots` CLI in another process
    (market makers, noise and informed traders): flat out with `--no-ack`, then with acks at
    `--bots-rate`; its own summary (HDR histogram, open loop) gives throughput and latency.
@@ -123,6 +126,34 @@ def order_mix(market_id: int, n: int, seed: int, start_cid: int = 1) -> list[byt
     return out
 
 
+def batched(messages: list[bytes], batch: int) -> list[bytes]:
+    """The same commands with consecutive PLACE_ORDERs grouped into PLACE_ORDERS of ≤ `batch`."""
+    out: list[bytes] = []
+    group: list[dict[str, Any]] = []
+    market_id = 0
+
+    def flush() -> None:
+        if group:
+            body = {"market_id": market_id, "instructions": list(group)}
+            out.append(json.dumps({"PLACE_ORDERS": body}, separators=(",", ":")).encode())
+            group.clear()
+
+    for raw in messages:
+        msg = json.loads(raw)
+        if "PLACE_ORDER" not in msg:
+            flush()
+            out.append(raw)
+            continue
+        body = msg["PLACE_ORDER"]
+        market_id = body.pop("market_id")
+        body.pop("correlation_id", None)
+        group.append(body)
+        if len(group) >= batch:
+            flush()
+    flush()
+    return out
+
+
 def frame(payload: bytes) -> bytes:
     """A masked client TEXT frame (the mask is fixed: servers must not depend on its value)."""
     mask = b"\x00\x00\x00\x00"
@@ -156,9 +187,13 @@ def raw_connect(hostport: str, path: str) -> socket.socket:
     return sock
 
 
-def client_no_ack(hostport: str, market_id: int, n: int, seed: int) -> dict[str, Any]:
-    """Stream n pre-encoded orders over one no_ack connection; the server's own count decides when done."""
-    data = b"".join(frame(m) for m in order_mix(market_id, n, seed))
+def client_no_ack(hostport: str, market_id: int, n: int, seed: int, batch: int = 0) -> dict[str, Any]:
+    """Stream n pre-encoded orders over one no_ack connection (grouped into PLACE_ORDERS of
+    `batch` with batch > 0); the server's own count decides when done."""
+    messages = order_mix(market_id, n, seed)
+    if batch > 0:
+        messages = batched(messages, batch)
+    data = b"".join(frame(m) for m in messages)
     base = get_json(hostport, "/metrics")["commands_total"]
     sock = raw_connect(hostport, "/ws_ctl?no_ack=1")
     sock.setblocking(True)
@@ -323,7 +358,7 @@ def client_main(args: argparse.Namespace) -> None:
 
     gc.disable()  # the load client's own collector pauses would be measured as server latency
     if args.role == "client-no-ack":
-        result = client_no_ack(args.hostport, args.market_id, args.n, args.seed)
+        result = client_no_ack(args.hostport, args.market_id, args.n, args.seed, args.batch)
     else:
         import uvloop
 
@@ -376,6 +411,7 @@ def main() -> None:
     p.add_argument("--durability", default="sync", choices=("sync", "async"))
     p.add_argument("--rate", type=int, default=10_000, help="ack phase: commands per second")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--batch", type=int, default=100, help="instructions per PLACE_ORDERS (batched phase)")
     p.add_argument("--bots", action="store_true", help="also drive the server with `betex bots`")
     p.add_argument("--bots-rate", type=float, default=2_000, help="bots ack phase: commands per second")
     p.add_argument("--role", default="driver", help=argparse.SUPPRESS)
@@ -395,7 +431,11 @@ def main() -> None:
     try:
         market_id = create_market(hostport)
         run_client("client-no-ack", hostport, market_id, n=2_000, seed=args.seed + 1)  # warm-up
-        no_ack = run_client("client-no-ack", hostport, market_id, n=n_no_ack, seed=args.seed)
+        no_ack = run_client("client-no-ack", hostport, market_id, n=n_no_ack, seed=args.seed, batch=0)
+        wait_caught_up(hostport)
+        no_ack_batched = run_client(
+            "client-no-ack", hostport, market_id, n=n_no_ack, seed=args.seed + 3, batch=args.batch
+        )
         wait_caught_up(hostport)  # the ack phase must not pay for the no_ack phase's projection lag
         ack = run_client(
             "client-ack", hostport, market_id, rate=args.rate, seconds=ack_seconds, seed=args.seed + 2
@@ -421,6 +461,12 @@ def main() -> None:
         ("no_ack commands", f"{no_ack['commands']:,}", ""),
         ("no_ack throughput", f"{no_ack['commands_per_s']:,.0f}", "cmd/s (committed, per /metrics)"),
         ("no_ack client send time", f"{no_ack['send_s']:.2f}", "s"),
+        (
+            f"no_ack batched throughput ({args.batch}/msg)",
+            f"{no_ack_batched['commands_per_s']:,.0f}",
+            "cmd/s (PLACE_ORDERS; same mix, same server)",
+        ),
+        ("batched / unbatched", f"{no_ack_batched['commands_per_s'] / no_ack['commands_per_s']:.2f}", "×"),
         ("ack rate (open loop)", f"{ack['rate']:,}", "cmd/s"),
         (
             "ack replies",
@@ -461,6 +507,11 @@ def main() -> None:
         json.dumps(
             {
                 "no_ack_commands_per_s": round(no_ack["commands_per_s"], 1),
+                "no_ack_batched_commands_per_s": round(no_ack_batched["commands_per_s"], 1),
+                "batch": args.batch,
+                "batched_over_unbatched": round(
+                    no_ack_batched["commands_per_s"] / no_ack["commands_per_s"], 2
+                ),
                 "ack_p50_ms": round(ack["p50_ms"], 3),
                 "ack_p99_ms": round(ack["p99_ms"], 3),
                 "ack_p999_ms": round(ack["p999_ms"], 3),

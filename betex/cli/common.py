@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from betex.core.errors import (
     BetexError,
     DataDamaged,
+    Rejected,
     Unreachable,
     UsageError,
     WalError,
@@ -31,11 +32,13 @@ EXIT_USAGE = 2
 EXIT_WAL_LOCKED = 3
 EXIT_WAL_DAMAGED = 4
 EXIT_UNREACHABLE = 5
+EXIT_REJECTED = 6
 
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (WalLocked, EXIT_WAL_LOCKED),
     (DataDamaged, EXIT_WAL_DAMAGED),
     (Unreachable, EXIT_UNREACHABLE),
+    (Rejected, EXIT_REJECTED),
     (UsageError, EXIT_USAGE),
     (BetexError, EXIT_ERROR),
 )
@@ -73,6 +76,8 @@ def exit_code(exc: BaseException) -> int:
     """The exit status for `exc` (operations.md §4)."""
     for cls, code in EXIT_CODES:
         if isinstance(exc, cls):
+            if cls is Rejected and getattr(exc, "code", None) is None:
+                continue  # no reject code: an unexpected reply, not a typed reject
             return code
     return EXIT_ERROR
 

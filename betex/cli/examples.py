@@ -70,6 +70,55 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("Rebuild projection.snap in place (no server running)", "betex projection rebuild"),
         ("Beside a running server, into another file", "betex projection rebuild --out /tmp/projection.snap"),
     ),
+    "market": (
+        ("Create a soccer market (the TUI's and bots' preset)", "betex market create --preset soccer"),
+        ("Settle market 1: runner 1 won", "betex market close 1 && betex market settle 1 --winner 1"),
+    ),
+    "market create": (
+        ("From a preset, renamed", "betex market create --preset tennis --name 'Nadal v Federer'"),
+        (
+            "Explicit runners; print the new id with jq",
+            "betex market create --name Derby --model EXCHANGE_ODDS --book-type MULTI_RUNNER"
+            " --runner 1:Home --runner 2:Draw --runner 3:Away --json | jq .market_id",
+        ),
+    ),
+    "market list": (("Every market", "betex market list"), ("As JSON", "betex market list --json")),
+    "market state": (("State, phase and runners of market 1", "betex market state 1"),),
+    "market go-live": (("Turn market 1 in play", "betex market go-live 1"),),
+    "market close": (("Stop trading on market 1", "betex market close 1"),),
+    "market settle": (
+        ("Settle market 1 on runner 2", "betex market settle 1 --winner 2"),
+        ("A dead heat", "betex market settle 1 --winner 1 --winner 2"),
+    ),
+    "market void": (("Void market 1 (every trade, P&L 0)", "betex market void 1"),),
+    "market remove-runner": (("Remove runner 3 from market 1", "betex market remove-runner 1 --runner 3"),),
+    "order": (
+        (
+            "Back runner 1 at 2.5 for 10",
+            "betex order place --market 1 --runner 1 --side BACK --price 2.5 --size 10",
+        ),
+        ("Your open orders", "betex order list --market 1 --account 1 --status open"),
+    ),
+    "order place": (
+        (
+            "Lay runner 2 at 3.0 for 5 as account 7, kept in play",
+            "betex order place --market 1 --runner 2 --side LAY --price 3.0 --size 5 --account 7 --persist",
+        ),
+        (
+            "Fill or kill at least 2 of 10; the order id with jq",
+            "betex order place --market 1 --runner 1 --side BACK --price 2.5 --size 10 --fok --min-fill 2"
+            " --json | jq .order_id",
+        ),
+    ),
+    "order cancel": (
+        ("Cancel order 42", "betex order cancel --market 1 --order 42"),
+        ("Reduce it by 2", "betex order cancel --market 1 --order 42 --reduce 2"),
+    ),
+    "order replace": (("Move order 42 to 2.6", "betex order replace --market 1 --order 42 --price 2.6"),),
+    "order list": (
+        ("Every order in market 1", "betex order list --market 1"),
+        ("Account 7's, as JSON", "betex order list --market 1 --account 7 --json"),
+    ),
     "bots": (
         ("Create a soccer market and trade it for 10 seconds", "betex bots --create soccer"),
         ("Flat out, no acks, on market 1", "betex bots --market-id 1 --rate 0 --no-ack --duration 30"),

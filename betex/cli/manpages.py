@@ -29,6 +29,7 @@ EXIT_STATUS = (
     ("3", "The WAL is locked by another writer (a running server)."),
     ("4", "The WAL is damaged (the first bad seq is printed)."),
     ("5", "The server is unreachable."),
+    ("6", "The server refused a command (a typed reject; its code and message are printed)."),
 )
 
 

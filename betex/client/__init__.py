@@ -2,7 +2,8 @@
 
 - `BetexClient`: one `/ws_ctl` connection (commands, replies by correlation id, snapshots,
   reconnect with backoff); `BetexHttp`: the HTTP read endpoints.
-- `messages`: typed ServerMsg records and ClientMsg builders.
+- `messages`: typed ServerMsg records and ClientMsg builders; `records`: typed HTTP rows.
+- `ladder`: next tick up/down and snapping a price onto the odds ladder.
 - `bots`: market maker, noise and informed traders; `BotRunner` drives them over a client.
 - `loadgen.run_load`: the whole `betex bots` run as a library call.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 from .connection import Backoff, BetexClient, CommandFailed, ConnectionStatus, ConnState
 from .errors import ClientError, ConnectionLost, HttpError, NotConnected, RequestTimeout, ServerUnreachable
 from .http import BetexHttp
+from .ladder import on_ladder, snap, snap_bps, tick_down, tick_up
 from .latency import LatencyRecorder, LatencySummary
 from .messages import (
+    AccountSettled,
     Ack,
     BinaryBook,
     ErrorInfo,
@@ -25,6 +28,8 @@ from .messages import (
     MarketList,
     MarketUpdated,
     OrderResponse,
+    OrdersResponse,
+    OrderUpdate,
     RunnerInfo,
     RunnerLadder,
     ServerError,
@@ -34,11 +39,13 @@ from .messages import (
     UnknownMsg,
 )
 from .presets import PRESETS
+from .records import OrderRow, Page, RiskRow, TradeRow
 from .urls import DEFAULT_URL, http_base, ws_ctl_url
 
 __all__ = [
     "DEFAULT_URL",
     "PRESETS",
+    "AccountSettled",
     "Ack",
     "Backoff",
     "BetexClient",
@@ -62,7 +69,12 @@ __all__ = [
     "MarketUpdated",
     "NotConnected",
     "OrderResponse",
+    "OrderRow",
+    "OrderUpdate",
+    "OrdersResponse",
+    "Page",
     "RequestTimeout",
+    "RiskRow",
     "RunnerInfo",
     "RunnerLadder",
     "ServerError",
@@ -70,7 +82,13 @@ __all__ = [
     "ServerUnreachable",
     "Snapshot",
     "Status",
+    "TradeRow",
     "UnknownMsg",
     "http_base",
+    "on_ladder",
+    "snap",
+    "snap_bps",
+    "tick_down",
+    "tick_up",
     "ws_ctl_url",
 ]

@@ -31,6 +31,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from betex.core.errors import Rejected
+
 from . import messages as m
 from .errors import ClientError, ConnectionLost, NotConnected, RequestTimeout, ServerUnreachable
 from .urls import DEFAULT_URL, ws_ctl_url
@@ -46,6 +48,8 @@ never collide with a bot's `(account_id << 32) | seq` counting up from 1 on the 
 
 
 class ConnState(StrEnum):
+    """Where the connection is in its life (a status bar shows it)."""
+
     DISCONNECTED = "DISCONNECTED"
     CONNECTING = "CONNECTING"
     CONNECTED = "CONNECTED"
@@ -77,10 +81,12 @@ class ConnectionStatus:
 
     @property
     def connected(self) -> bool:
+        """True while the WebSocket is open."""
         return self.state is ConnState.CONNECTED
 
     @property
     def reconnects(self) -> int:
+        """How many times the connection came back after a drop."""
         return max(0, self.connects - 1)
 
 
@@ -96,9 +102,11 @@ class Backoff:
     _rng: random.Random = field(default_factory=random.Random, init=False, repr=False)
 
     def reset(self) -> None:
+        """Start again from `initial` (after a successful connection)."""
         self._next = 0.0
 
     def next_delay(self) -> float:
+        """The next delay in seconds: doubled each time up to `maximum`, with jitter."""
         self._next = self.initial if self._next == 0.0 else min(self.maximum, self._next * self.factor)
         return self._next * (1.0 + self.jitter * (2.0 * self._rng.random() - 1.0))
 
@@ -114,6 +122,7 @@ class BetexClient:
         depth: int | None = None,
         no_ack: bool = False,
         token: str | None = None,
+        key: str | None = None,
         reconnect: bool = True,
         backoff: Backoff | None = None,
         request_timeout: float = 10.0,
@@ -124,6 +133,9 @@ class BetexClient:
         self.depth = depth
         self.no_ack = no_ack
         self.token = token
+        self.key = key
+        """An account API key (`keys` auth mode): sent as `Authorization: Bearer`; the admin
+        `token` then goes in the URL only."""
         self.reconnect = reconnect
         self.backoff = backoff or Backoff()
         self.request_timeout = request_timeout
@@ -135,23 +147,31 @@ class BetexClient:
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._resubscribe_task: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[m.Reply]] = {}
         self._listeners: dict[type, list[Listener]] = {}
         self._any_listeners: list[Listener] = []
         self._conn_listeners: list[Callable[[ConnectionStatus], None]] = []
         self._seqs: dict[int, int] = {}
         self._connected_evt = asyncio.Event()
+        self.extra_markets: set[int] = set()
+        """Markets added with `subscribe_markets` (re-subscribed after a reconnect)."""
+        self.order_seqs: dict[int, int] = {}
+        """Accounts whose orders this client streams → the last update seq seen: a reconnect
+        resubscribes with it as `from_seq`, so no update is missed or seen twice."""
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
+        """The `/ws_ctl` URL this client connects to (market, depth, no_ack, token in the query)."""
         return ws_ctl_url(
             self.base_url, market_id=self.market_id, depth=self.depth, no_ack=self.no_ack, token=self.token
         )
 
     @property
     def connected(self) -> bool:
+        """True while the connection is up."""
         return self.status.state is ConnState.CONNECTED
 
     async def connect(self, timeout: float = 5.0) -> None:
@@ -202,7 +222,8 @@ class BetexClient:
         await asyncio.wait_for(self._connected_evt.wait(), timeout)
 
     async def _open(self, timeout: float) -> ClientConnection:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        bearer = self.key or self.token
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
         return await ws_connect(
             self.url,
             open_timeout=timeout,
@@ -229,6 +250,16 @@ class BetexClient:
         self.backoff.reset()
         self._set_state(ConnState.CONNECTED)
         self._connected_evt.set()
+        if st.connects > 1 and (self.extra_markets or self.order_seqs):
+            self._resubscribe_task = asyncio.get_running_loop().create_task(self._resubscribe())
+
+    async def _resubscribe(self) -> None:
+        """After a reconnect: the extra markets, and each order stream from its last seq."""
+        with contextlib.suppress(ClientError):
+            if self.extra_markets:
+                await self.send(m.subscribe_markets(sorted(self.extra_markets), self.depth))
+            for account, seq in list(self.order_seqs.items()):
+                await self.send(m.subscribe_orders(account, seq))
 
     def _attempt_failed(self, exc: BaseException) -> float:
         st = self.status
@@ -286,7 +317,11 @@ class BetexClient:
     def _dispatch(self, msg: m.ServerMsg) -> None:
         t = type(msg)
         st = self.status
-        if t is m.Snapshot:
+        if t is m.OrderUpdate or t is m.AccountSettled:
+            upd: m.OrderUpdate | m.AccountSettled = msg  # type: ignore[assignment]
+            if upd.account_id in self.order_seqs and upd.seq > self.order_seqs[upd.account_id]:
+                self.order_seqs[upd.account_id] = upd.seq
+        elif t is m.Snapshot:
             snap: m.Snapshot = msg  # type: ignore[assignment]
             self.snapshots[snap.market_id] = snap
             if snap.seq > st.last_seq:
@@ -354,15 +389,27 @@ class BetexClient:
         return lambda: lst.remove(callback) if callback in lst else None
 
     def on_snapshot(self, callback: Callable[[m.Snapshot], None]) -> Callable[[], None]:
+        """Call `callback` with every SNAPSHOT (any subscribed market)."""
         return self.on(m.Snapshot, callback)
 
     def on_status(self, callback: Callable[[m.Status], None]) -> Callable[[], None]:
+        """Call `callback` with every STATUS (once a second)."""
         return self.on(m.Status, callback)
 
     def on_order_response(self, callback: Callable[[m.OrderResponse], None]) -> Callable[[], None]:
+        """Call `callback` with every ORDER_RESPONSE (also those a `request` awaits)."""
         return self.on(m.OrderResponse, callback)
 
+    def on_order_update(self, callback: Callable[[m.OrderUpdate], None]) -> Callable[[], None]:
+        """Call `callback` with every ORDER_UPDATE of the accounts `subscribe_orders` follows."""
+        return self.on(m.OrderUpdate, callback)
+
+    def on_settled(self, callback: Callable[[m.AccountSettled], None]) -> Callable[[], None]:
+        """Call `callback` with every ACCOUNT_SETTLED (your P&L when a market settles)."""
+        return self.on(m.AccountSettled, callback)
+
     def on_error(self, callback: Callable[[m.ServerError], None]) -> Callable[[], None]:
+        """Call `callback` with every ERROR the server sends."""
         return self.on(m.ServerError, callback)
 
     def on_message(self, callback: Callable[[m.ServerMsg], None]) -> Callable[[], None]:
@@ -468,17 +515,50 @@ class BetexClient:
         raise CommandFailed(reply)
 
     async def list_markets(self) -> tuple[m.MarketInfo, ...]:
+        """Every market on the server (MARKET_LIST); raises `CommandFailed` if refused."""
         reply = await self.request(m.list_markets())
         if isinstance(reply, m.MarketList):
             return reply.markets
         raise CommandFailed(reply)
 
     async def subscribe(self, market_id: int, depth: int | None = None) -> None:
-        """Switch this connection's snapshot stream; kept across reconnects."""
+        """Switch this connection's main snapshot stream to `market_id`; kept across reconnects."""
         self.market_id = market_id
         if depth is not None:
             self.depth = depth
         await self.send(m.subscribe(market_id, depth))
+
+    async def subscribe_markets(self, market_ids: list[int], depth: int | None = None) -> None:
+        """Add markets to this connection's snapshot stream (`snapshots` keeps each market's
+        newest); raises `CommandFailed` if one is unknown. Kept across reconnects."""
+        if depth is not None:
+            self.depth = depth
+        reply = await self.request(m.subscribe_markets(market_ids, self.depth))
+        if reply is not None and not (isinstance(reply, m.Ack) and reply.ok):
+            raise CommandFailed(reply)
+        self.extra_markets.update(market_ids)
+
+    async def unsubscribe(self, market_ids: list[int]) -> None:
+        """Stop streaming these markets."""
+        self.extra_markets.difference_update(market_ids)
+        if self.market_id in market_ids:
+            self.market_id = None
+        await self.request(m.unsubscribe(market_ids))
+
+    async def subscribe_orders(self, account_id: int, from_seq: int | None = None) -> None:
+        """Stream every change to `account_id`'s orders (`on_order_update`, `on_settled`).
+
+        With `from_seq`, the changes after that seq are replayed first. After a reconnect the
+        client resubscribes from the last seq it saw, so nothing is missed or repeated.
+        """
+        self.order_seqs.setdefault(account_id, from_seq or self.status.last_seq)  # updates may beat the ACK
+        reply = await self.request(m.subscribe_orders(account_id, from_seq))
+        if reply is None:  # no_ack connection: no ACK to read the seq from
+            return
+        if not (isinstance(reply, m.Ack) and reply.ok):
+            raise CommandFailed(reply)
+        since = reply.detail.get("seq", from_seq or 0)
+        self.order_seqs[account_id] = max(since, self.order_seqs.get(account_id, 0))
 
     async def place(
         self,
@@ -495,6 +575,12 @@ class BetexClient:
         client_ref: str | None = None,
         correlation_id: int | None = None,
     ) -> m.Reply | None:
+        """Place one order (wire units: decimal odds or bps, money or shares).
+
+        Returns the ORDER_RESPONSE: `status` ACCEPTED with `fills` (each with its
+        `effective_odds`), or REJECTED with `error`. None on a `no_ack` connection.
+        `persistence` LAPSE (default) or PERSIST; `time_in_force` GTC or FILL_OR_KILL.
+        """
         cid = correlation_id if correlation_id is not None else self.next_correlation_id(account_id)
         return await self.request(
             m.place_order(
@@ -512,52 +598,95 @@ class BetexClient:
             )
         )
 
+    async def place_orders(
+        self, market_id: int, account_id: int, instructions: list[dict[str, Any]]
+    ) -> m.OrdersResponse:
+        """Place 1–200 orders in one engine batch (each instruction a PLACE_ORDER body without
+        market_id, e.g. `{"runner_id": 1, "side": "BACK", "price": 2.5, "size": 10}`); one
+        result per instruction, in order. Raises `CommandFailed` if the batch is malformed."""
+        return await self._batch("PLACE_ORDERS", market_id, account_id, instructions)
+
+    async def cancel_orders(
+        self, market_id: int, account_id: int, instructions: list[dict[str, Any]]
+    ) -> m.OrdersResponse:
+        """Cancel several orders in one engine batch (`{"order_id": 42, "size_reduction": 2}`)."""
+        return await self._batch("CANCEL_ORDERS", market_id, account_id, instructions)
+
+    async def replace_orders(
+        self, market_id: int, account_id: int, instructions: list[dict[str, Any]]
+    ) -> m.OrdersResponse:
+        """Move several orders to new prices in one engine batch (`{"order_id": 42, "new_price": 2.6}`)."""
+        return await self._batch("REPLACE_ORDERS", market_id, account_id, instructions)
+
+    async def _batch(
+        self, kind: str, market_id: int, account_id: int, instructions: list[dict[str, Any]]
+    ) -> m.OrdersResponse:
+        cid = self.next_correlation_id(account_id)
+        reply = await self.request(m.order_batch(kind, market_id, instructions, account_id, cid))
+        if isinstance(reply, m.OrdersResponse):
+            return reply
+        raise CommandFailed(reply)
+
     async def cancel(
         self, market_id: int, order_id: int, account_id: int, size_reduction: float | int | None = None
     ) -> m.Reply | None:
+        """Cancel an order's remaining size, or reduce it by `size_reduction`; the ORDER_RESPONSE
+        (status CANCELLED, the order after the change) or a REJECTED one."""
         cid = self.next_correlation_id(account_id)
         return await self.request(m.cancel_order(market_id, order_id, account_id, size_reduction, cid))
 
     async def cancel_all(self, market_id: int, account_id: int) -> m.Reply | None:
+        """Cancel every unmatched order of the account in the market; ACK with `detail.cancelled`."""
         return await self.request(m.cancel_all(market_id, account_id, self.next_correlation_id(account_id)))
 
     async def replace(
         self, market_id: int, order_id: int, account_id: int, new_price: float | int
     ) -> m.Reply | None:
+        """Cancel the remaining size and place it at `new_price` (status REPLACED with
+        `replacement_order_id`); REJECTED CANCELLED_NOT_PLACED if the new placement fails."""
         cid = self.next_correlation_id(account_id)
         return await self.request(m.replace_order(market_id, order_id, account_id, new_price, cid))
 
     async def set_state(self, market_id: int, market_state: str) -> m.Reply | None:
+        """Admin: OPEN or SUSPENDED (MARKET_UPDATED, or ACK ok=false)."""
         return await self.request(m.set_market_state(market_id, market_state))
 
     async def await_live(self, market_id: int) -> m.Reply | None:
+        """Admin: suspend before going in play (PRE → AWAITING_LIVE)."""
         return await self.request(m.market_command("AWAIT_LIVE_MARKET", market_id))
 
     async def go_live(self, market_id: int) -> m.Reply | None:
+        """Admin: turn the market in play (LAPSE orders are cancelled)."""
         return await self.request(m.market_command("GO_LIVE_MARKET", market_id))
 
     async def close_market(self, market_id: int) -> m.Reply | None:
+        """Admin: stop trading (unmatched orders are cancelled); settle or void next."""
         return await self.request(m.market_command("CLOSE_MARKET", market_id))
 
     async def void_market(self, market_id: int) -> m.Reply | None:
+        """Admin: void every trade and end the market (P&L 0)."""
         return await self.request(m.market_command("VOID_MARKET", market_id))
 
     async def settle(self, market_id: int, winner_runner_ids: list[int]) -> m.Reply | None:
+        """Admin: settle a CLOSED market with these winners (several: a dead heat)."""
         return await self.request(m.settle_market(market_id, winner_runner_ids))
 
     async def void_trades(
         self, market_id: int, trade_ids: list[int] | None = None, after_ts: int | None = None
     ) -> m.Reply | None:
+        """Admin: void the given trades, or every trade after `after_ts` (unix ns)."""
         return await self.request(m.void_trades(market_id, trade_ids, after_ts))
 
     async def add_runners(
         self, market_id: int, runner_ids: list[int], runner_labels: list[str] | None = None
     ) -> m.Reply | None:
+        """Admin: add runners to a MULTI_RUNNER market."""
         return await self.request(m.add_runners(market_id, runner_ids, runner_labels))
 
 
-class CommandFailed(ClientError):
-    """A request answered with a reject or an unexpected reply type (`reply` holds it)."""
+class CommandFailed(ClientError, Rejected):
+    """A request answered with a reject or an unexpected reply type (`reply` holds it; `code`
+    the reject code)."""
 
     def __init__(self, reply: m.Reply | None) -> None:
         err = getattr(reply, "error", None)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
 
 from . import messages as m
 from .errors import HttpError, ServerUnreachable
+from .records import OrderRow, Page, RiskRow, TradeRow
 from .urls import DEFAULT_URL, http_base
+
+T = TypeVar("T")
 
 
 class BetexHttp:
@@ -32,6 +36,7 @@ class BetexHttp:
         await self.close()
 
     async def close(self) -> None:
+        """Close the HTTP session (the object can be used again: a new session opens)."""
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -60,19 +65,25 @@ class BetexHttp:
         return data
 
     async def health(self) -> dict[str, Any]:
+        """`/health`: `{"status", "seq", "wal"}`; raises HttpError(503) while recovering."""
         return await self.get("/health")  # type: ignore[no-any-return]
 
     async def metrics(self) -> dict[str, Any]:
+        """`/metrics` as JSON (counters, latencies; see protocol.md)."""
         return await self.get("/metrics")  # type: ignore[no-any-return]
 
     async def snapshot(self, market_id: int | None = None, depth: int | None = None) -> m.Snapshot:
+        """A market's current SNAPSHOT (the lowest-id market without `market_id`)."""
         return m.parse_snapshot(await self.get("/snapshot", market_id=market_id, depth=depth))
 
     async def markets(self) -> tuple[m.MarketInfo, ...]:
+        """Every market, by id."""
         return m.parse_market_list(await self.get("/markets")).markets
 
-    async def risk(self, market_id: int | None = None, account_id: int | None = None) -> Any:
-        return await self.get("/risk", market_id=market_id, account_id=account_id)
+    async def risk(self, market_id: int | None = None, account_id: int | None = None) -> list[RiskRow]:
+        """P&L and exposure per account in a market (every account without `account_id`)."""
+        body = await self.get("/risk", market_id=market_id, account_id=account_id)
+        return [RiskRow.from_wire(r) for r in body.get("risk", [])]
 
     async def orders(
         self,
@@ -80,15 +91,48 @@ class BetexHttp:
         account_id: int | None = None,
         status: str | None = None,
         limit: int | None = None,
-    ) -> Any:
-        return await self.get(
-            "/orders", market_id=market_id, account_id=account_id, status=status, limit=limit
+        cursor: str | None = None,
+    ) -> Page[OrderRow]:
+        """One page of orders, newest first; `status` is "open" or "complete". Pass the page's
+        `next_cursor` as `cursor` for the next one (`all_orders` walks them for you)."""
+        body = await self.get(
+            "/orders", market_id=market_id, account_id=account_id, status=status, limit=limit, cursor=cursor
         )
+        return _page(body, "orders", OrderRow.from_wire)
+
+    async def all_orders(
+        self, market_id: int | None = None, account_id: int | None = None, status: str | None = None
+    ) -> list[OrderRow]:
+        """Every matching order, newest first (follows the cursor through all pages)."""
+        out: list[OrderRow] = []
+        cursor = None
+        while True:
+            page = await self.orders(market_id, account_id, status, limit=1000, cursor=cursor)
+            out.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                return out
 
     async def completed_orders(
-        self, market_id: int | None = None, account_id: int | None = None, limit: int | None = None
-    ) -> Any:
-        return await self.get("/completed_orders", market_id=market_id, account_id=account_id, limit=limit)
+        self,
+        market_id: int | None = None,
+        account_id: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[OrderRow]:
+        """One page of completed orders, most recently completed first."""
+        body = await self.get(
+            "/completed_orders", market_id=market_id, account_id=account_id, limit=limit, cursor=cursor
+        )
+        return _page(body, "orders", OrderRow.from_wire)
 
-    async def trades(self, market_id: int | None = None, limit: int | None = None) -> Any:
-        return await self.get("/trades", market_id=market_id, limit=limit)
+    async def trades(
+        self, market_id: int | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> Page[TradeRow]:
+        """One page of trades, newest first (voided ones flagged)."""
+        body = await self.get("/trades", market_id=market_id, limit=limit, cursor=cursor)
+        return _page(body, "trades", TradeRow.from_wire)
+
+
+def _page(body: dict[str, Any], key: str, make: Callable[[dict[str, Any]], T]) -> Page[T]:
+    return Page(tuple(make(r) for r in body.get(key, [])), body.get("next_cursor"), body.get("seq", 0))

@@ -47,6 +47,7 @@ class ExchangeBook:
     runners: tuple[RunnerLadder, ...]
 
     def ladder(self, runner_id: int) -> RunnerLadder | None:
+        """The ladder of one runner, None if the book has no such runner."""
         for r in self.runners:
             if r.runner_id == runner_id:
                 return r
@@ -90,6 +91,7 @@ class Snapshot:
 
     @property
     def runner_ids(self) -> tuple[int, ...]:
+        """The market's runner ids, in snapshot order."""
         return tuple(r.runner_id for r in self.runners)
 
     @property
@@ -107,16 +109,25 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Ack:
+    """ACK: `ok`, or the reject in `error`; `detail` carries counts or a seq (e.g.
+    `cancelled` for CANCEL_ALL, `seq` for SUBSCRIBE_ORDERS)."""
+
     correlation_id: int | None
     ok: bool
     error: ErrorInfo | None = None
+    detail: dict[str, int] = field(default_factory=dict)
 
 
 class Fill(NamedTuple):
+    """One fill of an order. `price` is the resting order's price; `effective_odds` (odds
+    markets) is the odds this order actually got, which differs from `price` for an implied
+    fill (e.g. backing runner 1 against a back on runner 2); None in binary markets."""
+
     trade_id: int
     price: float
     size: float
     implied: bool = False
+    effective_odds: float | None = None
 
 
 class OrderResponse(NamedTuple):
@@ -141,7 +152,47 @@ class OrderResponse(NamedTuple):
 
     @property
     def rejected(self) -> bool:
+        """True for a REJECTED response (`error` holds the code and message)."""
         return self.error is not None or self.status == "REJECTED"
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersResponse:
+    """The reply to PLACE_ORDERS / CANCEL_ORDERS / REPLACE_ORDERS: one result per instruction."""
+
+    correlation_id: int | None
+    results: tuple[OrderResponse, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """One change to one of your orders (SUBSCRIBE_ORDERS), in commit order. `fill` is set on
+    a fill, `reason` when size left the order otherwise (USER, LAPSED, MARKET_VOIDED, …)."""
+
+    seq: int
+    account_id: int
+    order_id: int
+    market_id: int
+    runner_id: int
+    side: str
+    status: str
+    size_matched: float
+    size_remaining: float
+    fill: Fill | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettled:
+    """Your P&L in a market when it settles (`kind` SETTLED) or is voided (VOIDED, zeros)."""
+
+    seq: int
+    account_id: int
+    market_id: int
+    gross: float
+    commission: float
+    net: float
+    kind: str = "SETTLED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,9 +250,12 @@ ServerMsg = (
     | MarketUpdated
     | MarketList
     | ServerError
+    | OrdersResponse
+    | OrderUpdate
+    | AccountSettled
     | UnknownMsg
 )
-Reply = Ack | OrderResponse | MarketCreated | MarketUpdated | MarketList | ServerError
+Reply = Ack | OrderResponse | MarketCreated | MarketUpdated | MarketList | ServerError | OrdersResponse
 """Messages that answer one command (they carry its correlation_id)."""
 
 
@@ -278,15 +332,35 @@ def _order_response(b: dict[str, Any]) -> OrderResponse:
         size=b.get("size") or 0.0,
         size_matched=b.get("size_matched") or 0.0,
         size_remaining=b.get("size_remaining") or 0.0,
-        fills=tuple(Fill(f["trade_id"], f["price"], f["size"], bool(f.get("implied"))) for f in fills)
-        if fills
-        else (),
+        fills=tuple(_fill(f) for f in fills) if fills else (),
         replacement_order_id=b.get("replacement_order_id"),
         error=_error(b.get("error")),
     )
 
 
+def _fill(f: dict[str, Any]) -> Fill:
+    return Fill(f["trade_id"], f["price"], f["size"], bool(f.get("implied")), f.get("effective_odds"))
+
+
+def _order_update(b: dict[str, Any]) -> OrderUpdate:
+    fill = b.get("fill")
+    return OrderUpdate(
+        seq=b["seq"],
+        account_id=b.get("account_id", 0),
+        order_id=b["order_id"],
+        market_id=b["market_id"],
+        runner_id=b["runner_id"],
+        side=b.get("side", ""),
+        status=b.get("status", ""),
+        size_matched=b.get("size_matched") or 0.0,
+        size_remaining=b.get("size_remaining") or 0.0,
+        fill=_fill(fill) if fill else None,
+        reason=b.get("reason"),
+    )
+
+
 def parse_market_info(m: dict[str, Any]) -> MarketInfo:
+    """One MARKET_LIST row; fields beyond the basic four go to `extra`."""
     known = ("market_id", "name", "market_state", "market_phase")
     return MarketInfo(
         m["market_id"],
@@ -298,6 +372,7 @@ def parse_market_info(m: dict[str, Any]) -> MarketInfo:
 
 
 def parse_market_list(b: dict[str, Any]) -> MarketList:
+    """A MARKET_LIST body (or GET /markets)."""
     return MarketList(b.get("correlation_id"), tuple(parse_market_info(m) for m in b.get("markets") or ()))
 
 
@@ -314,7 +389,7 @@ def parse_server_msg(raw: bytes | str) -> ServerMsg:
     if kind == "STATUS":
         return Status(b.get("seq", 0), b.get("markets", 0), b.get("ts", 0))
     if kind == "ACK":
-        return Ack(b.get("correlation_id"), bool(b.get("ok")), _error(b.get("error")))
+        return Ack(b.get("correlation_id"), bool(b.get("ok")), _error(b.get("error")), b.get("detail") or {})
     if kind == "MARKET_CREATED":
         snap = b.get("snapshot")
         return MarketCreated(
@@ -332,6 +407,17 @@ def parse_server_msg(raw: bytes | str) -> ServerMsg:
         )
     if kind == "MARKET_LIST":
         return parse_market_list(b)
+    if kind == "ORDER_UPDATE":
+        return _order_update(b)
+    if kind == "ORDERS_RESPONSE":
+        return OrdersResponse(
+            b.get("correlation_id"), tuple(_order_response(r) for r in b.get("results") or ())
+        )
+    if kind == "ACCOUNT_SETTLED":
+        return AccountSettled(
+            b["seq"], b.get("account_id", 0), b["market_id"], b.get("gross", 0.0), b.get("commission", 0.0), b.get("net", 0.0),
+            b.get("kind", "SETTLED"),
+        )  # fmt: skip
     if kind == "ERROR":
         return ServerError(str(b.get("code", "")), str(b.get("message", "")), b.get("correlation_id"))
     return UnknownMsg(kind, b)
@@ -358,6 +444,7 @@ def create_market(
     market_phase: str = "PRE",
     correlation_id: int | None = None,
 ) -> dict[str, Any]:
+    """CREATE_MARKET (admin): a market with these runners, OPEN and PRE by default."""
     return _msg(
         "CREATE_MARKET",
         name=name,
@@ -378,6 +465,7 @@ def add_runners(
     runner_labels: list[str] | None = None,
     correlation_id: int | None = None,
 ) -> dict[str, Any]:
+    """ADD_RUNNERS (admin, MULTI_RUNNER markets)."""
     return _msg(
         "ADD_RUNNERS",
         market_id=market_id,
@@ -388,11 +476,49 @@ def add_runners(
 
 
 def list_markets(correlation_id: int | None = None) -> dict[str, Any]:
+    """LIST_MARKETS: answered with MARKET_LIST."""
     return _msg("LIST_MARKETS", correlation_id=correlation_id)
 
 
 def subscribe(market_id: int, depth: int | None = None, correlation_id: int | None = None) -> dict[str, Any]:
+    """SUBSCRIBE {market_id}: switch the connection's main snapshot stream."""
     return _msg("SUBSCRIBE", market_id=market_id, depth=depth, correlation_id=correlation_id)
+
+
+def subscribe_markets(
+    market_ids: list[int], depth: int | None = None, correlation_id: int | None = None
+) -> dict[str, Any]:
+    """SUBSCRIBE {market_ids}: add markets to the connection's stream."""
+    return _msg("SUBSCRIBE", market_ids=list(market_ids), depth=depth, correlation_id=correlation_id)
+
+
+def unsubscribe(market_ids: list[int], correlation_id: int | None = None) -> dict[str, Any]:
+    """UNSUBSCRIBE: stop streaming these markets."""
+    return _msg("UNSUBSCRIBE", market_ids=list(market_ids), correlation_id=correlation_id)
+
+
+def subscribe_orders(
+    account_id: int, from_seq: int | None = None, correlation_id: int | None = None
+) -> dict[str, Any]:
+    """SUBSCRIBE_ORDERS: the account's order changes (replayed after `from_seq` if given)."""
+    return _msg("SUBSCRIBE_ORDERS", account_id=account_id, from_seq=from_seq, correlation_id=correlation_id)
+
+
+def order_batch(
+    kind: str,
+    market_id: int,
+    instructions: list[dict[str, Any]],
+    account_id: int | None = None,
+    correlation_id: int | None = None,
+) -> dict[str, Any]:
+    """PLACE_ORDERS, CANCEL_ORDERS or REPLACE_ORDERS with 1–200 instruction bodies (no market_id)."""
+    return _msg(
+        kind,
+        market_id=market_id,
+        account_id=account_id,
+        instructions=instructions,
+        correlation_id=correlation_id,
+    )
 
 
 def place_order(
@@ -433,6 +559,7 @@ def cancel_order(
     size_reduction: float | int | None = None,
     correlation_id: int | None = None,
 ) -> dict[str, Any]:
+    """CANCEL_ORDER: all that remains, or `size_reduction` of it."""
     return _msg(
         "CANCEL_ORDER",
         market_id=market_id,
@@ -444,12 +571,14 @@ def cancel_order(
 
 
 def cancel_all(market_id: int, account_id: int, correlation_id: int | None = None) -> dict[str, Any]:
+    """CANCEL_ALL: every unmatched order of the account in the market."""
     return _msg("CANCEL_ALL", market_id=market_id, account_id=account_id, correlation_id=correlation_id)
 
 
 def replace_order(
     market_id: int, order_id: int, account_id: int, new_price: float | int, correlation_id: int | None = None
 ) -> dict[str, Any]:
+    """REPLACE_ORDER: move the remaining size to `new_price` (a new order id)."""
     return _msg(
         "REPLACE_ORDER",
         market_id=market_id,
@@ -461,6 +590,7 @@ def replace_order(
 
 
 def set_market_state(market_id: int, market_state: str, correlation_id: int | None = None) -> dict[str, Any]:
+    """SET_MARKET_STATE (admin): OPEN or SUSPENDED."""
     return _msg(
         "SET_MARKET_STATE", market_id=market_id, market_state=str(market_state), correlation_id=correlation_id
     )
@@ -474,6 +604,7 @@ def market_command(kind: str, market_id: int, correlation_id: int | None = None)
 def settle_market(
     market_id: int, winner_runner_ids: list[int], correlation_id: int | None = None
 ) -> dict[str, Any]:
+    """SETTLE_MARKET (admin): settle a CLOSED market with these winners."""
     return _msg(
         "SETTLE_MARKET",
         market_id=market_id,
@@ -488,6 +619,7 @@ def void_trades(
     after_ts: int | None = None,
     correlation_id: int | None = None,
 ) -> dict[str, Any]:
+    """VOID_TRADES (admin): these trade ids, or every trade after `after_ts` (ns)."""
     return _msg(
         "VOID_TRADES",
         market_id=market_id,

@@ -41,6 +41,13 @@ class Unreachable(BetexError, ConnectionError):
     """A server could not be reached at all (nothing was sent)."""
 
 
+class Rejected(BetexError):
+    """The server refused a command with a typed reject (`code`, e.g. INVALID_ODDS); the CLI's
+    write commands exit 6 with it."""
+
+    code: str | None = None
+
+
 # --------------------------------------------------------------------------------------------
 # The WAL (raised by betex.core.durability)
 

@@ -17,7 +17,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from . import http, params, ws
-from .context import HUB, ROUTES_KEY, NotFound, error_response
+from .context import HUB, ROUTES_KEY, NotFound, Unavailable, error_response
 from .hub import Hub
 
 log = logging.getLogger("betex.server.http")
@@ -44,16 +44,16 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/orders",
         http.orders,
-        frozenset({"market_id", "account_id", "status", "limit"}),
-        "orders, newest first",
+        frozenset({"market_id", "account_id", "status", "limit", "cursor"}),
+        "orders, newest first (cursor: the previous page's next_cursor)",
     ),
     Route(
         "/completed_orders",
         http.completed_orders,
-        frozenset({"market_id", "account_id", "limit"}),
+        frozenset({"market_id", "account_id", "limit", "cursor"}),
         "completed orders, most recently completed first",
     ),
-    Route("/trades", http.trades, frozenset({"market_id", "limit"}), "trades, newest first"),
+    Route("/trades", http.trades, frozenset({"market_id", "limit", "cursor"}), "trades, newest first"),
     Route("/risk", http.risk, frozenset({"market_id", "account_id"}), "P&L and exposure per account"),
     Route("/metrics", http.metrics, frozenset({"format"}), "counters and latencies (format=prometheus)"),
     Route("/debug/live_counts", http.live_counts, frozenset(), "sizes of the read model's tables"),
@@ -90,6 +90,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(400, "BAD_REQUEST", str(exc))
     except NotFound as exc:
         return error_response(404, "INVALID_MARKET", str(exc))
+    except Unavailable as exc:
+        return error_response(503, "UNAVAILABLE", str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

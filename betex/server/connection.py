@@ -57,11 +57,12 @@ class Connection:
         "market_id",
         "depth",
         "seen_change",
+        "extra_markets",
         "max_buffer",
         "_replies",
         "_reply_bytes",
         "_progress",
-        "_snapshot",
+        "_snapshots",
         "_status",
         "_wakeup",
         "_closed",
@@ -97,12 +98,16 @@ class Connection:
         self.depth = depth
         self.seen_change = -1
         """The market change counter of the last snapshot offered (-1: none yet)."""
+        self.extra_markets: dict[int, int] = {}
+        """Markets added by `SUBSCRIBE {market_ids}` beside `market_id`: id → change counter
+        of the last snapshot offered."""
         self.max_buffer = max_buffer
         self._replies: deque[bytes] = deque()
         self._reply_bytes = 0
         self._progress = time.monotonic()
         """When the writer last wrote, or the client last made the backed-up transport buffer shrink."""
-        self._snapshot: bytes | None = None
+        self._snapshots: dict[int, bytes] = {}
+        """The newest unsent SNAPSHOT per market (conflated per market)."""
         self._status: bytes | None = None
         self._wakeup = asyncio.Event()
         self._closed = False
@@ -165,13 +170,13 @@ class Connection:
         while deferred and deferred[0][0] <= self.answered:
             deferred.popleft()[1]()
 
-    def offer_snapshot(self, data: bytes) -> None:
-        """Replace any unsent snapshot with this newer one."""
+    def offer_snapshot(self, data: bytes, market_id: int = 0) -> None:
+        """Replace any unsent snapshot of this market with this newer one."""
         if self._closed:
             return
-        if self._snapshot is not None:
+        if market_id in self._snapshots:
             self.dropped_snapshots += 1
-        self._snapshot = data
+        self._snapshots[market_id] = data
         self._wakeup.set()
 
     def offer_status(self, data: bytes) -> None:
@@ -192,7 +197,8 @@ class Connection:
         self.killed = True
         self._replies.clear()
         self._reply_bytes = 0
-        self._snapshot = self._status = None
+        self._snapshots = {}
+        self._status = None
         self.transport.abort()
         self._wakeup.set()
 
@@ -208,7 +214,7 @@ class Connection:
 
     async def flush(self) -> None:
         """Wait until every queued reply has been handed to the transport (best effort)."""
-        while not self._closed and (self._replies or self._snapshot or self._status):
+        while not self._closed and (self._replies or self._snapshots or self._status):
             await asyncio.sleep(0.001)
 
     async def _write_loop(self) -> None:
@@ -230,11 +236,15 @@ class Connection:
                     parts.append(text_frame(data))
                     parts.append(data)
                 self._reply_bytes = 0
-                for latest in (self._snapshot, self._status):
-                    if latest is not None:
+                if self._snapshots:
+                    for latest in self._snapshots.values():
                         parts.append(text_frame(latest))
                         parts.append(latest)
-                self._snapshot = self._status = None
+                    self._snapshots = {}
+                if self._status is not None:
+                    parts.append(text_frame(self._status))
+                    parts.append(self._status)
+                    self._status = None
                 if parts:
                     transport.writelines(parts)
                 buffered = transport.get_write_buffer_size()

@@ -32,3 +32,7 @@ def error_response(status: int, code: str, message: str) -> web.Response:
 
 class NotFound(Exception):
     """An unknown market (or nothing to show): 404."""
+
+
+class Unavailable(Exception):
+    """A read that cannot be answered right now (the history store is behind): 503."""

@@ -18,10 +18,11 @@ from betex import __version__
 from betex.core.protocol import render
 
 from . import params
-from .context import HUB, ROUTES_KEY, NotFound, error_response, json_response
+from .context import HUB, ROUTES_KEY, NotFound, Unavailable, error_response, json_response
 from .metrics import PROMETHEUS_CONTENT_TYPE, metrics_json, prometheus_exposition
 
 if TYPE_CHECKING:
+    from .historyread import HistoryReads
     from .hub import Hub
 
 log = logging.getLogger("betex.server.http")
@@ -84,19 +85,48 @@ async def markets(request: web.Request) -> web.StreamResponse:
     return json_response({"markets": render.market_list(hub.projection)})
 
 
+def _cursor(query: Any) -> str | None:
+    raw = query.get("cursor")
+    if raw is None or raw == "":
+        return None
+    if len(raw) > 200:
+        raise params.ParamError("cursor is not one this server gave out")
+    return str(raw)
+
+
+async def _history(hub: Hub) -> HistoryReads | None:
+    """The history store once it has every event the read model has applied (read-your-writes);
+    None when it failed (the in-memory read model answers instead, as before the store)."""
+    reads = hub.history_reads
+    if reads is None or hub.history_error() is not None:
+        return None
+    if not await hub.history_caught_up(hub.projection_seq()):
+        if hub.history_error() is not None:
+            return None
+        raise Unavailable("the history store is behind; retry shortly")
+    return reads
+
+
 async def orders(request: web.Request) -> web.StreamResponse:
     hub = _ready(request)
     if isinstance(hub, web.Response):
         return hub
     q = request.query
     status = params.choice(q, "status", ("open", "complete"))
-    body = render.orders(
-        hub.projection,
-        market_id=params.market_id(q),
-        account_id=params.account_id(q),
-        status=status,
-        limit=params.limit(q),
-    )
+    query: dict[str, Any] = {
+        "market_id": params.market_id(q),
+        "account_id": params.account_id(q),
+        "limit": params.limit(q),
+        "cursor": _cursor(q),
+    }
+    reads = await _history(hub)
+    if reads is None:
+        del query["cursor"]
+        return json_response(render.orders(hub.projection, status=status, **query))
+    try:
+        body = await reads.orders(status=status, **query)
+    except ValueError as exc:
+        raise params.ParamError(str(exc)) from exc
     return json_response(body)
 
 
@@ -105,9 +135,20 @@ async def completed_orders(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
-    body = render.completed_orders(
-        hub.projection, market_id=params.market_id(q), account_id=params.account_id(q), limit=params.limit(q)
-    )
+    query: dict[str, Any] = {
+        "market_id": params.market_id(q),
+        "account_id": params.account_id(q),
+        "limit": params.limit(q),
+        "cursor": _cursor(q),
+    }
+    reads = await _history(hub)
+    if reads is None:
+        del query["cursor"]
+        return json_response(render.completed_orders(hub.projection, **query))
+    try:
+        body = await reads.completed_orders(**query)
+    except ValueError as exc:
+        raise params.ParamError(str(exc)) from exc
     return json_response(body)
 
 
@@ -116,7 +157,15 @@ async def trades(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
-    return json_response(render.trades(hub.projection, market_id=params.market_id(q), limit=params.limit(q)))
+    market_id, limit, cursor = params.market_id(q), params.limit(q), _cursor(q)
+    reads = await _history(hub)
+    if reads is None:
+        return json_response(render.trades(hub.projection, market_id=market_id, limit=limit))
+    try:
+        body = await reads.trades(market_id=market_id, limit=limit, cursor=cursor)
+    except ValueError as exc:
+        raise params.ParamError(str(exc)) from exc
+    return json_response(body)
 
 
 async def risk(request: web.Request) -> web.StreamResponse:
@@ -125,7 +174,15 @@ async def risk(request: web.Request) -> web.StreamResponse:
         return hub
     q = request.query
     market_id = _market_or_default(hub, q)
-    body = render.risk(hub.projection, market_id=market_id, account_id=params.account_id(q))
+    account_id = params.account_id(q)
+    body = render.risk(hub.projection, market_id=market_id, account_id=account_id)
+    if body is None:
+        # a settled market the live read model no longer holds: its settled P&L from history
+        reads = await _history(hub)
+        if reads is not None:
+            body = await reads.settlements(market_id, account_id)
+            if not body["risk"]:
+                body = None
     if body is None:
         raise NotFound(f"unknown market {market_id}")
     return json_response(body)

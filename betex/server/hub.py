@@ -22,12 +22,14 @@ from betex.core.domain import commands as c
 from betex.core.domain.events import Event
 from betex.core.domain.results import Reject, Result
 from betex.core.domain.types import MarketModel, RejectCode
-from betex.core.protocol import render
+from betex.core.protocol import parse, render
 from betex.core.readmodel.projection import Projection
 from betex.core.runtime.loop import Runtime, RuntimeStopped
 
 from .config import ServerConfig
 from .connection import Connection
+from .historyread import HistoryReads
+from .orderstream import OrderStreams
 from .stats import ServerStats
 
 log = logging.getLogger("betex.server")
@@ -43,19 +45,28 @@ class EventBatch(NamedTuple):
     """perf_counter_ns when posted (projection latency)."""
 
 
+class HistoryApplied(NamedTuple):
+    """Inbox item: the history store committed a batch; its rows feed the order stream."""
+
+    seq: int
+    updates: list[tuple[Any, ...]]
+    settlements: list[tuple[Any, ...]]
+    models: dict[int, str]
+
+
 class PendingReply(NamedTuple):
     """Inbox item: a submitted command whose engine future has resolved."""
 
     conn: Connection
-    request: c.Command
-    future: concurrent.futures.Future[Result]
+    request: c.Command | parse.OrderBatch
+    future: concurrent.futures.Future[Any]
     t_in: int
     """perf_counter_ns at ingress (ack latency)."""
     seq: int
     """WAL seq committed before the future resolved: the reply waits until the projection has it."""
 
 
-InboxItem = EventBatch | PendingReply
+InboxItem = EventBatch | PendingReply | HistoryApplied
 """What the engine and WAL threads hand to the loop thread (`Hub._post`)."""
 _MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)
 
@@ -83,12 +94,49 @@ class Hub:
         self._held: deque[PendingReply] = deque()
         self.projection_error: str | None = None
         """Set if applying a batch ever failed: the read side is then stale (health says so)."""
+        self.history_error: Callable[[], str | None] = lambda: None
+        """Why the history writer stopped, if it did (set by the lifecycle)."""
+        self.history_reads: HistoryReads | None = None
+        """Set by the lifecycle: `/orders`, `/completed_orders`, `/trades` read the history store."""
+        self.order_streams: OrderStreams | None = None
+        """Set by the lifecycle when the history store is wired (the order stream needs it)."""
+        self.history_seq = 0
+        """The history store's applied seq, as last posted by its writer."""
+        self._history_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._background: set[asyncio.Task[None]] = set()
 
     # --- engine thread -> loop -------------------------------------------------------------
 
     def on_events(self, events: Sequence[Event]) -> None:
         """Runtime handler (WAL thread, after commit)."""
         self._post(EventBatch(events, time.perf_counter_ns()))
+
+    def on_history(
+        self,
+        seq: int,
+        updates: list[tuple[Any, ...]],
+        settlements: list[tuple[Any, ...]],
+        models: dict[int, str],
+    ) -> None:
+        """`HistoryFeed` callback (its thread, after each commit)."""
+        self._post(HistoryApplied(seq, updates, settlements, models))
+
+    def track(self, task: asyncio.Task[None]) -> None:
+        """Keep a background task referenced until it ends (order-stream replays)."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def history_caught_up(self, seq: int, timeout: float = 5.0) -> bool:
+        """Wait until the history store has applied `seq` (read-your-writes for its queries)."""
+        if self.history_seq >= seq:
+            return True
+        fut: asyncio.Future[None] = self.loop.create_future()
+        self._history_waiters.append((seq, fut))
+        try:
+            await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return False
+        return True
 
     def _post(self, item: InboxItem) -> None:
         with self._lock:
@@ -114,6 +162,9 @@ class Hub:
             self._scheduled = False
         held = self._held
         for item in items:
+            if isinstance(item, HistoryApplied):
+                self._history_applied(item)
+                continue
             if isinstance(item, EventBatch):
                 try:
                     self._apply(item.events, item.posted_ns)
@@ -129,6 +180,23 @@ class Hub:
                     log.exception("delivering a reply failed")
             else:
                 held.append(item)
+
+    def _history_applied(self, item: HistoryApplied) -> None:
+        self.history_seq = item.seq
+        if self.order_streams is not None:
+            try:
+                self.order_streams.publish(item.updates, item.settlements, item.models)
+            except Exception:
+                log.exception("publishing order updates failed")
+        if self._history_waiters:
+            waiting = []
+            for seq, fut in self._history_waiters:
+                if seq <= item.seq:
+                    if not fut.done():
+                        fut.set_result(None)
+                else:
+                    waiting.append((seq, fut))
+            self._history_waiters = waiting
 
     def _release_held(self) -> None:
         held = self._held
@@ -193,14 +261,52 @@ class Hub:
 
         fut.add_done_callback(done)
 
-    def refuse(self, conn: Connection, request: c.Command, reject: Reject) -> None:
+    def submit_batch(self, conn: Connection, batch: parse.OrderBatch) -> None:
+        """PLACE_ORDERS / CANCEL_ORDERS / REPLACE_ORDERS: the parsed instructions go to the ring
+        as one item (one engine batch); one ORDERS_RESPONSE answers them all, in order."""
+        runtime = self.runtime
+        commands = [i for i in batch.instructions if not isinstance(i, parse.WireError)]
+        if not commands:
+            if not conn.no_ack:
+                conn.reply_in_order(render.dumps(render.render_orders_response(batch, [], _ODDS)))
+            return
+        try:
+            fut = runtime.submit_group(commands)
+        except RuntimeStopped as exc:
+            self.refuse(conn, batch, Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}"))
+            return
+        if conn.no_ack:
+            return
+        if fut.done():
+            model = self._model_for(batch)
+            conn.reply_in_order(render.dumps(render.render_orders_response(batch, fut.result(), model)))
+            return
+        conn.submitted += 1
+        post = self._post
+        journal = runtime.journal
+        t_in = time.perf_counter_ns()
+
+        def done(f: concurrent.futures.Future[list[Result]]) -> None:
+            post(PendingReply(conn, batch, f, t_in, journal.last_seq if f.exception() is None else 0))
+
+        fut.add_done_callback(done)
+
+    def refuse(self, conn: Connection, request: c.Command | parse.OrderBatch, reject: Reject) -> None:
         """A reject decided by the server (OVERLOADED, UNAUTHORIZED) in the shape the client awaits."""
         self.stats.rejects[str(reject.code)] += 1
-        if not conn.no_ack:
-            conn.reply_in_order(render.dumps(render.render_reply(request, reject, self._model_for(request))))
+        if conn.no_ack:
+            return
+        if isinstance(request, parse.OrderBatch):
+            results = [reject] * sum(not isinstance(i, parse.WireError) for i in request.instructions)
+            conn.reply_in_order(render.dumps(render.render_orders_response(request, results, _ODDS)))
+            return
+        conn.reply_in_order(render.dumps(render.render_reply(request, reject, self._model_for(request))))
 
     def _answer(self, pending: PendingReply) -> None:
         conn, request, fut, t_in, _seq = pending
+        if isinstance(request, parse.OrderBatch):
+            self._answer_batch(pending, request)
+            return
         try:
             result: Result = fut.result()
         except RuntimeStopped as exc:  # fail-stop: the runtime logged the cause once, critically
@@ -221,7 +327,21 @@ class Hub:
         stats.ack_latency.record(time.perf_counter_ns() - t_in)
         conn.mark_answered()
 
-    def _model_for(self, request: c.Command) -> str:
+    def _answer_batch(self, pending: PendingReply, batch: parse.OrderBatch) -> None:
+        conn, _request, fut, t_in, _seq = pending
+        try:
+            results: list[Result] = fut.result()
+        except Exception as exc:
+            if not isinstance(exc, RuntimeStopped):
+                log.error("an order batch failed in the engine: %r", exc)
+            n = sum(not isinstance(i, parse.WireError) for i in batch.instructions)
+            results = [Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}")] * n
+        conn.reply(render.dumps(render.render_orders_response(batch, results, self._model_for(batch))))
+        self.stats.replies_out += 1
+        self.stats.ack_latency.record(time.perf_counter_ns() - t_in)
+        conn.mark_answered()
+
+    def _model_for(self, request: c.Command | parse.OrderBatch) -> str:
         market_id = getattr(request, "market_id", None)
         if market_id is None:
             return _ODDS
@@ -240,10 +360,28 @@ class Hub:
     def subscribe(self, conn: Connection, market_id: int | None, depth: int) -> None:
         """Point the connection's snapshot stream at a market and send its current snapshot."""
         conn.market_id = market_id
+        conn.extra_markets.pop(market_id or 0, None)
         conn.depth = depth
         conn.seen_change = -1
         conn.follow_default = False
         self.push_snapshot(conn, {})
+
+    def subscribe_many(self, conn: Connection, market_ids: Sequence[int], depth: int) -> None:
+        """Add markets to the connection's stream (`SUBSCRIBE {market_ids}`); each market's
+        current snapshot goes out at once, and later ones conflated per market."""
+        conn.depth = depth
+        conn.follow_default = False
+        for market_id in market_ids:
+            if market_id != conn.market_id:
+                conn.extra_markets[market_id] = -1
+        conn.seen_change = -1
+        self.push_snapshot(conn, {})
+
+    def unsubscribe(self, conn: Connection, market_ids: Sequence[int]) -> None:
+        for market_id in market_ids:
+            conn.extra_markets.pop(market_id, None)
+            if conn.market_id == market_id:
+                conn.market_id = None
 
     # --- streaming -------------------------------------------------------------------------
 
@@ -287,22 +425,41 @@ class Hub:
         market_id = conn.market_id
         if conn.follow_default:
             market_id = projection.default_market_id()
+        if conn.extra_markets:
+            extra = conn.extra_markets
+            for mid, seen in list(extra.items()):
+                change = projection.change_counter(mid)
+                if change is not None and change != seen:
+                    data = self._snapshot_bytes(mid, conn.depth, change, cache)
+                    if data is not None:
+                        extra[mid] = change
+                        conn.offer_snapshot(data, mid)
+                        self.stats.snapshots_sent += 1
         if market_id is None:
             return
         change = projection.change_counter(market_id)
         if change is None or change == conn.seen_change:
             return
-        key = (market_id, conn.depth, change)
+        data = self._snapshot_bytes(market_id, conn.depth, change, cache)
+        if data is None:
+            return
+        conn.seen_change = change
+        conn.offer_snapshot(data, market_id)
+        self.stats.snapshots_sent += 1
+
+    def _snapshot_bytes(
+        self, market_id: int, depth: int, change: int, cache: dict[tuple[int, int, int], bytes]
+    ) -> bytes | None:
+        projection = self.projection
+        key = (market_id, depth, change)
         data = cache.get(key)
         if data is None:
-            body = render.snapshot(projection, market_id, conn.depth)
+            body = render.snapshot(projection, market_id, depth)
             if body is None:
-                return
+                return None
             data = render.dumps(render.render_snapshot(body))
             cache[key] = data
-        conn.seen_change = change
-        conn.offer_snapshot(data)
-        self.stats.snapshots_sent += 1
+        return data
 
     def push_status(self) -> None:
         data = render.dumps(

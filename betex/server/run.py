@@ -29,7 +29,9 @@ from betex.core.runtime.loop import Runtime
 from .app import make_runner
 from .config import ServerConfig
 from .connection import Connection
+from .historyread import HistoryReads
 from .hub import Hub
+from .orderstream import HistoryFeed, OrderStreams, history_path
 
 log = logging.getLogger("betex.server")
 
@@ -99,6 +101,15 @@ async def serve(config: ServerConfig) -> int:
             f"in {info.seconds:.2f}s; projection {how}; ready after {elapsed:.2f}s"
         )
 
+        history = HistoryFeed(history_path(data_dir), hub.on_history)
+        history.start(data_dir, engine.seq)
+        await asyncio.to_thread(history.wait_ready)
+        hub.history_seq = history.applied_seq
+        hub.order_streams = OrderStreams(history.path, hub.model_of)
+        hub.history_reads = HistoryReads(history.path)
+        hub.history_error = lambda: history.error
+        say(f"betex serve: history store at seq {history.applied_seq} ({history.caught_up} events caught up)")
+
         runtime = Runtime(
             engine,
             journal,
@@ -109,6 +120,7 @@ async def serve(config: ServerConfig) -> int:
             snapshot_dir=data_dir / "snapshots",
         )
         runtime.add_handler(hub.on_events)
+        runtime.add_handler(history.on_events)
         hub.runtime = runtime
         tune_for_engine()  # collect, freeze the recovered heap, collect young objects less often
         runtime.start()
@@ -118,7 +130,7 @@ async def serve(config: ServerConfig) -> int:
 
         await stop.wait()
         say("betex serve: stopping (draining the ring)")
-        await _shutdown(hub, runtime, site, data_dir)
+        await _shutdown(hub, runtime, site, data_dir, history)
         failed = runtime.failed
         runtime = None
         if failed is not None:
@@ -133,10 +145,15 @@ async def serve(config: ServerConfig) -> int:
         journal.close()
 
 
-async def _shutdown(hub: Hub, runtime: Runtime, site: web.TCPSite, data_dir: Path) -> None:
+async def _shutdown(
+    hub: Hub, runtime: Runtime, site: web.TCPSite, data_dir: Path, history: HistoryFeed
+) -> None:
     hub.stopping = True
     await site.stop()  # stop accepting; open connections get their last replies below
     await asyncio.to_thread(runtime.stop)  # drains the ring, commits, fires handlers/futures
+    await asyncio.to_thread(history.stop)  # applies the last batches, closes the store
+    if hub.history_reads is not None:
+        await asyncio.to_thread(hub.history_reads.close)
     await asyncio.sleep(0)
     hub.drain_now()
     await hub.stop_tickers()

@@ -104,6 +104,8 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
         log.exception("connection %s failed", conn.peer)
     finally:
         hub.connections.discard(conn)
+        if hub.order_streams is not None:
+            hub.order_streams.drop(conn)
         if control:
             stats.ws_ctl_connections -= 1
         else:
@@ -149,18 +151,34 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
         sub = request
 
         def subscribe() -> None:
-            if hub.projection.change_counter(sub.market_id) is None:
+            ids = sub.market_ids or (sub.market_id,)
+            unknown = [m for m in ids if hub.projection.change_counter(m) is None]
+            if unknown:
                 # Runs in its turn (after_pending): reply directly, not behind later messages.
+                names = ", ".join(str(m) for m in unknown[:5])
                 conn.reply(
-                    _error(
-                        hub, RejectCode.INVALID_MARKET, f"unknown market {sub.market_id}", sub.correlation_id
-                    )
+                    _error(hub, RejectCode.INVALID_MARKET, f"unknown market {names}", sub.correlation_id)
                 )
+                return
+            conn.reply(render.dumps(render.render_ack(sub.correlation_id)))
+            if sub.market_ids:
+                hub.subscribe_many(conn, sub.market_ids, sub.depth)
             else:
-                conn.reply(render.dumps(render.render_ack(sub.correlation_id)))
                 hub.subscribe(conn, sub.market_id, sub.depth)
 
         conn.after_pending(subscribe)
+        return
+    if isinstance(request, parse.Unsubscribe):
+        unsub = request
+
+        def unsubscribe() -> None:
+            hub.unsubscribe(conn, unsub.market_ids)
+            conn.reply(render.dumps(render.render_ack(unsub.correlation_id)))
+
+        conn.after_pending(unsubscribe)
+        return
+    if isinstance(request, parse.SubscribeOrders):
+        _subscribe_orders(hub, conn, request)
         return
     if isinstance(request, parse.ListMarkets):
         hub.market_list_reply(conn, request.correlation_id)
@@ -178,6 +196,9 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     if hub.stopping:
         hub.refuse(conn, request, _stopping())
         return
+    if isinstance(request, parse.OrderBatch):
+        hub.submit_batch(conn, request)
+        return
     if not conn.authed and isinstance(request, _ADMIN):
         hub.refuse(
             conn,
@@ -186,6 +207,28 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
         )
         return
     hub.submit(conn, request)
+
+
+def _subscribe_orders(hub: Hub, conn: Connection, request: parse.SubscribeOrders) -> None:
+    """ACK, then (with `from_seq`) the replay from the history store, then live updates."""
+    streams = hub.order_streams
+    if streams is None:
+        conn.reply_in_order(
+            _error(hub, RejectCode.OVERLOADED, "the order stream is not available", request.correlation_id)
+        )
+        return
+
+    def start() -> None:
+        replay = request.from_seq is not None
+        seq = hub.history_seq
+        sub = streams.subscribe(conn, request.account_id, seq, replaying=replay)
+        since = seq if request.from_seq is None else request.from_seq
+        conn.reply(render.dumps(render.render_ack(request.correlation_id, None, {"seq": since})))
+        if request.from_seq is not None:
+            task = hub.loop.create_task(streams.replay(sub, request.from_seq))
+            hub.track(task)
+
+    conn.after_pending(start)
 
 
 def _error(hub: Hub, code: RejectCode, message: str, correlation_id: int | None) -> bytes:

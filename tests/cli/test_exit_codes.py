@@ -9,6 +9,7 @@ import pytest
 from betex.cli.common import exit_code
 from betex.client.connection import CommandFailed
 from betex.client.errors import HttpError, ServerUnreachable
+from betex.client.messages import ServerError
 from betex.core.domain.engine import SeqGap
 from betex.core.errors import (
     BetexError,
@@ -44,6 +45,7 @@ from tests.cli.conftest import betex_proc
         (WalFailure("x"), 1),
         (HttpError(404, "NOT_FOUND", "x"), 1),
         (CommandFailed(None), 1),
+        (CommandFailed(ServerError("INVALID_ODDS", "2.51 is off the ladder")), 6),
         (RuntimeError("a bug"), 1),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else str(v),

@@ -32,6 +32,7 @@ from ..connection import BetexClient, ConnectionStatus, ConnState
 from ..errors import ClientError, NotConnected
 from ..http import BetexHttp
 from ..latency import LatencyRecorder
+from ..records import RiskRow
 from .base import Bot
 from .book import NO_OUTCOME, BookView, MarketSpec
 from .orders import Command, account_of, to_wire
@@ -65,6 +66,10 @@ class SlotRotation:
             if issued is not None:
                 return b, issued[0], issued[1]
         return None
+
+
+RISK_IDLE_POLLS = 10
+"""No-ack bots refresh `/risk` on fills; with none for this many poll intervals, anyway."""
 
 
 class BotRunner:
@@ -309,18 +314,37 @@ class BotRunner:
                 b.on_disconnect()
 
     async def _poll_risk(self) -> None:
-        """Without acks bots cannot see their fills; feed them the server's matched if-win."""
+        """Without acks bots cannot see their fills. They follow their accounts' order streams
+        and fetch the server's matched if-win (`/risk`) when a fill arrives, at most every
+        `risk_poll_s`; without a fill, every `RISK_IDLE_POLLS × risk_poll_s` as a safety net."""
         assert self.http is not None
-        while True:
-            await asyncio.sleep(self.risk_poll_s)
-            try:
-                risk = parse_risk(await self.http.risk(market_id=self.market.market_id))
-            except (ClientError, ValueError, KeyError, TypeError):
-                continue
-            for acct, entry in risk.items():
-                bot = self._by_account.get(acct)
-                if bot is not None:
-                    bot.on_risk(if_win_cents(entry))
+        filled = asyncio.Event()
+        accounts = self._by_account
+
+        def on_update(u: m.OrderUpdate) -> None:
+            if u.fill is not None and u.account_id in accounts:
+                filled.set()
+
+        off = self.client.on_order_update(on_update)
+        try:
+            for account in accounts:
+                with contextlib.suppress(ClientError):
+                    await self.client.subscribe_orders(account)
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(filled.wait(), RISK_IDLE_POLLS * self.risk_poll_s)
+                filled.clear()
+                try:
+                    risk = parse_risk(await self.http.risk(market_id=self.market.market_id))
+                except (ClientError, ValueError, KeyError, TypeError):
+                    risk = {}
+                for acct, entry in risk.items():
+                    bot = accounts.get(acct)
+                    if bot is not None:
+                        bot.on_risk(if_win_cents(entry))
+                await asyncio.sleep(self.risk_poll_s)
+        finally:
+            off()
 
     # --- lock step -------------------------------------------------------------------------------
 
@@ -407,7 +431,10 @@ async def synced_view(http: BetexHttp, market_id: int, depth: int = 10) -> BookV
 
 
 def parse_risk(data: Any) -> dict[int, dict[str, Any]]:
-    """`/risk` as {account_id: entry}, whatever the list/dict nesting of the body."""
+    """`/risk` as {account_id: entry}, whatever the list/dict nesting of the body (or the
+    client's typed `RiskRow`s)."""
+    if isinstance(data, list) and data and isinstance(data[0], RiskRow):
+        return {r.account_id: _risk_entry(r) for r in data}
     if isinstance(data, dict):
         for key in ("risk", "accounts"):
             if key in data:
@@ -427,6 +454,13 @@ def parse_risk(data: Any) -> dict[int, dict[str, Any]]:
                     with contextlib.suppress(ValueError):
                         out[int(e.get("account_id") or k)] = e
     return out
+
+
+def _risk_entry(r: RiskRow) -> dict[str, Any]:
+    """A typed row back in the `/risk` wire shape (what bot stats and summaries hold)."""
+    entry = {f: getattr(r, f) for f in RiskRow.__dataclass_fields__}
+    entry["if_win"] = [{"runner_id": k, "pnl": v} for k, v in r.if_win.items()]
+    return entry
 
 
 def if_win_cents(entry: dict[str, Any]) -> dict[int, float]:

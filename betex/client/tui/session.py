@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -73,6 +74,9 @@ class Session:
         self.tracker = MetricsTracker(cfg.rate_window)
         self.market_id: int | None = None
         self._unsubs: list[Callable[[], None]] = []
+        self.orders_stale = True
+        """Set by an ORDER_UPDATE for our account (the order stream): only then does the poll
+        fetch `/orders` again, instead of every interval."""
 
     # --- commands (called from the UI) ------------------------------------------------------------
 
@@ -104,6 +108,7 @@ class Session:
         self.client.market_id = market_id
         self.send_quiet(m.subscribe(market_id, self.depth))
         self.pool.retarget(market_id)
+        self.orders_stale = True
         self.poll_now.set()
 
     def refresh(self) -> None:
@@ -144,6 +149,8 @@ class Session:
         while True:
             try:
                 await self.client.connect(timeout=self.cfg.connect_timeout)
+                with contextlib.suppress(ClientError):
+                    await self.client.subscribe_orders(self.cfg.account_id)
                 return
             except ServerUnreachable as exc:
                 delay = backoff.next_delay()
@@ -192,6 +199,12 @@ class Session:
         t = type(msg)
         if t is m.Status:
             self.post(StatusUpdate(msg, self._conn_view()))  # type: ignore[arg-type]
+            return
+        if t is m.OrderUpdate:
+            upd: m.OrderUpdate = msg  # type: ignore[assignment]
+            if upd.market_id == self.market_id and not self.orders_stale:
+                self.orders_stale = True
+                self.poll_now.set()
             return
         if t is not m.Snapshot:
             cid = getattr(msg, "correlation_id", None)
@@ -243,18 +256,18 @@ class Session:
         mid = self.market_id
         if mid is not None:
             with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
-                raw = await h.trades(market_id=mid, limit=TRADES_SHOWN)
-                rows = raw.get("trades", []) if isinstance(raw, dict) else raw
-                self.post(TradesUpdate(mid, tuple(TradeRow.from_wire(t) for t in rows)))
+                trades = await h.trades(market_id=mid, limit=TRADES_SHOWN)
+                self.post(TradesUpdate(mid, tuple(TradeRow.from_wire(asdict(t)) for t in trades.items)))
+            streaming = self.cfg.account_id in self.client.order_seqs
+            if self.orders_stale or not streaming:  # the order stream said something changed
+                with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
+                    self.orders_stale = False
+                    page = await h.orders(market_id=mid, account_id=self.cfg.account_id, limit=ORDERS_SHOWN)
+                    self.post(OrdersUpdate(mid, tuple(OrderRow.from_wire(asdict(o)) for o in page.items)))
             with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
-                raw = await h.orders(market_id=mid, account_id=self.cfg.account_id, limit=ORDERS_SHOWN)
-                rows = raw.get("orders", []) if isinstance(raw, dict) else raw
-                self.post(OrdersUpdate(mid, tuple(OrderRow.from_wire(o) for o in rows)))
-            with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
-                raw = await h.risk(market_id=mid, account_id=self.cfg.account_id)
-                rows = raw.get("risk", []) if isinstance(raw, dict) else []
-                mine = [r for r in rows if r.get("account_id") == self.cfg.account_id]
-                self.post(RiskView.from_wire(mid, mine[0] if mine else None))
+                risk = await h.risk(market_id=mid, account_id=self.cfg.account_id)
+                mine = [r for r in risk if r.account_id == self.cfg.account_id]
+                self.post(RiskView.from_row(mid, mine[0] if mine else None))
             if self.cfg.no_ack and self.pool.bots:
                 with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
                     self.pool.feed_risk(await h.risk(market_id=mid))

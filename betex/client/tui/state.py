@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import messages as m
 from ..bots.orders import account_of
+from ..records import RiskRow
 from .layout import Layout, plan
 from .lifecycle import COMMAND_ACTION, MarketLife, refusal
 from .metrics import MetricsView
@@ -191,6 +192,21 @@ class RiskView:
     settled_pnl: float | None = None
 
     @classmethod
+    def from_row(cls, market_id: int, row: RiskRow | None) -> RiskView:
+        """From the client's typed `/risk` row (None: no position in the market yet)."""
+        if row is None:
+            return cls(market_id)
+        return cls(
+            market_id,
+            tuple(row.if_win.items()),
+            row.worst_case,
+            row.worst_case_with_unmatched,
+            row.matched_volume,
+            row.open_orders,
+            row.settled_pnl,
+        )
+
+    @classmethod
     def from_wire(cls, market_id: int, row: dict[str, Any] | None) -> RiskView:
         """A `/risk` row (None: the account has no position in the market yet)."""
         if row is None:
@@ -246,6 +262,9 @@ Update = (
     | m.MarketUpdated
     | m.MarketList
     | m.ServerError
+    | m.OrdersResponse
+    | m.OrderUpdate
+    | m.AccountSettled
     | m.UnknownMsg
     | StatusUpdate
     | ConnView
@@ -454,6 +473,8 @@ class UiState:
             self.apply_ack(msg)
         elif isinstance(msg, m.ServerError):
             self.apply_error(msg)
+        elif isinstance(msg, m.AccountSettled):
+            self.note(f"market {msg.market_id} {msg.kind.lower()}: net P&L {msg.net:+.2f}", "ok")
 
     def apply_snapshot(self, snap: m.Snapshot) -> None:
         self.snapshots[snap.market_id] = snap

@@ -61,14 +61,48 @@ class ListMarkets(NamedTuple):
 
 
 class Subscribe(NamedTuple):
-    """SUBSCRIBE: switch this connection's snapshot stream to `market_id` at `depth` levels."""
+    """SUBSCRIBE: `{market_id}` switches this connection's snapshot stream to that market (as
+    it always did); `{market_ids}` adds those markets to the ones it streams. `depth` levels."""
 
     market_id: int
     depth: int = DEFAULT_DEPTH
     correlation_id: int = 0
+    market_ids: tuple[int, ...] = ()
+    """Non-empty for the `market_ids` form (`market_id` is then its first id)."""
 
 
-ClientRequest = c.Command | ListMarkets | Subscribe
+class Unsubscribe(NamedTuple):
+    """UNSUBSCRIBE: stop streaming these markets on this connection."""
+
+    market_ids: tuple[int, ...]
+    correlation_id: int = 0
+
+
+class SubscribeOrders(NamedTuple):
+    """SUBSCRIBE_ORDERS: stream the account's order changes; replay those after `from_seq`
+    first when it is given (None: live from now)."""
+
+    account_id: int
+    from_seq: int | None = None
+    correlation_id: int = 0
+
+
+MAX_INSTRUCTIONS = 200
+"""Instructions per PLACE_ORDERS / CANCEL_ORDERS / REPLACE_ORDERS (Betfair's bound)."""
+
+
+class OrderBatch(NamedTuple):
+    """PLACE_ORDERS, CANCEL_ORDERS or REPLACE_ORDERS: instructions run in order in one engine
+    batch, each on its own. An instruction the parser refuses stays in its place as a
+    `WireError` (its result is REJECTED), so results line up with instructions."""
+
+    msg_type: str
+    market_id: int
+    instructions: tuple[c.Command | WireError, ...]
+    correlation_id: int = 0
+
+
+ClientRequest = c.Command | ListMarkets | Subscribe | Unsubscribe | SubscribeOrders | OrderBatch
 
 
 class WireError(NamedTuple):
@@ -314,11 +348,60 @@ def _list_markets(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> ListMar
 
 
 def _subscribe(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> Subscribe:
-    market_id = _uint(b, "market_id", U64_MAX)
     depth = _opt_uint(b, "depth", MAX_DEPTH, DEFAULT_DEPTH)
     if depth < 1:
         raise _Bad(_BAD, f"'depth' must be in 1..{MAX_DEPTH}")
-    return Subscribe(market_id, depth, cid)
+    has_one, has_many = b.get("market_id") is not None, b.get("market_ids") is not None
+    if has_one == has_many:
+        raise _Bad(_BAD, "SUBSCRIBE needs exactly one of 'market_id' or 'market_ids'")
+    if has_one:
+        return Subscribe(_uint(b, "market_id", U64_MAX), depth, cid)
+    ids = _uint_list(b, "market_ids", U64_MAX)
+    if not ids:
+        raise _Bad(_BAD, "'market_ids' must not be empty")
+    ids = tuple(dict.fromkeys(ids))
+    return Subscribe(ids[0], depth, cid, ids)
+
+
+def _unsubscribe(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> Unsubscribe:
+    return Unsubscribe(tuple(dict.fromkeys(_uint_list(b, "market_ids", U64_MAX))), cid)
+
+
+def _subscribe_orders(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> SubscribeOrders:
+    from_seq = None if b.get("from_seq") is None else _uint(b, "from_seq", U64_MAX)
+    return SubscribeOrders(_account(b), from_seq, cid)
+
+
+def _order_batch(msg_type: str, single: str) -> Callable[[Mapping[str, Any], int, ModelOf | None], Any]:
+    """The parser of a batch message whose instructions are `single` bodies without market_id."""
+
+    def parse(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> OrderBatch:
+        market_id = _uint(b, "market_id", U64_MAX)
+        if b.get("account_id") is not None:
+            _account(b)  # a bad default account is the whole message's fault
+        raw = b.get("instructions")
+        if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_INSTRUCTIONS:
+            raise _Bad(_BAD, f"'instructions' must be a list of 1..{MAX_INSTRUCTIONS} objects")
+        inner, fields = _PARSERS[single]
+        out: list[c.Command | WireError] = []
+        for item in raw:
+            if not isinstance(item, dict):
+                out.append(WireError(_BAD, "an instruction must be an object", cid, single))
+                continue
+            unknown = [k for k in item if k not in fields or k == "market_id"]
+            if unknown:
+                out.append(
+                    WireError(_BAD, f"unknown field {unknown[0][:40]!r} in an instruction", cid, single)
+                )
+                continue
+            body = {"account_id": b.get("account_id"), **item, "market_id": market_id}
+            try:
+                out.append(inner(body, cid, model_of))  # type: ignore[arg-type]
+            except _Bad as bad:
+                out.append(WireError(bad.code, bad.message, cid, single))
+        return OrderBatch(msg_type, market_id, tuple(out), cid)
+
+    return parse
 
 
 def _place_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.PlaceOrder:
@@ -429,7 +512,9 @@ _PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
     ),
     "ADD_RUNNERS": (_add_runners, frozenset({"market_id", "runner_ids", "runner_labels"})),
     "LIST_MARKETS": (_list_markets, frozenset()),
-    "SUBSCRIBE": (_subscribe, frozenset({"market_id", "depth"})),
+    "SUBSCRIBE": (_subscribe, frozenset({"market_id", "market_ids", "depth"})),
+    "UNSUBSCRIBE": (_unsubscribe, frozenset({"market_ids"})),
+    "SUBSCRIBE_ORDERS": (_subscribe_orders, frozenset({"account_id", "from_seq"})),
     "PLACE_ORDER": (
         _place_order,
         frozenset(
@@ -459,6 +544,10 @@ _PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
     "VOID_TRADES": (_void_trades, frozenset({"market_id", "trade_ids", "after_ts"})),
     "SET_ACCOUNT_LIMIT": (_set_account_limit, frozenset({"account_id", "max_liability"})),
 }
+_BATCH_FIELDS = frozenset({"market_id", "account_id", "instructions"})
+_PARSERS["PLACE_ORDERS"] = (_order_batch("PLACE_ORDERS", "PLACE_ORDER"), _BATCH_FIELDS)
+_PARSERS["CANCEL_ORDERS"] = (_order_batch("CANCEL_ORDERS", "CANCEL_ORDER"), _BATCH_FIELDS)
+_PARSERS["REPLACE_ORDERS"] = (_order_batch("REPLACE_ORDERS", "REPLACE_ORDER"), _BATCH_FIELDS)
 
 CLIENT_MSG_TYPES: tuple[str, ...] = tuple(_PARSERS)
 """Every ClientMsg type the parser knows, in protocol order."""
@@ -468,6 +557,8 @@ MSG_TYPE_OF: dict[type, str] = {
     c.AddRunners: "ADD_RUNNERS",
     ListMarkets: "LIST_MARKETS",
     Subscribe: "SUBSCRIBE",
+    Unsubscribe: "UNSUBSCRIBE",
+    SubscribeOrders: "SUBSCRIBE_ORDERS",
     c.PlaceOrder: "PLACE_ORDER",
     c.CancelOrder: "CANCEL_ORDER",
     c.CancelAll: "CANCEL_ALL",
@@ -540,7 +631,10 @@ def parse_client_msg(raw: bytes | str, model_of: ModelOf | None = None) -> Clien
     ((msg_type, body),) = msg.items()
     entry = _PARSERS.get(msg_type)
     if entry is None:
-        return WireError(_BAD, f"unknown message type {msg_type[:40]!r}")
+        # Still echo a readable correlation_id, so a client waiting on it gets this ERROR.
+        cid = body.get("correlation_id") if isinstance(body, dict) else None
+        cid = cid if type(cid) is int and 0 <= cid <= U64_MAX else None
+        return WireError(_BAD, f"unknown message type {msg_type[:40]!r}", cid)
     if not isinstance(body, dict):
         return WireError(_BAD, f"{msg_type} must hold an object", None, msg_type)
     cid = body.get("correlation_id")

@@ -6,7 +6,7 @@ odds hundredths → decimal odds, cents → money, bps and shares stay integers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -18,7 +18,7 @@ from betex.core.domain.results import Ack, MarketResult, OrderResult, Reject, Re
 from betex.core.domain.types import OrderStatus
 from betex.core.readmodel.projection import DEFAULT_DEPTH, AccountRisk, MarketView, OrderView, Projection
 
-from .parse import ClientRequest, WireError
+from .parse import ClientRequest, OrderBatch, WireError
 
 _BINARY = "BINARY_YES"
 _EXCHANGE = "EXCHANGE_ODDS"
@@ -411,3 +411,134 @@ def risk(
     if rows is None:
         return None
     return {"seq": p.seq, "risk": [risk_dict(p, m, a, r) for m, a, r in rows]}
+
+
+# --- the order stream ----------------------------------------------------------------------
+
+
+def render_order_update(row: Sequence[Any], model: str, account_id: int) -> dict[str, Any]:
+    """ORDER_UPDATE from an order_updates row of the history store (its UPDATE_COLUMNS order:
+    seq, idx, order_id, market_id, runner_id, side, status, size_matched, size_remaining, then
+    the fill's trade_id, price, effective odds, size, implied, then reason). `fill` is present
+    on a fill, `reason` on a cancel, lapse or void."""
+    (seq, _idx, order_id, market_id, runner_id, side, status, matched, remaining) = row[:9]
+    trade_id, price, effective, size, implied, reason = row[9:15]
+    body: dict[str, Any] = {
+        "seq": seq,
+        "account_id": account_id,
+        "order_id": order_id,
+        "market_id": market_id,
+        "runner_id": runner_id,
+        "side": side,
+        "status": status,
+        "size_matched": size_to_wire(model, matched),
+        "size_remaining": size_to_wire(model, remaining),
+    }
+    if trade_id is not None:
+        fill: dict[str, Any] = {
+            "trade_id": trade_id,
+            "price": price_to_wire(model, price),
+            "size": size_to_wire(model, size),
+            "implied": bool(implied),
+        }
+        if model != _BINARY:
+            fill["effective_odds"] = effective_odds_to_wire(effective / 100)
+        body["fill"] = fill
+    if reason is not None:
+        body["reason"] = reason
+    return {"ORDER_UPDATE": body}
+
+
+def render_account_settled(row: Sequence[Any], model: str) -> dict[str, Any]:
+    """ACCOUNT_SETTLED from a settlements row (market_id, account_id, gross, commission, net,
+    kind, seq, ts): P&L in money (`kind` SETTLED, or VOIDED with zeros)."""
+    market_id, account_id, gross, commission, net, kind, seq, _ts = row[:8]
+    scale = money_scale(model)
+    return {
+        "ACCOUNT_SETTLED": {
+            "seq": seq,
+            "account_id": account_id,
+            "market_id": market_id,
+            "gross": gross / scale,
+            "commission": commission / scale,
+            "net": net / scale,
+            "kind": kind,
+        }
+    }
+
+
+def render_orders_response(batch: OrderBatch, results: Sequence[Result], model: str) -> dict[str, Any]:
+    """ORDERS_RESPONSE: one ORDER_RESPONSE body (without correlation id) per instruction, in
+    order; `results` are the engine's results for the instructions the parser accepted."""
+    engine_results = iter(results)
+    out: list[dict[str, Any]] = []
+    for instruction in batch.instructions:
+        result: Result
+        if isinstance(instruction, WireError):
+            result = Reject(instruction.code, instruction.message)
+        else:
+            result = next(engine_results)
+        if isinstance(result, (OrderResult, Reject)):
+            body = render_order_response(result, 0, model)["ORDER_RESPONSE"]
+            del body["correlation_id"]
+        else:  # pragma: no cover - order commands always give an OrderResult or a Reject
+            body = {"status": "ACCEPTED"}
+        out.append(body)
+    return {"ORDERS_RESPONSE": {"correlation_id": batch.correlation_id, "results": out}}
+
+
+# --- history store rows (GET /orders, /completed_orders, /trades from SQLite) --------------
+
+
+def history_order(row: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """One history-store orders row (ORDER_COLUMNS, engine units) as /orders shows it: the
+    same fields and values as `order_dict` over the projection."""
+    avg = row["avg_price_matched"]
+    if avg is not None:
+        avg = round(avg, 2) if model == _BINARY else effective_odds_to_wire(avg / 100)
+    return {
+        "order_id": row["order_id"],
+        "market_id": row["market_id"],
+        "runner_id": row["runner_id"],
+        "account_id": row["account_id"],
+        "side": row["side"],
+        "price": price_to_wire(model, row["price"]),
+        "size": size_to_wire(model, row["size"]),
+        "size_matched": size_to_wire(model, row["size_matched"]),
+        "size_remaining": size_to_wire(model, row["size_remaining"]),
+        "size_cancelled": size_to_wire(model, row["size_cancelled"]),
+        "size_lapsed": size_to_wire(model, row["size_lapsed"]),
+        "size_voided": size_to_wire(model, row["size_voided"]),
+        "avg_price_matched": avg,
+        "status": row["status"],
+        "persistence": row["persistence"],
+        "time_in_force": row["time_in_force"],
+        "client_ref": row["client_ref"],
+        "replaces": row["replaces"] or None,
+        "placed_ts": row["placed_ts"],
+        "updated_ts": row["updated_ts"],
+    }
+
+
+def history_trade(row: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """One history-store trades row (TRADE_COLUMNS) as /trades shows it (as `trade_dict`)."""
+    d: dict[str, Any] = {
+        "trade_id": row["trade_id"],
+        "market_id": row["market_id"],
+        "runner_id": row["runner_id"],
+        "maker_runner_id": row["maker_runner_id"],
+        "price": price_to_wire(model, row["price"]),
+        "size": size_to_wire(model, row["size"]),
+        "maker_size": size_to_wire(model, row["maker_size"]),
+        "implied": bool(row["implied"]),
+        "taker_order_id": row["taker_order_id"],
+        "maker_order_id": row["maker_order_id"],
+        "taker_account": row["taker_account"],
+        "maker_account": row["maker_account"],
+        "house": row["house"] / money_scale(model),
+        "ts": row["ts"],
+        "voided": bool(row["voided"]),
+    }
+    if model != _BINARY:
+        d["effective_odds"] = effective_odds_to_wire(row["effective_odds"] / 100)
+    return d

@@ -266,6 +266,12 @@ class SQLiteHistory:
         self._seq = 0
         self._completed = 0
         self._updates: list[tuple[Any, ...]] = []  # order_updates rows of the open transaction
+        self._settled: list[tuple[Any, ...]] = []  # settlements rows of the open transaction
+        self.last_updates: list[tuple[Any, ...]] = []
+        """The order_updates rows (UPDATE_COLUMNS order, after `account_id`) of the last
+        committed `apply_batch`: what a live order stream pushes once the batch is durable here."""
+        self.last_settlements: list[tuple[Any, ...]] = []
+        """The settlements rows (SETTLEMENT_COLUMNS order) of the last committed `apply_batch`."""
         if writable:
             self._load_meta()
 
@@ -343,14 +349,16 @@ class SQLiteHistory:
                     "INSERT INTO order_updates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     self._updates,
                 )
-                self._updates.clear()
                 conn.execute(
                     "UPDATE meta SET value = CASE key WHEN 'applied_seq' THEN ? ELSE ? END",
                     (seq, self._completed),
                 )
                 conn.execute("COMMIT")
+            self.last_updates, self._updates = self._updates, []
+            self.last_settlements, self._settled = self._settled, []
         except BaseException:
             self._updates.clear()
+            self._settled.clear()
             if began and conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._load_meta()
@@ -566,10 +574,9 @@ class SQLiteHistory:
         )
 
     def _settle_rows(self, e: MarketSettled | MarketVoided, kind: str, pnl: dict[int, int]) -> None:
-        self._conn.executemany(
-            "INSERT OR REPLACE INTO settlements VALUES (?, ?, ?, 0, ?, ?, ?, ?)",
-            [(e.market_id, a, gross, gross, kind, e.seq, e.ts) for a, gross in sorted(pnl.items())],
-        )
+        rows = [(e.market_id, a, gross, 0, gross, kind, e.seq, e.ts) for a, gross in sorted(pnl.items())]
+        self._conn.executemany("INSERT OR REPLACE INTO settlements VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self._settled.extend(rows)
 
     def _on_settled(self, e: MarketSettled) -> None:
         """Final P&L per account as `Projection._settle`: the house takes minus everyone else's."""
@@ -726,6 +733,15 @@ class SQLiteHistory:
             cursor,
             limit,
         )
+
+    def market_models(self, market_ids: Iterable[int]) -> dict[int, str]:
+        """The market model of each known market in `market_ids` (the wire's units depend on it)."""
+        ids = sorted(set(market_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        rows = self._conn.execute(f"SELECT market_id, model FROM markets WHERE market_id IN ({marks})", ids)
+        return dict(rows.fetchall())
 
     # ------------------------------------------------------------------ whole-store views
 

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from betex.core.domain.commands import Command
 from betex.core.domain.engine import Engine
@@ -46,6 +46,13 @@ _IDLE_WAIT_S = 0.05  # how often an idle engine thread re-checks for stop
 _INGRESS_SAMPLES = 64  # ingress latencies recorded per batch (weighted), to keep metrics cheap
 MAX_UNCOMMITTED_BATCHES = 8  # how far the engine may run ahead of the WAL thread
 SNAPSHOTS_KEPT = 3
+
+
+class CommandGroup(NamedTuple):
+    """Commands executed back to back in one engine batch, each on its own (PLACE_ORDERS and
+    friends); the reply is the list of their results, in order."""
+
+    commands: tuple[Command, ...]
 
 
 class RuntimeStopped(RuntimeError):
@@ -328,6 +335,15 @@ class Runtime:
             fut.set_result(_overloaded(self.ring.size))
         return fut
 
+    def submit_group(self, cmds: Sequence[Command]) -> Future[list[Result]]:
+        """One ring item for several commands: they run in the same engine batch, in order,
+        and the future holds their results (all OVERLOADED if the ring is full)."""
+        fut: Future[list[Result]] = Future()
+        fut.set_running_or_notify_cancel()
+        if not self._publish((CommandGroup(tuple(cmds)), fut, time.perf_counter_ns())):
+            fut.set_result([_overloaded(self.ring.size)] * len(cmds))
+        return fut
+
     async def submit_async(self, cmd: Command) -> Result:
         """Await the command's result from an asyncio loop; replies are batched per loop."""
         fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
@@ -379,13 +395,23 @@ class Runtime:
                 record_n(t0 - items[i][2], min(step, n - i))
         engine.begin_batch(self._clock())
         execute = engine.execute
-        results = [execute(item[0]) for item in items]
-        events = engine.end_batch(len(items))
+        group = CommandGroup
+        results: list[Any] = []
+        append = results.append
+        n_commands = len(items)
+        for cmd, _r, _t in items:
+            if type(cmd) is group:
+                append([execute(x) for x in cmd.commands])
+                n_commands += len(cmd.commands) - 1
+            else:
+                append(execute(cmd))
+        events = engine.end_batch(n_commands)
         rejects = metrics.rejects
         for result in results:
-            if type(result) is Reject:
-                code = result.code.value
-                rejects[code] = rejects.get(code, 0) + 1
+            for r in result if type(result) is list else (result,):
+                if type(r) is Reject:
+                    code = r.code.value
+                    rejects[code] = rejects.get(code, 0) + 1
         snap: tuple[bytes, int] | None = None
         if self.snapshot_dir is not None:
             self._since_snapshot += len(events)
@@ -396,7 +422,7 @@ class Runtime:
                 snap = (engine.dump(), engine.seq)
         metrics.stages["engine"].record(pc() - t0)
         metrics.batches += 1
-        metrics.commands_total += len(items)
+        metrics.commands_total += n_commands
         return _Batch(items, results, events, snap)
 
     # ---------------------------------------------------------------- WAL thread

@@ -8,6 +8,7 @@ spec's code for the field (domain.md §1, §6; protocol.md "Accounts and session
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import types
@@ -60,14 +61,25 @@ VALID: dict[str, dict[str, Any]] = {
     "SETTLE_MARKET": {"market_id": 1, "winner_runner_ids": [1]},
     "VOID_TRADES": {"market_id": 1, "trade_ids": [5, 6]},
     "SET_ACCOUNT_LIMIT": {"account_id": 7, "max_liability": 100.0},
+    "UNSUBSCRIBE": {"market_ids": [1, 2]},
+    "SUBSCRIBE_ORDERS": {"account_id": 7, "from_seq": 5},
+    "PLACE_ORDERS": {
+        "market_id": 1,
+        "account_id": 7,
+        "instructions": [{"runner_id": 1, "side": "BACK", "price": 2.5, "size": 10.0}],
+    },
+    "CANCEL_ORDERS": {"market_id": 1, "account_id": 7, "instructions": [{"order_id": 4}]},
+    "REPLACE_ORDERS": {"market_id": 1, "account_id": 7, "instructions": [{"order_id": 4, "new_price": 2.6}]},
 }
 for _body in VALID.values():
     _body["correlation_id"] = 9
 
 PRICE_FIELDS = {"price", "new_price"}
 SIZE_FIELDS = {"size", "min_fill_size", "size_reduction", "max_liability"}
-ID_FIELDS = {"market_id", "runner_id", "order_id", "account_id", "depth", "correlation_id", "after_ts"}
-ID_LIST_FIELDS = {"runner_ids", "trade_ids", "winner_runner_ids"}
+ID_FIELDS = {
+    "market_id", "runner_id", "order_id", "account_id", "depth", "correlation_id", "after_ts", "from_seq",
+}  # fmt: skip
+ID_LIST_FIELDS = {"runner_ids", "trade_ids", "winner_runner_ids", "market_ids"}
 
 NUMERIC_SLOTS = [
     (t, f) for t, body in VALID.items() for f in body if f in PRICE_FIELDS | SIZE_FIELDS | ID_FIELDS
@@ -103,7 +115,10 @@ def check_value(value: object, hint: Any, where: str) -> None:
             if arm is type(None) and value is None:
                 return
         arms = [a for a in typing.get_args(hint) if a is not type(None)]
-        assert len(arms) == 1, where
+        if len(arms) > 1:  # a union of records (a batch's instructions): the one it is
+            assert type(value) in arms, f"{where}: {type(value).__name__} is none of {arms}"
+            assert_well_typed(value)
+            return
         check_value(value, arms[0], where)
         return
     if origin is tuple:
@@ -119,6 +134,13 @@ def check_value(value: object, hint: Any, where: str) -> None:
     if hint is str:
         assert type(value) is str, f"{where}: {value!r} is not a str"
         value.encode()  # valid Unicode: no lone surrogates reach the WAL
+        return
+    if isinstance(hint, type) and issubclass(hint, tuple) and hasattr(hint, "_fields"):
+        assert type(value) is hint, f"{where}: {value!r} is not a {hint.__name__}"
+        assert_well_typed(value)
+        return
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        assert isinstance(value, hint), f"{where}: {value!r} is not a {hint.__name__}"
         return
     raise AssertionError(f"{where}: no check for {hint!r}")
 

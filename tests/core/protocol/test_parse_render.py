@@ -17,7 +17,10 @@ from betex.core.protocol.parse import (
     CLIENT_MSG_TYPES,
     MAX_MESSAGE_BYTES,
     ListMarkets,
+    OrderBatch,
     Subscribe,
+    SubscribeOrders,
+    Unsubscribe,
     WireError,
     parse_client_msg,
     price_from_wire,
@@ -152,6 +155,34 @@ def test_create_market_label_count_must_match() -> None:
         ({"LIST_MARKETS": {}}, ListMarkets(0)),
         ({"SUBSCRIBE": {"market_id": 1, "depth": 10}}, Subscribe(1, 10)),
         ({"SUBSCRIBE": {"market_id": 3}}, Subscribe(3, 10)),
+        ({"SUBSCRIBE": {"market_ids": [3, 1, 3], "depth": 2}}, Subscribe(3, 2, 0, (3, 1))),
+        ({"UNSUBSCRIBE": {"market_ids": [3]}}, Unsubscribe((3,))),
+        ({"SUBSCRIBE_ORDERS": {"account_id": 7}}, SubscribeOrders(7, None)),
+        (
+            {"SUBSCRIBE_ORDERS": {"account_id": 7, "from_seq": 0, "correlation_id": 4}},
+            SubscribeOrders(7, 0, 4),
+        ),
+        (
+            {
+                "CANCEL_ORDERS": {
+                    "market_id": 1,
+                    "account_id": 7,
+                    "instructions": [{"order_id": 4}, {"order_id": 5, "account_id": 8}],
+                }
+            },
+            OrderBatch("CANCEL_ORDERS", 1, (c.CancelOrder(1, 4, 7, 0), c.CancelOrder(1, 5, 8, 0))),
+        ),  # fmt: skip
+        (
+            {"REPLACE_ORDERS": {"market_id": 1, "instructions": [{"order_id": 4, "new_price": 2.6}, 7]}},
+            OrderBatch(
+                "REPLACE_ORDERS",
+                1,
+                (
+                    WireError(RejectCode.BAD_REQUEST, "missing field 'account_id'", 0, "REPLACE_ORDER"),
+                    WireError(RejectCode.BAD_REQUEST, "an instruction must be an object", 0, "REPLACE_ORDER"),
+                ),
+            ),
+        ),  # fmt: skip
         (
             {"CANCEL_ORDER": {"market_id": 1, "order_id": 42, "account_id": 7, "size_reduction": 2.0}},
             c.CancelOrder(1, 42, 7, 200),
@@ -211,6 +242,11 @@ def test_every_message_type_is_covered_above() -> None:
         "SETTLE_MARKET",
         "VOID_TRADES",
         "SET_ACCOUNT_LIMIT",
+        "UNSUBSCRIBE",
+        "SUBSCRIBE_ORDERS",
+        "PLACE_ORDERS",
+        "CANCEL_ORDERS",
+        "REPLACE_ORDERS",
     }
 
 
