@@ -38,14 +38,23 @@ def test_a_market_life_from_the_shell(data_dir: Path, server_factory: Callable[.
               "TWO_RUNNER", "--runner", "1:Nadal", "--runner", "2:Federer", *admin, "--json")
     )  # fmt: skip
     assert [r["label"] for r in explicit["runners"]] == ["Nadal", "Federer"]
-    _rejected(
+    cross = _json(
         betex("market", "create", "--name", "X", "--model", "EXCHANGE_ODDS", "--book-type",
-              "CROSS_MATCHED", "--runner", "1:A", "--runner", "2:B", *admin, "--json"),
-        "BAD_REQUEST",
+              "CROSS_MATCHED", "--runner", "1:A", "--runner", "2:B", "--runner", "3:C", *admin, "--json")
+    )  # fmt: skip
+    assert [r["label"] for r in cross["runners"]] == ["A", "B", "C"]
+    _rejected(
+        betex("market", "create", "--name", "Y", "--model", "EXCHANGE_ODDS", "--book-type",
+              "CROSS_MATCHED", "--runner", "1:A", *admin, "--json"),
+        "INVALID_RUNNER",
     )  # fmt: skip
     m = str(soccer["market_id"])
     listed = _json(betex("market", "list", *url, "--json"))["items"]
-    assert {row["market_id"] for row in listed} == {soccer["market_id"], explicit["market_id"]}
+    assert {row["market_id"] for row in listed} == {
+        soccer["market_id"],
+        explicit["market_id"],
+        cross["market_id"],
+    }
     assert _json(betex("market", "state", m, *url, "--json"))["market_state"] == "OPEN"
     _rejected(betex("market", "state", "999", *url, "--json"), "INVALID_MARKET")
 
