@@ -786,6 +786,7 @@ def test_streams_exercise_what_they_claim() -> None:
         "REPLACED",
         "MARKET_VOIDED",
         "MARKET_CLOSED",
+        "late_command",
     )
     assert all(totals[k] for k in needed), ([k for k in needed if not totals[k]], totals)
 
