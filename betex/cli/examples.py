@@ -46,6 +46,13 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("Copy the live WAL and its snapshots into a new data dir", "betex wal backup /backups/bx-today"),
         ("Restore: serve the copy", "betex serve --data-dir /backups/bx-today"),
     ),
+    "wal archive": (
+        (
+            "Snapshot, then move the events it covers out of the WAL",
+            "betex snapshot save && betex wal archive",
+        ),
+        ("Archive onto another disk", "betex wal archive --to-dir /mnt/cold/bx-archive"),
+    ),
     "replay": (
         ("Rebuild from the newest snapshot and print the state hash", "betex replay"),
         ("From seq 1 up to seq 5000, as JSON", "betex replay --no-snapshot --to 5000 --json"),

@@ -157,6 +157,37 @@ def register(app: typer.Typer) -> None:
             f"{report.snapshots} snapshots{', verified' if report.verified else ''}) in {report.seconds:.2f}s"
         )
 
+    @group.command("archive", cls=WordsCommand, epilog=epilog("wal archive"))
+    def _archive(
+        data_dir: DataDirOption = default_data_dir(),
+        to_dir: Annotated[
+            Path | None,
+            typer.Option(
+                "--to-dir",
+                metavar="DIR",
+                help="Write segments here instead of DATA_DIR/archive (recorded in DATA_DIR/archive.dirs).",
+            ),
+        ] = None,
+        json_out: JsonOption = False,
+    ) -> None:
+        """Move WAL events older than the newest engine snapshot into archive segments.
+
+        Events up to the newest valid engine snapshot's seq (never the WAL's last record) leave the LMDB WAL for CRC-named segment files under DATA_DIR/archive (or --to-dir), each written durably before its events are deleted: a crash at any point leaves every event readable exactly once, and the next run finishes the job. `wal inspect`, `wal inspect --verify`, `replay --no-snapshot` and `wal backup` read the archive transparently. Takes the WAL writer lock (exit 3 while a server runs). Segments are never deleted by betex.
+        """
+        from betex.core.ops import tools
+
+        report = tools.archive_wal(data_dir, to_dir)
+        if json_out:
+            return print_json(report.to_dict())
+        if report.snapshot_seq is None:
+            print("no engine snapshot: nothing to archive (run `betex snapshot save` first)")
+            return None
+        print(
+            f"moved {report.events_moved} events into {report.segments_written} segments under "
+            f"{report.archive_dir}; archive covers seq 1..{report.archived_through}, "
+            f"WAL holds {report.wal_first_seq}..{report.wal_last_seq}"
+        )
+
 
 _ODDS_FIELDS = frozenset({"price"})
 _MONEY_FIELDS = frozenset({"size", "taker_size", "maker_size", "house"})

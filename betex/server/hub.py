@@ -81,7 +81,7 @@ class Hub:
         self.config = config
         self.loop = loop
         self.stats = ServerStats()
-        self.projection = Projection()
+        self.projection = Projection(retire_final=True)
         """Replaced by the recovered projection before `ready`; empty until then."""
         self.connections: set[Connection] = set()
         self.ready = False

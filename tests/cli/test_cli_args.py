@@ -151,6 +151,7 @@ def test_replay_json_shape(wal_data: Path) -> None:
         "snapshot_seq",
         "final_seq",
         "wal_last_seq",
+        "load_seconds",
         "state_hash",
     }
     assert d["final_seq"] == d["wal_last_seq"] and len(d["state_hash"]) == 64

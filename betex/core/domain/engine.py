@@ -15,7 +15,7 @@ from typing import Any, Final, cast
 
 from betex.core.domain import commands as C
 from betex.core.domain import state, validate
-from betex.core.domain.book.levels import Order, RunnerBook
+from betex.core.domain.book.levels import Order
 from betex.core.domain.events import (
     AccountLimitSet,
     BatchProcessed,
@@ -30,7 +30,7 @@ from betex.core.domain.events import (
     TradeMatched,
     TradesVoided,
 )
-from betex.core.domain.market import Market, transition
+from betex.core.domain.market import Market, Tombstone, transition
 from betex.core.domain.results import Ack, Fill, MarketResult, OrderResult, Reject, Result, order_result
 from betex.core.domain.risk import Exposure, RiskBook
 from betex.core.domain.types import CancelReason, MarketState, RejectCode
@@ -75,7 +75,8 @@ class Engine:
         self.config = config or EngineConfig()
         self.seq = 0
         self.ts = 0
-        self.markets: dict[int, Market] = {}
+        self.markets: dict[int, Market] = {}  # the live markets: not SETTLED, not VOIDED
+        self.tombstones: dict[int, Tombstone] = {}  # the SETTLED and VOIDED ones (see _retire)
         self.orders: dict[int, Order] = {}
         self.next_market_id = 1
         self.next_order_id = 1
@@ -190,14 +191,31 @@ class Engine:
         m = self.markets[mid]
         return MarketResult(mid, m.state, m.phase, m.version, created=True)
 
-    def _market(self, market_id: int) -> Market | Reject:
+    def _market(self, market_id: int, late: RejectCode = R.MARKET_NOT_OPEN) -> Market | Reject:
+        """The live market, or the reject: `late` (with the final state) for a settled or voided
+        market, INVALID_MARKET for an id never created."""
         m = self.markets.get(market_id)
         if m is None:
+            t = self.tombstones.get(market_id)
+            if t is not None:
+                return Reject(late, f"market {market_id} is {t.state}")
             return Reject(R.INVALID_MARKET, f"unknown market {market_id!r}")
         return m
 
+    def _late_transition(self, market_id: int, command: str, target: str | None = None) -> Reject | None:
+        """The reject a lifecycle command gets on a settled or voided market: the one the live
+        market in its final state would give (INVALID_TRANSITION, or BAD_REQUEST for an unknown
+        target state); None if the market is not a tombstone."""
+        t = self.tombstones.get(market_id)
+        if t is None:
+            return None
+        decided = transition(t, command, target)
+        if isinstance(decided, Reject):
+            return decided
+        raise AssertionError(f"{command} allowed from final state {t.state}")  # a lifecycle bug
+
     def _add_runners(self, c: C.AddRunners) -> Result:
-        m = self._market(c.market_id)
+        m = self._market(c.market_id, R.INVALID_TRANSITION)
         if isinstance(m, Reject):
             return m
         labels = validate.check_add_runners(m, c)
@@ -208,6 +226,9 @@ class Engine:
         return MarketResult(m.market_id, m.state, m.phase, m.version)
 
     def _lifecycle(self, c: Any, command: str, target: str | None = None) -> Result:
+        late = self._late_transition(c.market_id, command, target)
+        if late is not None:
+            return late
         m = self._market(c.market_id)
         if isinstance(m, Reject):
             return m
@@ -236,6 +257,9 @@ class Engine:
         return len(victims)
 
     def _settle(self, c: C.SettleMarket) -> Result:
+        late = self._late_transition(c.market_id, "SETTLE_MARKET")
+        if late is not None:
+            return late
         m = self._market(c.market_id)
         if isinstance(m, Reject):
             return m
@@ -250,7 +274,7 @@ class Engine:
         return MarketResult(m.market_id, m.state, m.phase, m.version)
 
     def _void_trades(self, c: C.VoidTrades) -> Result:
-        m = self._market(c.market_id)
+        m = self._market(c.market_id, R.INVALID_TRANSITION)
         if isinstance(m, Reject):
             return m
         chosen = validate.trades_to_void(m, c)
@@ -535,24 +559,23 @@ class Engine:
         m.state = MarketState.SETTLED
         m.winners = e.winner_runner_ids
         m.version += 1
-        self._purge(m)
+        self._retire(m)
 
     def _on_market_voided(self, e: MarketVoided) -> None:
         m = self.markets[e.market_id]
         m.state = MarketState.VOIDED
         m.version += 1
-        self._purge(m)
+        self._retire(m)
 
-    def _purge(self, m: Market) -> None:
-        """A settled or voided market keeps its definition; its orders and trades leave the engine
-        (the projection keeps the history)."""
+    def _retire(self, m: Market) -> None:
+        """A settled or voided market leaves the engine: a `Tombstone` (id, final state, phase,
+        kind, version) answers late commands; its orders, trades, books and exposures are dropped
+        (the history store keeps them). Live state stays bounded by the open markets."""
         mid = m.market_id
+        del self.markets[mid]
+        self.tombstones[mid] = Tombstone(mid, m.state, m.phase, m.kind, m.version)
         for oid in [oid for oid, o in self.orders.items() if o.market_id == mid]:
             del self.orders[oid]
-        m.trades.clear()
-        m.voided_trades.clear()
-        m.books = {r: RunnerBook() for r in m.runner_ids}
-        m.by_account = {}
         self.risk.forget_market(mid)
 
     def _on_limit(self, e: AccountLimitSet) -> None:

@@ -135,6 +135,17 @@ class Market:
         )
 
 
+class Tombstone(NamedTuple):
+    """What the engine keeps of a SETTLED or VOIDED market: enough to reject late commands the way
+    the live market would have (`transition` reads state, phase and kind), nothing of its books."""
+
+    market_id: int
+    state: str
+    phase: str
+    kind: str
+    version: int
+
+
 class Transition(NamedTuple):
     """An allowed lifecycle move. `lapse`: cancel unmatched LAPSE orders (reason LAPSED);
     `cancel_all`: cancel every unmatched order (the market closes or is voided)."""
@@ -145,7 +156,7 @@ class Transition(NamedTuple):
     cancel_all: bool
 
 
-def transition(market: Market, command: str, target: str | None = None) -> Transition | Reject:
+def transition(market: Market | Tombstone, command: str, target: str | None = None) -> Transition | Reject:
     """Decide a lifecycle command: the move, or the reject. Pure: the caller emits the events."""
     state, phase = market.state, market.phase
     bad = Reject(RejectCode.INVALID_TRANSITION, f"{command} not allowed from {state}/{phase}")

@@ -3,7 +3,10 @@
 `dump` is deterministic: the same state gives the same bytes in every build (compiled or pure
 Python), so two replicas, or a replay and the live engine, compare by `state_hash`. The layout
 is versioned by `DUMP_VERSION`; derived indexes (per-account orders, exposure) are not stored
-but rebuilt on load.
+but rebuilt on load. Only live state is stored (version 2): open markets with their orders and
+trades, and one small tombstone per settled or voided market, so a snapshot's size follows the
+open orders, not the history. Version 1 snapshots (settled markets as emptied definitions) are
+still read.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import msgpack
 
 from betex.core.domain.book.levels import Order
 from betex.core.domain.events import Leg, TradeMatched
-from betex.core.domain.market import Market
+from betex.core.domain.market import Market, Tombstone
 from betex.core.domain.risk import RiskBook
 from betex.core.domain.validate import RecentRefs
 
-DUMP_VERSION: Final = 1
+DUMP_VERSION: Final = 2
+READABLE_VERSIONS: Final = (1, 2)
 
 
 class EngineState(Protocol):
@@ -31,6 +35,7 @@ class EngineState(Protocol):
     next_order_id: int
     next_trade_id: int
     markets: dict[int, Market]
+    tombstones: dict[int, Tombstone]
     orders: dict[int, Order]
     refs: RecentRefs
     risk: RiskBook
@@ -72,23 +77,30 @@ def dump(eng: EngineState) -> bytes:
         [eng.orders[o].to_row() for o in sorted(eng.orders)],
         sorted((ts, a, r) for (a, r), ts in eng.refs.last.items()),
         sorted(eng.risk.limits.items()),
+        [tuple(eng.tombstones[mid]) for mid in sorted(eng.tombstones)],
     )
     out: bytes = msgpack.packb(state)
     return out
 
 
 def restore(eng: EngineState, data: bytes) -> None:
-    """Fill a fresh engine from `dump()` bytes; raises ValueError on another DUMP_VERSION."""
+    """Fill a fresh engine from `dump()` bytes (version 1 or 2); raises ValueError on another."""
     state = msgpack.unpackb(data, use_list=False, strict_map_key=False)
-    version, seq, ts, next_mid, next_oid, next_tid, markets, orders, refs, limits = state
-    if version != DUMP_VERSION:
-        raise ValueError(f"engine snapshot version {version}, expected {DUMP_VERSION}")
+    version = state[0] if state else None
+    if version not in READABLE_VERSIONS:
+        raise ValueError(f"engine snapshot version {version}, expected one of {READABLE_VERSIONS}")
+    _, seq, ts, next_mid, next_oid, next_tid, markets, orders, refs, limits = state[:10]
+    for row in state[10] if version >= 2 else ():
+        eng.tombstones[row[0]] = Tombstone(*row)
     eng.seq, eng.ts = seq, ts
     eng.next_market_id, eng.next_order_id, eng.next_trade_id = next_mid, next_oid, next_tid
     for row in orders:
         o = Order.from_row(row)
         eng.orders[o.order_id] = o
     for mid, name, model, bt, kind, st, ph, ver, rids, labels, winners, books, trades, voided in markets:
+        if st == "SETTLED" or st == "VOIDED":  # version 1 kept a settled market's emptied definition
+            eng.tombstones[mid] = Tombstone(mid, st, ph, kind, ver)
+            continue
         m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels))
         m.version = ver
         m.winners = tuple(winners)
@@ -102,6 +114,8 @@ def restore(eng: EngineState, data: bytes) -> None:
             m.trades[ev.trade_id] = ev
         m.voided_trades = set(voided)
         eng.markets[mid] = m
+    for oid in [oid for oid, o in eng.orders.items() if o.market_id in eng.tombstones]:
+        del eng.orders[oid]  # a version 1 snapshot written before settled markets were retired
     for oid in sorted(eng.orders):  # the per-account index, oldest first, as live
         o = eng.orders[oid]
         if o.remaining:

@@ -33,6 +33,7 @@ import lmdb
 import msgpack
 
 from betex.core.domain.events import TYPE_NAMES, Event
+from betex.core.durability import archive
 from betex.core.durability.codec import EVENT_TYPES, SCHEMA_VERSION, decode, encode
 from betex.core.errors import CorruptRecord, WalCorrupt, WalError, WalFailure, WalLocked, WalNotFound
 
@@ -430,6 +431,49 @@ class Journal:
         self.bytes_written += nbytes
         return nbytes
 
+    def first_seq(self) -> int:
+        """The first seq still in LMDB (0 for an empty WAL): 1 unless `wal archive` moved some."""
+        env = self._shared.env
+        assert env is not None
+        with env.begin() as txn:
+            cur = txn.cursor(db=self._shared.events_db)
+            return decode_key(cur.key()) if cur.first() else 0
+
+    def records(self, from_seq: int, to_seq: int) -> list[bytes]:
+        """The raw records ``from_seq..to_seq`` from LMDB (the archiver copies them as they are)."""
+        env = self._shared.env
+        assert env is not None
+        out: list[bytes] = []
+        with env.begin(buffers=False) as txn:
+            cur = txn.cursor(db=self._shared.events_db)
+            if cur.set_key(_KEY.pack(from_seq)):
+                for key, value in cur.iternext(keys=True, values=True):
+                    if decode_key(key) > to_seq:
+                        break
+                    out.append(bytes(value))
+        if len(out) != to_seq - from_seq + 1:
+            raise WalCorrupt(f"WAL {self.wal_dir}: seq {from_seq}..{to_seq} is not all there")
+        return out
+
+    def delete_through(self, seq: int) -> int:
+        """Delete the records with seq <= `seq` in one txn (after `wal archive` wrote them to a
+        segment); the last record always stays (meta last_seq is checked against it)."""
+        if seq >= self._last_seq:
+            raise ValueError(f"cannot delete through {seq}: the WAL's last record is {self._last_seq}")
+        env = self._shared.env
+        assert env is not None
+        deleted = 0
+        try:
+            with env.begin(write=True) as txn:
+                cur = txn.cursor(db=self._shared.events_db)
+                ok = cur.first()
+                while ok and decode_key(cur.key()) <= seq:
+                    ok = cur.delete()
+                    deleted += 1
+        except (lmdb.Error, OSError) as exc:
+            raise WalFailure(f"WAL {self.wal_dir} delete failed: {exc}") from exc
+        return deleted
+
     def _grow(self) -> None:
         shared = self._shared
         env = shared.env
@@ -654,16 +698,38 @@ class JournalReader:
             pass  # the caller reports the damage at the first record not returned
         return items
 
+    def _archive_part(self, from_seq: int, to_seq: int | None) -> tuple[Iterator[tuple[int, bytes]], int]:
+        """The archived records of the range, and the seq the LMDB part starts at: archive
+        segments (`durability.archive`) up to their last seq, the WAL after it (an overlap left by
+        a crashed `wal archive` is read once)."""
+        if from_seq > 1 and not (self.data_dir / archive.ARCHIVE_DIR).exists():
+            if not (self.data_dir / archive.DIRS_FILE).exists():
+                return iter(()), from_seq
+        through = archive.archived_through(archive.list_segments(self.data_dir))
+        if through == 0:
+            return iter(()), from_seq
+        return archive.iter_archived(self.data_dir, from_seq, to_seq), max(from_seq, through + 1)
+
     def iter_records(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[tuple[int, bytes]]:
-        """Raw ``(seq, record)`` pairs in seq order (for verification and inspection)."""
+        """Raw ``(seq, record)`` pairs in seq order, archive segments first (for verification
+        and inspection)."""
+        archived, start = self._archive_part(from_seq, to_seq)
+        yield from archived
         unpack = _KEY.unpack
-        for items in self._chunks(from_seq, to_seq):
+        for items in self._chunks(start, to_seq):
             for key, value in items:
                 yield unpack(key)[0], value
 
     def iter_events(self, from_seq: int = 1, to_seq: int | None = None) -> Iterator[Event]:
-        """Decoded events in seq order; a damaged record raises `CorruptRecord` naming its seq."""
-        for items in self._chunks(from_seq, to_seq):
+        """Decoded events in seq order, archive segments first; a damaged record raises
+        `CorruptRecord` naming its seq."""
+        archived, start = self._archive_part(from_seq, to_seq)
+        for seq, value in archived:
+            try:
+                yield decode(value)
+            except CorruptRecord as exc:
+                raise CorruptRecord(f"seq {seq} (archived): {exc}") from exc
+        for items in self._chunks(start, to_seq):
             for key, value in items:
                 try:
                     yield decode(value)

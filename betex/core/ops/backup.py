@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from betex.core.durability import archive
 from betex.core.durability import snapshot as snapshots
+from betex.core.durability.files import fsync_dir
 from betex.core.durability.journal import (
     snapshots_dir_of,
     wal_dir_of,
@@ -26,6 +28,7 @@ class BackupReport:
     snapshots: int
     verified: bool
     seconds: float
+    segments: int = 0  # WAL archive segments copied into DEST/archive
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +37,7 @@ class BackupReport:
             "wal_bytes": self.wal_bytes,
             "snapshots_copied": self.snapshots,
             "verified": self.verified,
+            "archive_segments_copied": self.segments,
             "seconds": round(self.seconds, 6),
         }
 
@@ -47,8 +51,9 @@ def backup(data_dir: Path, dest: Path, with_snapshots: bool = True, check: bool 
 
     The copy is one LMDB read txn, so it holds exactly the events committed when it began and a
     matching meta; the running writer is never blocked. Engine snapshots at or below the copied
-    seq come along (CRC-checked) so a server restored from `dest` replays only a tail. `check`
-    re-reads the copy and verifies every record.
+    seq come along (CRC-checked) so a server restored from `dest` replays only a tail, and so do
+    the WAL archive segments (into ``dest/archive``, wherever the source keeps them), so the copy
+    holds the whole history. `check` re-reads the copy and verifies every record, archive included.
     """
     data_dir, dest = Path(data_dir), Path(dest)
     require_wal(data_dir)
@@ -65,6 +70,15 @@ def backup(data_dir: Path, dest: Path, with_snapshots: bool = True, check: bool 
     except BaseException:
         shutil.rmtree(dest_wal, ignore_errors=True)
         raise
+    segments = 0
+    for seg in archive.list_segments(data_dir):
+        archive.read_segment(seg)  # CRC-checked: a damaged segment is not silently copied
+        dest_dir = dest / archive.ARCHIVE_DIR
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(seg.path, dest_dir / seg.path.name)
+        segments += 1
+    if segments:
+        fsync_dir(dest / archive.ARCHIVE_DIR)
     with open_reader(dest) as reader:
         last_seq = reader.last_seq()
         if check:
@@ -86,4 +100,4 @@ def backup(data_dir: Path, dest: Path, with_snapshots: bool = True, check: bool 
             copied += 1
     snapshots_dir_of(dest).mkdir(parents=True, exist_ok=True)
     wal_bytes = (dest_wal / "data.mdb").stat().st_size
-    return BackupReport(dest, last_seq, wal_bytes, copied, check, time.perf_counter() - t0)
+    return BackupReport(dest, last_seq, wal_bytes, copied, check, time.perf_counter() - t0, segments)

@@ -126,7 +126,7 @@ def save_projection(projection: Projection, path: Path) -> Path:
 
 
 def _projection_start(
-    data_dir: Path, target: int, config: EngineConfig | None, use_file: bool
+    data_dir: Path, target: int, config: EngineConfig | None, use_file: bool, retire_final: bool = True
 ) -> tuple[Projection | None, str | None]:
     """``projection.snap`` when usable for `target` (else None), and why it was not used."""
     path = projection_path(data_dir)
@@ -143,6 +143,11 @@ def _projection_start(
         why = f"its seq {projection.seq} is past the WAL/target seq {target}"
         log.warning("ignoring %s: %s; rebuilding the projection from the WAL", path, why)
         return None, why
+    if projection.retire_final != retire_final:
+        kind = "live-only" if projection.retire_final else "full-history"
+        why = f"it holds a {kind} projection, and a {'live-only' if retire_final else 'full-history'} one is wanted"
+        log.warning("ignoring %s: %s; rebuilding the projection from the WAL", path, why)
+        return None, why
     return projection, None
 
 
@@ -152,11 +157,15 @@ def recover_projection(
     to_seq: int | None = None,
     use_file: bool = True,
     progress: ProgressFn | None = None,
+    retire_final: bool = True,
 ) -> tuple[Projection, ProjectionRecovery]:
     """The projection at `to_seq` (default: the WAL's last seq), built from WAL events.
 
     `use_file`: start from ``projection.snap`` when it is usable (what `serve` does) and replay
     only the tail; otherwise replay everything from seq 1 (what `projection rebuild` means).
+    `retire_final`: a live-only projection (the default: `projection.snap` is the server's, and
+    the history store serves settled markets); False builds a full-history one (tests, and
+    comparisons with the history store). A file of the other kind is ignored and rebuilt.
     A hole in the WAL raises `WalCorrupt`; a data dir without a WAL raises `WalNotFound`.
     """
     data_dir = Path(data_dir)
@@ -165,8 +174,8 @@ def recover_projection(
     with gctune.paused(), JournalReader(data_dir) as reader:
         wal_last = reader.last_seq()
         target = wal_last if to_seq is None else min(to_seq, wal_last)
-        loaded, ignored = _projection_start(data_dir, target, config, use_file)
-        projection = loaded if loaded is not None else Projection(config)
+        loaded, ignored = _projection_start(data_dir, target, config, use_file, retire_final)
+        projection = loaded if loaded is not None else Projection(config, retire_final)
         file_seq = loaded.seq if loaded is not None else None
         replayed = _replay_into(projection, reader, target, progress)
     return projection, ProjectionRecovery(
@@ -216,17 +225,20 @@ class Recovered:
     projection_info: ProjectionRecovery
 
 
-def recover_all(data_dir: Path, config: EngineConfig | None = None) -> Recovered:
+def recover_all(data_dir: Path, config: EngineConfig | None = None, retire_final: bool = True) -> Recovered:
     """Engine and projection at the WAL's last seq: what a server starts from.
 
     Call it holding the writer lock (nothing appends meanwhile). A data dir without a WAL
-    yields an empty engine and projection.
+    yields an empty engine and projection. `retire_final`: a live-only projection (for a server
+    whose history store serves settled markets).
     """
     data_dir = Path(data_dir)
     with gctune.paused():
         engine, info = recover_engine(data_dir, config)
         try:
-            projection, how = recover_projection(data_dir, config, to_seq=engine.seq, use_file=True)
+            projection, how = recover_projection(
+                data_dir, config, to_seq=engine.seq, use_file=True, retire_final=retire_final
+            )
         except WalNotFound:
-            projection, how = Projection(config), ProjectionRecovery(None, 0, 0, 0.0)
+            projection, how = Projection(config, retire_final), ProjectionRecovery(None, 0, 0, 0.0)
     return Recovered(engine, info, projection, how)

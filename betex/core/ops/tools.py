@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from betex.core.errors import UsageError
+    from betex.core.ops.archive import ArchiveReport, archive_wal
     from betex.core.ops.backup import BackupError, BackupReport, backup
     from betex.core.ops.common import iso_ts, open_reader, require_wal
     from betex.core.ops.rebuild import RebuildReport, build_projection, rebuild_projection
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 # Loaded on first use: `betex wal inspect --stats` must not import the engine or the projection
 # that `replay` and `projection rebuild` need (tests/cli/test_startup.py).
 _HOMES: dict[str, str] = {
+    "ArchiveReport": "betex.core.ops.archive",
+    "archive_wal": "betex.core.ops.archive",
     "BackupError": "betex.core.ops.backup",
     "BackupReport": "betex.core.ops.backup",
     "InspectQuery": "betex.core.ops.wal",
@@ -91,6 +94,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "PROJECTION_FILE",
+    "ArchiveReport",
     "BackupError",
     "BackupReport",
     "InspectQuery",
@@ -99,6 +103,7 @@ __all__ = [
     "SavedSnapshot",
     "StatsReport",
     "UsageError",
+    "archive_wal",
     "backup",
     "build_projection",
     "describe",

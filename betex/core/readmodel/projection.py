@@ -5,8 +5,13 @@ counters and small records; depth views, risk tables and wire dicts are built on
 Book depth is kept as resting size per (runner, side, price), updated by the same events, and
 rendered by `book.depth.depth_view` — the function `Engine.depth` uses — so the ladder a client
 sees is exactly the engine's (a property test compares them) without re-running the engine on
-every event. Orders, trades, risk and market metadata are kept here, because the engine forgets
-a market's orders and trades once it is settled or voided.
+every event.
+
+Live only (`retire_final=True`, what a server whose history store serves settled markets
+wants): a SETTLED or VOIDED market keeps its `MarketView` (definition, final state, totals), and
+its orders, trades, books and risk rows leave memory, as in the engine; settled figures are then
+the history store's. `retire_final=False` keeps every market's history in memory (the offline
+tools and the wire views built before the history store served them).
 
 Query results are in engine units (odds hundredths or bps, cents or shares); the wire views
 (SNAPSHOT, /orders, /trades, /risk) are rendered from them by `core.protocol.render`. Queries are not thread-safe against
@@ -51,8 +56,10 @@ from betex.core.domain.types import (
 )
 from betex.core.errors import SnapshotDamaged
 
-PROJECTION_SCHEMA = 2  # 2: depth from the projection's own level totals, no engine replica
-"""Bump when the dump layout changes; an older `projection.snap` is then rebuilt from the WAL."""
+PROJECTION_SCHEMA = 3  # 3: + retire_final; 2: depth from the projection's own level totals
+"""Bump when the dump layout changes; an older `projection.snap` is then rebuilt from the WAL
+(schema 2 is still read: it is schema 3 with `retire_final` False)."""
+READABLE_SCHEMAS = (2, 3)
 _MAGIC = "betex-projection"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -256,7 +263,8 @@ class AccountRisk:
 class Projection:
     """Read model over the event stream; `dump()` of a rebuild equals the live one's."""
 
-    def __init__(self, config: EngineConfig | None = None) -> None:
+    def __init__(self, config: EngineConfig | None = None, retire_final: bool = False) -> None:
+        self.retire_final = retire_final
         # market → runner → (backs, lays): resting size per price, from the events
         self.books: dict[int, dict[int, tuple[dict[int, int], dict[int, int]]]] = {}
         self.seq = 0
@@ -456,7 +464,10 @@ class Projection:
         m.state = MarketState.SETTLED.value
         m.version += 1
         m.winners = tuple(e.winner_runner_ids)
-        self._settle(m)
+        if self.retire_final:
+            self._retire(m)
+        else:
+            self._settle(m)
 
     def _settle(self, m: MarketView) -> None:
         """Final P&L per account; the house takes minus everyone else's so the market sums to 0."""
@@ -487,6 +498,33 @@ class Projection:
             self._void_trade(trades[tid])
         for r in self.risk_table.get(m.market_id, {}).values():
             r.settled_pnl = 0
+        if self.retire_final:
+            self._retire(m)
+
+    def _retire(self, m: MarketView) -> None:
+        """Drop a SETTLED or VOIDED market's orders, trades, book and risk rows (live only): its
+        `MarketView` stays for MARKET_LIST and SNAPSHOT. O(its orders + live completed orders)."""
+        mid = m.market_id
+        self.books[mid] = {r: ({}, {}) for r in m.runner_ids}  # an empty ladder for SNAPSHOT
+        self.risk_table.pop(mid, None)
+        gone = set(self.by_market.pop(mid, ()))
+        accounts = set()
+        for oid in gone:
+            o = self.order_table.pop(oid)
+            self.open_orders.pop(oid, None)
+            accounts.add(o.account_id)
+        for a in accounts:
+            kept = [i for i in self.by_account[a] if i not in gone]
+            if kept:
+                self.by_account[a] = kept
+            else:
+                del self.by_account[a]
+        if gone:
+            self.completed = [i for i in self.completed if i not in gone]
+        for tid in m.trade_ids:
+            del self.trade_table[tid]
+            self.voided.discard(tid)
+        m.trade_ids = []
 
     def _on_limit(self, e: AccountLimitSet) -> None:
         if e.max_liability:
@@ -733,6 +771,7 @@ class Projection:
             self.completed,
             risk_rows,
             sorted(self.limits.items()),
+            self.retire_final,
         )
         payload: bytes = msgpack.packb(state)
         out: bytes = msgpack.packb((_MAGIC, PROJECTION_SCHEMA, self.seq, zlib.crc32(payload), payload))
@@ -748,8 +787,8 @@ class Projection:
             raise SnapshotDamaged(f"not a projection snapshot: {exc}") from exc
         if magic != _MAGIC:
             raise SnapshotDamaged("not a projection snapshot")
-        if schema != PROJECTION_SCHEMA:
-            raise SnapshotDamaged(f"projection schema {schema}, expected {PROJECTION_SCHEMA}")
+        if schema not in READABLE_SCHEMAS:
+            raise SnapshotDamaged(f"projection schema {schema}, expected one of {READABLE_SCHEMAS}")
         if not isinstance(payload, bytes) or zlib.crc32(payload) != crc:
             raise SnapshotDamaged("projection snapshot CRC mismatch")
         try:
@@ -760,8 +799,8 @@ class Projection:
 
     @classmethod
     def _from_state(cls, state: list[Any], config: EngineConfig | None) -> Projection:
-        seq, ts, markets, orders, trades, voided, completed, risk_rows, limits = state
-        p = cls(config)
+        seq, ts, markets, orders, trades, voided, completed, risk_rows, limits = state[:9]
+        p = cls(config, bool(state[9]) if len(state) > 9 else False)
         p.seq, p.ts = seq, ts
         for row in markets:
             m = MarketView.from_row(row)

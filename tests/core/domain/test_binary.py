@@ -52,4 +52,4 @@ def test_settle_with_no_winner_means_no_won() -> None:
     assert buyer.if_win(1) == 10 * 7000 and buyer.if_win(NO_OUTCOME) == -10 * 3000
     h.run(C.CloseMarket(m))
     r = h.run(C.SettleMarket(m, ()))
-    assert not isinstance(r, Reject) and e.markets[m].state == "SETTLED"
+    assert not isinstance(r, Reject) and e.tombstones[m].state == "SETTLED"

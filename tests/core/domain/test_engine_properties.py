@@ -136,6 +136,18 @@ def lifecycle_expectation(m: Any, cmd: Any) -> tuple[str, str, bool, bool] | str
     raise AssertionError(cmd)
 
 
+ORDER_COMMANDS = (C.PlaceOrder, C.CancelOrder, C.CancelAll, C.ReplaceOrder)
+
+
+def late_reject(cmd: Any) -> set[str]:
+    """The documented reject (docs/engine.md) of a command on a SETTLED or VOIDED market."""
+    if isinstance(cmd, ORDER_COMMANDS):
+        return {RejectCode.MARKET_NOT_OPEN}
+    if isinstance(cmd, C.SetMarketState):  # an unknown target state is still malformed
+        return {RejectCode.INVALID_TRANSITION, RejectCode.BAD_REQUEST}
+    return {RejectCode.INVALID_TRANSITION}
+
+
 LIFECYCLE = (C.SetMarketState, C.AwaitLiveMarket, C.GoLiveMarket, C.CloseMarket, C.VoidMarket, C.SettleMarket)
 
 
@@ -364,8 +376,7 @@ class Driver:
         self.batch(1, (scenario.create_command(),))
         for dt, cmds in scenario.steps:
             self.batch(dt, cmds)
-            latest = self.engine.markets[max(self.engine.markets)]
-            if latest.state in FINAL:
+            if self.engine.next_market_id - 1 in self.engine.tombstones:  # the latest is SETTLED/VOIDED
                 self.batch(0, (scenario.create_command(),))
 
     def batch(self, dt: int, cmds: tuple[Any, ...]) -> list[Any]:
@@ -406,6 +417,11 @@ class Driver:
             if isinstance(cmd, tuple) and type(getattr(cmd, "market_id", None)) is int
             else None
         )
+        tombstone = (
+            e.tombstones.get(cmd.market_id)
+            if market is None and isinstance(cmd, tuple) and type(getattr(cmd, "market_id", None)) is int
+            else None
+        )
         expect = (
             lifecycle_expectation(market, cmd) if market is not None and isinstance(cmd, LIFECYCLE) else None
         )
@@ -435,6 +451,9 @@ class Driver:
                     cmd,
                     res,
                 )
+        if tombstone is not None:  # a late command on a settled or voided market
+            assert isinstance(res, Reject) and res.code in late_reject(cmd), (cmd, res)
+            self.stats["late_command"] += 1
         if self.twin is not None:
             assert self.twin.execute(cmd) == res, cmd
             assert self.twin.take_events() == new, cmd
@@ -767,6 +786,7 @@ def test_streams_exercise_what_they_claim() -> None:
         "REPLACED",
         "MARKET_VOIDED",
         "MARKET_CLOSED",
+        "late_command",
     )
     assert all(totals[k] for k in needed), ([k for k in needed if not totals[k]], totals)
 

@@ -60,7 +60,7 @@ def test_close_cancels_unmatched_and_settle_only_from_closed() -> None:
     r = h.place(m, 1, "BACK", 3.0, 10, account=1)
     assert isinstance(r, Reject) and r.code == RejectCode.MARKET_NOT_OPEN
     assert isinstance(h.run(C.SettleMarket(m, (1,))), MarketResult)
-    assert h.engine.markets[m].state == "SETTLED"
+    assert h.engine.tombstones[m].state == "SETTLED" and m not in h.engine.markets
     r = h.run(C.VoidMarket(m))
     assert isinstance(r, Reject) and r.code == RejectCode.INVALID_TRANSITION
 
@@ -100,7 +100,7 @@ def test_void_market_cancels_unmatched_and_voids_trades() -> None:
     h.place(m, 1, "LAY", 3.0, 10, account=2)
     h.place(m, 1, "BACK", 3.0, 5, account=1)
     assert isinstance(h.run(C.VoidMarket(m)), MarketResult)
-    assert h.engine.markets[m].state == "VOIDED"
+    assert h.engine.tombstones[m].state == "VOIDED" and m not in h.engine.markets
     assert h.engine.orders == {}  # history moves to the projection
 
 

@@ -79,10 +79,7 @@ def stream(batches: int, seed: int = 0) -> list[list[Event]]:
             market_id = getattr(result, "market_id", None)
             if isinstance(cmd, C.CreateMarket) and isinstance(market_id, int):
                 market = market_id
-            if isinstance(cmd, (C.SettleMarket, C.VoidMarket)) and engine.markets[market].state in (
-                "SETTLED",
-                "VOIDED",
-            ):
+            if isinstance(cmd, (C.SettleMarket, C.VoidMarket)) and market in engine.tombstones:
                 market = 0
         out.append(engine.end_batch(len(cmds)))
     return out

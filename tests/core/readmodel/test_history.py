@@ -24,8 +24,6 @@ from betex.core.readmodel.projection import Projection
 from tests.core.readmodel.history_child import stream
 from tests.core.strategies import RUNNERS, SEC, T0, Scenario, resolve, scenarios
 
-FINAL = ("SETTLED", "VOIDED")
-
 
 def drive(scenario: Scenario) -> list[list[Event]]:
     """A real engine through `scenario`, opening a fresh market when the latest one is finished."""
@@ -44,7 +42,7 @@ def drive(scenario: Scenario) -> list[list[Event]]:
     batch(SEC, (scenario.create_command(),))
     for dt, cmds in scenario.steps:
         batch(dt, cmds)
-        if engine.markets[max(engine.markets)].state in FINAL:
+        if engine.next_market_id - 1 in engine.tombstones:  # the latest market is SETTLED or VOIDED
             batch(0, (scenario.create_command(),))
     return batches
 

@@ -511,6 +511,9 @@ def test_random_session_invariants_and_rebuild(ex: Exchange, seed: int) -> None:
     # the ladder the projection serves is the engine's
     loaded = Projection.load(p.dump())  # the ladder is rebuilt from the open orders on load
     for mid in p.markets:
+        if mid in ex.engine.tombstones:  # the engine keeps no book of a settled market
+            assert all(not backs and not lays for _, backs, lays in p.depth(mid, 350)["runners"])  # type: ignore[index]
+            continue
         assert ex.projection.depth(mid, 350) == ex.engine.depth(mid, 350)
         assert loaded.depth(mid, 350) == ex.engine.depth(mid, 350)
     # rebuilt from the event log, in any batching, the projection is byte-identical

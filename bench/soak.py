@@ -1,0 +1,214 @@
+"""Soak benchmark: markets that open, trade and settle, over and over, against a real `betex serve`.
+
+Each cycle creates a market, streams a seeded betting mix into it over `/ws_ctl?no_ack=1`
+(`bench/e2e.py`'s `order_mix`: 50 accounts backing and laying around evens — resting orders
+that make the market, crossing ones that take it — and a CANCEL_ALL every 100th command), waits
+for the server to commit it, then closes and settles the market. After every cycle it samples the
+server's RSS and `/debug/live_counts`. Halfway it saves an engine snapshot (`betex snapshot
+save`), so the end measures replay from that snapshot and from seq 1 with the same WAL, and the
+raw LMDB read + decode rate of that WAL (the limit replay is compared with). Then it stops the
+server cleanly, restarts it and times spawn → `/health` 200. History: the server's
+`history.db` when it writes one, otherwise a store rebuilt from the WAL (`projection rebuild
+--history-out`); p99 of `/orders`-, `/completed_orders`- and `/trades`-shaped queries on it.
+
+Last line: one JSON object with commands, rss_mb_first_quarter, rss_mb_last_quarter,
+rss_growth_ratio, restart_s, history_rows, history_query_p99_ms,
+replay_events_per_s_from_snapshot, replay_events_per_s_from_seq1, raw_read_decode_events_per_s.
+Usage: `python bench/soak.py [--quick] [--cycles N] [--orders-per-cycle N]`. Never leaves a
+process behind: every server it starts is stopped in a `finally`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.e2e import MARKET, client_no_ack, get_json, start_server, wait_caught_up  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def admin(hostport: str, msg_type: str, body: dict[str, Any], cid: int) -> dict[str, Any]:
+    """Send one command with acks and return the reply carrying its correlation_id."""
+    from websockets.sync.client import connect
+
+    with connect(f"ws://{hostport}/ws_ctl") as ws:
+        ws.send(json.dumps({msg_type: {**body, "correlation_id": cid}}))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            msg = json.loads(ws.recv(timeout=30))
+            for value in msg.values():
+                if isinstance(value, dict) and value.get("correlation_id") == cid:
+                    return msg
+    raise SystemExit(f"no reply to {msg_type}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Clean stop (SIGTERM: drain, commit, write projection.snap); kill if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def betex(*args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "betex", *args, "--json"], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def run_cycles(
+    data: Path, args: argparse.Namespace, log: Path
+) -> tuple[list[float], list[dict[str, Any]], int]:
+    proc, hostport = start_server(data, args.durability, log)
+    rss: list[float] = []
+    counts: list[dict[str, Any]] = []
+    commands = 0
+    try:
+        for cycle in range(args.cycles):
+            created = admin(hostport, "CREATE_MARKET", {**MARKET, "name": f"Soak {cycle}"}, 1)
+            mid = int(created["MARKET_CREATED"]["market_id"])
+            client_no_ack(hostport, mid, args.orders_per_cycle, seed=cycle)
+            admin(hostport, "CLOSE_MARKET", {"market_id": mid}, 2)
+            admin(hostport, "SETTLE_MARKET", {"market_id": mid, "winner_runner_ids": [1 + cycle % 3]}, 3)
+            commands += args.orders_per_cycle + 3
+            wait_caught_up(hostport)
+            rss.append(rss_mb(proc.pid))
+            counts.append(get_json(hostport, "/debug/live_counts"))
+            print(f"cycle {cycle + 1}/{args.cycles}: rss {rss[-1]:.1f} MB, live {counts[-1]}", flush=True)
+            if cycle + 1 == args.cycles // 2:
+                betex("snapshot", "save", "--data-dir", str(data))
+    finally:
+        stop(proc)
+    return rss, counts, commands
+
+
+def restart_seconds(data: Path, args: argparse.Namespace, log: Path) -> float:
+    t0 = time.perf_counter()
+    proc, _ = start_server(data, args.durability, log)
+    try:
+        return time.perf_counter() - t0
+    finally:
+        stop(proc)
+
+
+def replay_rates(data: Path) -> tuple[float, float, float]:
+    from betex.core.durability.journal import JournalReader
+    from betex.core.ops.recovery import recover_engine
+
+    _, from_snap = recover_engine(data, use_snapshot=True)
+    _, from_one = recover_engine(data, use_snapshot=False)
+    with JournalReader(data) as r:
+        t0 = time.perf_counter()
+        n = sum(1 for _ in r.iter_events())
+        raw = n / (time.perf_counter() - t0)
+    return from_snap.events_per_s, from_one.events_per_s, raw
+
+
+def history_figures(data: Path, work: Path, seed: int) -> tuple[int, float]:
+    from betex.core.ops.rebuild import history_path, rebuild_history
+    from betex.core.readmodel.history import SQLiteHistory
+
+    path = history_path(data)
+    if not path.exists():
+        from betex.core.durability.journal import JournalReader
+
+        with JournalReader(data) as r:
+            last = r.last_seq()
+        path = work / "history.db"
+        rebuild_history(data, path, last)
+    store = SQLiteHistory.open_reader(path)
+    try:
+        rows = sum(n for table, n in store.counts().items() if table != "markets")
+        markets = max(1, store.counts()["markets"])
+        rng = random.Random(seed)
+        samples = []
+        for i in range(300):
+            t0 = time.perf_counter()
+            kind = i % 3
+            if kind == 0:
+                store.orders(account_id=rng.randint(1, 50), limit=100)
+            elif kind == 1:
+                store.completed_orders(
+                    account_id=rng.randint(1, 50), market_id=rng.randint(1, markets), limit=100
+                )
+            else:
+                store.trades(market_id=rng.randint(1, markets), limit=100)
+            samples.append((time.perf_counter() - t0) * 1000)
+        samples.sort()
+        return rows, samples[int(0.99 * (len(samples) - 1))]
+    finally:
+        store.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="CI-sized: 8 cycles of 2,000 orders")
+    ap.add_argument("--cycles", type=int, default=100)
+    ap.add_argument("--orders-per-cycle", type=int, default=20_000)
+    ap.add_argument("--durability", default="async", choices=("sync", "async"))
+    ap.add_argument("--keep", action="store_true", help="keep the data dir (its path is printed)")
+    args = ap.parse_args()
+    if args.quick:
+        args.cycles, args.orders_per_cycle = 8, 2_000
+    work = Path(tempfile.mkdtemp(prefix="betex-soak-"))
+    data = work / "data"
+    try:
+        rss, counts, commands = run_cycles(data, args, work / "serve.log")
+        restart = restart_seconds(data, args, work / "restart.log")
+        from_snap, from_one, raw = replay_rates(data)
+        rows, p99 = history_figures(data, work, seed=7)
+        q = max(1, len(rss) // 4)
+        first, last = sum(rss[:q]) / q, sum(rss[-q:]) / q
+        print(f"final live counts: {counts[-1] if counts else {}}")
+        print(f"load average: {os.getloadavg()}")
+        print(
+            json.dumps(
+                {
+                    "commands": commands,
+                    "rss_mb_first_quarter": round(first, 1),
+                    "rss_mb_last_quarter": round(last, 1),
+                    "rss_growth_ratio": round(last / first, 3) if first else None,
+                    "restart_s": round(restart, 3),
+                    "history_rows": rows,
+                    "history_query_p99_ms": round(p99, 3),
+                    "replay_events_per_s_from_snapshot": round(from_snap, 1),
+                    "replay_events_per_s_from_seq1": round(from_one, 1),
+                    "raw_read_decode_events_per_s": round(raw, 1),
+                    "load_avg_1m": round(os.getloadavg()[0], 2),
+                }
+            )
+        )
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
