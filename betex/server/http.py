@@ -176,13 +176,13 @@ async def risk(request: web.Request) -> web.StreamResponse:
     market_id = _market_or_default(hub, q)
     account_id = params.account_id(q)
     body = render.risk(hub.projection, market_id=market_id, account_id=account_id)
-    if body is None:
-        # a settled market the live read model no longer holds: its settled P&L from history
+    if body is None or not body["risk"]:
+        # a settled market whose rows the live read model let go: its settled P&L from history
         reads = await _history(hub)
         if reads is not None:
-            body = await reads.settlements(market_id, account_id)
-            if not body["risk"]:
-                body = None
+            settled = await reads.settlements(market_id, account_id)
+            if settled["risk"]:
+                body = settled
     if body is None:
         raise NotFound(f"unknown market {market_id}")
     return json_response(body)
