@@ -3,10 +3,13 @@
 Lifecycle (domain.md §2); every transition not listed is INVALID_TRANSITION:
 - SET_MARKET_STATE SUSPENDED: OPEN → SUSPENDED (lapses LAPSE orders when IN_PLAY).
 - SET_MARKET_STATE OPEN: SUSPENDED → OPEN, phase PRE or IN_PLAY (AWAITING_LIVE needs GO_LIVE).
-- SET_MARKET_STATE CLOSED / CLOSE_MARKET: OPEN|SUSPENDED → CLOSED, unmatched cancelled.
+- SET_MARKET_STATE HALTED: OPEN|SUSPENDED → HALTED (nothing lapses; domain.md §7).
+- SET_MARKET_STATE SUSPENDED: HALTED → SUSPENDED too (lapses LAPSE orders when IN_PLAY, as above).
+- SET_MARKET_STATE OPEN: HALTED → OPEN too (not while AWAITING_LIVE).
+- SET_MARKET_STATE CLOSED / CLOSE_MARKET: OPEN|SUSPENDED|HALTED → CLOSED, unmatched cancelled.
 - AWAIT_LIVE_MARKET: IN_PLAY_CAPABLE, phase PRE, OPEN|SUSPENDED → AWAITING_LIVE + SUSPENDED.
 - GO_LIVE_MARKET: AWAITING_LIVE → IN_PLAY + OPEN, LAPSE orders lapsed.
-- SETTLE_MARKET: CLOSED → SETTLED. VOID_MARKET: OPEN|SUSPENDED|CLOSED → VOIDED.
+- SETTLE_MARKET: CLOSED → SETTLED. VOID_MARKET: OPEN|SUSPENDED|HALTED|CLOSED → VOIDED.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ S = MarketState
 P = MarketPhase
 
 LIVE_STATES = (S.OPEN, S.SUSPENDED)
-PRE_SETTLEMENT_STATES = (S.OPEN, S.SUSPENDED, S.CLOSED)
+PRE_SETTLEMENT_STATES = (S.OPEN, S.SUSPENDED, S.HALTED, S.CLOSED)
 
 
 class Market:
@@ -51,6 +54,7 @@ class Market:
         "is_binary",
         "is_two_runner",
         "is_cross",
+        "commission_bps",
     )
 
     def __init__(
@@ -64,6 +68,7 @@ class Market:
         phase: str,
         runner_ids: list[int],
         runner_labels: list[str],
+        commission_bps: int = 0,
     ) -> None:
         self.market_id = market_id
         self.name = name
@@ -86,6 +91,7 @@ class Market:
         self.is_binary = model == MarketModel.BINARY_YES
         self.is_two_runner = book_type == BookType.TWO_RUNNER
         self.is_cross = book_type == BookType.CROSS_MATCHED  # ring matching over N runners (book/cross.py)
+        self.commission_bps = commission_bps  # charged at settlement by the read model (domain.md §7)
 
     def add_runners(self, runner_ids: tuple[int, ...], labels: tuple[str, ...]) -> None:
         for r, label in zip(runner_ids, labels, strict=True):
@@ -150,11 +156,13 @@ def transition(market: Market, command: str, target: str | None = None) -> Trans
     state, phase = market.state, market.phase
     bad = Reject(RejectCode.INVALID_TRANSITION, f"{command} not allowed from {state}/{phase}")
     if command == "SET_MARKET_STATE":
-        if target == S.SUSPENDED and state == S.OPEN:
+        if target == S.HALTED and state in LIVE_STATES:  # an emergency stop: nothing lapses
+            return Transition(S.HALTED, phase, False, False)
+        if target == S.SUSPENDED and state in (S.OPEN, S.HALTED):
             return Transition(S.SUSPENDED, phase, phase == P.IN_PLAY, False)
-        if target == S.OPEN and state == S.SUSPENDED and phase != P.AWAITING_LIVE:
+        if target == S.OPEN and state in (S.SUSPENDED, S.HALTED) and phase != P.AWAITING_LIVE:
             return Transition(S.OPEN, phase, False, False)
-        if target == S.CLOSED and state in LIVE_STATES:
+        if target == S.CLOSED and state in (S.OPEN, S.SUSPENDED, S.HALTED):
             return Transition(S.CLOSED, phase, False, True)
         if target not in tuple(S):
             return Reject(RejectCode.BAD_REQUEST, f"unknown market_state {target!r}")
@@ -170,7 +178,7 @@ def transition(market: Market, command: str, target: str | None = None) -> Trans
             return Transition(S.OPEN, P.IN_PLAY, True, False)
         return bad
     if command == "CLOSE_MARKET":
-        if state in LIVE_STATES:
+        if state in (S.OPEN, S.SUSPENDED, S.HALTED):
             return Transition(S.CLOSED, phase, False, True)
         return bad
     if command == "SETTLE_MARKET":

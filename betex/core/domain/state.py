@@ -19,7 +19,8 @@ from betex.core.domain.market import Market
 from betex.core.domain.risk import RiskBook
 from betex.core.domain.validate import RecentRefs
 
-DUMP_VERSION: Final = 1
+DUMP_VERSION: Final = 2
+"""2: orders carry `placed_ts`, markets `commission_bps`; a version 1 dump still loads (0 for both)."""
 
 
 class EngineState(Protocol):
@@ -59,6 +60,7 @@ def dump(eng: EngineState) -> bytes:
                 books,
                 trades,
                 sorted(m.voided_trades),
+                m.commission_bps,
             )
         )
     state = (
@@ -81,15 +83,16 @@ def restore(eng: EngineState, data: bytes) -> None:
     """Fill a fresh engine from `dump()` bytes; raises ValueError on another DUMP_VERSION."""
     state = msgpack.unpackb(data, use_list=False, strict_map_key=False)
     version, seq, ts, next_mid, next_oid, next_tid, markets, orders, refs, limits = state
-    if version != DUMP_VERSION:
+    if version not in (1, DUMP_VERSION):
         raise ValueError(f"engine snapshot version {version}, expected {DUMP_VERSION}")
     eng.seq, eng.ts = seq, ts
     eng.next_market_id, eng.next_order_id, eng.next_trade_id = next_mid, next_oid, next_tid
     for row in orders:
         o = Order.from_row(row)
         eng.orders[o.order_id] = o
-    for mid, name, model, bt, kind, st, ph, ver, rids, labels, winners, books, trades, voided in markets:
-        m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels))
+    for row in markets:
+        mid, name, model, bt, kind, st, ph, ver, rids, labels, winners, books, trades, voided = row[:14]
+        m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels), *row[14:])
         m.version = ver
         m.winners = tuple(winners)
         for r, backs, lays in books:

@@ -41,6 +41,7 @@ from betex.core.domain.events import (
     OrderCancelled,
     TradeMatched,
     TradesVoided,
+    taker_value,
 )
 from betex.core.domain.risk import Exposure, settle_pnl
 from betex.core.domain.types import HOUSE_ACCOUNT, CancelReason, MarketState
@@ -461,14 +462,8 @@ class SQLiteHistory:
 
     @staticmethod
     def _taker_value(e: TradeMatched) -> int:
-        """As `Projection._taker_value`: the resting price when direct; for an implied fill the
-        effective odds 1 + |win|/|lose| of the taker's leg."""
-        if not e.implied:
-            return e.taker_size * e.price
-        for leg in e.legs:
-            if leg.account_id == e.taker_account and leg.runner_id == e.runner_id:
-                return 100 * (e.taker_size + abs(leg.win))
-        return e.taker_size * e.price
+        """As `Projection._taker_value` (`events.taker_value`)."""
+        return taker_value(e)
 
     def _on_trade(self, e: TradeMatched) -> None:
         conn = self._conn

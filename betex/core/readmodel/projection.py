@@ -39,6 +39,7 @@ from betex.core.domain.events import (
     RunnersAdded,
     TradeMatched,
     TradesVoided,
+    taker_value,
 )
 from betex.core.domain.risk import Exposure, settle_pnl
 from betex.core.domain.types import (
@@ -378,14 +379,9 @@ class Projection:
 
     @staticmethod
     def _taker_value(e: TradeMatched) -> int:
-        """Taker's fill size × its price: the resting price when direct; for an implied fill the
-        effective odds 1 + |win|/|lose| of the taker's leg, where |lose| is the taker's size."""
-        if not e.implied:
-            return e.taker_size * e.price
-        for leg in e.legs:
-            if leg.account_id == e.taker_account and leg.runner_id == e.runner_id:
-                return 100 * (e.taker_size + abs(leg.win))
-        return e.taker_size * e.price  # unreachable for engine-made trades
+        """The taker's size × its own price (`events.taker_value`): `value / matched` is the
+        taker's average matched odds, a ring fill's included."""
+        return taker_value(e)
 
     def _on_trade(self, e: TradeMatched) -> None:
         orders = self.order_table
