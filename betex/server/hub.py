@@ -57,7 +57,7 @@ class PendingReply(NamedTuple):
 
 InboxItem = EventBatch | PendingReply
 """What the engine and WAL threads hand to the loop thread (`Hub._post`)."""
-_MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)
+_MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder, c.ReduceOrder)
 
 
 class Hub:
