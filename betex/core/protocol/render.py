@@ -399,6 +399,8 @@ def risk_dict(p: Projection, m: MarketView, account_id: int, r: AccountRisk) -> 
         "open_orders": len(r.open),
         "max_liability": None if limit is None else limit / 100,
         "settled_pnl": None if r.settled_pnl is None else r.settled_pnl / scale,
+        "commission": r.commission / scale,
+        "net_pnl": None if r.settled_pnl is None else (r.settled_pnl - r.commission) / scale,
     }
 
 
