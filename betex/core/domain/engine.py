@@ -624,6 +624,7 @@ class Engine:
         m.trades.clear()
         m.voided_trades.clear()
         m.books = {r: RunnerBook() for r in m.runner_ids}
+        m.cross_others = {}
         m.by_account = {}
         self.risk.forget_market(mid)
 

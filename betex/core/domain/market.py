@@ -55,6 +55,7 @@ class Market:
         "is_two_runner",
         "is_cross",
         "commission_bps",
+        "cross_others",
     )
 
     def __init__(
@@ -92,12 +93,16 @@ class Market:
         self.is_two_runner = book_type == BookType.TWO_RUNNER
         self.is_cross = book_type == BookType.CROSS_MATCHED  # ring matching over N runners (book/cross.py)
         self.commission_bps = commission_bps  # charged at settlement by the read model (domain.md §7)
+        # CROSS_MATCHED: runner → its ring partners ((runner, book) of every other runner, in market
+        # order) and their books alone, built once per runner (derived; reset with `books`)
+        self.cross_others: dict[int, tuple[list[tuple[int, RunnerBook]], list[RunnerBook]]] = {}
 
     def add_runners(self, runner_ids: tuple[int, ...], labels: tuple[str, ...]) -> None:
         for r, label in zip(runner_ids, labels, strict=True):
             self.runner_ids.append(r)
             self.runner_labels.append(label)
             self.books[r] = RunnerBook()
+        self.cross_others = {}
 
     def live_orders(self) -> Iterator[Order]:
         """Every resting order, runner by runner, backs then lays, in price-time order."""
@@ -134,8 +139,11 @@ class Market:
             other = self.other_runner(runner_id)
             return plan_two_runner(book, self.books[other], is_back, runner_id, other, price, account, size)
         if self.is_cross:  # CROSS_MATCHED: rings over every other runner, in market order
-            others = [(r, self.books[r]) for r in self.runner_ids if r != runner_id]
-            return plan_cross(book, runner_id, others, is_back, price, account, size)
+            partners = self.cross_others.get(runner_id)
+            if partners is None:
+                others = [(r, self.books[r]) for r in self.runner_ids if r != runner_id]
+                partners = self.cross_others[runner_id] = (others, [b for _, b in others])
+            return plan_cross(book, runner_id, partners[0], is_back, price, account, size, partners[1])
         return multi_runner.plan_direct(
             book.lays if is_back else book.backs, is_back, runner_id, price, account, size
         )
