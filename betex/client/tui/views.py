@@ -549,7 +549,7 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "markets",
         (
-            ("1", "create a soccer market (Home/Draw/Away, multi-runner)"),
+            ("1", "create a soccer market (Home/Draw/Away, cross-matched)"),
             ("2", "create a two-runner market (implied matching)"),
             ("3", "create a binary (YES shares) market"),
             ("s", "suspend / resume"),
