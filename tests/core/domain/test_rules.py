@@ -229,3 +229,23 @@ def test_a_ring_fill_shows_the_takers_real_odds_on_its_runner() -> None:
     p2 = Projection()
     p2.apply_batch(h2.events)
     assert p2.order_table[r2.order_id].value == 100 * (1118 + 1882)
+
+
+def test_a_version_1_engine_dump_still_loads() -> None:
+    """Dump version 2 added orders' placed_ts and markets' commission_bps at the ends of their
+    rows; a version 1 snapshot loads with 0 for both."""
+    import msgpack
+
+    from betex.core.domain.engine import Engine
+
+    h = Harness()
+    m = h.market("MULTI_RUNNER", (1, 2))
+    h.place(m, 1, "BACK", 3.0, 10, 7)
+    state = list(msgpack.unpackb(h.engine.dump(), use_list=True, strict_map_key=False))
+    state[0] = 1
+    state[6] = [row[:14] for row in state[6]]  # markets
+    state[7] = [row[:14] for row in state[7]]  # orders
+    loaded = Engine.load(msgpack.packb(state))
+    o = loaded.orders[1]
+    assert (o.remaining, o.placed_ts, loaded.markets[m].commission_bps) == (1000, 0, 0)
+    assert isinstance(loaded.execute(C.CancelAll(m, 7)), Ack)
