@@ -1,10 +1,13 @@
 """Engine-only throughput on a seeded betting mix, against a bare price-time loop as the limit.
 
 Mix: 60% passive places near the touch, 25% cancels, 15% aggressive (a fifth of them FOK),
-over one 3-runner MULTI_RUNNER and one TWO_RUNNER market. Prints a table; the last line is
-one JSON object: commands_per_s, bare_loop_per_s, ratio, build (compiled|pure: which domain build
-ran, see docs/engine.md), bytes_per_resting_order, load_avg, and the same figures of the other
-build measured in the same run by a subprocess (`other`: the pure build under
+over one 3-runner MULTI_RUNNER, one TWO_RUNNER and one 3-runner CROSS_MATCHED market (half,
+a quarter and a quarter of the commands). Prints a table; the last line is one JSON object:
+commands_per_s, bare_loop_per_s, ratio, build (compiled|pure: which domain build ran, see
+docs/engine.md), bytes_per_resting_order, load_avg, `cross` (the CROSS_MATCHED market's own
+figure: `bench/cross.py`'s same-flow comparison of a 3-runner CROSS_MATCHED market with the
+direct path, cost_ratio = cross time per command / direct, target ≤ 2), and the same figures of
+the other build measured in the same run by a subprocess (`other`: the pure build under
 BETEX_PURE_PYTHON=1, or the compiled one when this run is pure and extensions exist).
 """
 
@@ -25,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import betex  # noqa: E402
+from bench import cross  # noqa: E402
 from betex.core.domain import commands as C  # noqa: E402
 from betex.core.domain.engine import Engine  # noqa: E402
 from betex.core.domain.ladder import TICKS  # noqa: E402
@@ -38,14 +42,14 @@ def make_stream(n: int, seed: int) -> list[object]:
     """A seeded command stream. A scratch engine runs alongside (untimed) so that cancels name
     orders that really rest, with their owner — as a real client's cancels would."""
     rng = random.Random(seed)
-    markets = {1: (1, 2, 3), 2: (1, 2)}
+    markets = {1: (1, 2, 3), 2: (1, 2), 3: (1, 2, 3)}
     fair = {(m, r): 120 + 20 * r for m, rs in markets.items() for r in rs}  # tick index
     live: list[tuple[int, int, int]] = []  # (market, order id, account) of orders that rested
     scratch = setup_engine()
     scratch.begin_batch(1_000_000)
     cmds: list[object] = []
     for _ in range(n):
-        m = rng.choice((1, 1, 2))
+        m = rng.choice((1, 1, 2, 3))
         r = rng.choice(markets[m])
         f = fair[(m, r)]
         if rng.random() < 0.02:
@@ -79,7 +83,8 @@ def make_stream(n: int, seed: int) -> list[object]:
 
 
 def market_commands() -> list[object]:
-    """The two markets every engine benchmark trades: soccer (MULTI_RUNNER) and tennis (TWO_RUNNER)."""
+    """The markets every engine benchmark trades: soccer (MULTI_RUNNER), tennis (TWO_RUNNER) and
+    soccer again as CROSS_MATCHED (rings over its three runners)."""
     return [
         C.CreateMarket(
             "soccer",
@@ -93,6 +98,16 @@ def market_commands() -> list[object]:
         ),
         C.CreateMarket(
             "tennis", "EXCHANGE_ODDS", "TWO_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "PRE", (1, 2), ("A", "B")
+        ),
+        C.CreateMarket(
+            "soccer (cross)",
+            "EXCHANGE_ODDS",
+            "CROSS_MATCHED",
+            "IN_PLAY_CAPABLE",
+            "OPEN",
+            "PRE",
+            (1, 2, 3),
+            ("Home", "Draw", "Away"),
         ),
     ]
 
@@ -192,6 +207,24 @@ def bytes_per_resting_order(n: int = 100_000) -> float:
     return (after - before) / n
 
 
+def cross_figure(n: int, seed: int, repeat: int = 3) -> dict[str, float]:
+    """The CROSS_MATCHED market's own figure: one seeded flow on a 3-runner market run as
+    CROSS_MATCHED and as MULTI_RUNNER (direct only), interleaved, best of `repeat` (bench/cross.py)."""
+    best = {"CROSS_MATCHED": float("inf"), "MULTI_RUNNER": float("inf")}
+    cmds = cross.make_stream(n, seed)
+    for _ in range(repeat):
+        for bt in best:
+            gc.collect()
+            best[bt] = min(best[bt], cross.run(bt, cmds)[0])
+    return {
+        "commands": n,
+        "cross_per_s": round(n / best["CROSS_MATCHED"]),
+        "direct_per_s": round(n / best["MULTI_RUNNER"]),
+        "cost_ratio": round(best["CROSS_MATCHED"] / best["MULTI_RUNNER"], 3),
+        "target": 2.0,
+    }
+
+
 def other_build(args: argparse.Namespace) -> dict[str, object] | None:
     """Run this benchmark on the other build, in a subprocess; its last line is its JSON."""
     env = dict(os.environ)
@@ -229,6 +262,7 @@ def main() -> None:
     cmds = make_stream(n, args.seed)
     if not args.default_gc:
         tune_for_engine()  # what `betex serve` does at start-up
+    xfig = cross_figure(max(50_000, n // 3), args.seed)  # first: a heap as small as bench/cross.py's
     best_engine = best_bare = float("inf")
     for _ in range(3):
         gc.collect()
@@ -248,6 +282,8 @@ def main() -> None:
     print(f"{'bare loop commands/s':<28}{bare_rate:>14,.0f}")
     print(f"{'ratio':<28}{eng_rate / bare_rate:>14.3f}")
     print(f"{'bytes per resting order':<28}{bpo:>14,.0f}")
+    print(f"{'cross market commands/s':<28}{xfig['cross_per_s']:>14,}")
+    print(f"{'cross/direct per command':<28}{xfig['cost_ratio']:>14.3f}")
     if other is not None:
         print(f"{'ratio, ' + str(other['build']) + ' build':<28}{other['ratio']:>14.3f}")
         print(f"{'bytes/order, ' + str(other['build']):<28}{other['bytes_per_resting_order']:>14,}")
@@ -261,6 +297,7 @@ def main() -> None:
                 "build": betex.build(),
                 "bytes_per_resting_order": round(bpo),
                 "load_avg": round(os.getloadavg()[0], 2),
+                "cross": xfig,
                 "other": other,
             }
         )

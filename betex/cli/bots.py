@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--create",
                 metavar="PRESET",
-                help="Create a market from a preset first: soccer, tennis or binary.",
+                help="Create a market from a preset first: soccer (Home/Draw/Away, CROSS_MATCHED), tennis (TWO_RUNNER) or binary.",
             ),
         ] = None,
         mm_bots: Annotated[int, typer.Option("--mm-bots", min=0, metavar="N", help="Market makers.")] = 2,

@@ -10,7 +10,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "soccer": {
         "name": "Home v Away",
         "market_model": "EXCHANGE_ODDS",
-        "book_type": "MULTI_RUNNER",
+        "book_type": "CROSS_MATCHED",  # direct and ring matching over Home/Draw/Away (domain.md §7)
         "market_kind": "IN_PLAY_CAPABLE",
         "runner_ids": [1, 2, 3],
         "runner_labels": ["Home", "Draw", "Away"],

@@ -68,7 +68,7 @@ class PendingReply(NamedTuple):
 
 InboxItem = EventBatch | PendingReply | HistoryApplied
 """What the engine and WAL threads hand to the loop thread (`Hub._post`)."""
-_MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)
+_MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder, c.ReduceOrder)
 
 
 class Hub:

@@ -70,6 +70,16 @@ class _Latest:
 LATEST: Any = _Latest()
 
 
+class _Remaining:
+    """The referenced order's remaining size now (0 if the order does not exist)."""
+
+    def __repr__(self) -> str:
+        return "REMAINING"
+
+
+REMAINING: Any = _Remaining()
+
+
 class Shift(NamedTuple):
     """A new price `ticks` ladder ticks (or bps) away from the referenced order's price."""
 
@@ -117,6 +127,10 @@ def resolve(cmd: Any, engine: Any, ts: int) -> Any:
             fields["new_price"] = shift_price(order.price, fields["new_price"].ticks, m.is_binary)
     if isinstance(fields.get("after_ts"), Ago):
         fields["after_ts"] = ts - fields["after_ts"].seconds * SEC
+    if isinstance(fields.get("placed_before_ts"), Ago):
+        fields["placed_before_ts"] = ts - fields["placed_before_ts"].seconds * SEC
+    if fields.get("expected_remaining") is REMAINING:
+        fields["expected_remaining"] = order.remaining if order is not None else 0
     return type(cmd)(**fields)
 
 
@@ -214,6 +228,27 @@ def _cancel(draw: Any, book: str, market: Any = LATEST) -> C.CancelOrder:
     return C.CancelOrder(market, _order_id(draw), account, red)
 
 
+def _cancel_all(draw: Any, book: str, market: Any = LATEST) -> C.CancelAll:
+    """CANCEL_ALL, half the time with some of its filters (runner, side, placed before a time)."""
+    account = draw(st.sampled_from(ACCOUNTS))
+    if draw(st.booleans()):
+        return C.CancelAll(market, account)
+    sides = ("BUY", "SELL") if book == "BINARY_YES" else ("BACK", "LAY")
+    runner = draw(st.one_of(st.none(), st.sampled_from(RUNNERS[book])))
+    side = draw(st.one_of(st.none(), st.sampled_from(sides)))
+    before = draw(st.one_of(st.none(), st.builds(Ago, st.integers(0, 10))))
+    return C.CancelAll(market, account, 0, runner, side, before)
+
+
+def _reduce(draw: Any, book: str, market: Any = LATEST) -> C.ReduceOrder:
+    """REDUCE_ORDER: the expected remaining size is usually the real one (`REMAINING`)."""
+    account = draw(st.sampled_from((OWNER,) * 6 + ACCOUNTS))
+    cap = 30 if book == "BINARY_YES" else 2000
+    expected = draw(st.one_of(st.just(REMAINING), st.just(REMAINING), st.integers(0, cap)))
+    new = draw(st.one_of(st.just(0), st.integers(0, cap)))
+    return C.ReduceOrder(market, _order_id(draw), account, expected, new)
+
+
 def _replace(draw: Any, market: Any = LATEST) -> C.ReplaceOrder:
     account = draw(st.sampled_from((OWNER,) * 6 + ACCOUNTS))
     return C.ReplaceOrder(market, _order_id(draw), account, Shift(draw(st.integers(-3, 3))))
@@ -246,8 +281,11 @@ def _lifecycle_or_admin(draw: Any, book: str, runners: tuple[int, ...], kind: st
             + ("void_after",) * 2
             + ("add_runners",) * 2
             + ("set_closed", "void_market", "bad_state")
+            + ("halt",) * 2
         )
     )
+    if which == "halt":
+        return C.SetMarketState(market, "HALTED")
     if which == "suspend":
         return C.SetMarketState(market, "SUSPENDED")
     if which == "resume":
@@ -314,7 +352,9 @@ def scenarios(draw: Any, book: str, max_batches: int = 40) -> Scenario:
             elif what < 72:
                 cmds.append(_cancel(draw, book))
             elif what < 74:
-                cmds.append(C.CancelAll(LATEST, draw(st.sampled_from(ACCOUNTS))))
+                cmds.append(_cancel_all(draw, book))
+            elif what < 76 and draw(st.booleans()):
+                cmds.append(_reduce(draw, book))
             elif what < 81:
                 cmds.append(_replace(draw))
             elif what < 97:

@@ -190,6 +190,8 @@ class RiskView:
     matched_volume: float = 0.0
     open_orders: int = 0
     settled_pnl: float | None = None
+    """Gross settled P&L; `commission` is what was paid on it (the house's: minus what it got)."""
+    commission: float = 0.0
 
     @classmethod
     def from_row(cls, market_id: int, row: RiskRow | None) -> RiskView:
@@ -220,6 +222,7 @@ class RiskView:
             float(row.get("matched_volume") or 0.0),
             int(row.get("open_orders") or 0),
             None if settled is None else float(settled),
+            float(row.get("commission") or 0.0),
         )
 
 

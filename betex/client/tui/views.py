@@ -428,7 +428,8 @@ def pnl_lines(state: UiState) -> int:
     if state.selected_market is None or r is None:
         return 1
     outcomes = len(r.if_win) if r.if_win else len(state.runner_ids)
-    return min(PNL_MAX_LINES, (r.settled_pnl is not None) + 1 + outcomes + 2)
+    settled = (r.settled_pnl is not None) * (3 if r.commission else 1)
+    return min(PNL_MAX_LINES, settled + 1 + outcomes + 2)
 
 
 def render_pnl(state: UiState) -> RenderableType:
@@ -445,6 +446,9 @@ def render_pnl(state: UiState) -> RenderableType:
     tbl.add_column("", justify="right", no_wrap=True)
     if r.settled_pnl is not None:
         tbl.add_row(Text("settled", style="bold"), _money(r.settled_pnl, bold=True))
+        if r.commission:  # gross above, then the commission and the net (domain.md §7)
+            tbl.add_row(Text(" commission", style=DIM), _money(-r.commission))
+            tbl.add_row(Text(" net", style="bold"), _money(r.settled_pnl - r.commission, bold=True))
     tbl.add_row(Text("if wins:", style=DIM), "")
     yes = state.runner_ids[0] if binary and state.runner_ids else None
     for rid, pnl in r.if_win or tuple((rid, 0.0) for rid in state.runner_ids):
@@ -549,7 +553,7 @@ HELP_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "markets",
         (
-            ("1", "create a soccer market (Home/Draw/Away, multi-runner)"),
+            ("1", "create a soccer market (Home/Draw/Away, cross-matched)"),
             ("2", "create a two-runner market (implied matching)"),
             ("3", "create a binary (YES shares) market"),
             ("s", "suspend / resume"),

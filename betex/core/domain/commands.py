@@ -19,6 +19,7 @@ class CreateMarket(NamedTuple):
     runner_ids: tuple[int, ...]
     runner_labels: tuple[str, ...]
     correlation_id: int = 0
+    commission_bps: int = 0  # charged on positive net winnings at settlement (domain.md §7)
 
 
 class AddRunners(NamedTuple):
@@ -40,6 +41,7 @@ class PlaceOrder(NamedTuple):
     min_fill_size: int = 0  # 0 = the full size
     client_ref: str = ""
     correlation_id: int = 0
+    market_version: int = 0  # 0 = no guard; else VERSION_MISMATCH when the market's version is higher
 
 
 class CancelOrder(NamedTuple):
@@ -51,9 +53,14 @@ class CancelOrder(NamedTuple):
 
 
 class CancelAll(NamedTuple):
+    """Cancel the account's orders in the market that match every given filter (None = any)."""
+
     market_id: int
     account_id: int
     correlation_id: int = 0
+    runner_id: int | None = None
+    side: str | None = None
+    placed_before_ts: int | None = None  # engine time (unix ns): orders accepted strictly before
 
 
 class ReplaceOrder(NamedTuple):
@@ -111,6 +118,17 @@ class SetAccountLimit(NamedTuple):
     correlation_id: int = 0
 
 
+class ReduceOrder(NamedTuple):
+    """Set the order's remaining size to `new_remaining` if it is `expected_remaining` now."""
+
+    market_id: int
+    order_id: int
+    account_id: int
+    expected_remaining: int
+    new_remaining: int
+    correlation_id: int = 0
+
+
 Command = (
     CreateMarket
     | AddRunners
@@ -126,6 +144,7 @@ Command = (
     | SettleMarket
     | VoidTrades
     | SetAccountLimit
+    | ReduceOrder
 )
 
 ADMIN_COMMANDS: tuple[type, ...] = (

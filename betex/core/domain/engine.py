@@ -49,6 +49,7 @@ _PERSIST: Final = "PERSIST"
 _GTC: Final = "GTC"
 _FILL_OR_KILL: Final = "FILL_OR_KILL"
 _OPEN: Final = "OPEN"
+_HALTED: Final = "HALTED"
 _LAPSED: Final = "LAPSED"
 
 _USER: Final = "USER"  # CancelReason values, as plain strings (equal, and encoded alike)
@@ -100,6 +101,7 @@ class Engine:
             C.SettleMarket: self._settle,
             C.VoidTrades: self._void_trades,
             C.SetAccountLimit: self._set_limit,
+            C.ReduceOrder: self._reduce,
         }
         self._appliers: dict[type, Callable[[Any], None]] = {
             MarketCreated: self._on_market_created,
@@ -186,6 +188,7 @@ class Engine:
                 str(c.market_phase),
                 tuple(runners),
                 labels,
+                c.commission_bps,
             )
         )
         m = self.markets[mid]
@@ -300,6 +303,8 @@ class Engine:
         if m.state != _OPEN:
             if m.state == MarketState.SUSPENDED:
                 return Reject(R.MARKET_SUSPENDED, f"market {m.market_id} is suspended")
+            if m.state == _HALTED:
+                return Reject(R.MARKET_HALTED, f"market {m.market_id} is halted")
             return Reject(R.MARKET_NOT_OPEN, f"market {m.market_id} is {m.state}")
         return m
 
@@ -310,6 +315,9 @@ class Engine:
         bad = validate.check_order(m, c, self.config)
         if bad:
             return bad
+        guard = c.market_version
+        if guard and m.version > guard:
+            return Reject(R.VERSION_MISMATCH, f"market {m.market_id} is at version {m.version}, not {guard}")
         ref = c.client_ref
         if ref:
             if self.refs.is_duplicate(c.account_id, ref, self.ts):
@@ -348,9 +356,23 @@ class Engine:
                 _ORDER_RESULT, ("ACCEPTED", oid, mid, runner_id, side, price, size, 0, size, 0, (), 0, None)
             )
             return result
+        return self._match(m, taker, steps, fok)
+
+    def _match(self, m: Market, taker: Order, steps: list[Any], fok: bool) -> OrderResult:
+        """Emit the trades (and self-trade cancels) of a planned order; the reply's fills.
+
+        A ring fill's `effective_odds` is the taker's own odds on its runner A over the whole
+        ring (one trade per other runner, N − 1 consecutive implied steps): with W the taker's
+        P&L if A wins over the ring's legs and S its stake over the ring's trades, the odds are
+        ``1 + |W| / S`` (a back wins W > 0, a lay risks −W), shown on each of the ring's fills."""
+        oid, account, mid, runner_id = taker.order_id, taker.account_id, m.market_id, taker.runner_id
+        ts = self.ts
         fills: list[Fill] = []
         binary_market = m.is_binary
         batch = self._batch
+        ring_n = len(m.runner_ids) - 1  # trades per ring fill
+        ring_w = ring_s = 0  # the taker's P&L if A wins, and stake, over the ring so far
+        ring_at = len(fills)  # index of the ring's first fill
         for maker, taker_size, maker_size, legs, house, implied, maker_runner in steps:
             if not taker_size:
                 self._emit_cancel(mid, maker.order_id, maker.remaining, _SELF_TRADE)
@@ -368,8 +390,19 @@ class Engine:
             if binary_market:
                 eff = float(mprice)
             elif implied:
-                leg = legs[0]
-                eff = round(1 + leg.win / leg.lose, 4)
+                if not ring_s:
+                    ring_at = len(fills)
+                for leg in legs:
+                    if leg.account_id == account:
+                        ring_w += leg.win if leg.runner_id == runner_id else -leg.lose
+                ring_s += taker_size
+                if len(fills) + 1 - ring_at < ring_n:
+                    fills.append(_new(_FILL, (tid, mprice, taker_size, implied, 0.0)))
+                    continue
+                eff = round(1 + abs(ring_w) / ring_s, 4)
+                for i in range(ring_at, len(fills)):
+                    fills[i] = fills[i]._replace(effective_odds=eff)
+                ring_w = ring_s = 0
             else:
                 eff = mprice / 100
             fills.append(_new(_FILL, (tid, mprice, taker_size, implied, eff)))
@@ -383,6 +416,8 @@ class Engine:
         m = self._market(market_id)
         if isinstance(m, Reject):
             return m
+        if m.state == _HALTED:
+            return Reject(R.MARKET_HALTED, f"market {m.market_id} is halted")
         o = self.orders.get(order_id)
         if o is None or o.market_id != m.market_id:
             return Reject(R.INVALID_ORDER, f"unknown order {order_id!r} in market {m.market_id}")
@@ -407,15 +442,51 @@ class Engine:
         m = self._market(c.market_id)
         if isinstance(m, Reject):
             return m
-        bad = validate.check_account(c.account_id)
+        if m.state == _HALTED:
+            return Reject(R.MARKET_HALTED, f"market {m.market_id} is halted")
+        bad = validate.check_cancel_all(m, c)
         if bad:
             return bad
-        victims = list(m.by_account.get(c.account_id, {}))  # oldest first
+        runner, side, before = c.runner_id, c.side, c.placed_before_ts
+        victims = [
+            o
+            for o in m.by_account.get(c.account_id, {})  # oldest first
+            if (runner is None or o.runner_id == runner)
+            and (side is None or o.side == side)
+            and (before is None or o.placed_ts < before)
+        ]
         for o in victims:
             self._emit(
                 OrderCancelled(self.seq + 1, self.ts, m.market_id, o.order_id, o.remaining, CancelReason.USER)
             )
         return Ack({"cancelled": len(victims)})
+
+    def _reduce(self, c: C.ReduceOrder) -> Result:
+        """REDUCE_ORDER: cancel down to `new_remaining` only if the remaining size is
+        `expected_remaining` now (CONDITION_FAILED otherwise, nothing changes)."""
+        m = self._market(c.market_id)
+        if isinstance(m, Reject):
+            return m
+        if m.state == _HALTED:
+            return Reject(R.MARKET_HALTED, f"market {m.market_id} is halted")
+        o = self.orders.get(c.order_id)
+        if o is None or o.market_id != m.market_id:
+            return Reject(R.INVALID_ORDER, f"unknown order {c.order_id!r} in market {m.market_id}")
+        if c.account_id != o.account_id:
+            return Reject(R.NOT_OWNER, f"order {o.order_id} belongs to another account")
+        if o.remaining != c.expected_remaining:
+            return Reject(
+                R.CONDITION_FAILED,
+                f"order {o.order_id} has {validate.fmt_size(m, o.remaining)} remaining, "
+                f"not {validate.fmt_size(m, c.expected_remaining)}",
+            )
+        if not 0 <= c.new_remaining <= o.remaining:
+            return Reject(R.INVALID_SIZE, "new_remaining must be between 0 and the remaining size")
+        if not o.remaining:
+            return Reject(R.INVALID_ORDER, f"order {o.order_id} is EXECUTION_COMPLETE")
+        if c.new_remaining < o.remaining:
+            self._emit_cancel(o.market_id, o.order_id, o.remaining - c.new_remaining, _USER)
+        return order_result("CANCELLED", o)
 
     def _replace(self, c: C.ReplaceOrder) -> Result:
         o = self._owned_live_order(c.market_id, c.order_id, c.account_id)
@@ -469,6 +540,7 @@ class Engine:
             e.market_phase,
             list(e.runner_ids),
             list(e.runner_labels),
+            e.commission_bps,
         )
         self.next_market_id = e.market_id + 1
 
@@ -490,7 +562,7 @@ class Engine:
         persist: bool, ref: str, ts: int,
     ) -> Order:  # fmt: skip
         """Apply an ORDER_ACCEPTED from its fields (the live path has them in hand)."""
-        o = Order(oid, account, mid, runner, side, price, size, persist, ref)
+        o = Order(oid, account, mid, runner, side, price, size, persist, ref, ts)
         self.orders[oid] = o
         self.next_order_id = oid + 1
         m = self.markets[mid]

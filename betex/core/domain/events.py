@@ -34,6 +34,7 @@ class MarketCreated(NamedTuple):
     market_phase: str
     runner_ids: tuple[int, ...]
     runner_labels: tuple[str, ...]
+    commission_bps: int = 0  # appended (an older WAL's record has none: 0)
 
 
 class RunnersAdded(NamedTuple):
@@ -160,6 +161,33 @@ TYPE_NAMES: dict[type[Any], str] = {
     BatchProcessed: "BATCH_PROCESSED",
 }
 TYPE_BY_NAME: dict[str, type[Any]] = {name: cls for cls, name in TYPE_NAMES.items()}
+
+
+def taker_value(e: TradeMatched) -> int:
+    """The taker's fill size × its own price on its runner A (hundredths, or bps when binary).
+
+    Direct: the resting price. Implied (a ring fill of N − 1 trades, one per other runner): with
+    W the taker's P&L if A wins over this trade's legs, 100 × (size ± W) — + for a back (W > 0),
+    − for a lay (W < 0). Summed over a ring this is its stake S × 100 × (1 + |ΣW| / S): the
+    taker's real odds, whatever N. The side is read from the legs: a back taker's leg on A has
+    lose > 0 and its legs on the other runners lose < 0 (a lay's the opposite)."""
+    if not e.implied:
+        return e.taker_size * e.price
+    w = 0
+    taker, runner = e.taker_account, e.runner_id
+    is_back = True
+    seen = False
+    for leg in e.legs:
+        if leg.account_id == taker:
+            if leg.runner_id == runner:
+                w += leg.win
+                if not seen and leg.lose:
+                    is_back, seen = leg.lose > 0, True
+            else:
+                w -= leg.lose
+                if not seen and leg.lose:
+                    is_back, seen = leg.lose < 0, True
+    return 100 * e.taker_size + 100 * (w if is_back else -w)
 
 
 def type_name(event: Event) -> str:

@@ -3,10 +3,13 @@
 Lifecycle (domain.md §2); every transition not listed is INVALID_TRANSITION:
 - SET_MARKET_STATE SUSPENDED: OPEN → SUSPENDED (lapses LAPSE orders when IN_PLAY).
 - SET_MARKET_STATE OPEN: SUSPENDED → OPEN, phase PRE or IN_PLAY (AWAITING_LIVE needs GO_LIVE).
-- SET_MARKET_STATE CLOSED / CLOSE_MARKET: OPEN|SUSPENDED → CLOSED, unmatched cancelled.
+- SET_MARKET_STATE HALTED: OPEN|SUSPENDED → HALTED (nothing lapses; domain.md §7).
+- SET_MARKET_STATE SUSPENDED: HALTED → SUSPENDED too (lapses LAPSE orders when IN_PLAY, as above).
+- SET_MARKET_STATE OPEN: HALTED → OPEN too (not while AWAITING_LIVE).
+- SET_MARKET_STATE CLOSED / CLOSE_MARKET: OPEN|SUSPENDED|HALTED → CLOSED, unmatched cancelled.
 - AWAIT_LIVE_MARKET: IN_PLAY_CAPABLE, phase PRE, OPEN|SUSPENDED → AWAITING_LIVE + SUSPENDED.
 - GO_LIVE_MARKET: AWAITING_LIVE → IN_PLAY + OPEN, LAPSE orders lapsed.
-- SETTLE_MARKET: CLOSED → SETTLED. VOID_MARKET: OPEN|SUSPENDED|CLOSED → VOIDED.
+- SETTLE_MARKET: CLOSED → SETTLED. VOID_MARKET: OPEN|SUSPENDED|HALTED|CLOSED → VOIDED.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ S = MarketState
 P = MarketPhase
 
 LIVE_STATES = (S.OPEN, S.SUSPENDED)
-PRE_SETTLEMENT_STATES = (S.OPEN, S.SUSPENDED, S.CLOSED)
+PRE_SETTLEMENT_STATES = (S.OPEN, S.SUSPENDED, S.HALTED, S.CLOSED)
 
 
 class Market:
@@ -51,6 +54,8 @@ class Market:
         "is_binary",
         "is_two_runner",
         "is_cross",
+        "commission_bps",
+        "cross_others",
     )
 
     def __init__(
@@ -64,6 +69,7 @@ class Market:
         phase: str,
         runner_ids: list[int],
         runner_labels: list[str],
+        commission_bps: int = 0,
     ) -> None:
         self.market_id = market_id
         self.name = name
@@ -86,12 +92,17 @@ class Market:
         self.is_binary = model == MarketModel.BINARY_YES
         self.is_two_runner = book_type == BookType.TWO_RUNNER
         self.is_cross = book_type == BookType.CROSS_MATCHED  # ring matching over N runners (book/cross.py)
+        self.commission_bps = commission_bps  # charged at settlement by the read model (domain.md §7)
+        # CROSS_MATCHED: runner → its ring partners ((runner, book) of every other runner, in market
+        # order) and their books alone, built once per runner (derived; reset with `books`)
+        self.cross_others: dict[int, tuple[list[tuple[int, RunnerBook]], list[RunnerBook]]] = {}
 
     def add_runners(self, runner_ids: tuple[int, ...], labels: tuple[str, ...]) -> None:
         for r, label in zip(runner_ids, labels, strict=True):
             self.runner_ids.append(r)
             self.runner_labels.append(label)
             self.books[r] = RunnerBook()
+        self.cross_others = {}
 
     def live_orders(self) -> Iterator[Order]:
         """Every resting order, runner by runner, backs then lays, in price-time order."""
@@ -128,8 +139,11 @@ class Market:
             other = self.other_runner(runner_id)
             return plan_two_runner(book, self.books[other], is_back, runner_id, other, price, account, size)
         if self.is_cross:  # CROSS_MATCHED: rings over every other runner, in market order
-            others = [(r, self.books[r]) for r in self.runner_ids if r != runner_id]
-            return plan_cross(book, runner_id, others, is_back, price, account, size)
+            partners = self.cross_others.get(runner_id)
+            if partners is None:
+                others = [(r, self.books[r]) for r in self.runner_ids if r != runner_id]
+                partners = self.cross_others[runner_id] = (others, [b for _, b in others])
+            return plan_cross(book, runner_id, partners[0], is_back, price, account, size, partners[1])
         return multi_runner.plan_direct(
             book.lays if is_back else book.backs, is_back, runner_id, price, account, size
         )
@@ -161,11 +175,13 @@ def transition(market: Market | Tombstone, command: str, target: str | None = No
     state, phase = market.state, market.phase
     bad = Reject(RejectCode.INVALID_TRANSITION, f"{command} not allowed from {state}/{phase}")
     if command == "SET_MARKET_STATE":
-        if target == S.SUSPENDED and state == S.OPEN:
+        if target == S.HALTED and state in LIVE_STATES:  # an emergency stop: nothing lapses
+            return Transition(S.HALTED, phase, False, False)
+        if target == S.SUSPENDED and state in (S.OPEN, S.HALTED):
             return Transition(S.SUSPENDED, phase, phase == P.IN_PLAY, False)
-        if target == S.OPEN and state == S.SUSPENDED and phase != P.AWAITING_LIVE:
+        if target == S.OPEN and state in (S.SUSPENDED, S.HALTED) and phase != P.AWAITING_LIVE:
             return Transition(S.OPEN, phase, False, False)
-        if target == S.CLOSED and state in LIVE_STATES:
+        if target == S.CLOSED and state in (S.OPEN, S.SUSPENDED, S.HALTED):
             return Transition(S.CLOSED, phase, False, True)
         if target not in tuple(S):
             return Reject(RejectCode.BAD_REQUEST, f"unknown market_state {target!r}")
@@ -181,7 +197,7 @@ def transition(market: Market | Tombstone, command: str, target: str | None = No
             return Transition(S.OPEN, P.IN_PLAY, True, False)
         return bad
     if command == "CLOSE_MARKET":
-        if state in LIVE_STATES:
+        if state in (S.OPEN, S.SUSPENDED, S.HALTED):
             return Transition(S.CLOSED, phase, False, True)
         return bad
     if command == "SETTLE_MARKET":

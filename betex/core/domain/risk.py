@@ -15,7 +15,7 @@ from betex.core.domain.book.levels import Order
 from betex.core.domain.events import Leg
 from betex.core.domain.market import Market
 from betex.core.domain.results import Reject
-from betex.core.domain.types import NO_OUTCOME, MarketState, RejectCode
+from betex.core.domain.types import HOUSE_ACCOUNT, NO_OUTCOME, MarketState, RejectCode
 
 
 class Exposure:
@@ -82,6 +82,26 @@ def settle_pnl(
             else:
                 pnl -= lose
     return pnl
+
+
+def commissions(gross: dict[int, int], bps: int) -> dict[int, int]:
+    """Commission per account at settlement (domain.md §7): each account other than the house with
+    positive net winnings `g` pays ``bps × g // 10000`` (rounded down to the cent); the house's
+    entry is minus their sum (it receives it). Accounts that pay nothing are left out, so the
+    net P&L ``gross − commission`` still sums to zero over the market."""
+    out: dict[int, int] = {}
+    if not bps:
+        return out
+    total = 0
+    for a, g in gross.items():
+        if a != HOUSE_ACCOUNT and g > 0:
+            c = bps * g // 10000
+            if c:
+                out[a] = c
+                total += c
+    if total:
+        out[HOUSE_ACCOUNT] = -total
+    return out
 
 
 def unmatched_leg(m: Market, side: str, price: int, remaining: int) -> tuple[int, int]:

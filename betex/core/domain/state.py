@@ -22,8 +22,11 @@ from betex.core.domain.market import Market, Tombstone
 from betex.core.domain.risk import RiskBook
 from betex.core.domain.validate import RecentRefs
 
-DUMP_VERSION: Final = 2
-READABLE_VERSIONS: Final = (1, 2)
+DUMP_VERSION: Final = 3
+READABLE_VERSIONS: Final = (1, 2, 3)
+"""2: settled and voided markets are tombstones (the state's 11th element). 3: also orders carry
+`placed_ts` and markets `commission_bps` (appended to their rows). Versions 1 and 2 still load:
+0 for both new fields, and a version 1 settled market becomes a tombstone."""
 
 
 class EngineState(Protocol):
@@ -64,6 +67,7 @@ def dump(eng: EngineState) -> bytes:
                 books,
                 trades,
                 sorted(m.voided_trades),
+                m.commission_bps,
             )
         )
     state = (
@@ -84,7 +88,7 @@ def dump(eng: EngineState) -> bytes:
 
 
 def restore(eng: EngineState, data: bytes) -> None:
-    """Fill a fresh engine from `dump()` bytes (version 1 or 2); raises ValueError on another."""
+    """Fill a fresh engine from `dump()` bytes (any of READABLE_VERSIONS); ValueError on another."""
     state = msgpack.unpackb(data, use_list=False, strict_map_key=False)
     version = state[0] if state else None
     if version not in READABLE_VERSIONS:
@@ -97,11 +101,12 @@ def restore(eng: EngineState, data: bytes) -> None:
     for row in orders:
         o = Order.from_row(row)
         eng.orders[o.order_id] = o
-    for mid, name, model, bt, kind, st, ph, ver, rids, labels, winners, books, trades, voided in markets:
+    for row in markets:
+        mid, name, model, bt, kind, st, ph, ver, rids, labels, winners, books, trades, voided = row[:14]
         if st == "SETTLED" or st == "VOIDED":  # version 1 kept a settled market's emptied definition
             eng.tombstones[mid] = Tombstone(mid, st, ph, kind, ver)
             continue
-        m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels))
+        m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels), *row[14:])
         m.version = ver
         m.winners = tuple(winners)
         for r, backs, lays in books:

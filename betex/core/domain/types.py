@@ -28,12 +28,18 @@ class MarketState(StrEnum):
     CLOSED = "CLOSED"
     SETTLED = "SETTLED"
     VOIDED = "VOIDED"
+    HALTED = "HALTED"  # emergency stop: placements, cancels and replaces all rejected (domain.md §7)
 
 
 class MarketPhase(StrEnum):
     PRE = "PRE"
     AWAITING_LIVE = "AWAITING_LIVE"
     IN_PLAY = "IN_PLAY"
+
+
+class RunnerStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    REMOVED = "REMOVED"  # a non-runner (REMOVE_RUNNER)
 
 
 class Side(StrEnum):
@@ -66,6 +72,8 @@ class CancelReason(StrEnum):
     MARKET_VOIDED = "MARKET_VOIDED"
     FOK_UNFILLED = "FOK_UNFILLED"
     REPLACED = "REPLACED"
+    RUNNER_REMOVED = "RUNNER_REMOVED"
+    DELAY_VOIDED = "DELAY_VOIDED"
 
 
 class RejectCode(StrEnum):
@@ -86,6 +94,9 @@ class RejectCode(StrEnum):
     BAD_REQUEST = "BAD_REQUEST"
     UNAUTHORIZED = "UNAUTHORIZED"
     OVERLOADED = "OVERLOADED"
+    MARKET_HALTED = "MARKET_HALTED"
+    CONDITION_FAILED = "CONDITION_FAILED"
+    VERSION_MISMATCH = "VERSION_MISMATCH"
 
 
 HOUSE_ACCOUNT: Final = 0

@@ -134,6 +134,8 @@ def check_create_market(c: C.CreateMarket) -> tuple[str, ...] | Reject:
         return Reject(R.INVALID_RUNNER, f"a MULTI_RUNNER market has 2..{MAX_RUNNERS} runners")
     if c.book_type == BookType.CROSS_MATCHED and not 2 <= n <= MAX_CROSS_RUNNERS:
         return Reject(R.INVALID_RUNNER, f"a CROSS_MATCHED market has 2..{MAX_CROSS_RUNNERS} runners")
+    if not 0 <= c.commission_bps <= 10_000:
+        return Reject(R.BAD_REQUEST, "commission_bps must be 0..10000")
     labels = labels_of(runners, c.runner_labels)
     if labels is None:
         return Reject(R.BAD_REQUEST, "runner_labels must be strings, one per runner")
@@ -173,7 +175,7 @@ def check_winners(m: Market, winners: tuple[int, ...]) -> Reject | None:
 
 def trades_to_void(m: Market, c: C.VoidTrades) -> list[int] | Reject:
     """The ids of the trades VOID_TRADES names that are not void yet, ascending."""
-    if m.state not in (_OPEN, MarketState.SUSPENDED, MarketState.CLOSED):
+    if m.state not in (_OPEN, MarketState.SUSPENDED, MarketState.HALTED, MarketState.CLOSED):
         return Reject(R.INVALID_TRANSITION, f"cannot void trades of a {m.state} market")
     ids = c.trade_ids
     after_ts = c.after_ts
@@ -194,6 +196,18 @@ def trades_to_void(m: Market, c: C.VoidTrades) -> list[int] | Reject:
 def check_account(account_id: int) -> Reject | None:
     if not _uint(account_id):
         return Reject(R.BAD_REQUEST, "account_id must be a u32 > 0")
+    return None
+
+
+def check_cancel_all(m: Market, c: C.CancelAll) -> Reject | None:
+    """CANCEL_ALL's account and optional filters (a runner of the market, a side of its model)."""
+    if not _uint(c.account_id):
+        return Reject(R.BAD_REQUEST, "account_id must be a u32 > 0")
+    if c.runner_id is not None and c.runner_id not in m.books:
+        return Reject(R.INVALID_RUNNER, f"runner {c.runner_id!r} is not in market {m.market_id}")
+    side = c.side
+    if side is not None and side not in ((_BUY, _SELL) if m.is_binary else (_BACK, _LAY)):
+        return Reject(R.INVALID_SIDE, f"side {side!r} is not a side of market {m.market_id}")
     return None
 
 

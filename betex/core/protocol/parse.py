@@ -329,6 +329,7 @@ def _create_market(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.Crea
         runner_ids=runner_ids,
         runner_labels=labels,
         correlation_id=cid,
+        commission_bps=_opt_uint(b, "commission_bps", 10_000, 0),
     )
 
 
@@ -423,6 +424,7 @@ def _place_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.
         min_fill_size=_size(b, "min_fill_size", model, False),
         client_ref=_str(b, "client_ref", MAX_CLIENT_REF, ""),
         correlation_id=cid,
+        market_version=_opt_uint(b, "market_version", U64_MAX, 0),
     )
 
 
@@ -441,7 +443,39 @@ def _cancel_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c
 
 
 def _cancel_all(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.CancelAll:
-    return c.CancelAll(_uint(b, "market_id", U64_MAX), _account(b), cid)
+    side = b.get("side")
+    if side is not None and (not isinstance(side, str) or side not in _SIDES):
+        raise _Bad(RejectCode.INVALID_SIDE, f"'side' must be BACK, LAY, BUY or SELL, got {_show(side)}")
+    return c.CancelAll(
+        _uint(b, "market_id", U64_MAX),
+        _account(b),
+        cid,
+        None if b.get("runner_id") is None else _uint(b, "runner_id", U32_MAX),
+        None if side is None else str(side),
+        None if b.get("placed_before_ts") is None else _uint(b, "placed_before_ts", U64_MAX),
+    )
+
+
+def _remaining(body: Mapping[str, Any], name: str, model: str) -> int:
+    """A remaining size: as `_size`, but 0 is allowed (REDUCE_ORDER to nothing cancels)."""
+    v = body.get(name)
+    if v is None:
+        raise _Bad(_BAD, f"missing field {name!r}")
+    if type(v) is int and v == 0:
+        return 0
+    return _size(body, name, model, True)
+
+
+def _reduce_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.ReduceOrder:
+    market_id, model = _model(b, model_of)
+    return c.ReduceOrder(
+        market_id=market_id,
+        order_id=_uint(b, "order_id", U64_MAX),
+        account_id=_account(b),
+        expected_remaining=_remaining(b, "expected_remaining", model),
+        new_remaining=_remaining(b, "new_remaining", model),
+        correlation_id=cid,
+    )
 
 
 def _replace_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.ReplaceOrder:
@@ -507,6 +541,7 @@ _PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
                 "market_phase",
                 "runner_ids",
                 "runner_labels",
+                "commission_bps",
             }
         ),
     ),
@@ -529,11 +564,15 @@ _PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
                 "time_in_force",
                 "min_fill_size",
                 "client_ref",
+                "market_version",
             }
         ),
     ),
     "CANCEL_ORDER": (_cancel_order, frozenset({"market_id", "order_id", "account_id", "size_reduction"})),
-    "CANCEL_ALL": (_cancel_all, frozenset({"market_id", "account_id"})),
+    "CANCEL_ALL": (
+        _cancel_all,
+        frozenset({"market_id", "account_id", "runner_id", "side", "placed_before_ts"}),
+    ),
     "REPLACE_ORDER": (_replace_order, frozenset({"market_id", "order_id", "account_id", "new_price"})),
     "SET_MARKET_STATE": (_set_market_state, frozenset({"market_id", "market_state"})),
     "AWAIT_LIVE_MARKET": (_market_only(c.AwaitLiveMarket), frozenset({"market_id"})),
@@ -543,6 +582,10 @@ _PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
     "SETTLE_MARKET": (_settle_market, frozenset({"market_id", "winner_runner_ids"})),
     "VOID_TRADES": (_void_trades, frozenset({"market_id", "trade_ids", "after_ts"})),
     "SET_ACCOUNT_LIMIT": (_set_account_limit, frozenset({"account_id", "max_liability"})),
+    "REDUCE_ORDER": (
+        _reduce_order,
+        frozenset({"market_id", "order_id", "account_id", "expected_remaining", "new_remaining"}),
+    ),
 }
 _BATCH_FIELDS = frozenset({"market_id", "account_id", "instructions"})
 _PARSERS["PLACE_ORDERS"] = (_order_batch("PLACE_ORDERS", "PLACE_ORDER"), _BATCH_FIELDS)
@@ -571,6 +614,7 @@ MSG_TYPE_OF: dict[type, str] = {
     c.SettleMarket: "SETTLE_MARKET",
     c.VoidTrades: "VOID_TRADES",
     c.SetAccountLimit: "SET_ACCOUNT_LIMIT",
+    c.ReduceOrder: "REDUCE_ORDER",
 }
 
 

@@ -25,7 +25,7 @@ _EXCHANGE = "EXCHANGE_ODDS"
 _BAD = "BAD_REQUEST"
 _EXECUTABLE = OrderStatus.EXECUTABLE.value
 _COMPLETE = OrderStatus.EXECUTION_COMPLETE.value
-_ORDER_MSGS = frozenset({"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER"})
+_ORDER_MSGS = frozenset({"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER", "REDUCE_ORDER"})
 
 
 def dumps(msg: Mapping[str, Any]) -> bytes:
@@ -194,7 +194,7 @@ def render_reply(
     cid = request.correlation_id
     if isinstance(result, Reject) and result.code == _BAD:
         return render_error(WireError(result.code, result.message, cid))
-    if isinstance(request, (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder)):
+    if isinstance(request, (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder, c.ReduceOrder)):
         if isinstance(result, (OrderResult, Reject)):
             return render_order_response(result, cid, model)
         return render_ack(cid)
@@ -399,6 +399,8 @@ def risk_dict(p: Projection, m: MarketView, account_id: int, r: AccountRisk) -> 
         "open_orders": len(r.open),
         "max_liability": None if limit is None else limit / 100,
         "settled_pnl": None if r.settled_pnl is None else r.settled_pnl / scale,
+        "commission": r.commission / scale,
+        "net_pnl": None if r.settled_pnl is None else (r.settled_pnl - r.commission) / scale,
     }
 
 

@@ -41,8 +41,9 @@ from betex.core.domain.events import (
     OrderCancelled,
     TradeMatched,
     TradesVoided,
+    taker_value,
 )
-from betex.core.domain.risk import Exposure, settle_pnl
+from betex.core.domain.risk import Exposure, commissions, settle_pnl
 from betex.core.domain.types import HOUSE_ACCOUNT, CancelReason, MarketState
 from betex.core.readmodel.history_schema import LATEST, MIGRATIONS
 
@@ -392,6 +393,8 @@ class SQLiteHistory:
             " VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
             (e.market_id, e.name, e.market_model, e.book_type, e.market_state, e.market_phase, e.ts),
         )
+        if e.commission_bps:
+            self._conn.execute("INSERT INTO market_commission VALUES (?, ?)", (e.market_id, e.commission_bps))
 
     def _on_state_changed(self, e: MarketStateChanged) -> None:
         self._conn.execute(
@@ -469,14 +472,8 @@ class SQLiteHistory:
 
     @staticmethod
     def _taker_value(e: TradeMatched) -> int:
-        """As `Projection._taker_value`: the resting price when direct; for an implied fill the
-        effective odds 1 + |win|/|lose| of the taker's leg."""
-        if not e.implied:
-            return e.taker_size * e.price
-        for leg in e.legs:
-            if leg.account_id == e.taker_account and leg.runner_id == e.runner_id:
-                return 100 * (e.taker_size + abs(leg.win))
-        return e.taker_size * e.price
+        """As `Projection._taker_value` (`events.taker_value`)."""
+        return taker_value(e)
 
     def _on_trade(self, e: TradeMatched) -> None:
         conn = self._conn
@@ -573,8 +570,14 @@ class SQLiteHistory:
             (state, winners, e.seq, e.market_id),
         )
 
-    def _settle_rows(self, e: MarketSettled | MarketVoided, kind: str, pnl: dict[int, int]) -> None:
-        rows = [(e.market_id, a, gross, 0, gross, kind, e.seq, e.ts) for a, gross in sorted(pnl.items())]
+    def _settle_rows(
+        self, e: MarketSettled | MarketVoided, kind: str, pnl: dict[int, int], bps: int = 0
+    ) -> None:
+        paid = commissions(pnl, bps)
+        rows = [
+            (e.market_id, a, gross, paid.get(a, 0), gross - paid.get(a, 0), kind, e.seq, e.ts)
+            for a, gross in sorted(pnl.items())
+        ]
         self._conn.executemany("INSERT OR REPLACE INTO settlements VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self._settled.extend(rows)
 
@@ -606,7 +609,13 @@ class SQLiteHistory:
                 total += pnl[a]
         if total or HOUSE_ACCOUNT in accounts:
             pnl[HOUSE_ACCOUNT] = -total
-        self._settle_rows(e, "SETTLED", pnl)
+        row = conn.execute(
+            "SELECT commission_bps FROM market_commission WHERE market_id = ?", (mid,)
+        ).fetchone()
+        bps = row[0] if row is not None else 0
+        if commissions(pnl, bps):
+            pnl.setdefault(HOUSE_ACCOUNT, 0)
+        self._settle_rows(e, "SETTLED", pnl, bps)
 
     def _on_market_voided(self, e: MarketVoided) -> None:
         self._finish_market(e, MarketState.VOIDED.value, None)
@@ -750,6 +759,7 @@ class SQLiteHistory:
         tables = {
             "meta": "key",
             "markets": "market_id",
+            "market_commission": "market_id",
             "orders": "order_id",
             "trades": "trade_id",
             "exposures": "market_id, account_id, runner_id",

@@ -99,11 +99,16 @@ CREATE TABLE exposures (
     PRIMARY KEY (market_id, account_id, runner_id)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS market_commission (
+    market_id       INTEGER PRIMARY KEY,
+    commission_bps  INTEGER NOT NULL   -- CREATE_MARKET commission_bps, only when > 0
+) WITHOUT ROWID;
+
 CREATE TABLE settlements (
     market_id   INTEGER NOT NULL,
     account_id  INTEGER NOT NULL,
     gross       INTEGER NOT NULL,
-    commission  INTEGER NOT NULL,  -- 0 until the commission rule lands
+    commission  INTEGER NOT NULL,  -- paid at settlement (the house's: minus what it received)
     net         INTEGER NOT NULL,
     kind        TEXT NOT NULL,     -- SETTLED | VOIDED
     seq         INTEGER NOT NULL,
@@ -150,5 +155,12 @@ CREATE INDEX settlements_account ON settlements (account_id, seq, market_id);
 CREATE INDEX settlements_seq ON settlements (seq, market_id, account_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES)
+COMMISSION = """
+CREATE TABLE IF NOT EXISTS market_commission (
+    market_id       INTEGER PRIMARY KEY,
+    commission_bps  INTEGER NOT NULL   -- CREATE_MARKET commission_bps, only when > 0
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION)
 LATEST = len(MIGRATIONS)

@@ -44,8 +44,9 @@ from betex.core.domain.events import (
     RunnersAdded,
     TradeMatched,
     TradesVoided,
+    taker_value,
 )
-from betex.core.domain.risk import Exposure, settle_pnl
+from betex.core.domain.risk import Exposure, commissions, settle_pnl
 from betex.core.domain.types import (
     HOUSE_ACCOUNT,
     NO_OUTCOME,
@@ -189,6 +190,7 @@ class MarketView:
         "last_seq",
         "last_ts",
         "trade_ids",
+        "commission_bps",
     )
 
     def __init__(self, e: MarketCreated) -> None:
@@ -210,6 +212,7 @@ class MarketView:
         self.last_seq = e.seq
         self.last_ts = e.ts
         self.trade_ids: list[int] = []
+        self.commission_bps = e.commission_bps
 
     def outcomes(self) -> list[int]:
         """Runners whose win decides P&L; a binary market's outcomes are YES and NO."""
@@ -235,12 +238,14 @@ class MarketView:
             self.last_seq,
             self.last_ts,
             self.trade_ids,
+            self.commission_bps,
         ]
 
     @classmethod
     def from_row(cls, row: list[Any]) -> MarketView:
         m = cls.__new__(cls)
-        for name, value in zip(cls.__slots__, row, strict=True):
+        m.commission_bps = 0  # a snapshot from before commission has no such column
+        for name, value in zip(cls.__slots__, row, strict=False):
             setattr(m, name, value)
         m.ltp = dict(m.ltp)
         m.volume = dict(m.volume)
@@ -251,13 +256,14 @@ class MarketView:
 class AccountRisk:
     """One account in one market: matched exposure, matched volume and its open orders."""
 
-    __slots__ = ("exposure", "matched_volume", "open", "settled_pnl")
+    __slots__ = ("exposure", "matched_volume", "open", "settled_pnl", "commission")
 
     def __init__(self) -> None:
         self.exposure = Exposure()
         self.matched_volume = 0
         self.open: dict[int, OrderView] = {}
-        self.settled_pnl: int | None = None
+        self.settled_pnl: int | None = None  # gross; the net is settled_pnl − commission
+        self.commission = 0  # paid at settlement (the house's is minus what it received)
 
 
 class Projection:
@@ -386,14 +392,9 @@ class Projection:
 
     @staticmethod
     def _taker_value(e: TradeMatched) -> int:
-        """Taker's fill size × its price: the resting price when direct; for an implied fill the
-        effective odds 1 + |win|/|lose| of the taker's leg, where |lose| is the taker's size."""
-        if not e.implied:
-            return e.taker_size * e.price
-        for leg in e.legs:
-            if leg.account_id == e.taker_account and leg.runner_id == e.runner_id:
-                return 100 * (e.taker_size + abs(leg.win))
-        return e.taker_size * e.price  # unreachable for engine-made trades
+        """The taker's size × its own price (`events.taker_value`): `value / matched` is the
+        taker's average matched odds, a ring fill's included."""
+        return taker_value(e)
 
     def _on_trade(self, e: TradeMatched) -> None:
         orders = self.order_table
@@ -488,6 +489,11 @@ class Projection:
                 total += r.settled_pnl
         if total or HOUSE_ACCOUNT in accounts:
             self._account(m.market_id, HOUSE_ACCOUNT).settled_pnl = -total
+        gross = {a: r.settled_pnl for a, r in accounts.items() if r.settled_pnl is not None}
+        for a, c in commissions(gross, m.commission_bps).items():
+            self._account(m.market_id, a).commission = c
+            if a == HOUSE_ACCOUNT and self.risk_table[m.market_id][a].settled_pnl is None:
+                self.risk_table[m.market_id][a].settled_pnl = 0
 
     def _on_market_voided(self, e: MarketVoided) -> None:
         m = self.markets[e.market_id]
@@ -755,6 +761,7 @@ class Projection:
                         r.exposure.total_lose,
                         r.matched_volume,
                         r.settled_pnl,
+                        r.commission,
                     )
                     for a, r in sorted(accounts.items())
                 ],
@@ -826,8 +833,9 @@ class Projection:
         p.completed = list(completed)
         for mid, accounts in risk_rows:
             table = p.risk_table[mid] = {}
-            for a, win, lose, total_lose, volume, settled in accounts:
+            for a, win, lose, total_lose, volume, settled, *rest in accounts:
                 r = table[a] = AccountRisk()
+                r.commission = rest[0] if rest else 0
                 r.exposure.win = dict(win)
                 r.exposure.lose = dict(lose)
                 r.exposure.total_lose = total_lose

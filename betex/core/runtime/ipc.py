@@ -76,6 +76,7 @@ COMMAND_TYPES: dict[int, type[Any]] = {
     12: C.SettleMarket,
     13: C.VoidTrades,
     14: C.SetAccountLimit,
+    15: C.ReduceOrder,
 }
 COMMAND_TAG: dict[type[Any], int] = {cls: tag for tag, cls in COMMAND_TYPES.items()}
 _R_REJECT, _R_ORDER, _R_MARKET, _R_ACK = 1, 2, 3, 4

@@ -49,6 +49,7 @@ CODES = frozenset(RejectCode)
 HOUSE = 0
 RESULT_TYPES = (Reject, OrderResult, MarketResult, Ack)
 LIVE = ("OPEN", "SUSPENDED")
+RESTING = ("OPEN", "SUSPENDED", "HALTED")  # states in which orders may rest
 FINAL = ("SETTLED", "VOIDED")
 
 
@@ -101,11 +102,13 @@ def lifecycle_expectation(m: Any, cmd: Any) -> tuple[str, str, bool, bool] | str
     live = state in LIVE
     if isinstance(cmd, C.SetMarketState):
         t = cmd.market_state
-        if t == "SUSPENDED" and state == "OPEN":
+        if t == "HALTED" and live:  # §7: an emergency stop, nothing lapses
+            return ("HALTED", phase, False, False)
+        if t == "SUSPENDED" and state in ("OPEN", "HALTED"):
             return ("SUSPENDED", phase, phase == "IN_PLAY", False)
-        if t == "OPEN" and state == "SUSPENDED" and phase != "AWAITING_LIVE":
+        if t == "OPEN" and state in ("SUSPENDED", "HALTED") and phase != "AWAITING_LIVE":
             return ("OPEN", phase, False, False)
-        if t == "CLOSED" and live:
+        if t == "CLOSED" and (live or state == "HALTED"):
             return ("CLOSED", phase, False, True)
         return "INVALID_TRANSITION" if t in tuple(MarketState) else "BAD_REQUEST"
     if isinstance(cmd, C.AwaitLiveMarket):
@@ -117,9 +120,11 @@ def lifecycle_expectation(m: Any, cmd: Any) -> tuple[str, str, bool, bool] | str
             return ("OPEN", "IN_PLAY", True, False)
         return "INVALID_TRANSITION"
     if isinstance(cmd, C.CloseMarket):
-        return ("CLOSED", phase, False, True) if live else "INVALID_TRANSITION"
+        return ("CLOSED", phase, False, True) if live or state == "HALTED" else "INVALID_TRANSITION"
     if isinstance(cmd, C.VoidMarket):
-        return ("VOIDED", phase, False, True) if state in (*LIVE, "CLOSED") else "INVALID_TRANSITION"
+        return (
+            ("VOIDED", phase, False, True) if state in (*LIVE, "HALTED", "CLOSED") else "INVALID_TRANSITION"
+        )
     if isinstance(cmd, C.SettleMarket):
         if state != "CLOSED":
             return "INVALID_TRANSITION"
@@ -149,6 +154,7 @@ def late_reject(cmd: Any) -> set[str]:
 
 
 LIFECYCLE = (C.SetMarketState, C.AwaitLiveMarket, C.GoLiveMarket, C.CloseMarket, C.VoidMarket, C.SettleMarket)
+HALTED_REFUSES = (C.PlaceOrder, C.CancelOrder, C.ReplaceOrder, C.CancelAll, C.ReduceOrder)
 
 
 # ============================================================================ invariant checks
@@ -179,7 +185,7 @@ def check_books(e: Engine) -> None:
                         live_ids.add(o.order_id)
                     ids = [o.order_id for o in live]
                     assert ids == sorted(ids), "FIFO within a price is by arrival"
-        if m.state not in LIVE:
+        if m.state not in RESTING:
             assert not any(True for _ in m.live_orders()), f"orders rest in a {m.state} market"
         if m.state in FINAL:
             assert not any(o.market_id == m.market_id for o in e.orders.values())
@@ -436,6 +442,16 @@ class Driver:
             else None
         )
         target0 = (target.remaining, target.cancelled) if target is not None else None
+        reduced = (
+            e.orders.get(cmd.order_id)
+            if isinstance(cmd, C.ReduceOrder) and type(cmd.order_id) is int
+            else None
+        )
+        reduce0 = (
+            (reduced, reduced.remaining, reduced.cancelled, e.markets[reduced.market_id].state)
+            if reduced is not None
+            else None
+        )
 
         res = e.execute(cmd)
         new = e.take_events()
@@ -480,7 +496,21 @@ class Driver:
         elif target is not None and isinstance(res, Reject) and res.code == RejectCode.CANCELLED_NOT_PLACED:
             assert target.remaining == 0 and target.cancelled == target0[0] + target0[1]  # type: ignore[index]
         if isinstance(cmd, C.CancelAll) and isinstance(res, Ack) and market is not None:
-            assert not any(o.account_id == cmd.account_id for o in market.live_orders())
+            assert not any(  # §7: every order matching every given filter is gone, no other one
+                o.account_id == cmd.account_id
+                and (cmd.runner_id is None or o.runner_id == cmd.runner_id)
+                and (cmd.side is None or o.side == cmd.side)
+                and (cmd.placed_before_ts is None or o.placed_ts < cmd.placed_before_ts)
+                for o in market.live_orders()
+            )
+            assert all(
+                isinstance(ev, OrderCancelled) and e.orders[ev.order_id].account_id == cmd.account_id
+                for ev in new
+            )
+        if market is not None and market.state == "HALTED" and isinstance(cmd, HALTED_REFUSES):
+            assert isinstance(res, Reject) and res.code == RejectCode.MARKET_HALTED, (cmd, res)
+        if isinstance(cmd, C.ReduceOrder) and reduce0 is not None:
+            self._check_reduce(cmd, reduce0, res)
         if isinstance(cmd, C.VoidTrades) and isinstance(res, Ack) and market is not None:
             wanted = (
                 {t for t, ev in market.trades.items() if ev.ts > cmd.after_ts}
@@ -497,6 +527,26 @@ class Driver:
             check_settlement(settle_legs, market, cmd.winner_runner_ids)
             self.stats.update(("settled",) + ("dead_heat",) * (len(cmd.winner_runner_ids) > 1))
         return res
+
+    def _check_reduce(self, cmd: C.ReduceOrder, before: tuple[Any, int, int, str], res: Any) -> None:
+        """§7 conditional reduce: applies only if the remaining size is the expected one."""
+        o, remaining0, cancelled0, state = before
+        if state == "HALTED" or o.market_id != cmd.market_id or o.account_id != cmd.account_id:
+            assert isinstance(res, Reject)
+            return
+        if remaining0 != cmd.expected_remaining:
+            assert isinstance(res, Reject) and res.code == RejectCode.CONDITION_FAILED, (cmd, res)
+        elif cmd.new_remaining > remaining0 or cmd.new_remaining < 0:
+            assert isinstance(res, Reject) and res.code == RejectCode.INVALID_SIZE, (cmd, res)
+        elif remaining0 == 0:
+            assert isinstance(res, Reject) and res.code == RejectCode.INVALID_ORDER, (cmd, res)
+        else:
+            assert isinstance(res, OrderResult), (cmd, res)
+            assert (o.remaining, o.cancelled) == (
+                cmd.new_remaining,
+                cancelled0 + remaining0 - cmd.new_remaining,
+            )
+            self.stats["reduced"] += 1
 
     def _check_duplicate(self, cmd: C.PlaceOrder, res: Any) -> None:
         """§3 idempotency: a client_ref accepted for the account in the last 60 s is a DUPLICATE."""
@@ -761,7 +811,7 @@ def test_streams_exercise_what_they_claim() -> None:
 
     for book in RUNNERS:
 
-        @settings(max_examples=80, deadline=None, derandomize=True, database=None)
+        @settings(max_examples=100, deadline=None, derandomize=True, database=None)
         @given(scenarios(book))
         def run(scenario: Scenario) -> None:
             d = Driver()
@@ -787,6 +837,9 @@ def test_streams_exercise_what_they_claim() -> None:
         "MARKET_VOIDED",
         "MARKET_CLOSED",
         "late_command",
+        "MARKET_HALTED",
+        "CONDITION_FAILED",
+        "reduced",
     )
     assert all(totals[k] for k in needed), ([k for k in needed if not totals[k]], totals)
 

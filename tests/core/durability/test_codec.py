@@ -45,3 +45,21 @@ def test_encoding_is_safe_from_several_threads() -> None:
     for t in threads:
         t.join()
     assert bad == []
+
+
+def test_a_market_created_record_from_before_commission_decodes_with_commission_0() -> None:
+    """MARKET_CREATED gained `commission_bps` as its last field (domain.md §7): a WAL written
+    before it holds 11-field payloads, which decode to the same market with commission 0."""
+    import zlib
+
+    import msgpack
+
+    from betex.core.domain.events import MarketCreated
+    from betex.core.durability.codec import SCHEMA_VERSION, decode, encode
+
+    old = (1, 5, 1, "m", "EXCHANGE_ODDS", "MULTI_RUNNER", "PRE_ONLY", "OPEN", "PRE", (1, 2), ("A", "B"))
+    payload = msgpack.packb(old)
+    record = msgpack.packb((1, SCHEMA_VERSION, zlib.crc32(payload), payload))
+    ev = decode(record)
+    assert ev == MarketCreated(*old, commission_bps=0)
+    assert decode(encode(ev._replace(commission_bps=250))).commission_bps == 250  # type: ignore[union-attr]

@@ -70,12 +70,26 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "CANCEL_ORDERS": {"market_id": 1, "account_id": 7, "instructions": [{"order_id": 4}]},
     "REPLACE_ORDERS": {"market_id": 1, "account_id": 7, "instructions": [{"order_id": 4, "new_price": 2.6}]},
+    "REDUCE_ORDER": {
+        "market_id": 1,
+        "order_id": 4,
+        "account_id": 7,
+        "expected_remaining": 10.0,
+        "new_remaining": 4.0,
+    },
 }
 for _body in VALID.values():
     _body["correlation_id"] = 9
 
 PRICE_FIELDS = {"price", "new_price"}
-SIZE_FIELDS = {"size", "min_fill_size", "size_reduction", "max_liability"}
+SIZE_FIELDS = {
+    "size",
+    "min_fill_size",
+    "size_reduction",
+    "max_liability",
+    "expected_remaining",
+    "new_remaining",
+}
 ID_FIELDS = {
     "market_id", "runner_id", "order_id", "account_id", "depth", "correlation_id", "after_ts", "from_seq",
 }  # fmt: skip
@@ -152,7 +166,7 @@ def assert_well_typed(request: Any) -> None:
         check_value(getattr(request, name), hint, f"{type(request).__name__}.{name}")
     fields = request._asdict()
     for name in ("runner_id", "account_id"):
-        if name in fields:
+        if fields.get(name) is not None:  # CANCEL_ALL's runner_id filter is optional
             assert fields[name] <= U32_MAX
     if "account_id" in fields:
         assert fields["account_id"] >= 1, "account 0 is the house"

@@ -218,6 +218,62 @@ def test_create_market_label_count_must_match() -> None:
         ),
         ({"SET_ACCOUNT_LIMIT": {"account_id": 7, "max_liability": 500.25}}, c.SetAccountLimit(7, 50025)),
         ({"SET_ACCOUNT_LIMIT": {"account_id": 7, "max_liability": 0}}, c.SetAccountLimit(7, 0)),
+        (
+            {"CANCEL_ALL": {"market_id": 1, "account_id": 7, "runner_id": 0, "side": "LAY"}},
+            c.CancelAll(1, 7, 0, 0, "LAY"),
+        ),
+        (
+            {"CANCEL_ALL": {"market_id": 1, "account_id": 7, "placed_before_ts": 1732406400000000000}},
+            c.CancelAll(1, 7, 0, None, None, 1732406400000000000),
+        ),
+        (
+            {
+                "REDUCE_ORDER": {
+                    "market_id": 1,
+                    "order_id": 4,
+                    "account_id": 7,
+                    "expected_remaining": 10.5,
+                    "new_remaining": 0,
+                }
+            },
+            c.ReduceOrder(1, 4, 7, 1050, 0),
+        ),
+        (
+            {
+                "PLACE_ORDER": {
+                    "market_id": 1,
+                    "runner_id": 1,
+                    "side": "BACK",
+                    "price": 2.5,
+                    "size": 10.0,
+                    "account_id": 7,
+                    "market_version": 3,
+                }
+            },
+            c.PlaceOrder(1, 1, "BACK", 250, 1000, 7, market_version=3),
+        ),
+        (
+            {
+                "CREATE_MARKET": {
+                    "name": "m",
+                    "market_model": "EXCHANGE_ODDS",
+                    "book_type": "CROSS_MATCHED",
+                    "runner_ids": [1, 2, 3],
+                    "commission_bps": 250,
+                }
+            },
+            c.CreateMarket(
+                "m",
+                "EXCHANGE_ODDS",
+                "CROSS_MATCHED",
+                "IN_PLAY_CAPABLE",
+                "OPEN",
+                "PRE",
+                (1, 2, 3),
+                (),
+                commission_bps=250,
+            ),
+        ),
     ],
 )
 def test_message_parses(msg: dict[str, Any], expected: Any) -> None:
@@ -247,6 +303,7 @@ def test_every_message_type_is_covered_above() -> None:
         "PLACE_ORDERS",
         "CANCEL_ORDERS",
         "REPLACE_ORDERS",
+        "REDUCE_ORDER",
     }
 
 

@@ -178,10 +178,14 @@ def plan_cross(
     limit: int,
     account: int,
     amount: int,
+    other_books: Sequence[RunnerBook] | None = None,
 ) -> tuple[list[Step], int]:
     """Fills an order on runner A would get, direct and by rings over `others` (every other
-    runner, in market order), in priority order. Reads the books, mutates nothing."""
-    if not can_cross(book_a, [b for _, b in others], is_back, limit):
+    runner, in market order), in priority order. Reads the books, mutates nothing.
+    `other_books`: the books of `others` alone, if the caller keeps them (saves a list)."""
+    if not can_cross(
+        book_a, other_books if other_books is not None else [b for _, b in others], is_back, limit
+    ):
         return [], 0  # the common passive case
     direct_it = _orders(book_a.lays if is_back else book_a.backs, not is_back)
     d = next(direct_it, None)

@@ -33,6 +33,7 @@ class Order:
         "voided",
         "persist",
         "client_ref",
+        "placed_ts",
     )
 
     def __init__(
@@ -46,6 +47,7 @@ class Order:
         size: int,
         persist: bool,
         client_ref: str,
+        placed_ts: int = 0,
     ) -> None:
         self.order_id = order_id
         self.account_id = account_id
@@ -61,6 +63,7 @@ class Order:
         self.voided = 0
         self.persist = persist
         self.client_ref = client_ref
+        self.placed_ts = placed_ts  # engine time of its ORDER_ACCEPTED (CANCEL_ALL placed_before_ts)
 
     def to_row(self) -> tuple[int | str | bool, ...]:
         return (
@@ -78,14 +81,16 @@ class Order:
             self.voided,
             self.persist,
             self.client_ref,
+            self.placed_ts,
         )
 
     @staticmethod
     def from_row(row: tuple[Any, ...]) -> Order:
-        """Inverse of `to_row` (a snapshot's order)."""
+        """Inverse of `to_row` (a snapshot's order; a dump version 1 row has no `placed_ts`: 0)."""
         (oid, account, market, runner, side, price, size, matched, remaining, cancelled, lapsed, voided,
-         persist, client_ref) = row  # fmt: skip
-        o = Order(oid, account, market, runner, side, price, size, persist, client_ref)
+         persist, client_ref) = row[:14]  # fmt: skip
+        o = Order(oid, account, market, runner, side, price, size, persist, client_ref,
+                  row[14] if len(row) > 14 else 0)  # fmt: skip
         o.matched = matched
         o.remaining = remaining
         o.cancelled = cancelled
