@@ -98,7 +98,9 @@ class HistoryReads:
                     "matched_volume": 0.0,
                     "open_orders": 0,
                     "max_liability": None,
-                    "settled_pnl": r["net"] / scale,
+                    "settled_pnl": r["gross"] / scale,
+                    "commission": r["commission"] / scale,
+                    "net_pnl": r["net"] / scale,
                 }
                 for r in sorted(rows, key=lambda r: r["account_id"])
             ]
