@@ -33,7 +33,9 @@ class Route(NamedTuple):
     summary: str
 
 
-_WS_PARAMS = frozenset({"market_id", "depth", "token"})
+_WS_PARAMS = frozenset({"market_id", "depth", "token", "key"})
+_AUTH = frozenset({"token", "key"})
+"""Credentials as query parameters (browsers cannot set headers on a WebSocket upgrade)."""
 
 ROUTES: tuple[Route, ...] = (
     Route("/", http.index, frozenset(), "this index"),
@@ -44,17 +46,17 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/orders",
         http.orders,
-        frozenset({"market_id", "account_id", "status", "limit"}),
+        frozenset({"market_id", "account_id", "status", "limit"}) | _AUTH,
         "orders, newest first",
     ),
     Route(
         "/completed_orders",
         http.completed_orders,
-        frozenset({"market_id", "account_id", "limit"}),
+        frozenset({"market_id", "account_id", "limit"}) | _AUTH,
         "completed orders, most recently completed first",
     ),
     Route("/trades", http.trades, frozenset({"market_id", "limit"}), "trades, newest first"),
-    Route("/risk", http.risk, frozenset({"market_id", "account_id"}), "P&L and exposure per account"),
+    Route("/risk", http.risk, frozenset({"market_id", "account_id"}) | _AUTH, "P&L and exposure per account"),
     Route("/metrics", http.metrics, frozenset({"format"}), "counters and latencies (format=prometheus)"),
     Route("/debug/live_counts", http.live_counts, frozenset(), "sizes of the read model's tables"),
     Route("/ws", ws.ws_handler, _WS_PARAMS, "WebSocket: read-only SNAPSHOT and STATUS stream"),

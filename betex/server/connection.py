@@ -72,6 +72,9 @@ class Connection:
         "deferred",
         "follow_default",
         "killed",
+        "account_id",
+        "key_id",
+        "new_keys",
     )
 
     def __init__(
@@ -117,6 +120,11 @@ class Connection:
         """Disconnected by the server for not keeping up."""
         self.follow_default = False
         """/ws without market_id: stream the lowest-id market, whichever that is."""
+        self.account_id: int | None = None
+        """The account of the API key presented at the upgrade (None: no key)."""
+        self.key_id: int | None = None
+        self.new_keys: dict[str, str] = {}
+        """ISSUE_KEY in flight: hash → key, until the reply shows the key once."""
 
     @property
     def closed(self) -> bool:

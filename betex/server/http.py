@@ -18,6 +18,7 @@ from betex import __version__
 from betex.core.protocol import render
 
 from . import params
+from .auth import credentials
 from .context import HUB, ROUTES_KEY, NotFound, error_response, json_response
 from .metrics import PROMETHEUS_CONTENT_TYPE, metrics_json, prometheus_exposition
 
@@ -84,16 +85,47 @@ async def markets(request: web.Request) -> web.StreamResponse:
     return json_response({"markets": render.market_list(hub.projection)})
 
 
+def _owner(request: web.Request, hub: Hub) -> int | None | web.Response:
+    """The `account_id` a private read (/orders, /completed_orders, /risk) may show.
+
+    Open mode: whatever was asked (the server trusts its loopback clients). Keys mode: the admin
+    token may read any account (or all); an API key reads its own account, which an omitted
+    `account_id` means; anything else is 401 (no or a bad credential) or 403 (another account).
+    """
+    asked = params.account_id(request.query)
+    config = hub.config
+    if config.auth != "keys":
+        return asked
+    cred = credentials(request, config.admin_token, hub.keys)
+    if cred.bad is not None:
+        hub.refusals.note("unauthorized", cred.bad, request.remote)
+        return error_response(401, "UNAUTHORIZED", cred.bad)
+    if cred.admin:
+        return asked
+    if cred.account_id is None:
+        hub.refusals.note("unauthorized", f"no key for {request.path}", request.remote)
+        return error_response(
+            401, "UNAUTHORIZED", f"{request.path} needs the account's API key or the admin token"
+        )
+    if asked is not None and asked != cred.account_id:
+        hub.refusals.note("unauthorized", f"key of {cred.account_id} asked for {asked}", request.remote)
+        return error_response(403, "UNAUTHORIZED", f"this key is for account {cred.account_id}, not {asked}")
+    return cred.account_id
+
+
 async def orders(request: web.Request) -> web.StreamResponse:
     hub = _ready(request)
     if isinstance(hub, web.Response):
         return hub
     q = request.query
     status = params.choice(q, "status", ("open", "complete"))
+    owner = _owner(request, hub)
+    if isinstance(owner, web.Response):
+        return owner
     body = render.orders(
         hub.projection,
         market_id=params.market_id(q),
-        account_id=params.account_id(q),
+        account_id=owner,
         status=status,
         limit=params.limit(q),
     )
@@ -105,8 +137,11 @@ async def completed_orders(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
+    owner = _owner(request, hub)
+    if isinstance(owner, web.Response):
+        return owner
     body = render.completed_orders(
-        hub.projection, market_id=params.market_id(q), account_id=params.account_id(q), limit=params.limit(q)
+        hub.projection, market_id=params.market_id(q), account_id=owner, limit=params.limit(q)
     )
     return json_response(body)
 
@@ -124,8 +159,11 @@ async def risk(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
+    owner = _owner(request, hub)
+    if isinstance(owner, web.Response):
+        return owner
     market_id = _market_or_default(hub, q)
-    body = render.risk(hub.projection, market_id=market_id, account_id=params.account_id(q))
+    body = render.risk(hub.projection, market_id=market_id, account_id=owner)
     if body is None:
         raise NotFound(f"unknown market {market_id}")
     return json_response(body)

@@ -20,15 +20,16 @@ from typing import Any, NamedTuple
 
 from betex.core.domain import commands as c
 from betex.core.domain.events import Event
-from betex.core.domain.results import Reject, Result
+from betex.core.domain.results import Ack, Reject, Result
 from betex.core.domain.types import MarketModel, RejectCode
 from betex.core.protocol import render
 from betex.core.readmodel.projection import Projection
 from betex.core.runtime.loop import Runtime, RuntimeStopped
 
+from .auth import Keys, RateLimiter
 from .config import ServerConfig
 from .connection import Connection
-from .stats import ServerStats
+from .stats import Refusals, ServerStats
 
 log = logging.getLogger("betex.server")
 
@@ -81,6 +82,11 @@ class Hub:
         self._scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
         self._held: deque[PendingReply] = deque()
+        self.refusals = Refusals()
+        """What was refused before the engine, by kind (counted in /metrics, logged per interval)."""
+        self.keys = Keys()
+        """Live and revoked API keys (filled from the recovered engine, then from commits)."""
+        self.rates = RateLimiter(config.rate_per_account, config.rate_burst)
         self.projection_error: str | None = None
         """Set if applying a batch ever failed: the read side is then stale (health says so)."""
 
@@ -152,6 +158,7 @@ class Hub:
     def _apply(self, events: Sequence[Any], posted_ns: int) -> None:
         if self.projection_error is not None:
             return
+        self.keys.apply(events)  # before the projection: a revoke holds even if that fails
         self.projection.apply_batch(events)
         stats = self.stats
         stats.projection_batches += 1
@@ -215,7 +222,12 @@ class Hub:
             snapshot = render.snapshot(self.projection, market_id, conn.depth)
         elif isinstance(request, _MARKET_MSGS):
             model = self._model_for(request)
-        conn.reply(render.dumps(render.render_reply(request, result, model, snapshot)))
+        reply = render.render_reply(request, result, model, snapshot)
+        if isinstance(request, c.IssueKey):  # the key is shown once, to the admin who asked
+            key = conn.new_keys.pop(request.key_hash, None)
+            if isinstance(result, Ack) and key is not None:
+                reply["ACK"]["detail"]["key"] = key
+        conn.reply(render.dumps(reply))
         stats = self.stats
         stats.replies_out += 1
         stats.ack_latency.record(time.perf_counter_ns() - t_in)

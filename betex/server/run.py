@@ -91,6 +91,7 @@ async def serve(config: ServerConfig) -> int:
         recovered = await asyncio.to_thread(recover_all, data_dir, engine_config)
         engine, info, how = recovered.engine, recovered.engine_info, recovered.projection_info.describe()
         hub.projection = recovered.projection
+        hub.keys.load(engine.keys)
         elapsed = time.perf_counter() - t0
         hub.recovery = {"engine": info.to_dict(), "projection": how, "seconds": round(elapsed, 3)}
         source = "no snapshot" if info.snapshot_seq is None else f"snapshot at seq {info.snapshot_seq}"

@@ -8,7 +8,6 @@ typed ERROR and the connection stays open; frames over 64 KiB are closed with 10
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from aiohttp import WSMsgType, web
@@ -19,6 +18,7 @@ from betex.core.domain.types import RejectCode
 from betex.core.protocol import parse, render
 
 from . import params
+from .auth import credentials, new_key
 from .config import MAX_FRAME_BYTES
 from .connection import Connection
 from .context import HUB, error_response
@@ -28,24 +28,13 @@ log = logging.getLogger("betex.server.ws")
 
 _ADMIN = c.ADMIN_COMMANDS
 _PLACE = c.PlaceOrder
+_Trader = c.PlaceOrder | c.CancelOrder | c.CancelAll | c.ReplaceOrder
 
 
-def presented_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return request.query.get("token")
-
-
-def admin_access(request: web.Request, token: str | None) -> bool | None:
-    """True: may send admin commands; False: may trade only (no token presented);
-    None: presented a token that is wrong (the upgrade is refused with 401)."""
-    given = presented_token(request)
-    if token is None:
-        return True
-    if given is None:
-        return False
-    return True if hmac.compare_digest(given.encode(), token.encode()) else None
+def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
+    """No Origin header (not a browser), or one on the allow-list (exact match)."""
+    origin = request.headers.get("Origin")
+    return origin is None or origin in allowed
 
 
 async def ws_handler(request: web.Request) -> web.StreamResponse:
@@ -68,9 +57,22 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
         no_ack = params.flag(request.query, "no_ack")
     except params.ParamError as exc:
         return error_response(400, "BAD_REQUEST", str(exc))
-    authed = admin_access(request, hub.config.admin_token)
-    if authed is None:
-        return error_response(401, "UNAUTHORIZED", "wrong admin token")
+    config = hub.config
+    if not origin_allowed(request, config.allowed_origins):
+        hub.refusals.note("origin", f"Origin {request.headers.get('Origin', '')[:100]!r}", request.remote)
+        return error_response(403, "UNAUTHORIZED", "Origin not allowed (see --allowed-origin)")
+    cred = credentials(request, config.admin_token, hub.keys)
+    if cred.bad is not None:
+        hub.refusals.note("unauthorized", cred.bad, request.remote)
+        return error_response(401, "UNAUTHORIZED", cred.bad)
+    keys_mode = config.auth == "keys"
+    if control and keys_mode and not cred.admin and cred.account_id is None:
+        hub.refusals.note("unauthorized", "no key", request.remote)
+        return error_response(
+            401, "UNAUTHORIZED", "/ws_ctl needs an API key (Authorization: Bearer KEY or ?key=KEY)"
+        )
+    # Admin commands: the admin token; in open mode without a token configured, anyone (loopback).
+    authed = cred.admin or (config.admin_token is None and not keys_mode)
 
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, compress=False, autoping=True)
     await ws.prepare(request)
@@ -89,6 +91,8 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
         max_buffer=hub.config.max_send_buffer,
     )
     conn.follow_default = market_id is None and not control
+    conn.account_id = cred.account_id
+    conn.key_id = cred.key_id
     stats = hub.stats
     stats.connections_total += 1
     if control:
@@ -139,7 +143,11 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     """Handle one client frame: parse, authorise, then submit or answer from the projection."""
     request = parse.parse_client_msg(raw, hub.model_of)
     if type(request) is _PLACE and conn.control and not hub.stopping:  # hot path: straight to the ring
-        hub.submit(conn, request)
+        bound = _bind(hub, conn, request)
+        if isinstance(bound, Reject):
+            hub.refuse(conn, request, bound)
+        else:
+            hub.submit(conn, bound)
         return
     if isinstance(request, parse.WireError):
         hub.stats.rejects[str(request.code)] += 1
@@ -178,6 +186,9 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     if hub.stopping:
         hub.refuse(conn, request, _stopping())
         return
+    if conn.key_id is not None and conn.key_id in hub.keys.revoked:
+        hub.refuse(conn, request, _revoked())
+        return
     if not conn.authed and isinstance(request, _ADMIN):
         hub.refuse(
             conn,
@@ -185,7 +196,54 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
             Reject(RejectCode.UNAUTHORIZED, "admin commands need the server's admin token"),
         )
         return
+    if isinstance(request, _TRADER):
+        bound = _bind(hub, conn, request)
+        if isinstance(bound, Reject):
+            hub.refuse(conn, request, bound)
+            return
+        request = bound
+    elif type(request) is c.IssueKey:
+        key, digest = new_key()
+        conn.new_keys[digest] = key
+        request = request._replace(key_hash=digest)
     hub.submit(conn, request)
+
+
+_TRADER = (c.PlaceOrder, c.CancelOrder, c.CancelAll, c.ReplaceOrder)
+"""Commands that act for an account: bound to the connection's key, rate-limited per account."""
+
+
+def _bind(hub: Hub, conn: Connection, request: _Trader) -> _Trader | Reject:
+    """The command with the session's account in it, or why it may not run.
+
+    With a key: an omitted `account_id` is the key's account, another account is UNAUTHORIZED,
+    a revoked key is UNAUTHORIZED. Without one (open mode, or the admin token): the message
+    must name its account. Then the account's token bucket: RATE_LIMITED when it is empty.
+    """
+    account = conn.account_id
+    if account is not None:
+        if conn.key_id in hub.keys.revoked:
+            return _revoked()
+        if request.account_id == parse.SESSION_ACCOUNT:
+            request = request._replace(account_id=account)
+        elif request.account_id != account:
+            return Reject(
+                RejectCode.UNAUTHORIZED,
+                f"this connection's key is for account {account}, not {request.account_id}",
+            )
+    elif request.account_id == parse.SESSION_ACCOUNT:
+        return Reject(RejectCode.BAD_REQUEST, "missing field 'account_id' (no API key on this connection)")
+    if not hub.rates.allow(request.account_id):
+        hub.refusals.note("rate_limited", f"account {request.account_id}", conn.peer)
+        return Reject(
+            RejectCode.RATE_LIMITED,
+            f"account {request.account_id} is over {hub.config.rate_per_account:g} commands/s",
+        )
+    return request
+
+
+def _revoked() -> Reject:
+    return Reject(RejectCode.UNAUTHORIZED, "this connection's API key has been revoked")
 
 
 def _error(hub: Hub, code: RejectCode, message: str, correlation_id: int | None) -> bytes:

@@ -17,9 +17,12 @@ from betex.core.domain import commands as C
 from betex.core.domain import state, validate
 from betex.core.domain.book.levels import Order, RunnerBook
 from betex.core.domain.events import (
+    AccountCreated,
     AccountLimitSet,
     BatchProcessed,
     Event,
+    KeyIssued,
+    KeyRevoked,
     MarketCreated,
     MarketSettled,
     MarketStateChanged,
@@ -83,6 +86,12 @@ class Engine:
         self.risk = RiskBook()
         self.limits = self.risk.limits  # account → max_liability (the risk book's own dict)
         self.refs = validate.RecentRefs(self.config.duplicate_window_ns)
+        self.accounts: dict[int, str] = {}
+        """Accounts made by CREATE_ACCOUNT: id → name (open mode also trades under other ids)."""
+        self.next_account_id = 1
+        self.keys: dict[int, tuple[int, str, bool]] = {}
+        """API keys: key_id → (account_id, sha256 hex of the key, revoked)."""
+        self.next_key_id = 1
         self._batch: list[Event] = []
         self._handlers: dict[type, Callable[[Any], Result]] = {
             C.CreateMarket: self._create_market,
@@ -99,6 +108,9 @@ class Engine:
             C.SettleMarket: self._settle,
             C.VoidTrades: self._void_trades,
             C.SetAccountLimit: self._set_limit,
+            C.CreateAccount: self._create_account,
+            C.IssueKey: self._issue_key,
+            C.RevokeKey: self._revoke_key,
         }
         self._appliers: dict[type, Callable[[Any], None]] = {
             MarketCreated: self._on_market_created,
@@ -112,6 +124,9 @@ class Engine:
             MarketVoided: self._on_market_voided,
             AccountLimitSet: self._on_limit,
             BatchProcessed: self._on_batch,
+            AccountCreated: self._on_account_created,
+            KeyIssued: self._on_key_issued,
+            KeyRevoked: self._on_key_revoked,
         }
 
     # ------------------------------------------------------------------ runtime protocol
@@ -266,6 +281,33 @@ class Engine:
             return bad
         self._emit(AccountLimitSet(self.seq + 1, self.ts, 0, c.account_id, c.max_liability))
         return Ack()
+
+    # ------------------------------------------------------------------ accounts and keys
+
+    def _create_account(self, c: C.CreateAccount) -> Result:
+        account_id = self.next_account_id
+        self._emit(AccountCreated(self.seq + 1, self.ts, 0, account_id, c.name))
+        return Ack({"account_id": account_id})
+
+    def _issue_key(self, c: C.IssueKey) -> Result:
+        if c.account_id not in self.accounts:
+            return Reject(R.BAD_REQUEST, f"unknown account {c.account_id} (CREATE_ACCOUNT first)")
+        h = c.key_hash
+        if len(h) != 64 or h.strip("0123456789abcdef"):
+            return Reject(R.BAD_REQUEST, "'key_hash' must be a sha256 digest in lowercase hex")
+        if any(k[1] == h for k in self.keys.values()):
+            return Reject(R.BAD_REQUEST, "that key is already issued")
+        key_id = self.next_key_id
+        self._emit(KeyIssued(self.seq + 1, self.ts, 0, key_id, c.account_id, h))
+        return Ack({"account_id": c.account_id, "key_id": key_id})
+
+    def _revoke_key(self, c: C.RevokeKey) -> Result:
+        key = self.keys.get(c.key_id)
+        if key is None:
+            return Reject(R.BAD_REQUEST, f"unknown key {c.key_id}")
+        if not key[2]:
+            self._emit(KeyRevoked(self.seq + 1, self.ts, 0, c.key_id, key[0]))
+        return Ack({"account_id": key[0], "key_id": c.key_id})
 
     # ------------------------------------------------------------------ orders
 
@@ -560,6 +602,18 @@ class Engine:
 
     def _on_batch(self, e: BatchProcessed) -> None:
         pass
+
+    def _on_account_created(self, e: AccountCreated) -> None:
+        self.accounts[e.account_id] = e.name
+        self.next_account_id = max(self.next_account_id, e.account_id + 1)
+
+    def _on_key_issued(self, e: KeyIssued) -> None:
+        self.keys[e.key_id] = (e.account_id, e.key_hash, False)
+        self.next_key_id = max(self.next_key_id, e.key_id + 1)
+
+    def _on_key_revoked(self, e: KeyRevoked) -> None:
+        account_id, key_hash, _revoked = self.keys[e.key_id]
+        self.keys[e.key_id] = (account_id, key_hash, True)
 
     # ------------------------------------------------------------------ views
 

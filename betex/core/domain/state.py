@@ -34,6 +34,10 @@ class EngineState(Protocol):
     orders: dict[int, Order]
     refs: RecentRefs
     risk: RiskBook
+    accounts: dict[int, str]
+    next_account_id: int
+    keys: dict[int, tuple[int, str, bool]]
+    next_key_id: int
 
 
 def dump(eng: EngineState) -> bytes:
@@ -61,7 +65,7 @@ def dump(eng: EngineState) -> bytes:
                 sorted(m.voided_trades),
             )
         )
-    state = (
+    state: tuple[Any, ...] = (
         DUMP_VERSION,
         eng.seq,
         eng.ts,
@@ -73,6 +77,12 @@ def dump(eng: EngineState) -> bytes:
         sorted((ts, a, r) for (a, r), ts in eng.refs.last.items()),
         sorted(eng.risk.limits.items()),
     )
+    if eng.accounts or eng.keys:
+        # Appended only when there are any, so a state without accounts dumps (and hashes)
+        # exactly as before accounts existed: old WALs replay to their old hashes.
+        accounts = sorted(eng.accounts.items())
+        keys = [(k, *eng.keys[k]) for k in sorted(eng.keys)]
+        state = (*state, (eng.next_account_id, accounts, eng.next_key_id, keys))
     out: bytes = msgpack.packb(state)
     return out
 
@@ -80,7 +90,7 @@ def dump(eng: EngineState) -> bytes:
 def restore(eng: EngineState, data: bytes) -> None:
     """Fill a fresh engine from `dump()` bytes; raises ValueError on another DUMP_VERSION."""
     state = msgpack.unpackb(data, use_list=False, strict_map_key=False)
-    version, seq, ts, next_mid, next_oid, next_tid, markets, orders, refs, limits = state
+    version, seq, ts, next_mid, next_oid, next_tid, markets, orders, refs, limits = state[:10]
     if version != DUMP_VERSION:
         raise ValueError(f"engine snapshot version {version}, expected {DUMP_VERSION}")
     eng.seq, eng.ts = seq, ts
@@ -111,6 +121,12 @@ def restore(eng: EngineState, data: bytes) -> None:
         eng.refs.queue.append((ts_, a, r))
     for a, lim in limits:
         eng.risk.set_limit(a, lim, eng.markets)
+    if len(state) > 10:
+        next_account_id, accounts, next_key_id, keys = state[10]
+        eng.next_account_id, eng.next_key_id = next_account_id, next_key_id
+        eng.accounts.update(accounts)
+        for key_id, account_id, key_hash, revoked in keys:
+            eng.keys[key_id] = (account_id, key_hash, revoked)
 
 
 def state_hash(eng: EngineState) -> str:

@@ -129,6 +129,21 @@ def _account(body: Mapping[str, Any]) -> int:
     return v
 
 
+SESSION_ACCOUNT = 0
+"""`account_id` of an order command that omitted it: the server puts the connection's account
+there (keys mode), or refuses it as a missing field (open mode)."""
+
+
+def _trader(body: Mapping[str, Any]) -> int:
+    """The `account_id` of an order command: optional (the session's account in keys mode)."""
+    if body.get("account_id") is None:
+        return SESSION_ACCOUNT
+    v = _uint(body, "account_id", U32_MAX)
+    if v == 0:
+        raise _Bad(_BAD, "'account_id' must be in 1..4294967295 (0 is the house)")
+    return v
+
+
 def _opt_uint(body: Mapping[str, Any], name: str, limit: int, default: int) -> int:
     if body.get(name) is None:
         return default
@@ -334,7 +349,7 @@ def _place_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.
         side=str(side),
         price=_price(b, "price", model),
         size=_size(b, "size", model, True),
-        account_id=_account(b),
+        account_id=_trader(b),
         persistence=_enum(b, "persistence", _PERSISTENCE, _LAPSE),
         time_in_force=_enum(b, "time_in_force", _TIF, _GTC),
         min_fill_size=_size(b, "min_fill_size", model, False),
@@ -351,14 +366,14 @@ def _cancel_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c
     return c.CancelOrder(
         market_id=market_id,
         order_id=_uint(b, "order_id", U64_MAX),
-        account_id=_account(b),
+        account_id=_trader(b),
         size_reduction=_size(b, "size_reduction", model, False),
         correlation_id=cid,
     )
 
 
 def _cancel_all(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.CancelAll:
-    return c.CancelAll(_uint(b, "market_id", U64_MAX), _account(b), cid)
+    return c.CancelAll(_uint(b, "market_id", U64_MAX), _trader(b), cid)
 
 
 def _replace_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.ReplaceOrder:
@@ -366,7 +381,7 @@ def _replace_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> 
     return c.ReplaceOrder(
         market_id=market_id,
         order_id=_uint(b, "order_id", U64_MAX),
-        account_id=_account(b),
+        account_id=_trader(b),
         new_price=_price(b, "new_price", model),
         correlation_id=cid,
     )
@@ -407,6 +422,19 @@ def _set_account_limit(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.
     if cents is None:
         raise _Bad(RejectCode.INVALID_SIZE, f"'max_liability' must be ≥ 0 with ≤ 2 decimals, got {_show(v)}")
     return c.SetAccountLimit(account_id, cents, cid)
+
+
+def _create_account(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.CreateAccount:
+    return c.CreateAccount(_str(b, "name", MAX_NAME, ""), cid)
+
+
+def _issue_key(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.IssueKey:
+    # The server draws the key and fills in its hash; a client never sends one.
+    return c.IssueKey(_account(b), "", cid)
+
+
+def _revoke_key(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.RevokeKey:
+    return c.RevokeKey(_uint(b, "key_id", U64_MAX), cid)
 
 
 _Parser = Callable[[Mapping[str, Any], int, ModelOf | None], ClientRequest]
@@ -458,6 +486,9 @@ _PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
     "SETTLE_MARKET": (_settle_market, frozenset({"market_id", "winner_runner_ids"})),
     "VOID_TRADES": (_void_trades, frozenset({"market_id", "trade_ids", "after_ts"})),
     "SET_ACCOUNT_LIMIT": (_set_account_limit, frozenset({"account_id", "max_liability"})),
+    "CREATE_ACCOUNT": (_create_account, frozenset({"name"})),
+    "ISSUE_KEY": (_issue_key, frozenset({"account_id"})),
+    "REVOKE_KEY": (_revoke_key, frozenset({"key_id"})),
 }
 
 CLIENT_MSG_TYPES: tuple[str, ...] = tuple(_PARSERS)
@@ -480,6 +511,9 @@ MSG_TYPE_OF: dict[type, str] = {
     c.SettleMarket: "SETTLE_MARKET",
     c.VoidTrades: "VOID_TRADES",
     c.SetAccountLimit: "SET_ACCOUNT_LIMIT",
+    c.CreateAccount: "CREATE_ACCOUNT",
+    c.IssueKey: "ISSUE_KEY",
+    c.RevokeKey: "REVOKE_KEY",
 }
 
 
