@@ -54,9 +54,9 @@ def _root(
 
 
 def _register() -> None:
-    from betex.cli import bots, projection, replay, serve, snapshot, tui, wal
+    from betex.cli import account, bots, projection, replay, serve, snapshot, tui, wal
 
-    for module in (serve, wal, replay, snapshot, projection, bots, tui):
+    for module in (serve, wal, replay, snapshot, projection, bots, tui, account):
         module.register(app)
 
 

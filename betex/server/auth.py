@@ -107,7 +107,11 @@ def credentials(request: web.Request, admin_token: str | None, keys: Keys) -> Cr
         if admin_token is not None and hmac.compare_digest(bearer.encode(), admin_token.encode()):
             cred.admin = True
         elif key is None:
-            key = bearer
+            found = keys.lookup(bearer)
+            if found is None:
+                cred.bad = "not the admin token, nor a live API key"
+                return cred
+            cred.key_id, cred.account_id = found
         else:
             cred.bad = "wrong admin token"
             return cred

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -260,3 +261,31 @@ async def test_open_mode_needs_an_account_id(betex_server: ServerProcess) -> Non
         assert (kind, body["code"]) == ("ERROR", "BAD_REQUEST"), body  # but the account must exist
     finally:
         await conn.close()
+
+
+async def test_the_account_commands_of_the_shell(server: ServerProcess) -> None:
+    import subprocess
+    import sys
+
+    def betex(*args: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "BETEX_ADMIN_TOKEN": token} if token else dict(os.environ)
+        cmd = [sys.executable, "-m", "betex", "account", *args, "--url", server.url]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+
+    created = betex("create", "--name", "shell", "--json")
+    assert created.returncode == 0, created
+    account_id = json.loads(created.stdout)["account_id"]
+    issued = betex("issue-key", str(account_id), "--json")
+    assert issued.returncode == 0, issued
+    out = json.loads(issued.stdout)
+    assert out["account_id"] == account_id and len(out["key"]) >= 40
+    conn = await Client.connect(server.ws_url + f"/ws_ctl?key={out['key']}")
+    await conn.close()
+    revoked = betex("revoke-key", str(out["key_id"]))
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked
+    with pytest.raises(InvalidStatus):
+        await Client.connect(server.ws_url + f"/ws_ctl?key={out['key']}")
+    unknown = betex("issue-key", "999999")
+    assert unknown.returncode == 6 and "BAD_REQUEST" in unknown.stderr, unknown
+    no_token = betex("create", token=None)
+    assert no_token.returncode == 6 and "UNAUTHORIZED" in no_token.stderr, no_token
