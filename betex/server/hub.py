@@ -28,7 +28,8 @@ from betex.core.runtime.loop import Runtime, RuntimeStopped
 
 from .auth import Keys, RateLimiter
 from .config import ServerConfig
-from .connection import Connection
+from .connection import Connection, OutboxBudget
+from .limits import ConnectionGuard
 from .stats import Refusals, ServerStats
 
 log = logging.getLogger("betex.server")
@@ -84,11 +85,19 @@ class Hub:
         self._held: deque[PendingReply] = deque()
         self.refusals = Refusals()
         """What was refused before the engine, by kind (counted in /metrics, logged per interval)."""
+        self._market_list_cache: tuple[int, bytes] | None = None
+        self.guard: ConnectionGuard | None = None
+        """TCP connection caps and the request deadline (set by the lifecycle, `limits.py`)."""
+        self.outbox = OutboxBudget(config.max_outbox_total, self._outbox_kill)
+        """The global bound on memory held for clients (`--max-outbox-total`)."""
         self.keys = Keys()
         """Live and revoked API keys (filled from the recovered engine, then from commits)."""
         self.rates = RateLimiter(config.rate_per_account, config.rate_burst)
         self.projection_error: str | None = None
         """Set if applying a batch ever failed: the read side is then stale (health says so)."""
+
+    def _outbox_kill(self, conn: Connection, total: int) -> None:
+        self.refusals.note("outbox_total", f"outbox total {total} bytes; dropped the largest", conn.peer)
 
     # --- engine thread -> loop -------------------------------------------------------------
 
@@ -243,11 +252,21 @@ class Hub:
 
     def market_list_reply(self, conn: Connection, correlation_id: int) -> None:
         def answer() -> None:
-            conn.reply(
-                render.dumps(render.render_market_list(correlation_id, render.market_list(self.projection)))
-            )
+            conn.reply(self._market_list_bytes(correlation_id))
 
         conn.after_pending(answer)
+
+    def _market_list_bytes(self, correlation_id: int) -> bytes:
+        """MARKET_LIST as bytes. The markets part is rendered once per projection seq and spliced
+        (a client sending thousands of LIST_MARKETS costs a copy each, not a render each)."""
+        seq = self.projection.seq
+        cached = self._market_list_cache
+        if cached is None or cached[0] != seq:
+            markets = render.dumps({"markets": render.market_list(self.projection)})[
+                1:
+            ]  # b'"markets":[...]}'
+            cached = self._market_list_cache = (seq, markets)
+        return b'{"MARKET_LIST":{"correlation_id":%d,%s}' % (correlation_id, cached[1])
 
     def subscribe(self, conn: Connection, market_id: int | None, depth: int) -> None:
         """Point the connection's snapshot stream at a market and send its current snapshot."""

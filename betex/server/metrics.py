@@ -95,7 +95,8 @@ def _limits(hub: Hub) -> dict[str, Any]:
     c = hub.config
     return {
         "auth": c.auth,
-        "max_connections": c.max_connections,
+        "max_connections": c.max_connections if hub.guard is None else hub.guard.max_connections,
+        "tcp_connections": 0 if hub.guard is None else len(hub.guard.open),
         "max_connections_per_client": c.max_connections_per_client,
         "request_timeout_s": c.request_timeout_s,
         "idle_timeout_s": c.idle_timeout_s,

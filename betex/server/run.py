@@ -30,6 +30,7 @@ from .app import make_runner
 from .config import ServerConfig
 from .connection import Connection
 from .hub import Hub
+from .limits import ConnectionGuard, fit_to_nofile
 
 log = logging.getLogger("betex.server")
 
@@ -65,6 +66,12 @@ async def serve(config: ServerConfig) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal.open_writer(data_dir, config.durability)
     hub = Hub(config, loop)
+    hub.guard = ConnectionGuard(
+        hub.refusals,
+        max_connections=fit_to_nofile(config.max_connections),
+        max_per_client=config.max_connections_per_client,
+        request_timeout_s=config.request_timeout_s,
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)

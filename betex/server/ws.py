@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from betex.core.domain import commands as c
 from betex.core.domain.results import Reject
@@ -89,6 +89,7 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
         market_id=market_id,
         depth=depth,
         max_buffer=hub.config.max_send_buffer,
+        budget=hub.outbox,
     )
     conn.follow_default = market_id is None and not control
     conn.account_id = cred.account_id
@@ -124,8 +125,14 @@ async def _receive_loop(hub: Hub, conn: Connection, ws: web.WebSocketResponse) -
     stats = hub.stats
     text = WSMsgType.TEXT
     binary = WSMsgType.BINARY
+    idle = hub.config.idle_timeout_s
     while True:
-        msg = await ws.receive()
+        try:
+            msg = await ws.receive(timeout=idle)
+        except TimeoutError:
+            hub.refusals.note("idle_timeout", f"nothing received for {idle:g}s", conn.peer)
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle timeout")
+            return
         kind = msg.type
         if kind is text or kind is binary:
             stats.messages_in += 1
