@@ -5,7 +5,9 @@ without touching state, then emits events, each applied as it is emitted. A fres
 the same events with `apply` therefore reaches the same state, byte for byte (`dump()`).
 
 Runtime protocol: ``begin_batch(ts)``, ``execute(cmd)`` per command (returns a Result, never
-raises on bad input), ``end_batch(n)`` → the batch's events ending in BATCH_PROCESSED.
+raises on bad input), ``end_batch(n)`` → the batch's events ending in BATCH_PROCESSED, or no
+events at all for a batch that changed nothing (every command rejected): then neither the seq
+nor the engine time moves, so the state hash does not change when nothing did.
 """
 
 from __future__ import annotations
@@ -93,6 +95,10 @@ class Engine:
         """API keys: key_id → (account_id, sha256 hex of the key, revoked)."""
         self.next_key_id = 1
         self._batch: list[Event] = []
+        self._ts_before = 0
+        """Engine time before `begin_batch`, restored by an `end_batch` with nothing to record."""
+        self._seq_before = 0
+        """Seq at `begin_batch`: unchanged at `end_batch` means the batch emitted nothing."""
         self._handlers: dict[type, Callable[[Any], Result]] = {
             C.CreateMarket: self._create_market,
             C.AddRunners: self._add_runners,
@@ -133,6 +139,8 @@ class Engine:
 
     def begin_batch(self, ts: int) -> None:
         """Engine time for the batch: one clock read, recorded in every event it produces."""
+        self._ts_before = self.ts
+        self._seq_before = self.seq
         self.ts = ts
 
     def execute(self, cmd: object) -> Result:
@@ -147,6 +155,9 @@ class Engine:
         return handler(cmd)
 
     def end_batch(self, commands: int) -> list[Event]:
+        if self.seq == self._seq_before:  # nothing changed: no marker, the last event's time stays
+            self.ts = self._ts_before
+            return []
         self._emit(BatchProcessed(self.seq + 1, self.ts, 0, commands))
         batch = self._batch
         self._batch = []
