@@ -118,8 +118,11 @@ class BetexClient:
         backoff: Backoff | None = None,
         request_timeout: float = 10.0,
         max_message_bytes: int = 8 * 1024 * 1024,
+        key: str | None = None,
     ) -> None:
         self.base_url = url
+        self.key = key
+        """An API key (`serve --auth keys`): the connection is bound to its account."""
         self.market_id = market_id
         self.depth = depth
         self.no_ack = no_ack
@@ -147,7 +150,12 @@ class BetexClient:
     @property
     def url(self) -> str:
         return ws_ctl_url(
-            self.base_url, market_id=self.market_id, depth=self.depth, no_ack=self.no_ack, token=self.token
+            self.base_url,
+            market_id=self.market_id,
+            depth=self.depth,
+            no_ack=self.no_ack,
+            token=self.token,
+            key=self.key,
         )
 
     @property
