@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import logging
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -55,7 +56,29 @@ async def health(request: web.Request) -> web.StreamResponse:
              "error": {"code": "UNAVAILABLE", "message": message}},
             503,
         )  # fmt: skip
-    return json_response({"status": "ok", "seq": hub.projection_seq(), "wal": "ok"})
+    free = _disk_free(hub)
+    needed = MIN_FREE_BYTES
+    if free is not None and free < needed:
+        return json_response(
+            {"status": "low_disk", "seq": hub.projection_seq(), "wal": "ok", "disk_free_bytes": free,
+             "error": {"code": "UNAVAILABLE",
+                       "message": f"ENOSPC ahead: {free} bytes free in {hub.config.data_dir}, a WAL write needs {needed}"}},
+            503,
+        )  # fmt: skip
+    return json_response({"status": "ok", "seq": hub.projection_seq(), "wal": "ok", "disk_free_bytes": free})
+
+
+MIN_FREE_BYTES = 16 << 20
+"""Free space in the data dir below which /health is not "ok": a WAL commit of a full batch,
+an LMDB map growth step and a snapshot must still fit (the next write could fail-stop the
+engine, so an operator is told before it does)."""
+
+
+def _disk_free(hub: Hub) -> int | None:
+    try:
+        return shutil.disk_usage(hub.config.data_dir).free
+    except OSError:
+        return None
 
 
 def _market_or_default(hub: Hub, query: Any) -> int:

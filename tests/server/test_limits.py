@@ -172,3 +172,69 @@ async def test_clients_that_never_read_stay_under_the_outbox_bound(
     assert m["outbox_bytes"] <= bound * 1.1, m
     with urllib.request.urlopen(server.url + "/health", timeout=5) as resp:
         assert resp.status == 200
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB tmpfs (needs the right to mount; skipped elsewhere)."""
+    import subprocess
+
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+async def test_a_full_disk_is_named_and_health_warns_first(tiny_disk: Path, tmp_path: Path) -> None:
+    from tests.conftest import start_server
+
+    server = start_server(  # the log off the tiny disk, which is about to be full
+        tiny_disk / "data", "--durability", "sync", "--rate-per-account", "0",
+        log_path=tmp_path / "serve.log", wait=False,
+    )  # fmt: skip
+    try:
+        await _fill_the_disk(server, tiny_disk)
+    finally:
+        server.stop()
+
+
+async def _fill_the_disk(server: ServerProcess, tiny_disk: Path) -> None:
+    deadline = time.monotonic() + 30
+    while "betex serve: ready" not in server.log():
+        assert time.monotonic() < deadline and server.proc.poll() is None, server.log()
+        time.sleep(0.05)
+    mark = "listening on http://"
+    hostport = next(x for x in server.log().splitlines() if mark in x).split(mark, 1)[1].split()[0]
+    server.port = int(hostport.rsplit(":", 1)[1])
+    status, body = server.get("/health")  # 4 MiB: under the 16 MiB a write may need
+    assert body["disk_free_bytes"] < 16 << 20 and body["status"] == "low_disk" and status == 503, body
+    admin = await Client.connect(server.ws_url + "/ws_ctl")
+    try:
+        _kind, created = await admin.call(
+            "CREATE_MARKET",
+            {"name": "D", "market_model": "EXCHANGE_ODDS", "book_type": "MULTI_RUNNER",
+             "market_kind": "PRE_ONLY", "market_state": "OPEN", "market_phase": "PRE", "runner_ids": [1, 2]},
+        )  # fmt: skip
+        market_id = created["market_id"]
+        free = server.get("/health")[1]["disk_free_bytes"]
+        (tiny_disk / "fill").write_bytes(b"\0" * max(0, free - 64 * 1024))  # leave 64 KiB
+        order = {"market_id": market_id, "runner_id": 1, "side": "BACK", "price": 2.0, "size": 5.0,
+                 "account_id": 1}  # fmt: skip
+        for i in range(20_000):
+            kind, body = await admin.call("PLACE_ORDER", {**order, "price": 2.0 + (i % 50) / 100})
+            if body.get("error", {}).get("code") == "OVERLOADED":
+                break
+        else:
+            pytest.fail("the disk never filled")
+    finally:
+        await admin.close()
+    log = server.log()
+    line = next(x for x in log.splitlines() if "fail-stop" in x)
+    assert "ENOSPC" in line and str(tiny_disk / "data") in line, line
+    status, body = server.get("/health")
+    assert status == 503 and body["status"] == "failed" and "ENOSPC" in body["error"]["message"], body
