@@ -60,7 +60,8 @@ def start_server(data_dir: Path, durability: str, log_path: Path) -> tuple[subpr
     out = open(log_path, "wb")  # noqa: SIM115 - kept open for the server's lifetime
     proc = subprocess.Popen(
         [sys.executable, "-m", "betex", "serve", "--port", "0", "--data-dir", str(data_dir),
-         "--durability", durability, "--log-level", "warning"],
+         "--durability", durability, "--log-level", "warning",
+         "--rate-per-account", "0"],  # throughput is measured, not limited
         stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     try:  # Ctrl-C or any failure while waiting must not leave the server running

@@ -23,7 +23,7 @@ RATE=${POSITIONAL[1]:-5000}
 [[ $SMOKE -eq 1 ]] && DURATION=3
 DATA="$WORK/data"
 
-start_server serve "$DATA" --durability "$DURABILITY"
+start_server serve "$DATA" --durability "$DURABILITY" --rate-per-account 0  # measured, not limited
 log "server at $SERVER_URL (durability $DURABILITY); bots for ${DURATION}s at ${RATE} commands/s target"
 run_bots "$DURATION" "$WORK/bots.json" --create soccer --rate "$RATE" --mm-bots 2 --noise-bots 4 --informed-bots 1 "${BOT_FLAGS[@]}" ||
     fail "bots failed (see bots.log)"

@@ -54,9 +54,9 @@ def _root(
 
 
 def _register() -> None:
-    from betex.cli import bots, market, order, projection, replay, serve, snapshot, tui, wal
+    from betex.cli import account, bots, market, order, projection, replay, serve, snapshot, tui, wal
 
-    for module in (serve, wal, replay, snapshot, projection, market, order, bots, tui):
+    for module in (serve, wal, replay, snapshot, projection, market, order, account, bots, tui):
         module.register(app)
 
 

@@ -24,6 +24,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "betex serve --port 3100 --data-dir /tmp/bx --durability async",
         ),
         ("Require a token for market admin commands", "betex serve --admin-token s3cret"),
+        (
+            "API keys for traders, one browser origin allowed",
+            "betex serve --auth keys --admin-token s3cret --allowed-origin https://ops.example",
+        ),
     ),
     "wal": (
         ("Events of market 1 from seq 1000, as a table", "betex wal inspect --market 1 --from 1000"),
@@ -136,6 +140,17 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("With six embedded bots", "betex tui --bots 6"),
         ("Another server", "betex tui --url ws://10.0.0.5:3000/ws_ctl?depth=10"),
     ),
+    "account": (
+        ("An account and a key for it (the key is shown once)", "betex account create --name alice"),
+        ("Revoke key 3", "betex account revoke-key 3"),
+    ),
+    "account create": (
+        ("Create an account, as JSON", "betex account create --name alice --admin-token s3cret --json"),
+    ),
+    "account issue-key": (
+        ("A key for account 1, as JSON (the key is the field key)", "betex account issue-key 1 --json"),
+    ),
+    "account revoke-key": (("Revoke key 3 at once", "betex account revoke-key 3 --admin-token s3cret"),),
 }
 
 

@@ -91,6 +91,50 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[
             str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
         ] = "info",
+        auth: Annotated[
+            str,
+            typer.Option(
+                metavar="MODE",
+                help="open (trust account_id in messages; loopback --host only) or keys (API keys bind accounts).",
+            ),
+        ] = "open",
+        insecure: Annotated[
+            bool, typer.Option("--insecure", help="Allow --auth open on a non-loopback --host.")
+        ] = False,
+        allowed_origin: Annotated[
+            list[str] | None,
+            typer.Option(
+                metavar="ORIGIN",
+                help="A browser Origin allowed to open WebSockets (repeatable; default none: any Origin gets 403).",
+            ),
+        ] = None,
+        max_connections: Annotated[
+            int, typer.Option(metavar="N", help="Open TCP connections at most (fitted to RLIMIT_NOFILE).")
+        ] = 4096,
+        max_connections_per_client: Annotated[
+            int, typer.Option(metavar="N", help="Open TCP connections from one client address at most.")
+        ] = 256,
+        request_timeout: Annotated[
+            float,
+            typer.Option(metavar="SECONDS", help="Time to complete an HTTP request or WebSocket upgrade."),
+        ] = 10.0,
+        idle_timeout: Annotated[
+            float, typer.Option(metavar="SECONDS", help="Close a WebSocket that sends nothing for this long.")
+        ] = 300.0,
+        rate_per_account: Annotated[
+            float,
+            typer.Option(metavar="N", help="Commands a second per account (token bucket); 0: no limit."),
+        ] = 2000.0,
+        rate_burst: Annotated[
+            float, typer.Option(metavar="N", help="Commands an account may send at once after a quiet spell.")
+        ] = 4000.0,
+        max_outbox_total: Annotated[
+            int,
+            typer.Option(
+                metavar="BYTES",
+                help="Unsent replies over all connections; past it the largest backlog is dropped.",
+            ),
+        ] = 512 * 1024 * 1024,
     ) -> None:
         """Run the engine, WAL and projection behind the HTTP + WebSocket API.
 
@@ -112,6 +156,16 @@ def register(app: typer.Typer) -> None:
             min_stake=_stake("--min-stake", min_stake),
             max_stake=_stake("--max-stake", max_stake),
             log_level=log_level.lower(),
+            auth=auth,
+            insecure=insecure,
+            allowed_origins=tuple(allowed_origin or ()),
+            max_connections=max_connections,
+            max_connections_per_client=max_connections_per_client,
+            request_timeout_s=request_timeout,
+            idle_timeout_s=idle_timeout,
+            rate_per_account=rate_per_account,
+            rate_burst=rate_burst,
+            max_outbox_total=max_outbox_total,
         ).validate()
         if port_in_use(host, port):
             raise BetexError(f"cannot listen on {host}:{port}: address already in use")

@@ -56,6 +56,15 @@ def register(app: typer.Typer) -> None:
                 help="Admin token for market commands.",
             ),
         ] = None,
+        key: Annotated[
+            str | None,
+            typer.Option(
+                "--key",
+                envvar="BETEX_KEY",
+                metavar="KEY",
+                help="API key (serve --auth keys); --account must then be the key's account.",
+            ),
+        ] = None,
     ) -> None:
         """Live trading terminal: markets, ladder, trades, orders, bots, metrics and controls (? for keys)."""
         from betex.client.tui import BetexTui
@@ -72,5 +81,6 @@ def register(app: typer.Typer) -> None:
             account_id=account,
             seed=seed,
             token=token,
+            key=key,
         )
         BetexTui(cfg).run()

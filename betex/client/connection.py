@@ -166,7 +166,12 @@ class BetexClient:
     def url(self) -> str:
         """The `/ws_ctl` URL this client connects to (market, depth, no_ack, token in the query)."""
         return ws_ctl_url(
-            self.base_url, market_id=self.market_id, depth=self.depth, no_ack=self.no_ack, token=self.token
+            self.base_url,
+            market_id=self.market_id,
+            depth=self.depth,
+            no_ack=self.no_ack,
+            token=self.token,
+            key=self.key,
         )
 
     @property

@@ -23,10 +23,19 @@ class BetexHttp:
     server cannot be reached and HttpError for error bodies.
     """
 
-    def __init__(self, url: str = DEFAULT_URL, *, timeout: float = 10.0, token: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        timeout: float = 10.0,
+        token: str | None = None,
+        key: str | None = None,
+    ) -> None:
         self.base = http_base(url)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # The admin token reads every account; an API key its own (/orders, /risk in keys mode).
+        credential = token or key
+        self._headers = {"Authorization": f"Bearer {credential}"} if credential else {}
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> BetexHttp:

@@ -19,6 +19,7 @@ def ws_ctl_url(
     no_ack: bool = False,
     token: str | None = None,
     path: str = "/ws_ctl",
+    key: str | None = None,
 ) -> str:
     """The control-plane URL; query parameters already in `url` are kept unless overridden."""
     parts = urlsplit(_normalise(url))
@@ -32,6 +33,8 @@ def ws_ctl_url(
         query["no_ack"] = "1"
     if token:
         query["token"] = token
+    if key:
+        query["key"] = key  # an API key (serve --auth keys): the connection trades as its account
     p = parts.path if parts.path not in ("", "/") else path
     return urlunsplit((scheme, parts.netloc, p, urlencode(query), ""))
 

@@ -6,6 +6,7 @@ the only one that imports both.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from aiohttp.web_request import BaseRequest
 from . import http, params, ws
 from .context import HUB, ROUTES_KEY, NotFound, Unavailable, error_response
 from .hub import Hub
+from .limits import ConnectionGuard
 
 log = logging.getLogger("betex.server.http")
 
@@ -33,7 +35,9 @@ class Route(NamedTuple):
     summary: str
 
 
-_WS_PARAMS = frozenset({"market_id", "depth", "token"})
+_WS_PARAMS = frozenset({"market_id", "depth", "token", "key"})
+_AUTH = frozenset({"token", "key"})
+"""Credentials as query parameters (browsers cannot set headers on a WebSocket upgrade)."""
 
 ROUTES: tuple[Route, ...] = (
     Route("/", http.index, frozenset(), "this index"),
@@ -44,17 +48,17 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/orders",
         http.orders,
-        frozenset({"market_id", "account_id", "status", "limit", "cursor"}),
+        frozenset({"market_id", "account_id", "status", "limit", "cursor"}) | _AUTH,
         "orders, newest first (cursor: the previous page's next_cursor)",
     ),
     Route(
         "/completed_orders",
         http.completed_orders,
-        frozenset({"market_id", "account_id", "limit", "cursor"}),
+        frozenset({"market_id", "account_id", "limit", "cursor"}) | _AUTH,
         "completed orders, most recently completed first",
     ),
     Route("/trades", http.trades, frozenset({"market_id", "limit", "cursor"}), "trades, newest first"),
-    Route("/risk", http.risk, frozenset({"market_id", "account_id"}), "P&L and exposure per account"),
+    Route("/risk", http.risk, frozenset({"market_id", "account_id"}) | _AUTH, "P&L and exposure per account"),
     Route("/metrics", http.metrics, frozenset({"format"}), "counters and latencies (format=prometheus)"),
     Route("/debug/live_counts", http.live_counts, frozenset(), "sizes of the read model's tables"),
     Route("/ws", ws.ws_handler, _WS_PARAMS, "WebSocket: read-only SNAPSHOT and STATUS stream"),
@@ -190,19 +194,40 @@ class _JsonErrorHandler(RequestHandler):
 
 
 class _JsonErrorServer(web.Server):
+    guard: ConnectionGuard | None = None
+    """Connection caps and the request deadline (`limits.py`), set by `Runner`."""
+
     def __call__(self) -> RequestHandler:
         return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
 
+    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        if self.guard is not None:
+            self.guard.opened(handler, transport)
+
+    def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None) -> None:
+        if self.guard is not None:
+            self.guard.closed(handler)
+        super().connection_lost(handler, exc)
+
 
 class Runner(web.AppRunner):
-    """`web.AppRunner` whose connections answer parser-level errors in the JSON error shape."""
+    """`web.AppRunner` whose connections answer parser-level errors in the JSON error shape and
+    are counted against the connection limits (`guard`)."""
+
+    guard: ConnectionGuard | None = None
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
-        server.__class__ = _JsonErrorServer  # same object, one method more: no private state copied
+        server.__class__ = _JsonErrorServer  # same object, methods more: no private state copied
+        assert isinstance(server, _JsonErrorServer)
+        server.guard = self.guard
         return server
 
 
 def make_runner(hub: Hub, **kwargs: Any) -> web.AppRunner:
-    """The runner `betex serve` starts: `build_app(hub)` behind JSON-shaped parser errors."""
-    return Runner(build_app(hub), **kwargs)
+    """The runner `betex serve` starts: `build_app(hub)` behind JSON-shaped parser errors and
+    the hub's connection guard (if it has one)."""
+    runner = Runner(build_app(hub), **kwargs)
+    runner.guard = hub.guard
+    return runner

@@ -10,6 +10,7 @@ from betex.core.errors import UsageError
 WAIT_STRATEGIES = ("blocking-wait", "sleeping", "yielding", "busy-spin")
 DURABILITIES = ("sync", "async")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+AUTH_MODES = ("open", "keys")
 
 MAX_FRAME_BYTES = 64 * 1024
 """Client frames above this close the connection with 1009 (protocol.md)."""
@@ -40,6 +41,26 @@ class ServerConfig:
     status_interval_s: float = 1.0
     max_send_buffer: int = 8 * 1024 * 1024
     """Backlog bound per client (see `connection.py` for when it leads to a disconnect)."""
+    auth: str = "open"
+    """open: `account_id` in a message is trusted (loopback only); keys: API keys bind accounts."""
+    insecure: bool = False
+    """Allow `--auth open` on a host other than loopback (anyone who reaches it trades as anyone)."""
+    allowed_origins: tuple[str, ...] = ()
+    """WebSocket upgrades with an Origin header not listed here get 403 (browser pages)."""
+    max_connections: int = 4096
+    """Open TCP connections at most (lowered to fit RLIMIT_NOFILE at start)."""
+    max_connections_per_client: int = 256
+    """Open TCP connections from one client address at most."""
+    request_timeout_s: float = 10.0
+    """A connection must complete its HTTP request or WebSocket upgrade within this (slowloris)."""
+    idle_timeout_s: float = 300.0
+    """A WebSocket that sends nothing for this long is closed (pings from the client count)."""
+    rate_per_account: float = 2000.0
+    """Commands a second per account (token bucket); 0 disables the limit."""
+    rate_burst: float = 4000.0
+    """Bucket size: commands an account may send at once after a quiet spell."""
+    max_outbox_total: int = 512 * 1024 * 1024
+    """Bytes of unsent replies summed over all connections; the largest backlog past it is dropped."""
 
     def validate(self) -> ServerConfig:
         """Raise ConfigError with a message a user can act on; return self for chaining."""
@@ -65,4 +86,21 @@ class ServerConfig:
             raise ConfigError(f"--log-level must be one of {', '.join(LOG_LEVELS)} (got {self.log_level!r})")
         if self.admin_token is not None and not self.admin_token:
             raise ConfigError("--admin-token must not be empty")
+        if self.auth not in AUTH_MODES:
+            raise ConfigError(f"--auth must be open or keys (got {self.auth!r})")
+        from .auth import is_loopback
+
+        if self.auth == "open" and not is_loopback(self.host) and not self.insecure:
+            raise ConfigError(
+                f"--auth open trusts the account_id in every message, so it is allowed only on a loopback "
+                f"--host (got {self.host!r}): use --auth keys, or --insecure if you mean it"
+            )
+        if self.max_connections < 1 or self.max_connections_per_client < 1:
+            raise ConfigError("--max-connections and --max-connections-per-client must be >= 1")
+        if self.request_timeout_s <= 0 or self.idle_timeout_s <= 0:
+            raise ConfigError("--request-timeout and --idle-timeout must be > 0 seconds")
+        if self.rate_per_account < 0 or (self.rate_per_account > 0 and self.rate_burst < 1):
+            raise ConfigError("--rate-per-account must be >= 0 and --rate-burst >= 1")
+        if self.max_outbox_total < self.max_send_buffer:
+            raise ConfigError("--max-outbox-total must be at least one connection's bound (8 MiB)")
         return self

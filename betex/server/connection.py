@@ -36,6 +36,48 @@ HARD_FACTOR = 8
 """Backlog above `HARD_FACTOR × max_buffer` drops the client whatever its progress."""
 
 
+class OutboxBudget:
+    """The global bound on memory held for clients: unsent replies plus transport buffers, summed
+    over every connection (`--max-outbox-total`).
+
+    Counting exactly on every reply would cost a pass over all connections, so replies add to a
+    cheap running count and a precise recount runs once `limit / 16` bytes have been queued since
+    the last. Past the limit, the connections with the largest backlogs are disconnected until the
+    total is back under it: the clients that do not read pay, not the ones that do.
+    """
+
+    __slots__ = ("limit", "conns", "_since", "_step", "on_kill")
+
+    def __init__(self, limit: int, on_kill: Callable[[Connection, int], None] | None = None) -> None:
+        self.limit = limit
+        self.conns: set[Connection] = set()
+        self._since = 0
+        self._step = max(64 * 1024, limit // 16)
+        self.on_kill = on_kill
+
+    def total(self) -> int:
+        return sum(c.backlog() for c in self.conns if not c.closed)
+
+    def added(self, n: int) -> None:
+        self._since += n
+        if self._since < self._step:
+            return
+        self._since = 0
+        total = self.total()
+        if total <= self.limit:
+            return
+        for conn in sorted(self.conns, key=Connection.backlog, reverse=True):
+            if total <= self.limit:
+                break
+            held = conn.backlog()
+            if self.on_kill is not None:
+                self.on_kill(conn, total)
+            conn.kill(
+                f"server outbox total {total} bytes over --max-outbox-total {self.limit}; this client held {held}"
+            )
+            total -= held
+
+
 def text_frame(payload: bytes) -> bytes:
     """The header of a final, unmasked server-to-client TEXT frame carrying `payload`."""
     n = len(payload)
@@ -73,6 +115,10 @@ class Connection:
         "deferred",
         "follow_default",
         "killed",
+        "account_id",
+        "key_id",
+        "new_keys",
+        "budget",
     )
 
     def __init__(
@@ -87,6 +133,7 @@ class Connection:
         market_id: int | None,
         depth: int,
         max_buffer: int,
+        budget: OutboxBudget | None = None,
     ) -> None:
         self.ws = ws
         self.transport = transport
@@ -122,6 +169,14 @@ class Connection:
         """Disconnected by the server for not keeping up."""
         self.follow_default = False
         """/ws without market_id: stream the lowest-id market, whichever that is."""
+        self.account_id: int | None = None
+        """The account of the API key presented at the upgrade (None: no key)."""
+        self.key_id: int | None = None
+        self.new_keys: dict[str, str] = {}
+        """ISSUE_KEY in flight: hash → key, until the reply shows the key once."""
+        self.budget = budget
+        if budget is not None:
+            budget.conns.add(self)
 
     @property
     def closed(self) -> bool:
@@ -146,6 +201,11 @@ class Connection:
             stalled = time.monotonic() - self._progress if buffered > HIGH_WATER else 0.0
             if stalled > STALL_S or backlog > HARD_FACTOR * self.max_buffer:
                 self.kill(f"send backlog {backlog} bytes, nothing read for {stalled:.1f}s")
+                return
+        budget = self.budget
+        if budget is not None:
+            budget.added(len(data))
+            if self._closed:
                 return
         self._wakeup.set()
 
@@ -188,11 +248,13 @@ class Connection:
     def backlog(self) -> int:
         return self._reply_bytes + self.transport.get_write_buffer_size()
 
-    def kill(self, reason: str) -> None:
-        """Disconnect a client that cannot keep up: abort the transport (a close frame would queue behind)."""
+    def kill(self, reason: str, *, quiet: bool = False) -> None:
+        """Disconnect a client that cannot keep up: abort the transport (a close frame would queue behind).
+        `quiet`: the caller logs (once per interval, `stats.Refusals`)."""
         if self._closed:
             return
-        log.warning("disconnecting %s: %s", self.peer, reason)
+        if not quiet:
+            log.warning("disconnecting %s: %s", self.peer, reason)
         self._closed = True
         self.killed = True
         self._replies.clear()
@@ -204,6 +266,8 @@ class Connection:
 
     async def close(self) -> None:
         """Stop the writer after flushing what is queued (called when the receive loop ends)."""
+        if self.budget is not None:
+            self.budget.conns.discard(self)
         self._closed = True
         self._wakeup.set()
         if self._writer is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import logging
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from betex import __version__
 from betex.core.protocol import render
 
 from . import params
+from .auth import credentials
 from .context import HUB, ROUTES_KEY, NotFound, Unavailable, error_response, json_response
 from .metrics import PROMETHEUS_CONTENT_TYPE, metrics_json, prometheus_exposition
 
@@ -55,7 +57,29 @@ async def health(request: web.Request) -> web.StreamResponse:
              "error": {"code": "UNAVAILABLE", "message": message}},
             503,
         )  # fmt: skip
-    return json_response({"status": "ok", "seq": hub.projection_seq(), "wal": "ok"})
+    free = _disk_free(hub)
+    needed = MIN_FREE_BYTES
+    if free is not None and free < needed:
+        return json_response(
+            {"status": "low_disk", "seq": hub.projection_seq(), "wal": "ok", "disk_free_bytes": free,
+             "error": {"code": "UNAVAILABLE",
+                       "message": f"ENOSPC ahead: {free} bytes free in {hub.config.data_dir}, a WAL write needs {needed}"}},
+            503,
+        )  # fmt: skip
+    return json_response({"status": "ok", "seq": hub.projection_seq(), "wal": "ok", "disk_free_bytes": free})
+
+
+MIN_FREE_BYTES = 16 << 20
+"""Free space in the data dir below which /health is not "ok": a WAL commit of a full batch,
+an LMDB map growth step and a snapshot must still fit (the next write could fail-stop the
+engine, so an operator is told before it does)."""
+
+
+def _disk_free(hub: Hub) -> int | None:
+    try:
+        return shutil.disk_usage(hub.config.data_dir).free
+    except OSError:
+        return None
 
 
 def _market_or_default(hub: Hub, query: Any) -> int:
@@ -83,6 +107,34 @@ async def markets(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     return json_response({"markets": render.market_list(hub.projection)})
+
+
+def _owner(request: web.Request, hub: Hub) -> int | None | web.Response:
+    """The `account_id` a private read (/orders, /completed_orders, /risk) may show.
+
+    Open mode: whatever was asked (the server trusts its loopback clients). Keys mode: the admin
+    token may read any account (or all); an API key reads its own account, which an omitted
+    `account_id` means; anything else is 401 (no or a bad credential) or 403 (another account).
+    """
+    asked = params.account_id(request.query)
+    config = hub.config
+    if config.auth != "keys":
+        return asked
+    cred = credentials(request, config.admin_token, hub.keys)
+    if cred.bad is not None:
+        hub.refusals.note("unauthorized", cred.bad, request.remote)
+        return error_response(401, "UNAUTHORIZED", cred.bad)
+    if cred.admin:
+        return asked
+    if cred.account_id is None:
+        hub.refusals.note("unauthorized", f"no key for {request.path}", request.remote)
+        return error_response(
+            401, "UNAUTHORIZED", f"{request.path} needs the account's API key or the admin token"
+        )
+    if asked is not None and asked != cred.account_id:
+        hub.refusals.note("unauthorized", f"key of {cred.account_id} asked for {asked}", request.remote)
+        return error_response(403, "UNAUTHORIZED", f"this key is for account {cred.account_id}, not {asked}")
+    return cred.account_id
 
 
 def _cursor(query: Any) -> str | None:
@@ -113,9 +165,12 @@ async def orders(request: web.Request) -> web.StreamResponse:
         return hub
     q = request.query
     status = params.choice(q, "status", ("open", "complete"))
+    owner = _owner(request, hub)
+    if isinstance(owner, web.Response):
+        return owner
     query: dict[str, Any] = {
         "market_id": params.market_id(q),
-        "account_id": params.account_id(q),
+        "account_id": owner,
         "limit": params.limit(q),
         "cursor": _cursor(q),
     }
@@ -135,9 +190,12 @@ async def completed_orders(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
+    owner = _owner(request, hub)
+    if isinstance(owner, web.Response):
+        return owner
     query: dict[str, Any] = {
         "market_id": params.market_id(q),
-        "account_id": params.account_id(q),
+        "account_id": owner,
         "limit": params.limit(q),
         "cursor": _cursor(q),
     }
@@ -173,14 +231,16 @@ async def risk(request: web.Request) -> web.StreamResponse:
     if isinstance(hub, web.Response):
         return hub
     q = request.query
+    owner = _owner(request, hub)
+    if isinstance(owner, web.Response):
+        return owner
     market_id = _market_or_default(hub, q)
-    account_id = params.account_id(q)
-    body = render.risk(hub.projection, market_id=market_id, account_id=account_id)
+    body = render.risk(hub.projection, market_id=market_id, account_id=owner)
     if body is None or not body["risk"]:
         # a settled market whose rows the live read model let go: its settled P&L from history
         reads = await _history(hub)
         if reads is not None:
-            settled = await reads.settlements(market_id, account_id)
+            settled = await reads.settlements(market_id, owner)
             if settled["risk"]:
                 body = settled
     if body is None:

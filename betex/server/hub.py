@@ -20,17 +20,19 @@ from typing import Any, NamedTuple
 
 from betex.core.domain import commands as c
 from betex.core.domain.events import Event
-from betex.core.domain.results import Reject, Result
+from betex.core.domain.results import Ack, Reject, Result
 from betex.core.domain.types import MarketModel, RejectCode
 from betex.core.protocol import parse, render
 from betex.core.readmodel.projection import Projection
 from betex.core.runtime.loop import Runtime, RuntimeStopped
 
+from .auth import Keys, RateLimiter
 from .config import ServerConfig
-from .connection import Connection
+from .connection import Connection, OutboxBudget
 from .historyread import HistoryReads
+from .limits import ConnectionGuard
 from .orderstream import OrderStreams
-from .stats import ServerStats
+from .stats import Refusals, ServerStats
 
 log = logging.getLogger("betex.server")
 
@@ -92,6 +94,16 @@ class Hub:
         self._scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
         self._held: deque[PendingReply] = deque()
+        self.refusals = Refusals()
+        """What was refused before the engine, by kind (counted in /metrics, logged per interval)."""
+        self._market_list_cache: tuple[int, bytes] | None = None
+        self.guard: ConnectionGuard | None = None
+        """TCP connection caps and the request deadline (set by the lifecycle, `limits.py`)."""
+        self.outbox = OutboxBudget(config.max_outbox_total, self._outbox_kill)
+        """The global bound on memory held for clients (`--max-outbox-total`)."""
+        self.keys = Keys()
+        """Live and revoked API keys (filled from the recovered engine, then from commits)."""
+        self.rates = RateLimiter(config.rate_per_account, config.rate_burst)
         self.projection_error: str | None = None
         """Set if applying a batch ever failed: the read side is then stale (health says so)."""
         self.history_error: Callable[[], str | None] = lambda: None
@@ -104,6 +116,9 @@ class Hub:
         """The history store's applied seq, as last posted by its writer."""
         self._history_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._background: set[asyncio.Task[None]] = set()
+
+    def _outbox_kill(self, conn: Connection, total: int) -> None:
+        self.refusals.note("outbox_total", f"outbox total {total} bytes; dropped the largest", conn.peer)
 
     # --- engine thread -> loop -------------------------------------------------------------
 
@@ -220,6 +235,7 @@ class Hub:
     def _apply(self, events: Sequence[Any], posted_ns: int) -> None:
         if self.projection_error is not None:
             return
+        self.keys.apply(events)  # before the projection: a revoke holds even if that fails
         self.projection.apply_batch(events)
         stats = self.stats
         stats.projection_batches += 1
@@ -321,7 +337,12 @@ class Hub:
             snapshot = render.snapshot(self.projection, market_id, conn.depth)
         elif isinstance(request, _MARKET_MSGS):
             model = self._model_for(request)
-        conn.reply(render.dumps(render.render_reply(request, result, model, snapshot)))
+        reply = render.render_reply(request, result, model, snapshot)
+        if isinstance(request, c.IssueKey):  # the key is shown once, to the admin who asked
+            key = conn.new_keys.pop(request.key_hash, None)
+            if isinstance(result, Ack) and key is not None:
+                reply["ACK"]["detail"]["key"] = key
+        conn.reply(render.dumps(reply))
         stats = self.stats
         stats.replies_out += 1
         stats.ack_latency.record(time.perf_counter_ns() - t_in)
@@ -351,11 +372,21 @@ class Hub:
 
     def market_list_reply(self, conn: Connection, correlation_id: int) -> None:
         def answer() -> None:
-            conn.reply(
-                render.dumps(render.render_market_list(correlation_id, render.market_list(self.projection)))
-            )
+            conn.reply(self._market_list_bytes(correlation_id))
 
         conn.after_pending(answer)
+
+    def _market_list_bytes(self, correlation_id: int) -> bytes:
+        """MARKET_LIST as bytes. The markets part is rendered once per projection seq and spliced
+        (a client sending thousands of LIST_MARKETS costs a copy each, not a render each)."""
+        seq = self.projection.seq
+        cached = self._market_list_cache
+        if cached is None or cached[0] != seq:
+            markets = render.dumps({"markets": render.market_list(self.projection)})[
+                1:
+            ]  # b'"markets":[...]}'
+            cached = self._market_list_cache = (seq, markets)
+        return b'{"MARKET_LIST":{"correlation_id":%d,%s}' % (correlation_id, cached[1])
 
     def subscribe(self, conn: Connection, market_id: int | None, depth: int) -> None:
         """Point the connection's snapshot stream at a market and send its current snapshot."""

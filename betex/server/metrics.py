@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from betex.core.runtime.metrics import Histogram, bucket_upper
 
+from .stats import REFUSAL_KINDS
+
 if TYPE_CHECKING:
     from .hub import Hub
 
@@ -75,6 +77,7 @@ def metrics_json(hub: Hub) -> dict[str, Any]:
             "events": stats.projection_events,
         },
         "connections": stats.connections_dict(),
+        "limits": _limits(hub),
         "websocket": {
             "messages_in": stats.messages_in,
             "replies_out": stats.replies_out,
@@ -84,6 +87,24 @@ def metrics_json(hub: Hub) -> dict[str, Any]:
         "handler_errors": counters["handler_errors"],
         "uptime_s": round(time.time() - _STARTED, 3),
         "recovery": hub.recovery,
+    }
+
+
+def _limits(hub: Hub) -> dict[str, Any]:
+    """The limits in force and what each refused (see `stats.Refusals` for the kinds)."""
+    c = hub.config
+    return {
+        "auth": c.auth,
+        "max_connections": c.max_connections if hub.guard is None else hub.guard.max_connections,
+        "tcp_connections": 0 if hub.guard is None else len(hub.guard.open),
+        "max_connections_per_client": c.max_connections_per_client,
+        "request_timeout_s": c.request_timeout_s,
+        "idle_timeout_s": c.idle_timeout_s,
+        "rate_per_account": c.rate_per_account,
+        "rate_burst": c.rate_burst,
+        "max_outbox_total": c.max_outbox_total,
+        "outbox_bytes": sum(conn.backlog() for conn in hub.connections),
+        "refused": {kind: hub.refusals.counts.get(kind, 0) for kind in REFUSAL_KINDS},
     }
 
 
@@ -168,6 +189,21 @@ def metric_families(hub: Hub) -> list[Any]:
     for code, n in sorted(rm.rejects_by_code().items()):
         rejects.add_metric([code], n)
     out.append(rejects)
+    refused = CounterMetricFamily(
+        "betex_refused",
+        "Connections, upgrades and commands refused by a server limit or check, by kind.",
+        labels=["kind"],
+    )
+    for kind in REFUSAL_KINDS:
+        refused.add_metric([kind], hub.refusals.counts.get(kind, 0))
+    out.append(refused)
+    out.append(
+        GaugeMetricFamily(
+            "betex_outbox_bytes",
+            "Bytes of replies queued and unsent, summed over all WebSocket connections.",
+            value=sum(conn.backlog() for conn in hub.connections),
+        )
+    )
     for gauge, value in rt["gauges"].items():
         name, kind, help_ = _GAUGES.get(gauge, (gauge, "gauge", f"Runtime gauge {gauge} (undocumented)."))
         kind_of = CounterMetricFamily if kind == "counter" else GaugeMetricFamily

@@ -31,6 +31,7 @@ from .config import ServerConfig
 from .connection import Connection
 from .historyread import HistoryReads
 from .hub import Hub
+from .limits import ConnectionGuard, fit_to_nofile
 from .orderstream import HistoryFeed, OrderStreams, history_path
 
 log = logging.getLogger("betex.server")
@@ -67,6 +68,12 @@ async def serve(config: ServerConfig) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal.open_writer(data_dir, config.durability)
     hub = Hub(config, loop)
+    hub.guard = ConnectionGuard(
+        hub.refusals,
+        max_connections=fit_to_nofile(config.max_connections),
+        max_per_client=config.max_connections_per_client,
+        request_timeout_s=config.request_timeout_s,
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -93,6 +100,7 @@ async def serve(config: ServerConfig) -> int:
         recovered = await asyncio.to_thread(recover_all, data_dir, engine_config)
         engine, info, how = recovered.engine, recovered.engine_info, recovered.projection_info.describe()
         hub.projection = recovered.projection
+        hub.keys.load(engine.keys)
         elapsed = time.perf_counter() - t0
         hub.recovery = {"engine": info.to_dict(), "projection": how, "seconds": round(elapsed, 3)}
         source = "no snapshot" if info.snapshot_seq is None else f"snapshot at seq {info.snapshot_seq}"

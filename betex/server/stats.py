@@ -5,9 +5,13 @@ the projection stage latency. Touched only on the event loop thread, so plain in
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 
 from betex.core.runtime.metrics import Histogram
+
+log = logging.getLogger("betex.server")
 
 
 class ServerStats:
@@ -51,3 +55,52 @@ class ServerStats:
             "accepted_total": self.connections_total,
             "slow_disconnects": self.slow_disconnects,
         }
+
+
+REFUSAL_LOG_INTERVAL_S = 60.0
+"""Each kind of refusal is logged at most once per interval, with a count, never once per event."""
+
+
+REFUSAL_KINDS: tuple[str, ...] = (
+    "origin",
+    "unauthorized",
+    "rate_limited",
+    "max_connections",
+    "max_connections_per_client",
+    "request_timeout",
+    "idle_timeout",
+    "outbox_total",
+)
+
+
+class Refusals:
+    """Counts of what the server refused before the engine, by kind (for `/metrics`), and a
+    WARNING line per kind at most once per `REFUSAL_LOG_INTERVAL_S`.
+
+    Kinds: origin (403 upgrade), unauthorized (bad or missing key/token), rate_limited,
+    max_connections, max_connections_per_client, request_timeout, idle_timeout, outbox_total.
+    """
+
+    __slots__ = ("counts", "_unlogged", "_last")
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._unlogged: Counter[str] = Counter()
+        self._last: dict[str, float] = {}
+
+    def note(self, kind: str, detail: str, peer: str | None) -> None:
+        self.counts[kind] += 1
+        self._unlogged[kind] += 1
+        now = time.monotonic()
+        last = self._last.get(kind)
+        if last is None or now - last >= REFUSAL_LOG_INTERVAL_S:
+            log.warning(
+                "refused %d connection(s)/command(s) for %s in the last %.0f s; latest from %s: %s",
+                self._unlogged[kind],
+                kind,
+                REFUSAL_LOG_INTERVAL_S if last is None else min(now - last, REFUSAL_LOG_INTERVAL_S),
+                peer,
+                detail,
+            )
+            self._unlogged[kind] = 0
+            self._last[kind] = now

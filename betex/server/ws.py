@@ -8,10 +8,9 @@ typed ERROR and the connection stays open; frames over 64 KiB are closed with 10
 
 from __future__ import annotations
 
-import hmac
 import logging
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from betex.core.domain import commands as c
 from betex.core.domain.results import Reject
@@ -19,6 +18,7 @@ from betex.core.domain.types import RejectCode
 from betex.core.protocol import parse, render
 
 from . import params
+from .auth import credentials, new_key
 from .config import MAX_FRAME_BYTES
 from .connection import Connection
 from .context import HUB, error_response
@@ -28,24 +28,13 @@ log = logging.getLogger("betex.server.ws")
 
 _ADMIN = c.ADMIN_COMMANDS
 _PLACE = c.PlaceOrder
+_Trader = c.PlaceOrder | c.CancelOrder | c.CancelAll | c.ReplaceOrder | c.ReduceOrder
 
 
-def presented_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return request.query.get("token")
-
-
-def admin_access(request: web.Request, token: str | None) -> bool | None:
-    """True: may send admin commands; False: may trade only (no token presented);
-    None: presented a token that is wrong (the upgrade is refused with 401)."""
-    given = presented_token(request)
-    if token is None:
-        return True
-    if given is None:
-        return False
-    return True if hmac.compare_digest(given.encode(), token.encode()) else None
+def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
+    """No Origin header (not a browser), or one on the allow-list (exact match)."""
+    origin = request.headers.get("Origin")
+    return origin is None or origin in allowed
 
 
 async def ws_handler(request: web.Request) -> web.StreamResponse:
@@ -68,9 +57,22 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
         no_ack = params.flag(request.query, "no_ack")
     except params.ParamError as exc:
         return error_response(400, "BAD_REQUEST", str(exc))
-    authed = admin_access(request, hub.config.admin_token)
-    if authed is None:
-        return error_response(401, "UNAUTHORIZED", "wrong admin token")
+    config = hub.config
+    if not origin_allowed(request, config.allowed_origins):
+        hub.refusals.note("origin", f"Origin {request.headers.get('Origin', '')[:100]!r}", request.remote)
+        return error_response(403, "UNAUTHORIZED", "Origin not allowed (see --allowed-origin)")
+    cred = credentials(request, config.admin_token, hub.keys)
+    if cred.bad is not None:
+        hub.refusals.note("unauthorized", cred.bad, request.remote)
+        return error_response(401, "UNAUTHORIZED", cred.bad)
+    keys_mode = config.auth == "keys"
+    if control and keys_mode and not cred.admin and cred.account_id is None:
+        hub.refusals.note("unauthorized", "no key", request.remote)
+        return error_response(
+            401, "UNAUTHORIZED", "/ws_ctl needs an API key (Authorization: Bearer KEY or ?key=KEY)"
+        )
+    # Admin commands: the admin token; in open mode without a token configured, anyone (loopback).
+    authed = cred.admin or (config.admin_token is None and not keys_mode)
 
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, compress=False, autoping=True)
     await ws.prepare(request)
@@ -87,8 +89,11 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
         market_id=market_id,
         depth=depth,
         max_buffer=hub.config.max_send_buffer,
+        budget=hub.outbox,
     )
     conn.follow_default = market_id is None and not control
+    conn.account_id = cred.account_id
+    conn.key_id = cred.key_id
     stats = hub.stats
     stats.connections_total += 1
     if control:
@@ -122,8 +127,14 @@ async def _receive_loop(hub: Hub, conn: Connection, ws: web.WebSocketResponse) -
     stats = hub.stats
     text = WSMsgType.TEXT
     binary = WSMsgType.BINARY
+    idle = hub.config.idle_timeout_s
     while True:
-        msg = await ws.receive()
+        try:
+            msg = await ws.receive(timeout=idle)
+        except TimeoutError:
+            hub.refusals.note("idle_timeout", f"nothing received for {idle:g}s", conn.peer)
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"idle timeout")
+            return
         kind = msg.type
         if kind is text or kind is binary:
             stats.messages_in += 1
@@ -141,7 +152,11 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     """Handle one client frame: parse, authorise, then submit or answer from the projection."""
     request = parse.parse_client_msg(raw, hub.model_of)
     if type(request) is _PLACE and conn.control and not hub.stopping:  # hot path: straight to the ring
-        hub.submit(conn, request)
+        bound = _bind(hub, conn, request)
+        if isinstance(bound, Reject):
+            hub.refuse(conn, request, bound)
+        else:
+            hub.submit(conn, bound)
         return
     if isinstance(request, parse.WireError):
         hub.stats.rejects[str(request.code)] += 1
@@ -196,8 +211,11 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
     if hub.stopping:
         hub.refuse(conn, request, _stopping())
         return
+    if conn.key_id is not None and conn.key_id in hub.keys.revoked:
+        hub.refuse(conn, request, _revoked())
+        return
     if isinstance(request, parse.OrderBatch):
-        hub.submit_batch(conn, request)
+        hub.submit_batch(conn, _bind_batch(hub, conn, request))
         return
     if not conn.authed and isinstance(request, _ADMIN):
         hub.refuse(
@@ -206,11 +224,42 @@ def on_message(hub: Hub, conn: Connection, raw: str | bytes) -> None:
             Reject(RejectCode.UNAUTHORIZED, "admin commands need the server's admin token"),
         )
         return
+    if isinstance(request, _TRADER):
+        bound = _bind(hub, conn, request)
+        if isinstance(bound, Reject):
+            hub.refuse(conn, request, bound)
+            return
+        request = bound
+    elif type(request) is c.IssueKey:
+        key, digest = new_key()
+        conn.new_keys[digest] = key
+        request = request._replace(key_hash=digest)
     hub.submit(conn, request)
 
 
 def _subscribe_orders(hub: Hub, conn: Connection, request: parse.SubscribeOrders) -> None:
-    """ACK, then (with `from_seq`) the replay from the history store, then live updates."""
+    """ACK, then (with `from_seq`) the replay from the history store, then live updates. With an
+    API key the stream is the key's account (another one is UNAUTHORIZED); without one the
+    message names it."""
+    account = conn.account_id
+    if account is not None:
+        refused = _revoked() if conn.key_id in hub.keys.revoked else None
+        if refused is None and request.account_id not in (parse.SESSION_ACCOUNT, account):
+            refused = Reject(
+                RejectCode.UNAUTHORIZED,
+                f"this connection's key is for account {account}, not {request.account_id}",
+            )
+        if refused is not None:
+            hub.stats.rejects[str(refused.code)] += 1
+            conn.reply_in_order(_error(hub, refused.code, refused.message, request.correlation_id))
+            return
+        request = request._replace(account_id=account)
+    elif request.account_id == parse.SESSION_ACCOUNT:
+        conn.reply_in_order(
+            _error(hub, RejectCode.BAD_REQUEST, "missing field 'account_id' (no API key on this connection)",
+                   request.correlation_id)
+        )  # fmt: skip
+        return
     streams = hub.order_streams
     if streams is None:
         conn.reply_in_order(
@@ -229,6 +278,58 @@ def _subscribe_orders(hub: Hub, conn: Connection, request: parse.SubscribeOrders
             hub.track(task)
 
     conn.after_pending(start)
+
+
+def _bind_batch(hub: Hub, conn: Connection, batch: parse.OrderBatch) -> parse.OrderBatch:
+    """Each instruction bound as a single command would be (`_bind`); one that may not run stays
+    in its place as a typed reject, so results still line up with instructions."""
+    bound: list[c.Command | parse.WireError] = []
+    for inst in batch.instructions:
+        if isinstance(inst, _TRADER):
+            done = _bind(hub, conn, inst)
+            if isinstance(done, Reject):
+                inst = parse.WireError(done.code, done.message, inst.correlation_id)
+            else:
+                inst = done
+        bound.append(inst)
+    return batch._replace(instructions=tuple(bound))
+
+
+_TRADER = (c.PlaceOrder, c.CancelOrder, c.CancelAll, c.ReplaceOrder, c.ReduceOrder)
+"""Commands that act for an account: bound to the connection's key, rate-limited per account."""
+
+
+def _bind(hub: Hub, conn: Connection, request: _Trader) -> _Trader | Reject:
+    """The command with the session's account in it, or why it may not run.
+
+    With a key: an omitted `account_id` is the key's account, another account is UNAUTHORIZED,
+    a revoked key is UNAUTHORIZED. Without one (open mode, or the admin token): the message
+    must name its account. Then the account's token bucket: RATE_LIMITED when it is empty.
+    """
+    account = conn.account_id
+    if account is not None:
+        if conn.key_id in hub.keys.revoked:
+            return _revoked()
+        if request.account_id == parse.SESSION_ACCOUNT:
+            request = request._replace(account_id=account)
+        elif request.account_id != account:
+            return Reject(
+                RejectCode.UNAUTHORIZED,
+                f"this connection's key is for account {account}, not {request.account_id}",
+            )
+    elif request.account_id == parse.SESSION_ACCOUNT:
+        return Reject(RejectCode.BAD_REQUEST, "missing field 'account_id' (no API key on this connection)")
+    if not hub.rates.allow(request.account_id):
+        hub.refusals.note("rate_limited", f"account {request.account_id}", conn.peer)
+        return Reject(
+            RejectCode.RATE_LIMITED,
+            f"account {request.account_id} is over {hub.config.rate_per_account:g} commands/s",
+        )
+    return request
+
+
+def _revoked() -> Reject:
+    return Reject(RejectCode.UNAUTHORIZED, "this connection's API key has been revoked")
 
 
 def _error(hub: Hub, code: RejectCode, message: str, correlation_id: int | None) -> bytes:

@@ -42,7 +42,7 @@ def test_index_links_every_endpoint(betex_server: ServerProcess) -> None:
     } <= paths
     assert {"/risk", "/metrics", "/debug/live_counts", "/ws", "/ws_ctl"} <= paths
     by_path = {e["path"]: e for e in index["endpoints"]}
-    assert by_path["/risk"]["params"] == ["account_id", "market_id"]
+    assert by_path["/risk"]["params"] == ["account_id", "key", "market_id", "token"]
     assert by_path["/ws_ctl"]["href"] == f"{betex_server.ws_url}/ws_ctl"
     assert index["schema"] == f"{betex_server.url}/schema"
     for e in index["endpoints"]:

@@ -39,6 +39,8 @@ NUMERIC_FIELDS: dict[str, tuple[str, ...]] = {
     "SUBSCRIBE": ("market_id", "depth"),
     "VOID_TRADES": ("market_id", "after_ts"),
     "GO_LIVE_MARKET": ("market_id",),
+    "ISSUE_KEY": ("account_id",),
+    "REVOKE_KEY": ("key_id",),
 }
 LIST_FIELDS: dict[str, str] = {
     "CREATE_MARKET": "runner_ids",
@@ -69,6 +71,8 @@ def base(kind: str, market_id: int) -> dict[str, Any]:
         "SUBSCRIBE": {"market_id": market_id, "depth": 5},
         "VOID_TRADES": {"market_id": market_id, "after_ts": 1},
         "GO_LIVE_MARKET": {"market_id": market_id},
+        "ISSUE_KEY": {"account_id": 5},
+        "REVOKE_KEY": {"key_id": 1},
         "CREATE_MARKET": {"name": "x", "market_model": "EXCHANGE_ODDS", "book_type": "MULTI_RUNNER"},
         "ADD_RUNNERS": {"market_id": market_id, "runner_ids": [9]},
         "SETTLE_MARKET": {"market_id": market_id, "winner_runner_ids": [1]},

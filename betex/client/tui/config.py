@@ -30,6 +30,8 @@ class TuiConfig:
     """The account manual orders are placed (and cancelled) as."""
     seed: int = 1
     token: str | None = None
+    key: str | None = None
+    """An API key (`serve --auth keys`); manual orders then trade as its account."""
     poll_interval: float = 0.5
     """Seconds between polls of /metrics, /markets, /trades and /orders."""
     rate_window: float = 5.0
@@ -63,6 +65,7 @@ def config_from_flags(
     account_id: int = 1,
     seed: int = 1,
     token: str | None = None,
+    key: str | None = None,
 ) -> TuiConfig:
     """The CLI's flags as a config: `--bots N` deals N bots over the kinds, a per-kind flag
     overrides its share, and giving any bot count starts the bots once a market is selected."""
@@ -82,4 +85,5 @@ def config_from_flags(
         account_id=account_id,
         seed=seed,
         token=token,
+        key=key,
     )

@@ -62,10 +62,11 @@ class Session:
             cfg.url,
             no_ack=cfg.no_ack,
             token=cfg.token,
+            key=cfg.key,
             backoff=Backoff(initial=0.1, maximum=5.0),
             max_message_bytes=32 * 1024 * 1024 if cfg.high_throughput else 8 * 1024 * 1024,
         )
-        self.http = BetexHttp(cfg.url, timeout=2.0, token=cfg.token)
+        self.http = BetexHttp(cfg.url, timeout=2.0, token=cfg.token, key=cfg.key)
         self.depth = url_depth(cfg.url)
         self.user_q: asyncio.Queue[bytes] = asyncio.Queue()
         self.wake = asyncio.Event()

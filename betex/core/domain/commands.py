@@ -129,6 +129,29 @@ class ReduceOrder(NamedTuple):
     correlation_id: int = 0
 
 
+class CreateAccount(NamedTuple):
+    """A new trading account (its id is the engine's next). An admin command."""
+
+    name: str = ""
+    correlation_id: int = 0
+
+
+class IssueKey(NamedTuple):
+    """Record an API key for `account_id`. The server draws the key; only its hash (sha256, hex)
+    reaches the engine and the WAL, so neither can leak it. An admin command."""
+
+    account_id: int
+    key_hash: str
+    correlation_id: int = 0
+
+
+class RevokeKey(NamedTuple):
+    """Revoke key `key_id` (revoking a revoked key is a no-op ACK). An admin command."""
+
+    key_id: int
+    correlation_id: int = 0
+
+
 Command = (
     CreateMarket
     | AddRunners
@@ -145,6 +168,9 @@ Command = (
     | VoidTrades
     | SetAccountLimit
     | ReduceOrder
+    | CreateAccount
+    | IssueKey
+    | RevokeKey
 )
 
 ADMIN_COMMANDS: tuple[type, ...] = (
@@ -158,4 +184,7 @@ ADMIN_COMMANDS: tuple[type, ...] = (
     SettleMarket,
     VoidTrades,
     SetAccountLimit,
+    CreateAccount,
+    IssueKey,
+    RevokeKey,
 )

@@ -5,7 +5,9 @@ without touching state, then emits events, each applied as it is emitted. A fres
 the same events with `apply` therefore reaches the same state, byte for byte (`dump()`).
 
 Runtime protocol: ``begin_batch(ts)``, ``execute(cmd)`` per command (returns a Result, never
-raises on bad input), ``end_batch(n)`` → the batch's events ending in BATCH_PROCESSED.
+raises on bad input), ``end_batch(n)`` → the batch's events ending in BATCH_PROCESSED, or no
+events at all for a batch that changed nothing (every command rejected): then neither the seq
+nor the engine time moves, so the state hash does not change when nothing did.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from betex.core.domain import commands as C
 from betex.core.domain import state, validate
 from betex.core.domain.book.levels import Order
 from betex.core.domain.events import (
+    AccountCreated,
     AccountLimitSet,
     BatchProcessed,
     Event,
+    KeyIssued,
+    KeyRevoked,
     MarketCreated,
     MarketSettled,
     MarketStateChanged,
@@ -85,7 +90,17 @@ class Engine:
         self.risk = RiskBook()
         self.limits = self.risk.limits  # account → max_liability (the risk book's own dict)
         self.refs = validate.RecentRefs(self.config.duplicate_window_ns)
+        self.accounts: dict[int, str] = {}
+        """Accounts made by CREATE_ACCOUNT: id → name (open mode also trades under other ids)."""
+        self.next_account_id = 1
+        self.keys: dict[int, tuple[int, str, bool]] = {}
+        """API keys: key_id → (account_id, sha256 hex of the key, revoked)."""
+        self.next_key_id = 1
         self._batch: list[Event] = []
+        self._ts_before = 0
+        """Engine time before `begin_batch`, restored by an `end_batch` with nothing to record."""
+        self._seq_before = 0
+        """Seq at `begin_batch`: unchanged at `end_batch` means the batch emitted nothing."""
         self._handlers: dict[type, Callable[[Any], Result]] = {
             C.CreateMarket: self._create_market,
             C.AddRunners: self._add_runners,
@@ -102,6 +117,9 @@ class Engine:
             C.VoidTrades: self._void_trades,
             C.SetAccountLimit: self._set_limit,
             C.ReduceOrder: self._reduce,
+            C.CreateAccount: self._create_account,
+            C.IssueKey: self._issue_key,
+            C.RevokeKey: self._revoke_key,
         }
         self._appliers: dict[type, Callable[[Any], None]] = {
             MarketCreated: self._on_market_created,
@@ -115,12 +133,17 @@ class Engine:
             MarketVoided: self._on_market_voided,
             AccountLimitSet: self._on_limit,
             BatchProcessed: self._on_batch,
+            AccountCreated: self._on_account_created,
+            KeyIssued: self._on_key_issued,
+            KeyRevoked: self._on_key_revoked,
         }
 
     # ------------------------------------------------------------------ runtime protocol
 
     def begin_batch(self, ts: int) -> None:
         """Engine time for the batch: one clock read, recorded in every event it produces."""
+        self._ts_before = self.ts
+        self._seq_before = self.seq
         self.ts = ts
 
     def execute(self, cmd: object) -> Result:
@@ -135,6 +158,9 @@ class Engine:
         return handler(cmd)
 
     def end_batch(self, commands: int) -> list[Event]:
+        if self.seq == self._seq_before:  # nothing changed: no marker, the last event's time stays
+            self.ts = self._ts_before
+            return []
         self._emit(BatchProcessed(self.seq + 1, self.ts, 0, commands))
         batch = self._batch
         self._batch = []
@@ -293,6 +319,33 @@ class Engine:
             return bad
         self._emit(AccountLimitSet(self.seq + 1, self.ts, 0, c.account_id, c.max_liability))
         return Ack()
+
+    # ------------------------------------------------------------------ accounts and keys
+
+    def _create_account(self, c: C.CreateAccount) -> Result:
+        account_id = self.next_account_id
+        self._emit(AccountCreated(self.seq + 1, self.ts, 0, account_id, c.name))
+        return Ack({"account_id": account_id})
+
+    def _issue_key(self, c: C.IssueKey) -> Result:
+        if c.account_id not in self.accounts:
+            return Reject(R.BAD_REQUEST, f"unknown account {c.account_id} (CREATE_ACCOUNT first)")
+        h = c.key_hash
+        if len(h) != 64 or h.strip("0123456789abcdef"):
+            return Reject(R.BAD_REQUEST, "'key_hash' must be a sha256 digest in lowercase hex")
+        if any(k[1] == h for k in self.keys.values()):
+            return Reject(R.BAD_REQUEST, "that key is already issued")
+        key_id = self.next_key_id
+        self._emit(KeyIssued(self.seq + 1, self.ts, 0, key_id, c.account_id, h))
+        return Ack({"account_id": c.account_id, "key_id": key_id})
+
+    def _revoke_key(self, c: C.RevokeKey) -> Result:
+        key = self.keys.get(c.key_id)
+        if key is None:
+            return Reject(R.BAD_REQUEST, f"unknown key {c.key_id}")
+        if not key[2]:
+            self._emit(KeyRevoked(self.seq + 1, self.ts, 0, c.key_id, key[0]))
+        return Ack({"account_id": key[0], "key_id": c.key_id})
 
     # ------------------------------------------------------------------ orders
 
@@ -655,6 +708,18 @@ class Engine:
 
     def _on_batch(self, e: BatchProcessed) -> None:
         pass
+
+    def _on_account_created(self, e: AccountCreated) -> None:
+        self.accounts[e.account_id] = e.name
+        self.next_account_id = max(self.next_account_id, e.account_id + 1)
+
+    def _on_key_issued(self, e: KeyIssued) -> None:
+        self.keys[e.key_id] = (e.account_id, e.key_hash, False)
+        self.next_key_id = max(self.next_key_id, e.key_id + 1)
+
+    def _on_key_revoked(self, e: KeyRevoked) -> None:
+        account_id, key_hash, _revoked = self.keys[e.key_id]
+        self.keys[e.key_id] = (account_id, key_hash, True)
 
     # ------------------------------------------------------------------ views
 

@@ -133,6 +133,31 @@ class BatchProcessed(NamedTuple):
     commands: int  # commands drained in this batch
 
 
+class AccountCreated(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int  # 0: engine-wide
+    account_id: int
+    name: str
+
+
+class KeyIssued(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int  # 0: engine-wide
+    key_id: int
+    account_id: int
+    key_hash: str  # sha256 of the key, hex; the key itself is never recorded
+
+
+class KeyRevoked(NamedTuple):
+    seq: int
+    ts: int
+    market_id: int  # 0: engine-wide
+    key_id: int
+    account_id: int
+
+
 Event = (
     MarketCreated
     | RunnersAdded
@@ -145,6 +170,9 @@ Event = (
     | MarketVoided
     | AccountLimitSet
     | BatchProcessed
+    | AccountCreated
+    | KeyIssued
+    | KeyRevoked
 )
 
 TYPE_NAMES: dict[type[Any], str] = {
@@ -159,6 +187,9 @@ TYPE_NAMES: dict[type[Any], str] = {
     MarketVoided: "MARKET_VOIDED",
     AccountLimitSet: "ACCOUNT_LIMIT_SET",
     BatchProcessed: "BATCH_PROCESSED",
+    AccountCreated: "ACCOUNT_CREATED",
+    KeyIssued: "KEY_ISSUED",
+    KeyRevoked: "KEY_REVOKED",
 }
 TYPE_BY_NAME: dict[str, type[Any]] = {name: cls for cls, name in TYPE_NAMES.items()}
 

@@ -25,8 +25,10 @@ from betex.core.domain.validate import RecentRefs
 DUMP_VERSION: Final = 3
 READABLE_VERSIONS: Final = (1, 2, 3)
 """2: settled and voided markets are tombstones (the state's 11th element). 3: also orders carry
-`placed_ts` and markets `commission_bps` (appended to their rows). Versions 1 and 2 still load:
-0 for both new fields, and a version 1 settled market becomes a tombstone."""
+`placed_ts` and markets `commission_bps` (appended to their rows), and accounts with their key
+hashes follow as a 12th element once any exist (so a state without accounts hashes as before
+accounts existed). Versions 1 and 2 still load: 0 for both new fields, and a version 1 settled
+market becomes a tombstone."""
 
 
 class EngineState(Protocol):
@@ -42,6 +44,10 @@ class EngineState(Protocol):
     orders: dict[int, Order]
     refs: RecentRefs
     risk: RiskBook
+    accounts: dict[int, str]
+    next_account_id: int
+    keys: dict[int, tuple[int, str, bool]]
+    next_key_id: int
 
 
 def dump(eng: EngineState) -> bytes:
@@ -70,7 +76,7 @@ def dump(eng: EngineState) -> bytes:
                 m.commission_bps,
             )
         )
-    state = (
+    state: tuple[Any, ...] = (
         DUMP_VERSION,
         eng.seq,
         eng.ts,
@@ -83,6 +89,12 @@ def dump(eng: EngineState) -> bytes:
         sorted(eng.risk.limits.items()),
         [tuple(eng.tombstones[mid]) for mid in sorted(eng.tombstones)],
     )
+    if eng.accounts or eng.keys:
+        # Appended only when there are any, so a state without accounts dumps (and hashes)
+        # exactly as before accounts existed: old WALs replay to their old hashes.
+        accounts = sorted(eng.accounts.items())
+        keys = [(k, *eng.keys[k]) for k in sorted(eng.keys)]
+        state = (*state, (eng.next_account_id, accounts, eng.next_key_id, keys))
     out: bytes = msgpack.packb(state)
     return out
 
@@ -130,6 +142,12 @@ def restore(eng: EngineState, data: bytes) -> None:
         eng.refs.queue.append((ts_, a, r))
     for a, lim in limits:
         eng.risk.set_limit(a, lim, eng.markets)
+    if version >= 3 and len(state) > 11:  # accounts and key hashes, present once there are any
+        next_account_id, accounts, next_key_id, keys = state[11]
+        eng.next_account_id, eng.next_key_id = next_account_id, next_key_id
+        eng.accounts.update(accounts)
+        for key_id, account_id, key_hash, revoked in keys:
+            eng.keys[key_id] = (account_id, key_hash, revoked)
 
 
 def state_hash(eng: EngineState) -> str:

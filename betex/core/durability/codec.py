@@ -15,9 +15,12 @@ from typing import Any
 import msgpack
 
 from betex.core.domain.events import (
+    AccountCreated,
     AccountLimitSet,
     BatchProcessed,
     Event,
+    KeyIssued,
+    KeyRevoked,
     Leg,
     MarketCreated,
     MarketSettled,
@@ -47,6 +50,10 @@ EVENT_TYPES: dict[int, type[Any]] = {
     9: MarketVoided,
     10: AccountLimitSet,
     11: BatchProcessed,
+    # 12..20 left to the exchange-rules events (issue 15) so two branches cannot collide
+    21: AccountCreated,
+    22: KeyIssued,
+    23: KeyRevoked,
 }
 TAG_OF: dict[type[Any], int] = {cls: tag for tag, cls in EVENT_TYPES.items()}
 

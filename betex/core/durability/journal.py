@@ -18,6 +18,7 @@ import errno
 import fcntl
 import logging
 import os
+import shutil
 import struct
 import threading
 import time
@@ -84,6 +85,29 @@ def decode_key(key: bytes) -> int:
 
 # --------------------------------------------------------------------------------------------
 # Shared environments (one per WAL per process)
+
+
+DISK_SLACK_BYTES = 1 << 20
+"""Free space below which a failed write is blamed on a full disk: an LMDB commit writes whole
+pages, the meta page and a little more than the records themselves."""
+
+
+def disk_full_hint(path: Path, exc: BaseException, needed: int) -> str:
+    """ " (ENOSPC: ...)" when a failed write looks like a full disk, else "".
+
+    LMDB reports a full disk as ENOSPC on some filesystems and as EIO
+    ("mdb_txn_commit: Input/output error") on others, so the free space is checked as well.
+    """
+    code = getattr(exc, "errno", None)
+    try:
+        free: int | None = shutil.disk_usage(path).free
+    except OSError:
+        free = None
+    full = code == errno.ENOSPC or "No space left" in str(exc)
+    if not full and (free is None or free >= needed + DISK_SLACK_BYTES):
+        return ""
+    shown = "unknown" if free is None else f"{free} bytes"
+    return f" (ENOSPC: the filesystem of {path} is full: {shown} free, the write needed about {needed} bytes)"
 
 
 class _Gate:
@@ -423,7 +447,8 @@ class Journal:
                 self._failed = exc
                 raise
             except (lmdb.Error, OSError) as exc:
-                self._failed = WalFailure(f"WAL {self.wal_dir} write failed: {exc}")
+                hint = disk_full_hint(self.wal_dir, exc, nbytes)
+                self._failed = WalFailure(f"WAL {self.wal_dir} write failed: {exc}{hint}")
                 raise self._failed from exc
         self._last_seq = last
         self.commits += 1
@@ -487,7 +512,8 @@ class Journal:
         try:
             env.set_mapsize(new)
         except (lmdb.Error, OSError) as exc:
-            self._failed = WalFailure(f"WAL {self.wal_dir} could not grow map to {new} bytes: {exc}")
+            hint = disk_full_hint(self.wal_dir, exc, new - old)
+            self._failed = WalFailure(f"WAL {self.wal_dir} could not grow map to {new} bytes: {exc}{hint}")
             raise self._failed from exc
         finally:
             shared.gate.exit_exclusive()

@@ -163,6 +163,21 @@ def _account(body: Mapping[str, Any]) -> int:
     return v
 
 
+SESSION_ACCOUNT = 0
+"""`account_id` of an order command that omitted it: the server puts the connection's account
+there (keys mode), or refuses it as a missing field (open mode)."""
+
+
+def _trader(body: Mapping[str, Any]) -> int:
+    """The `account_id` of an order command: optional (the session's account in keys mode)."""
+    if body.get("account_id") is None:
+        return SESSION_ACCOUNT
+    v = _uint(body, "account_id", U32_MAX)
+    if v == 0:
+        raise _Bad(_BAD, "'account_id' must be in 1..4294967295 (0 is the house)")
+    return v
+
+
 def _opt_uint(body: Mapping[str, Any], name: str, limit: int, default: int) -> int:
     if body.get(name) is None:
         return default
@@ -370,7 +385,7 @@ def _unsubscribe(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> Unsubscr
 
 def _subscribe_orders(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> SubscribeOrders:
     from_seq = None if b.get("from_seq") is None else _uint(b, "from_seq", U64_MAX)
-    return SubscribeOrders(_account(b), from_seq, cid)
+    return SubscribeOrders(_trader(b), from_seq, cid)
 
 
 def _order_batch(msg_type: str, single: str) -> Callable[[Mapping[str, Any], int, ModelOf | None], Any]:
@@ -418,7 +433,7 @@ def _place_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c.
         side=str(side),
         price=_price(b, "price", model),
         size=_size(b, "size", model, True),
-        account_id=_account(b),
+        account_id=_trader(b),
         persistence=_enum(b, "persistence", _PERSISTENCE, _LAPSE),
         time_in_force=_enum(b, "time_in_force", _TIF, _GTC),
         min_fill_size=_size(b, "min_fill_size", model, False),
@@ -436,7 +451,7 @@ def _cancel_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c
     return c.CancelOrder(
         market_id=market_id,
         order_id=_uint(b, "order_id", U64_MAX),
-        account_id=_account(b),
+        account_id=_trader(b),
         size_reduction=_size(b, "size_reduction", model, False),
         correlation_id=cid,
     )
@@ -448,7 +463,7 @@ def _cancel_all(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.CancelA
         raise _Bad(RejectCode.INVALID_SIDE, f"'side' must be BACK, LAY, BUY or SELL, got {_show(side)}")
     return c.CancelAll(
         _uint(b, "market_id", U64_MAX),
-        _account(b),
+        _trader(b),
         cid,
         None if b.get("runner_id") is None else _uint(b, "runner_id", U32_MAX),
         None if side is None else str(side),
@@ -471,7 +486,7 @@ def _reduce_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> c
     return c.ReduceOrder(
         market_id=market_id,
         order_id=_uint(b, "order_id", U64_MAX),
-        account_id=_account(b),
+        account_id=_trader(b),
         expected_remaining=_remaining(b, "expected_remaining", model),
         new_remaining=_remaining(b, "new_remaining", model),
         correlation_id=cid,
@@ -483,7 +498,7 @@ def _replace_order(b: Mapping[str, Any], cid: int, model_of: ModelOf | None) -> 
     return c.ReplaceOrder(
         market_id=market_id,
         order_id=_uint(b, "order_id", U64_MAX),
-        account_id=_account(b),
+        account_id=_trader(b),
         new_price=_price(b, "new_price", model),
         correlation_id=cid,
     )
@@ -524,6 +539,19 @@ def _set_account_limit(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.
     if cents is None:
         raise _Bad(RejectCode.INVALID_SIZE, f"'max_liability' must be ≥ 0 with ≤ 2 decimals, got {_show(v)}")
     return c.SetAccountLimit(account_id, cents, cid)
+
+
+def _create_account(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.CreateAccount:
+    return c.CreateAccount(_str(b, "name", MAX_NAME, ""), cid)
+
+
+def _issue_key(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.IssueKey:
+    # The server draws the key and fills in its hash; a client never sends one.
+    return c.IssueKey(_account(b), "", cid)
+
+
+def _revoke_key(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.RevokeKey:
+    return c.RevokeKey(_uint(b, "key_id", U64_MAX), cid)
 
 
 _Parser = Callable[[Mapping[str, Any], int, ModelOf | None], ClientRequest]
@@ -586,6 +614,9 @@ _PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
         _reduce_order,
         frozenset({"market_id", "order_id", "account_id", "expected_remaining", "new_remaining"}),
     ),
+    "CREATE_ACCOUNT": (_create_account, frozenset({"name"})),
+    "ISSUE_KEY": (_issue_key, frozenset({"account_id"})),
+    "REVOKE_KEY": (_revoke_key, frozenset({"key_id"})),
 }
 _BATCH_FIELDS = frozenset({"market_id", "account_id", "instructions"})
 _PARSERS["PLACE_ORDERS"] = (_order_batch("PLACE_ORDERS", "PLACE_ORDER"), _BATCH_FIELDS)
@@ -615,6 +646,9 @@ MSG_TYPE_OF: dict[type, str] = {
     c.VoidTrades: "VOID_TRADES",
     c.SetAccountLimit: "SET_ACCOUNT_LIMIT",
     c.ReduceOrder: "REDUCE_ORDER",
+    c.CreateAccount: "CREATE_ACCOUNT",
+    c.IssueKey: "ISSUE_KEY",
+    c.RevokeKey: "REVOKE_KEY",
 }
 
 

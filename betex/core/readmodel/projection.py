@@ -31,9 +31,12 @@ from betex.core.domain.book import multi_runner
 from betex.core.domain.book.depth import Sides, depth_view, implied_book
 from betex.core.domain.engine import EngineConfig
 from betex.core.domain.events import (
+    AccountCreated,
     AccountLimitSet,
     BatchProcessed,
     Event,
+    KeyIssued,
+    KeyRevoked,
     Leg,
     MarketCreated,
     MarketSettled,
@@ -297,6 +300,9 @@ class Projection:
             MarketVoided: self._on_market_voided,
             AccountLimitSet: self._on_limit,
             BatchProcessed: None,
+            AccountCreated: None,  # accounts and keys: the server's auth table (betex.server.auth)
+            KeyIssued: None,
+            KeyRevoked: None,
         }
 
     # ------------------------------------------------------------------ applying events

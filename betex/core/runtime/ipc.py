@@ -77,6 +77,10 @@ COMMAND_TYPES: dict[int, type[Any]] = {
     13: C.VoidTrades,
     14: C.SetAccountLimit,
     15: C.ReduceOrder,
+    # 15..20 left to the exchange-rules commands (issue 15) so two branches cannot collide
+    21: C.CreateAccount,
+    22: C.IssueKey,
+    23: C.RevokeKey,
 }
 COMMAND_TAG: dict[type[Any], int] = {cls: tag for tag, cls in COMMAND_TYPES.items()}
 _R_REJECT, _R_ORDER, _R_MARKET, _R_ACK = 1, 2, 3, 4

@@ -15,7 +15,7 @@ import msgpack
 
 from betex.core.domain import commands as C
 from betex.core.domain.engine import Engine
-from betex.core.domain.events import Event
+from betex.core.domain.events import BatchProcessed, Event
 from betex.core.domain.ladder import TICKS
 from betex.core.domain.results import OrderResult, Result
 from tests.core.workload import market_cmd, order_cmd
@@ -26,11 +26,20 @@ T0 = 1_700_000_000 * SEC
 # Deliberate changes since the split, each in its own branch: settled markets leave the engine
 # (tombstones: results of late commands, dump v2), MARKET_CREATED gains commission_bps (events;
 # the stream without that appended field still hashes as before), orders keep placed_ts and
-# markets commission_bps (dump v3, which reads v1 and v2).
-GOLDEN_STATE_HASH = "3adce95fe271f5f0aa5d6b8ea5c204dd95a7f315d95633c922582c33721ff79d"
-GOLDEN_EVENTS_HASH = "be1759bd5e66761491edd637af2d226d4832cb9c13e0288151a99139eaf4bd10"
+# markets commission_bps (dump v3, which reads v1 and v2), no marker for a batch that changed
+# nothing (events: 12 fewer here).
+GOLDEN_STATE_HASH = "f8cc556edc4f587697273c44cf3aebbc3af63ffe3661ffe9aa0158e802b9e18e"
+GOLDEN_EVENTS_HASH = "acfdf3c24f435455f9b6aeb807827ce721315fd177db40a66a0001de93dace6a"
 GOLDEN_RESULTS_HASH = "cb0dc98341b9c1f693708a952bc36a47244c9b4d5649e3fd94ff03fc9efb22cc"
-GOLDEN_EVENT_COUNT = 783
+GOLDEN_EVENT_COUNT = 771
+"""Since issue 13 a batch whose commands were all rejected writes no BATCH_PROCESSED: 12 such
+batches in this workload, hence 12 events fewer (and other seqs) than the pinned stream before."""
+
+LEGACY_STATE_HASH = "3adce95fe271f5f0aa5d6b8ea5c204dd95a7f315d95633c922582c33721ff79d"
+LEGACY_EVENTS_HASH = "be1759bd5e66761491edd637af2d226d4832cb9c13e0288151a99139eaf4bd10"
+LEGACY_EVENT_COUNT = 783
+"""The stream with a marker after every batch, as WALs were written before issue 13: such a WAL
+must still replay to the state it always reached."""
 
 
 def _markets() -> list[C.CreateMarket]:
@@ -64,7 +73,7 @@ def _place(rng: random.Random, market: int) -> C.PlaceOrder:
                         persistence, tif, min_fill, ref)  # fmt: skip
 
 
-def golden_run() -> tuple[Engine, list[Event], list[Result]]:
+def golden_run(legacy: bool = False) -> tuple[Engine, list[Event], list[Result]]:
     """The workload: markets of every book type, a seeded mix of places, cancels, replaces and
     cancel-alls, liability limits, the in-play lifecycle, trade voids, settlement and a void."""
     eng = Engine()
@@ -84,7 +93,11 @@ def golden_run() -> tuple[Engine, list[Event], list[Result]]:
             if isinstance(r, OrderResult) and r.size_remaining:
                 acct = cmd.account_id if isinstance(cmd, (C.PlaceOrder, C.ReplaceOrder)) else 0
                 live.append((r.market_id, r.replacement_order_id or r.order_id, acct))
-        events.extend(eng.end_batch(len(cmds)))
+        got = eng.end_batch(len(cmds))
+        if legacy and not got:  # what the engine wrote before issue 13: a marker for every batch
+            got = [BatchProcessed(eng.seq + 1, ts, 0, len(cmds))]
+            eng.apply(got[0])
+        events.extend(got)
 
     run(list(_markets()))
     run([C.SetAccountLimit(3, 50_000), C.SetAccountLimit(4, 2_000)])
@@ -150,3 +163,14 @@ def test_golden_events_replay_and_reload_to_the_same_hash() -> None:
         fresh.apply(ev)
     assert fresh.state_hash() == GOLDEN_STATE_HASH
     assert Engine.load(eng.dump()).state_hash() == GOLDEN_STATE_HASH
+
+
+def test_an_old_wal_with_markers_for_rejected_batches_replays_to_its_old_hash() -> None:
+    _eng, events, results = golden_run(legacy=True)
+    assert len(events) == LEGACY_EVENT_COUNT
+    assert stream_hash(events) == LEGACY_EVENTS_HASH
+    assert stream_hash(results) == GOLDEN_RESULTS_HASH
+    fresh = Engine()
+    for ev in events:
+        fresh.apply(ev)
+    assert fresh.state_hash() == LEGACY_STATE_HASH

@@ -18,7 +18,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from betex.core.domain import commands as c
 from betex.core.domain.types import U32_MAX, U64_MAX, RejectCode
+from betex.core.protocol import parse
 from betex.core.protocol.parse import CLIENT_MSG_TYPES, WireError, parse_client_msg
 
 R = RejectCode
@@ -77,6 +79,9 @@ VALID: dict[str, dict[str, Any]] = {
         "expected_remaining": 10.0,
         "new_remaining": 4.0,
     },
+    "CREATE_ACCOUNT": {"name": "alice"},
+    "ISSUE_KEY": {"account_id": 7},
+    "REVOKE_KEY": {"key_id": 3},
 }
 for _body in VALID.values():
     _body["correlation_id"] = 9
@@ -92,6 +97,7 @@ SIZE_FIELDS = {
 }
 ID_FIELDS = {
     "market_id", "runner_id", "order_id", "account_id", "depth", "correlation_id", "after_ts", "from_seq",
+    "key_id",
 }  # fmt: skip
 ID_LIST_FIELDS = {"runner_ids", "trade_ids", "winner_runner_ids", "market_ids"}
 
@@ -169,7 +175,12 @@ def assert_well_typed(request: Any) -> None:
         if fields.get(name) is not None:  # CANCEL_ALL's runner_id filter is optional
             assert fields[name] <= U32_MAX
     if "account_id" in fields:
-        assert fields["account_id"] >= 1, "account 0 is the house"
+        # 0 only as "omitted" on an order command: the server binds it to the session's key or
+        # refuses it (tests/server/test_accounts.py); account 0, the house, never trades.
+        omitted_ok = isinstance(request, (c.PlaceOrder, c.CancelOrder, c.CancelAll, c.ReplaceOrder))
+        assert fields["account_id"] >= 1 or (omitted_ok and fields["account_id"] == parse.SESSION_ACCOUNT), (
+            "account 0 is the house"
+        )
     for name in ("price", "new_price", "size"):
         if name in fields:
             assert 0 < fields[name] <= 10**15

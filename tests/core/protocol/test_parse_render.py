@@ -16,6 +16,7 @@ from betex.core.domain.types import RejectCode
 from betex.core.protocol.parse import (
     CLIENT_MSG_TYPES,
     MAX_MESSAGE_BYTES,
+    SESSION_ACCOUNT,
     ListMarkets,
     OrderBatch,
     Subscribe,
@@ -274,6 +275,12 @@ def test_create_market_label_count_must_match() -> None:
                 commission_bps=250,
             ),
         ),
+        ({"CREATE_ACCOUNT": {"name": "alice"}}, c.CreateAccount("alice")),
+        ({"CREATE_ACCOUNT": {}}, c.CreateAccount("")),
+        ({"ISSUE_KEY": {"account_id": 7}}, c.IssueKey(7, "")),
+        ({"REVOKE_KEY": {"key_id": 3}}, c.RevokeKey(3)),
+        # account_id omitted on an order command: the session's account (keys mode)
+        ({"CANCEL_ALL": {"market_id": 1}}, c.CancelAll(1, 0)),
     ],
 )
 def test_message_parses(msg: dict[str, Any], expected: Any) -> None:
@@ -304,6 +311,9 @@ def test_every_message_type_is_covered_above() -> None:
         "CANCEL_ORDERS",
         "REPLACE_ORDERS",
         "REDUCE_ORDER",
+        "CREATE_ACCOUNT",
+        "ISSUE_KEY",
+        "REVOKE_KEY",
     }
 
 
@@ -342,7 +352,7 @@ def test_str_input_and_u64_correlation_id() -> None:
         b'{"SUBSCRIBE": {"market_id": 1, "depth": 0}}',
         b'{"SUBSCRIBE": {"market_id": 1, "depth": 351}}',
         b'{"SUBSCRIBE": {"market_id": "1"}}',
-        b'{"CANCEL_ALL": {"market_id": 1}}',
+        b'{"CANCEL_ALL": {"market_id": 1, "account_id": 0}}',  # omitted is the session account; 0 never
         b'{"CANCEL_ALL": {"market_id": 1, "account_id": 4294967296}}',
         b'{"SET_MARKET_STATE": {"market_id": 1, "market_state": "PAUSED"}}',
         b'{"SET_MARKET_STATE": {"market_id": 1, "market_state": "open"}}',
@@ -381,9 +391,17 @@ def test_bad_side_is_invalid_side(side: Any) -> None:
 
 
 def test_missing_required_fields_are_bad_request() -> None:
-    for field in ("market_id", "runner_id", "side", "size", "account_id", "price"):
+    for field in ("market_id", "runner_id", "side", "size", "price"):
         got = parse(place(**{field: ...}))
         assert error_code(got) == RejectCode.BAD_REQUEST, field
+
+
+def test_an_omitted_account_id_is_the_session_account() -> None:
+    # The server binds it to the connection's key, or answers ERROR BAD_REQUEST without one
+    # (tests/server/test_accounts.py); the parser only marks it.
+    got = parse(place(account_id=...))
+    assert isinstance(got, c.PlaceOrder)
+    assert got.account_id == SESSION_ACCOUNT
 
 
 def test_unknown_field_and_bad_enums_are_bad_request() -> None:

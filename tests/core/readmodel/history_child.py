@@ -34,7 +34,8 @@ def _finish(rng: random.Random, market: int) -> tuple[object, ...]:
 
 
 def stream(batches: int, seed: int = 0) -> list[list[Event]]:
-    """`batches` engine batches of events (each ends with BATCH_PROCESSED)."""
+    """Up to `batches` engine batches of events (each ends with BATCH_PROCESSED; a batch that
+    changed nothing writes no events and is left out)."""
     rng = random.Random(seed)
     engine = Engine()
     ts = T0
@@ -81,7 +82,9 @@ def stream(batches: int, seed: int = 0) -> list[list[Event]]:
                 market = market_id
             if isinstance(cmd, (C.SettleMarket, C.VoidMarket)) and market in engine.tombstones:
                 market = 0
-        out.append(engine.end_batch(len(cmds)))
+        events = engine.end_batch(len(cmds))
+        if events:
+            out.append(events)
     return out
 
 

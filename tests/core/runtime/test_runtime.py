@@ -107,6 +107,30 @@ def test_handlers_see_every_event_in_order_and_each_batch_ends_with_batch_proces
     assert max(b[-1].commands for b in batches_a) <= runtime.max_batch  # type: ignore[union-attr]
 
 
+def test_a_batch_of_rejects_writes_nothing_and_leaves_the_hash(journal: Journal) -> None:
+    rt = Runtime(Engine(), journal, ring_size=1024, wait_strategy="blocking-wait", max_batch=128)
+    seen: list[list[Event]] = []
+    rt.add_handler(lambda evs: seen.append(list(evs)))
+    rt.start()
+    try:
+        assert isinstance(rt.submit_with_response(market_cmd()).result(10), MarketResult)
+        before_hash, before_seq, before_bytes = (
+            rt.engine.state_hash(),
+            journal.last_seq,
+            journal.bytes_written,
+        )
+        for i in range(50):  # market 99 does not exist: every one is rejected
+            result = rt.submit_with_response(order_cmd(i)._replace(market_id=99)).result(10)
+            assert isinstance(result, Reject)
+        assert journal.last_seq == before_seq and journal.bytes_written == before_bytes
+        assert rt.engine.state_hash() == before_hash
+        assert all(not batch for batch in seen[1:])
+    finally:
+        rt.stop(timeout=30)
+    # Replayed from the WAL, the engine reaches the live hash.
+    assert recover(journal.data_dir)[0].state_hash() == before_hash
+
+
 def test_a_full_ring_answers_overloaded_and_loses_nothing_it_accepted(journal: Journal) -> None:
     rt = Runtime(Engine(), journal, ring_size=8)  # not started: the ring fills up
     assert rt.submit(market_cmd())
@@ -189,8 +213,9 @@ def test_engine_rejects_are_results_and_are_counted_by_code(journal: Journal) ->
 def test_one_clock_read_per_batch(journal: Journal) -> None:
     clock = FakeClockless()
     rt = Runtime(Engine(), journal, clock=clock)
+    rt.submit(market_cmd())  # a batch of rejects alone would write no events at all
     for i in range(100):
-        rt.submit(order_cmd(i, correlation_id=i))  # not started: all 100 land in one batch
+        rt.submit(order_cmd(i, correlation_id=i))  # not started: all 101 land in one batch
     rt.start()
     rt.stop(timeout=30)
     assert clock.calls == rt.metrics.batches == 1
