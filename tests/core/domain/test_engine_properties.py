@@ -141,7 +141,7 @@ def lifecycle_expectation(m: Any, cmd: Any) -> tuple[str, str, bool, bool] | str
     raise AssertionError(cmd)
 
 
-ORDER_COMMANDS = (C.PlaceOrder, C.CancelOrder, C.CancelAll, C.ReplaceOrder)
+ORDER_COMMANDS = (C.PlaceOrder, C.CancelOrder, C.CancelAll, C.ReplaceOrder, C.ReduceOrder)
 
 
 def late_reject(cmd: Any) -> set[str]:

@@ -177,7 +177,10 @@ def assert_well_typed(request: Any) -> None:
     if "account_id" in fields:
         # 0 only as "omitted" on an order command: the server binds it to the session's key or
         # refuses it (tests/server/test_accounts.py); account 0, the house, never trades.
-        omitted_ok = isinstance(request, (c.PlaceOrder, c.CancelOrder, c.CancelAll, c.ReplaceOrder))
+        omitted_ok = isinstance(
+            request,
+            (c.PlaceOrder, c.CancelOrder, c.CancelAll, c.ReplaceOrder, c.ReduceOrder, parse.SubscribeOrders),
+        )
         assert fields["account_id"] >= 1 or (omitted_ok and fields["account_id"] == parse.SESSION_ACCOUNT), (
             "account 0 is the house"
         )

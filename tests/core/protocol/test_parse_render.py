@@ -179,7 +179,7 @@ def test_create_market_label_count_must_match() -> None:
                 "REPLACE_ORDERS",
                 1,
                 (
-                    WireError(RejectCode.BAD_REQUEST, "missing field 'account_id'", 0, "REPLACE_ORDER"),
+                    c.ReplaceOrder(1, 4, SESSION_ACCOUNT, 260),  # the server binds or refuses it
                     WireError(RejectCode.BAD_REQUEST, "an instruction must be an object", 0, "REPLACE_ORDER"),
                 ),
             ),
