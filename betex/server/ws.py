@@ -126,6 +126,9 @@ async def _receive_loop(hub: Hub, conn: Connection, ws: web.WebSocketResponse) -
         if kind is text or kind is binary:
             stats.messages_in += 1
             on_message(hub, conn, msg.data)
+            pause = hub.backpressure(conn)
+            if pause is not None:  # the engine is behind: stop reading this client (TCP pushes back)
+                await pause
         elif kind is WSMsgType.ERROR:
             log.info("closing %s: %s", conn.peer, msg.data)
             return

@@ -31,6 +31,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 
 from betex.core.domain.events import Event
@@ -59,7 +60,9 @@ class EngineServer:
         self.runtime = runtime
         self.listener = EngineListener(path, wait_strategy or runtime.ring.wait_strategy, max_in_flight)
         # (frame, its results or the failure, WAL seq committed with it), or (None, events, 0)
-        self._outbox: deque[tuple[Incoming | None, list[Result] | BaseException | list[Event], int]] = deque()
+        self._outbox: deque[tuple[Incoming | None, list[Result] | BaseException | Sequence[Event], int]] = (
+            deque()
+        )
         self._held: deque[tuple[Incoming, list[Result], int]] = deque()  # replies awaiting their events
         self.listener.published_seq = runtime.journal.last_seq
         runtime.add_handler(self._on_events)
@@ -71,7 +74,7 @@ class EngineServer:
     def path(self) -> Path:
         return self.listener.path
 
-    def _on_events(self, events: list[Event]) -> None:  # runtime handler, on the WAL thread
+    def _on_events(self, events: Sequence[Event]) -> None:  # runtime handler, on the WAL thread
         if events:
             self._outbox.append((None, events, 0))
             self.listener.wake()
@@ -103,7 +106,7 @@ class EngineServer:
         while outbox:
             inc, results, seq = outbox.popleft()
             if inc is None:
-                events: list[Event] = results  # type: ignore[assignment]
+                events: Sequence[Event] = results  # type: ignore[assignment]
                 listener.publish(events[-1].seq, [encode_event(e) for e in events])
                 continue
             if isinstance(results, BaseException):
