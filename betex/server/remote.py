@@ -45,6 +45,7 @@ from betex.core.durability.journal import JournalReader
 from betex.core.runtime.ipc import (
     KIND_EVENTS,
     KIND_HELLO,
+    KIND_METRICS,
     ChannelClosed,
     ChannelError,
     EngineLink,
@@ -52,7 +53,7 @@ from betex.core.runtime.ipc import (
     replies_of,
 )
 from betex.core.runtime.loop import RuntimeStopped
-from betex.core.runtime.metrics import RuntimeMetrics
+from betex.core.runtime.metrics import Histogram, RuntimeMetrics
 
 log = logging.getLogger("betex.gateway")
 
@@ -69,13 +70,13 @@ _Queued = tuple[Command, "_Fut[Result] | None"]
 
 
 class LinkSeq:
-    """What the Hub and /metrics read from `runtime.journal`: here, the last seq received."""
-
-    durability = "engine process"
-    bytes_written = commits = events_written = map_size = 0
+    """What the Hub and /metrics read from `runtime.journal`: here, the last seq received, and
+    the engine's WAL figures as of its last metrics frame."""
 
     def __init__(self) -> None:
         self.last_seq = 0
+        self.durability = "unknown"
+        self.bytes_written = self.commits = self.events_written = self.map_size = 0
 
 
 class RemoteEngine:
@@ -97,6 +98,7 @@ class RemoteEngine:
         self._projection_seq = projection_seq
         self.loop = loop
         self.metrics = RuntimeMetrics()
+        self._gauges: dict[str, int] = {}
         self.journal = LinkSeq()
         self.link: EngineLink | None = None
         self.failed: BaseException | None = RuntimeStopped("not connected to the engine yet")
@@ -216,6 +218,8 @@ class RemoteEngine:
                 kind, a, body = decode_engine_frame(payload)
                 if kind == KIND_EVENTS:
                     self._events(a, body)
+                elif kind == KIND_METRICS:
+                    self._mirror_metrics(a)
                 elif kind == KIND_HELLO:
                     if self._hello is not None and not self._hello.done():
                         self._hello.set_result(a)
@@ -240,6 +244,33 @@ class RemoteEngine:
         if events:
             self._posted_seq = self.journal.last_seq = events[-1].seq
             self._on_events(events)
+
+    def _mirror_metrics(self, state: dict[str, Any]) -> None:
+        """The engine's runtime metrics as of its last frame: what this gateway's /metrics shows."""
+        m = self.metrics
+        (m.commands_total, m.events_total, m.batches, m.handler_errors, m.snapshots, m.snapshot_errors) = (
+            state["counters"]
+        )
+        m.rejects = dict(state["rejects"])
+        for name, value in state["gauges"].items():
+            if name not in self._gauges:
+                m.add_gauge(name, self._gauge_reader(name))
+            self._gauges[name] = value
+        for name, value in state["info"].items():
+            m.set_info(name, value)
+        for name, (counts, count, total, max_) in state["stages"].items():
+            h = m.stages.get(name) or Histogram()
+            h.counts, h.count, h.total, h.max = list(counts), count, total, max_
+            m.stages[name] = h
+        j = self.journal
+        g = self._gauges
+        j.bytes_written, j.commits = g.get("wal_bytes", 0), g.get("wal_commits", 0)
+        j.events_written, j.map_size = g.get("wal_events", 0), g.get("wal_map_size", 0)
+        j.durability = str(state["info"].get("durability", j.durability))
+
+    def _gauge_reader(self, name: str) -> Callable[[], int]:
+        gauges = self._gauges
+        return lambda: gauges[name]
 
     def _replies(self, link: EngineLink, first_id: int, body: Sequence[Any]) -> None:
         if first_id != link.replied + 1:

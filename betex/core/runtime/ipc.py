@@ -11,6 +11,7 @@ Wire (all integers little-endian):
     replies  = [1, first_id, [reply or nil, ...]]                      engine → gateway
     events   = [2, last_seq, [WAL record, ...]]                         engine → gateway
     hello    = [3, published_seq]                                       engine → gateway, first
+    metrics  = [4, {counters, rejects, gauges, info, stages}]           engine → gateway
 
 The engine publishes every committed event batch to every connection (`events`, the records in
 the WAL's own codec), and holds a batch's replies until the events they depend on have been
@@ -66,6 +67,7 @@ KIND_COMMANDS = 0
 KIND_REPLIES = 1
 KIND_EVENTS = 2
 KIND_HELLO = 3
+KIND_METRICS = 4
 DEFAULT_WINDOW = 16384  # commands a gateway may have un-replied (the ring size's default)
 _RECV_SIZE = 1 << 20
 _SPIN_CHECKS = 100
@@ -197,6 +199,11 @@ def encode_hello(published_seq: int) -> bytes:
     return payload
 
 
+def encode_metrics(state: dict[str, Any]) -> bytes:
+    payload: bytes = _pack((KIND_METRICS, state))
+    return payload
+
+
 def decode_engine_frame(payload: bytes) -> tuple[int, Any, Any]:
     """Any engine → gateway payload as (kind, a, b), undecoded inside:
 
@@ -208,6 +215,8 @@ def decode_engine_frame(payload: bytes) -> tuple[int, Any, Any]:
         kind = msg[0]
         if kind == KIND_HELLO:
             return KIND_HELLO, int(msg[1]), None
+        if kind == KIND_METRICS:
+            return KIND_METRICS, msg[1], None
         if kind in (KIND_REPLIES, KIND_EVENTS):
             return kind, msg[1], msg[2]
     except Exception as exc:
@@ -428,8 +437,8 @@ class EngineLink:
                 if kind == KIND_HELLO:
                     self.hello_seq = first_id
                     continue
-                if kind == KIND_EVENTS:
-                    continue  # a plain link does not keep a read model
+                if kind == KIND_EVENTS or kind == KIND_METRICS:
+                    continue  # a plain link keeps neither a read model nor the engine's metrics
                 replies = replies_of(body)
                 if first_id != self.replied + 1:
                     raise ChannelError(
@@ -683,6 +692,11 @@ class EngineListener:
             for peer in self.peers.values():
                 peer.conn.queue(payload)
         self.published_seq = last_seq
+
+    def broadcast(self, payload: bytes) -> None:
+        """Queue one payload to every connection (see `flush`)."""
+        for peer in self.peers.values():
+            peer.conn.queue(payload)
 
     def flush(self) -> None:
         """Write queued replies to every connection; what the kernel does not take now is sent
