@@ -258,7 +258,7 @@ class RemoteEngine:
             self._gauges[name] = value
         for name, value in state["info"].items():
             m.set_info(name, value)
-        for name, (counts, count, total, max_) in state["stages"].items():
+        for name, (counts, count, total, max_) in state.get("stages", {}).items():
             h = m.stages.get(name) or Histogram()
             h.counts, h.count, h.total, h.max = list(counts), count, total, max_
             m.stages[name] = h

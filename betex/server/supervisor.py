@@ -5,10 +5,14 @@ so the gateways share one port and the kernel spreads new connections over them;
 listens on a Unix socket in the data dir. It relays the children's stdout lines.
 
 Restart policy (docs/runtime.md "Processes"):
-- a child that exits while the service runs is restarted at once, gateways and engine alike;
-  the gateways answer OVERLOADED/503 while the engine is away and reconnect by themselves;
-- an engine that exits 3 (the WAL is held by another process) or 4 (damaged data) is not
-  restarted: the supervisor stops everything and exits with that status;
+- a gateway that exits while the service runs is restarted at once (its clients reconnect;
+  the other gateways' clients are unaffected);
+- the gateways answer OVERLOADED/503 while the engine is away and reconnect by themselves;
+- an engine killed by a signal (kill -9, OOM) is restarted at once; one that exits 1 (fail-stop:
+  its WAL write failed) is not: the gateways keep serving reads with `/health` 503, and the
+  supervisor exits 1 when stopped, as the in-process server does; one that exits 2, 3 (the WAL
+  is held by another process) or 4 (damaged data) is not either: the supervisor stops
+  everything and exits with that status;
 - more than `MAX_RESTARTS` restarts of one role within `RESTART_WINDOW_S` means a crash loop: the
   supervisor stops everything and exits 1.
 
@@ -40,7 +44,7 @@ MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
-NO_RESTART_CODES = (2, 3, 4)
+NO_RESTART_CODES = (1, 2, 3, 4)
 
 
 def say(message: str) -> None:
@@ -55,6 +59,17 @@ def default_gateways() -> int:
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(8, cores - 1))
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the supervisor dies, even by kill -9 (Linux),
+    so a killed service never leaves an engine holding the WAL lock."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux: children outlive a kill -9
+        pass
 
 
 class Child:
@@ -75,7 +90,7 @@ class Child:
             text=True,
             bufsize=1,
             pass_fds=self.pass_fds,
-            start_new_session=False,
+            preexec_fn=_die_with_parent,
         )
         threading.Thread(
             target=self._relay, args=(self.proc,), daemon=True, name=f"relay-{self.role}"
@@ -209,17 +224,24 @@ def _exit_code(child: Child, stop: threading.Event) -> int:
             f"error: {child.role} did not become ready in {START_TIMEOUT_S:.0f}s", file=sys.stderr, flush=True
         )
         return 1
+    if rc in NO_RESTART_CODES:
+        return rc  # the child said why on stderr (e.g. the WAL lock holder)
     print(f"error: {child.role} exited with status {rc} while starting", file=sys.stderr, flush=True)
-    return rc if rc in NO_RESTART_CODES else 1
+    return 1
 
 
 def _watch(children: list[Child], stop: threading.Event) -> int:
+    status = 0
     while not stop.wait(0.05):
         for child in children:
             rc = child.poll()
-            if rc is None:
+            if rc is None or (child.role == "engine" and status):
                 continue
             if child.role == "engine" and rc in NO_RESTART_CODES:
+                if rc == 1:  # fail-stop (the WAL failed): reads go on (503 health), no restart
+                    say("betex serve: the engine stopped (fail-stop, status 1); not restarting it")
+                    status = 1
+                    continue
                 print(
                     f"error: the engine exited with status {rc}; not restarting it",
                     file=sys.stderr,
@@ -239,7 +261,7 @@ def _watch(children: list[Child], stop: threading.Event) -> int:
                 return 1
             say(f"betex serve: {child.role} (pid {child.pid}) exited with status {rc}; restarting it")
             child.start()
-    return 0
+    return status
 
 
 def _stop_all(engine: Child, gateways: list[Child]) -> int:

@@ -33,6 +33,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from betex.core.domain.events import Event
 from betex.core.domain.results import Result
@@ -43,8 +44,8 @@ from betex.core.runtime.loop import ReplyBatch, Runtime, RuntimeStopped
 log = logging.getLogger(__name__)
 
 _IDLE_WAIT_S = 0.05
-METRICS_INTERVAL_S = 0.002
-"""At most one metrics frame per interval while replies flow; one more once it goes quiet."""
+STAGES_INTERVAL_S = 0.05
+"""Counters go to the gateways before every reply flush; the stage histograms at most this often."""
 _RING_FULL_PAUSE_S = 0.0005
 
 
@@ -71,8 +72,7 @@ class EngineServer:
         # frames taken but not yet (wholly) in the ring: (frame, commands already in, its replies)
         self._backlog: deque[tuple[Incoming, int, ReplyBatch]] = deque()
         self.failed: BaseException | None = None
-        self._metrics_sent_at = 0.0
-        self._metrics_dirty = False
+        self._stages_sent_at = 0.0
 
     @property
     def path(self) -> Path:
@@ -119,39 +119,34 @@ class EngineServer:
             held.append((inc, results, seq))  # type: ignore[arg-type]
         published = listener.published_seq
         if held and held[0][2] <= published:
-            self._metrics_dirty = True
-            self._send_metrics(False)  # before the replies: a gateway's /metrics counts them
+            self._send_metrics()  # before the replies: a gateway's /metrics counts them
         while held and held[0][2] <= published:
             inc, res, _seq = held.popleft()
             listener.reply(inc, res)
         listener.flush()
 
-    def _send_metrics(self, force: bool) -> None:
-        """Mirror the runtime's metrics to the gateways (they serve /metrics), rate-limited."""
-        now = time.monotonic()
-        if not self._metrics_dirty or (not force and now - self._metrics_sent_at < METRICS_INTERVAL_S):
-            return
+    def _send_metrics(self) -> None:
+        """Mirror the runtime's counters to the gateways (they serve /metrics) before replies,
+        so a client that got a reply sees it counted; the histograms at most every 50 ms."""
         m = self.runtime.metrics
-        self.listener.broadcast(
-            encode_metrics(
-                {
-                    "counters": [
-                        m.commands_total,
-                        m.events_total,
-                        m.batches,
-                        m.handler_errors,
-                        m.snapshots,
-                        m.snapshot_errors,
-                    ],
-                    "rejects": m.rejects_by_code(),
-                    "gauges": {name: fn() for name, fn in m._gauges.items()},  # noqa: SLF001
-                    "info": dict(m._info),  # noqa: SLF001
-                    "stages": {n: (h.counts, h.count, h.total, h.max) for n, h in m.stages.items()},
-                }
-            )
-        )
-        self._metrics_sent_at = now
-        self._metrics_dirty = False
+        state: dict[str, Any] = {
+            "counters": [
+                m.commands_total,
+                m.events_total,
+                m.batches,
+                m.handler_errors,
+                m.snapshots,
+                m.snapshot_errors,
+            ],
+            "rejects": m.rejects_by_code(),
+            "gauges": {name: fn() for name, fn in m._gauges.items()},  # noqa: SLF001
+            "info": dict(m._info),  # noqa: SLF001
+        }
+        now = time.monotonic()
+        if now - self._stages_sent_at >= STAGES_INTERVAL_S:
+            state["stages"] = {n: (h.counts, h.count, h.total, h.max) for n, h in m.stages.items()}
+            self._stages_sent_at = now
+        self.listener.broadcast(encode_metrics(state))
 
     def serve(self, stop: threading.Event, max_batch: int | None = None) -> None:
         """Run the ingress loop on this thread until `stop` is set, then drain and stop the runtime.
@@ -170,13 +165,10 @@ class EngineServer:
                     self._send_replies()  # the ring is full: read no more input for now
                     time.sleep(_RING_FULL_PAUSE_S)
                     continue
-                if listener.wait(METRICS_INTERVAL_S if self._metrics_dirty else _IDLE_WAIT_S):
+                if listener.wait(_IDLE_WAIT_S):
                     for inc in listener.take(max_batch):
                         backlog.append((inc, 0, self._done_callback(inc)))
                     self._publish_backlog()
-                else:
-                    self._send_metrics(True)
-                    listener.flush()
                 self._send_replies()
         except RuntimeStopped:
             pass
