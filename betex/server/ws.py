@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 
 from aiohttp import WSMsgType, web
 
@@ -27,6 +28,7 @@ from .hub import Hub
 log = logging.getLogger("betex.server.ws")
 
 _ADMIN = c.ADMIN_COMMANDS
+_PID = str(os.getpid())
 _PLACE = c.PlaceOrder
 
 
@@ -73,6 +75,7 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
         return error_response(401, "UNAUTHORIZED", "wrong admin token")
 
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, compress=False, autoping=True)
+    ws.headers["X-Betex-Pid"] = _PID  # which process serves it (gateways share one port)
     await ws.prepare(request)
     transport = request.transport
     if transport is None:  # the peer vanished during the upgrade
