@@ -73,6 +73,7 @@ class EngineServer:
         self._backlog: deque[tuple[Incoming, int, ReplyBatch]] = deque()
         self.failed: BaseException | None = None
         self._stages_sent_at = 0.0
+        self._metrics_at = (-1, -1)
 
     @property
     def path(self) -> Path:
@@ -147,6 +148,7 @@ class EngineServer:
             state["stages"] = {n: (h.counts, h.count, h.total, h.max) for n, h in m.stages.items()}
             self._stages_sent_at = now
         self.listener.broadcast(encode_metrics(state))
+        self._metrics_at = (m.batches, self.runtime.ring.depth)
 
     def serve(self, stop: threading.Event, max_batch: int | None = None) -> None:
         """Run the ingress loop on this thread until `stop` is set, then drain and stop the runtime.
@@ -169,6 +171,9 @@ class EngineServer:
                     for inc in listener.take(max_batch):
                         backlog.append((inc, 0, self._done_callback(inc)))
                     self._publish_backlog()
+                elif self._metrics_at != (runtime.metrics.batches, runtime.ring.depth):
+                    self._send_metrics()  # quiet now: the gateways get the final figures
+                    listener.flush()
                 self._send_replies()
         except RuntimeStopped:
             pass
