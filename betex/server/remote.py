@@ -293,10 +293,7 @@ class RemoteEngine:
         self.link = None
         self.failed = RuntimeStopped(f"engine connection lost: {exc}")
         log.error("lost the engine (%s); answering OVERLOADED until it is back", exc)
-        with contextlib.suppress(Exception):
-            self.loop.remove_reader(link.fileno())
-            self.loop.remove_writer(link.fileno())
-        link.close()
+        self._unwatch(link)
         unknown = Reject(
             RejectCode.OVERLOADED, "engine connection lost: the outcome is unknown (see /orders)"
         )
@@ -321,13 +318,23 @@ class RemoteEngine:
         if self._hello is not None and not self._hello.done():
             self._hello.set_exception(ChannelClosed(str(exc)))
 
+    def _unwatch(self, link: EngineLink) -> None:
+        """Stop watching the link's socket, and close it on the next loop turn: uvloop refuses
+        a new watcher on a reused fd number while the old one is still closing."""
+        fd = link.fileno()
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(fd)
+        with contextlib.suppress(Exception):
+            self.loop.remove_writer(fd)
+        self.loop.call_soon(link.close)
+
     async def run(self, on_ready: Callable[[], None]) -> None:
         """Connect, catch up, serve; reconnect whenever the engine goes away, until `close`."""
         while not self._closing:
             if self.link is None:
                 try:
                     await self._connect()
-                except (OSError, ChannelClosed, ChannelError, TimeoutError) as exc:
+                except (OSError, ChannelClosed, ChannelError, TimeoutError, RuntimeError) as exc:
                     log.debug("engine not reachable yet: %s", exc)
                     await asyncio.sleep(RECONNECT_S)
                     continue
@@ -391,7 +398,4 @@ class RemoteEngine:
         link = self.link
         if link is not None:
             self.link = None
-            with contextlib.suppress(Exception):
-                self.loop.remove_reader(link.fileno())
-                self.loop.remove_writer(link.fileno())
-            link.close()
+            self._unwatch(link)

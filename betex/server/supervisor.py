@@ -47,8 +47,12 @@ STOP_TIMEOUT_S = 60.0
 NO_RESTART_CODES = (1, 2, 3, 4)
 
 
+_PRINT = threading.Lock()  # the relay threads and the main thread share stdout: whole lines
+
+
 def say(message: str) -> None:
-    print(message, flush=True)
+    with _PRINT:
+        print(message, flush=True)
 
 
 def default_gateways() -> int:
@@ -104,7 +108,7 @@ class Child:
                 self.ready.set()
             if "listening on http://" in line:
                 continue  # the supervisor says where the service listens
-            print(line, flush=True)
+            say(line)
 
     @property
     def pid(self) -> int:
