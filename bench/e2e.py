@@ -462,6 +462,7 @@ def main() -> None:
         help="ack phase: commands per second (0: half the measured no_ack rate)",
     )
     p.add_argument("--gateways", type=int, default=None, help="serve --gateways N (default: serve's default)")
+    p.add_argument("--window", type=int, default=0, help="serve --window N (default: serve's default)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--bots", action="store_true", help="also drive the server with `betex bots`")
     p.add_argument("--bots-rate", type=float, default=2_000, help="bots ack phase: commands per second")
@@ -480,6 +481,8 @@ def main() -> None:
     pipeline = run_pipeline(args.quick)
     root = Path(tempfile.mkdtemp(prefix="betex-e2e-"))
     extra_flags: tuple[str, ...] = () if args.gateways is None else ("--gateways", str(args.gateways))
+    if args.window:
+        extra_flags += ("--window", str(args.window))
     flood: subprocess.Popen[str] | None = None
     proc, hostport = start_server(root / "data", args.durability, root / "serve.log", extra_flags)
     try:

@@ -50,7 +50,7 @@ class ServerConfig:
     gateway_index: int = 0
     """`betex gateway`: 0 is the one that saves projection.snap on a clean stop."""
     window: int = 0
-    """`betex gateway`: commands it may have un-replied at the engine (0: the ring size)."""
+    """`betex gateway`: commands it may have un-replied at the engine (0: 1024, at most the ring size)."""
 
     def validate(self) -> ServerConfig:
         """Raise ConfigError with a message a user can act on; return self for chaining."""

@@ -27,6 +27,7 @@ from betex.core.runtime.gctune import tune_for_engine
 from betex.core.runtime.loop import Runtime, RuntimeStopped
 
 from .config import ServerConfig
+from .run import SWITCH_INTERVAL_S
 
 log = logging.getLogger("betex.engine")
 
@@ -49,6 +50,9 @@ def run_engine(config: ServerConfig) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # three threads share one GIL here (ingress, engine, WAL): without a short switch interval
+    # the ingress thread waits up to 5 ms for the engine thread at every hand-over (run.py)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     socket_path = Path(config.engine_socket or default_socket(data_dir))

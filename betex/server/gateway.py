@@ -39,6 +39,11 @@ from .run import SWITCH_INTERVAL_S, _bound_port, _say_goodbye, say
 log = logging.getLogger("betex.gateway")
 
 DRAIN_TIMEOUT_S = 30.0
+DEFAULT_WINDOW = 1024
+"""Commands a gateway may have un-replied at the engine unless `--window` says otherwise (at
+most the ring size). Enough to keep the engine's batches full at the rates measured here
+(docs/runtime.md), and small: a command from a quiet client waits behind at most this many
+of a flooding one's (fairness)."""
 
 
 async def serve_gateway(config: ServerConfig) -> int:
@@ -63,7 +68,7 @@ async def serve_gateway(config: ServerConfig) -> int:
     remote = RemoteEngine(
         config.engine_socket,
         data_dir,
-        config.window or config.ring_size,
+        config.window or min(DEFAULT_WINDOW, config.ring_size),
         hub.on_events,
         hub.projection_seq,
         loop,
