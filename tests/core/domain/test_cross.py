@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from betex.core.protocol.parse import parse_client_msg
-
 from betex.core.domain import commands as C
 from betex.core.domain.engine import Engine
 from betex.core.domain.results import MarketResult, OrderResult, Reject
 from betex.core.domain.types import RejectCode
+from betex.core.protocol.parse import parse_client_msg
 from tests.core.harness import Harness
 
 
