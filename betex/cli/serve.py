@@ -151,7 +151,7 @@ def register_processes(app: typer.Typer) -> None:
     """`betex engine` and `betex gateway`: the two halves of `betex serve --gateways N`, each
     runnable alone (recipes compose them)."""
 
-    @app.command("engine")
+    @app.command("engine", epilog=epilog("engine"))
     def _engine(
         data_dir: DataDirOption = default_data_dir(),
         socket_path: Annotated[
@@ -202,7 +202,7 @@ def register_processes(app: typer.Typer) -> None:
         ).validate()
         raise typer.Exit(run_engine(config))
 
-    @app.command("gateway")
+    @app.command("gateway", epilog=epilog("gateway"))
     def _gateway(
         engine_socket: Annotated[
             Path | None,

@@ -334,8 +334,12 @@ class RemoteEngine:
             if self.link is None:
                 try:
                     await self._connect()
-                except (OSError, ChannelClosed, ChannelError, TimeoutError, RuntimeError) as exc:
+                except (OSError, ChannelClosed, TimeoutError) as exc:
                     log.debug("engine not reachable yet: %s", exc)
+                    await asyncio.sleep(RECONNECT_S)
+                    continue
+                except Exception as exc:  # anything else: say so, and keep trying (never give up)
+                    log.warning("connecting to the engine failed: %s: %s; retrying", type(exc).__name__, exc)
                     await asyncio.sleep(RECONNECT_S)
                     continue
                 on_ready()
