@@ -319,14 +319,16 @@ class RemoteEngine:
             self._hello.set_exception(ChannelClosed(str(exc)))
 
     def _unwatch(self, link: EngineLink) -> None:
-        """Stop watching the link's socket, and close it on the next loop turn: uvloop refuses
-        a new watcher on a reused fd number while the old one is still closing."""
+        """Stop watching the link's socket, then close it (the link never closes it by itself,
+        `close_on_error`: uvloop keeps a dead watcher for an fd closed while watched, and then
+        refuses any new watcher on that fd number)."""
         fd = link.fileno()
-        with contextlib.suppress(Exception):
-            self.loop.remove_reader(fd)
-        with contextlib.suppress(Exception):
-            self.loop.remove_writer(fd)
-        self.loop.call_soon(link.close)
+        if fd >= 0:
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(fd)
+            with contextlib.suppress(Exception):
+                self.loop.remove_writer(fd)
+        link.close()
 
     async def run(self, on_ready: Callable[[], None]) -> None:
         """Connect, catch up, serve; reconnect whenever the engine goes away, until `close`."""
@@ -353,6 +355,7 @@ class RemoteEngine:
             sock.close()
             raise
         link = EngineLink(sock, self.window)
+        link.conn.close_on_error = False  # `_unwatch` closes it, after the loop stopped watching
         self.link = link
         self._hello = self.loop.create_future()
         self._catching_up = True

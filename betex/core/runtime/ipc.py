@@ -281,11 +281,14 @@ class Connection:
     (partial writes are kept for the next flush), so many frames go out in one `send`.
     """
 
-    __slots__ = ("sock", "_reader", "_out", "closed", "bytes_in", "bytes_out")
+    __slots__ = ("sock", "_reader", "_out", "closed", "bytes_in", "bytes_out", "close_on_error")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
         self.sock = sock
+        self.close_on_error = True
+        """False: on EOF or a reset, raise ChannelClosed but leave the socket open for the owner
+        to close (an event loop must stop watching an fd before it is closed)."""
         self._reader = FrameReader()
         self._out = bytearray()
         self.closed = False
@@ -314,7 +317,7 @@ class Connection:
             except (BlockingIOError, InterruptedError):
                 return False
             except OSError as exc:  # EPIPE, ECONNRESET: the peer is gone
-                self.close()
+                self._gone()
                 raise ChannelClosed(f"peer gone while sending: {exc}") from exc
             del out[:n]
             self.bytes_out += n
@@ -342,19 +345,24 @@ class Connection:
         except (BlockingIOError, InterruptedError):
             return []
         except OSError as exc:
-            self.close()
+            self._gone()
             raise ChannelClosed(f"peer gone while receiving: {exc}") from exc
         if not data:
-            self.close()
+            self._gone()
             raise ChannelClosed("peer closed the connection")
         self.bytes_in += len(data)
         return self._reader.feed(data)
 
-    def close(self) -> None:
-        if not self.closed:
+    def _gone(self) -> None:
+        if self.close_on_error:
+            self.close()
+        else:
             self.closed = True
-            with contextlib.suppress(OSError):
-                self.sock.close()
+
+    def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
 
 # ---------------------------------------------------------------------------- gateway end
