@@ -286,6 +286,8 @@ def _stop_all(engine: Child, gateways: list[Child]) -> int:
                 )
                 child.proc.kill()
                 rc = child.proc.wait()
+            if rc == -signal.SIGTERM and not child.ready.is_set():
+                rc = 0  # stopped while starting, before its handlers were in: it had taken nothing
             if rc != 0 and worst == 0:
                 worst = rc
     return worst

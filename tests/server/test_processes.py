@@ -106,6 +106,7 @@ def test_sigterm_drains_every_process_and_exits_0(
     data_dir: Path, server_factory: Callable[..., ServerProcess]
 ) -> None:
     server = server_factory(data_dir, "--gateways", "2", "--durability", "async")
+    pids(server)  # both gateways up
     n = 600
 
     async def run() -> tuple[set[int], int]:
