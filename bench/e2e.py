@@ -15,8 +15,24 @@
    (market makers, noise and informed traders): flat out with `--no-ack`, then with acks at
    `--bots-rate`; its own summary (HDR histogram, open loop) gives throughput and latency.
 
-Prints a table, then as its LAST line one JSON object (`no_ack_commands_per_s`, `ack_p50_ms`,
-`ack_p99_ms`, `ack_p999_ms`, ...). Usage: `python bench/e2e.py [--quick] [--durability sync]`.
+The server is `betex serve --gateways N` (default: what `serve` picks for the cores; 0: the
+in-process server). In the same run the bench also measures:
+
+0. the in-process engine + WAL figure (`bench/pipeline.py --quick`, its default strategy), the
+   limit the end-to-end figure is compared with (`e2e_ratio`);
+4. fairness: one client at a low acked rate alone, then the same beside a no_ack flood from
+   another client process (`fair_p99_ratio`);
+and, during the no_ack phase, the server processes' CPU seconds per wall second
+(`server_cpu_cores`, from /proc) and `dropped` (commands sent but never executed).
+
+It never leaves a child behind: the server runs in its own session and is killed by process
+group in a `finally`, and every load client has a timeout.
+
+Prints a table, then as its LAST line one JSON object (`pipeline_commands_per_s`,
+`no_ack_commands_per_s`, `e2e_ratio`, `commands_sent`, `commands_executed`, `dropped`,
+`ack_rate`, `ack_p50_ms`, `ack_p99_ms`, `fair_p99_ms_alone`, `fair_p99_ms_with_flood`,
+`fair_p99_ratio`, `server_cpu_cores`, ...).
+Usage: `python bench/e2e.py [--quick] [--durability sync] [--gateways N]`.
 """
 
 from __future__ import annotations
@@ -56,13 +72,16 @@ MARKET = {
 # ----------------------------------------------------------------------------- server process
 
 
-def start_server(data_dir: Path, durability: str, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data_dir: Path, durability: str, log_path: Path, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen[bytes], str]:
     out = open(log_path, "wb")  # noqa: SIM115 - kept open for the server's lifetime
     proc = subprocess.Popen(
         [sys.executable, "-m", "betex", "serve", "--port", "0", "--data-dir", str(data_dir),
          "--durability", durability, "--log-level", "warning",
-         "--rate-per-account", "0"],  # throughput is measured, not limited
+         "--rate-per-account", "0", *extra],  # throughput is measured, not limited
         stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,  # its own process group: `kill_tree` takes the engine and gateways too
     )  # fmt: skip
     try:  # Ctrl-C or any failure while waiting must not leave the server running
         deadline = time.monotonic() + 30
@@ -74,7 +93,7 @@ def start_server(data_dir: Path, durability: str, log_path: Path) -> tuple[subpr
                 while time.monotonic() < deadline:
                     try:
                         with urllib.request.urlopen(url + "/health", timeout=1) as r:
-                            if r.status == 200:
+                            if r.status == 200 and ("--gateways" not in text or ": ready (" in text):
                                 return proc, hostport
                     except OSError:
                         time.sleep(0.05)
@@ -82,11 +101,46 @@ def start_server(data_dir: Path, durability: str, log_path: Path) -> tuple[subpr
                 break
             time.sleep(0.05)
     except BaseException:
-        proc.kill()
-        proc.wait()
+        kill_tree(proc)
         raise
-    proc.kill()
+    kill_tree(proc)
     raise SystemExit(f"server did not start:\n{log_path.read_text(errors='replace')}")
+
+
+def kill_tree(proc: subprocess.Popen[Any]) -> None:
+    """SIGKILL the server's whole process group (supervisor, engine, gateways) and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def server_pids(proc: subprocess.Popen[Any]) -> list[int]:
+    """The server's processes: the one started and its descendants (from /proc)."""
+    out, todo = [], [proc.pid]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                todo += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """utime + stime of each process, in seconds (/proc/<pid>/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def get_json(hostport: str, path: str) -> Any:
@@ -206,17 +260,24 @@ def client_no_ack(hostport: str, market_id: int, n: int, seed: int, batch: int =
         if i % (step * 64) == 0:
             _discard_incoming(sock)
     t_sent = time.perf_counter()
+    done = 0
     while True:
         done = get_json(hostport, "/metrics")["commands_total"] - base
         if done >= n:
             break
-        if time.perf_counter() - t_sent > 120:
-            raise SystemExit(f"server processed only {done}/{n} commands")
+        if time.perf_counter() - t_sent > 60:
+            break  # reported as dropped
         _discard_incoming(sock)
         time.sleep(0.01)
     t_done = time.perf_counter()
     sock.close()
-    return {"commands": n, "send_s": t_sent - t0, "total_s": t_done - t0, "commands_per_s": n / (t_done - t0)}
+    return {
+        "commands": n,
+        "executed": done,
+        "send_s": t_sent - t0,
+        "total_s": t_done - t0,
+        "commands_per_s": done / (t_done - t0),
+    }
 
 
 def _discard_incoming(sock: socket.socket) -> None:
@@ -369,10 +430,30 @@ def client_main(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
-def run_client(role: str, hostport: str, market_id: int, **kw: Any) -> dict[str, Any]:
+def _client_cmd(role: str, hostport: str, market_id: int, **kw: Any) -> list[str]:
     cmd = [sys.executable, __file__, "--role", role, "--hostport", hostport, "--market-id", str(market_id)]
     for k, v in kw.items():
         cmd += [f"--{k.replace('_', '-')}", str(v)]
+    return cmd
+
+
+def start_client(role: str, hostport: str, market_id: int, **kw: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        _client_cmd(role, hostport, market_id, **kw), stdout=subprocess.DEVNULL, text=True, cwd=REPO
+    )
+
+
+def run_pipeline(quick: bool) -> float:
+    """The in-process engine + WAL figure of this run (bench/pipeline.py, default strategy, sync)."""
+    cmd = [sys.executable, str(REPO / "bench" / "pipeline.py"), "--quick"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO)
+    if out.returncode != 0:
+        raise SystemExit(f"bench/pipeline.py failed:\n{out.stderr}")
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["commands_per_s"])
+
+
+def run_client(role: str, hostport: str, market_id: int, **kw: Any) -> dict[str, Any]:
+    cmd = _client_cmd(role, hostport, market_id, **kw)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
     if out.returncode != 0:
         raise SystemExit(f"load client failed:\n{out.stderr}")
@@ -410,7 +491,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="short run (CI smoke)")
     p.add_argument("--durability", default="sync", choices=("sync", "async"))
-    p.add_argument("--rate", type=int, default=10_000, help="ack phase: commands per second")
+    p.add_argument(
+        "--rate",
+        type=int,
+        default=0,
+        help="ack phase: commands per second (0: half the measured no_ack rate)",
+    )
+    p.add_argument("--gateways", type=int, default=None, help="serve --gateways N (default: serve's default)")
+    p.add_argument("--window", type=int, default=0, help="serve --window N (default: serve's default)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--batch", type=int, default=100, help="instructions per PLACE_ORDERS (batched phase)")
     p.add_argument("--bots", action="store_true", help="also drive the server with `betex bots`")
@@ -427,20 +515,50 @@ def main() -> None:
 
     n_no_ack = 30_000 if args.quick else 200_000
     ack_seconds = 2.0 if args.quick else 10.0
+    pipeline = run_pipeline(args.quick)
     root = Path(tempfile.mkdtemp(prefix="betex-e2e-"))
-    proc, hostport = start_server(root / "data", args.durability, root / "serve.log")
+    extra_flags: tuple[str, ...] = () if args.gateways is None else ("--gateways", str(args.gateways))
+    if args.window:
+        extra_flags += ("--window", str(args.window))
+    flood: subprocess.Popen[str] | None = None
+    proc, hostport = start_server(root / "data", args.durability, root / "serve.log", extra_flags)
     try:
         market_id = create_market(hostport)
         run_client("client-no-ack", hostport, market_id, n=2_000, seed=args.seed + 1)  # warm-up
+        pids = server_pids(proc)
+        cpu0, w0 = cpu_seconds(pids), time.perf_counter()
         no_ack = run_client("client-no-ack", hostport, market_id, n=n_no_ack, seed=args.seed, batch=0)
+        cpu1, w1 = cpu_seconds(pids), time.perf_counter()
+        cpu_by_pid = {pid: cpu1.get(pid, 0.0) - cpu0.get(pid, 0.0) for pid in pids}
+        server_cpu = sum(cpu_by_pid.values()) / (w1 - w0)
         wait_caught_up(hostport)
         no_ack_batched = run_client(
             "client-no-ack", hostport, market_id, n=n_no_ack, seed=args.seed + 3, batch=args.batch
         )
         wait_caught_up(hostport)  # the ack phase must not pay for the no_ack phase's projection lag
+        rate = args.rate or max(100, int(no_ack["commands_per_s"] / 2))
         ack = run_client(
-            "client-ack", hostport, market_id, rate=args.rate, seconds=ack_seconds, seed=args.seed + 2
+            "client-ack", hostport, market_id, rate=rate, seconds=ack_seconds, seed=args.seed + 2
         )
+        wait_caught_up(hostport)
+        fair_rate, fair_s = 200, (2.0 if args.quick else 4.0)
+        alone = run_client(
+            "client-ack", hostport, market_id, rate=fair_rate, seconds=fair_s, seed=args.seed + 3
+        )
+        wait_caught_up(hostport)
+        flood = start_client(
+            "client-no-ack",
+            hostport,
+            market_id,
+            n=int(no_ack["commands_per_s"] * (fair_s + 3)),
+            seed=args.seed + 4,
+        )
+        time.sleep(0.5)  # the flood is on
+        with_flood = run_client(
+            "client-ack", hostport, market_id, rate=fair_rate, seconds=fair_s, seed=args.seed + 5
+        )
+        flood.wait(180)
+        flood = None
         bots_no_ack = bots_ack = None
         if args.bots:
             bot_seconds = 3.0 if args.quick else 10.0
@@ -450,15 +568,30 @@ def main() -> None:
             bots_ack = run_bots(hostport, market_id, bot_seconds, args.bots_rate, False, args.seed + 1)
         metrics = get_json(hostport, "/metrics")
     finally:
+        if flood is not None:
+            flood.kill()
+            flood.wait()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(60)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            pass
+        kill_tree(proc)  # whatever is left of the group (nothing after a clean stop)
         shutil.rmtree(root, ignore_errors=True)
 
+    dropped = no_ack["commands"] - no_ack["executed"]
+    e2e_ratio = no_ack["commands_per_s"] / pipeline if pipeline else 0.0
+    fair_ratio = with_flood["p99_ms"] / alone["p99_ms"] if alone["p99_ms"] else 0.0
     rows = [
         ("durability", args.durability, ""),
+        ("gateways", "default" if args.gateways is None else str(args.gateways), "processes"),
+        ("pipeline (engine+WAL, in-process)", f"{pipeline:,.0f}", "cmd/s (bench/pipeline.py --quick)"),
+        ("e2e ratio", f"{e2e_ratio:.2f}", "no_ack / pipeline"),
+        ("no_ack dropped", f"{dropped:,}", f"of {no_ack['commands']:,} sent"),
+        ("server CPU", f"{server_cpu:.2f}", "cores during the no_ack phase"),
+        *[(f"  pid {pid}", f"{sec / (w1 - w0):.2f}", "cores") for pid, sec in sorted(cpu_by_pid.items())],
+        ("fair p99 alone", f"{alone['p99_ms']:.2f}", f"ms at {fair_rate}/s"),
+        ("fair p99 with a flood", f"{with_flood['p99_ms']:.2f}", "ms"),
         ("no_ack commands", f"{no_ack['commands']:,}", ""),
         ("no_ack throughput", f"{no_ack['commands_per_s']:,.0f}", "cmd/s (committed, per /metrics)"),
         ("no_ack client send time", f"{no_ack['send_s']:.2f}", "s"),
@@ -468,7 +601,7 @@ def main() -> None:
             "cmd/s (PLACE_ORDERS; same mix, same server)",
         ),
         ("batched / unbatched", f"{no_ack_batched['commands_per_s'] / no_ack['commands_per_s']:.2f}", "×"),
-        ("ack rate (open loop)", f"{ack['rate']:,}", "cmd/s"),
+        ("ack rate (open loop)", f"{ack['rate']:,}", "cmd/s (half the no_ack figure unless --rate)"),
         (
             "ack replies",
             f"{ack['replies']:,}",
@@ -507,12 +640,22 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "pipeline_commands_per_s": round(pipeline, 1),
                 "no_ack_commands_per_s": round(no_ack["commands_per_s"], 1),
                 "no_ack_batched_commands_per_s": round(no_ack_batched["commands_per_s"], 1),
                 "batch": args.batch,
                 "batched_over_unbatched": round(
                     no_ack_batched["commands_per_s"] / no_ack["commands_per_s"], 2
                 ),
+                "e2e_ratio": round(e2e_ratio, 3),
+                "commands_sent": no_ack["commands"],
+                "commands_executed": no_ack["executed"],
+                "dropped": dropped,
+                "fair_p99_ms_alone": round(alone["p99_ms"], 3),
+                "fair_p99_ms_with_flood": round(with_flood["p99_ms"], 3),
+                "fair_p99_ratio": round(fair_ratio, 3),
+                "server_cpu_cores": round(server_cpu, 3),
+                "cpu_cores_by_pid": {str(k): round(v / (w1 - w0), 3) for k, v in cpu_by_pid.items()},
                 "ack_p50_ms": round(ack["p50_ms"], 3),
                 "ack_p99_ms": round(ack["p99_ms"], 3),
                 "ack_p999_ms": round(ack["p999_ms"], 3),

@@ -2,7 +2,9 @@
 # crash-recovery: kill -9 a loaded server and prove nothing it acknowledged was lost.
 #
 # Serves with the default `sync` durability, loads it with `betex bots` (acks on) plus a recorder
-# client that writes down every order id the server acknowledged, `kill -9`s the server mid-load,
+# client that writes down every order id the server acknowledged. Mid-load it first `kill -9`s
+# the engine process alone (the gateways answer OVERLOADED until `serve`'s supervisor has
+# restarted it, and the recorder keeps trading through it), then `kill -9`s the whole server,
 # restarts it on the same data dir, and checks that every acknowledged order is in the WAL and
 # served by the restarted server's /orders, and that `betex wal inspect --verify` passes.
 #
@@ -61,7 +63,28 @@ for _ in $(seq 1 200); do
     sleep 0.1
 done
 log "bots and recorder are trading"
-sleep "$LOAD_S"
+ENGINE_PID=$(sed -n 's/.*ready (engine pid \([0-9]*\),.*/\1/p' "$WORK/serve-1.log" | head -n 1)
+if [[ -n $ENGINE_PID ]]; then
+    sleep "$(awk "BEGIN { print $LOAD_S / 2 }")"
+    kill -KILL "$ENGINE_PID"
+    log "killed the engine process (pid $ENGINE_PID, kill -9)"
+    for _ in $(seq 1 300); do
+        grep -q "engine (pid $ENGINE_PID) exited with status -9; restarting it" "$WORK/serve-1.log" &&
+            http_get /health >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    http_get /health >/dev/null 2>&1 || fail "the engine did not come back (see serve-1.log)"
+    BEFORE=$(wc -l <"$WORK/acked.txt" | tr -d ' ')
+    for _ in $(seq 1 100); do
+        [[ $(wc -l <"$WORK/acked.txt" | tr -d ' ') -gt $BEFORE ]] && break
+        sleep 0.1
+    done
+    [[ $(wc -l <"$WORK/acked.txt" | tr -d ' ') -gt $BEFORE ]] || fail "no acknowledgements after the engine restart"
+    log "the supervisor restarted the engine; the recorder is acknowledged again"
+    sleep "$(awk "BEGIN { print $LOAD_S / 2 }")"
+else
+    sleep "$LOAD_S"  # an in-process server (--gateways 0): no engine process of its own
+fi
 kill -0 "$SERVER_PID" 2>/dev/null || fail "server died before the kill"
 kill -KILL "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true

@@ -3,7 +3,8 @@
 #
 # Runs the bots against a fresh server (sync durability unless --async) at a target rate (0 = as
 # fast as possible), then prints commands/s, ack latency p50/p99/p99.9 and what the server saw
-# (engine batches, WAL commits). Fails if any command was lost or the WAL does not verify.
+# (engine batches, WAL commits), and the CPU each server process used (supervisor, engine,
+# gateways: CPU seconds per wall second). Fails if any command was lost or the WAL does not verify.
 #
 # usage: recipes/load-test.sh [--smoke] [--keep] [SECONDS] [RATE] [--async] [--no-ack]
 source "$(dirname "$0")/lib.bash"
@@ -25,9 +26,46 @@ DATA="$WORK/data"
 
 start_server serve "$DATA" --durability "$DURABILITY" --rate-per-account 0  # measured, not limited
 log "server at $SERVER_URL (durability $DURABILITY); bots for ${DURATION}s at ${RATE} commands/s target"
+server_cpu() { # "pid role cpu_seconds" for the server and its descendants, from /proc
+    "$PY" - "$SERVER_PID" <<'PYEOF'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+todo = [int(sys.argv[1])]
+while todo:
+    pid = todo.pop()
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            todo += [int(c) for c in open(f"/proc/{pid}/task/{task}/children").read().split()]
+        stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        args = open(f"/proc/{pid}/cmdline").read().split("\0")
+    except OSError:
+        continue
+    role = next((a for a in args if a in ("serve", "engine", "gateway")), "?")
+    if role == "gateway" and "--index" in args:
+        role += "-" + args[args.index("--index") + 1]
+    print(pid, role, (int(stat[11]) + int(stat[12])) / tick)
+PYEOF
+}
+server_cpu >"$WORK/cpu0.txt"
+T_CPU0=$(date +%s.%N)
 run_bots "$DURATION" "$WORK/bots.json" --create soccer --rate "$RATE" --mm-bots 2 --noise-bots 4 --informed-bots 1 "${BOT_FLAGS[@]}" ||
     fail "bots failed (see bots.log)"
+T_CPU1=$(date +%s.%N)
+server_cpu >"$WORK/cpu1.txt"
 http_get /metrics >"$WORK/metrics.json"
+"$PY" - "$WORK/cpu0.txt" "$WORK/cpu1.txt" "$T_CPU0" "$T_CPU1" <<'PYEOF'
+import sys
+def read(path):
+    return {int(l.split()[0]): (l.split()[1], float(l.split()[2])) for l in open(path) if l.strip()}
+before, after = read(sys.argv[1]), read(sys.argv[2])
+wall = float(sys.argv[4]) - float(sys.argv[3])
+total = 0.0
+for pid, (role, cpu) in sorted(after.items()):
+    used = cpu - before.get(pid, (role, 0.0))[1]
+    total += used
+    print(f"cpu        {role:<10} pid {pid:<7} {used / wall:.2f} cores")
+print(f"cpu        all        {total / wall:.2f} cores over {wall:.1f}s")
+PYEOF
 
 "$PY" - "$WORK/bots.json" "$WORK/metrics.json" <<'EOF' || fail "lost commands or send errors"
 import json, sys

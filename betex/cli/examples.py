@@ -28,6 +28,19 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "API keys for traders, one browser origin allowed",
             "betex serve --auth keys --admin-token s3cret --allowed-origin https://ops.example",
         ),
+        ("One engine process and two gateway processes on one port", "betex serve --gateways 2"),
+        ("Everything in one process (no engine process)", "betex serve --gateways 0"),
+    ),
+    "engine": (
+        ("The engine process alone, on ./betex-data/engine.sock", "betex engine"),
+        (
+            "Another data dir and socket, no fsync",
+            "betex engine --data-dir /tmp/bx --socket /tmp/bx.sock --durability async",
+        ),
+    ),
+    "gateway": (
+        ("A gateway on port 3000 in front of the engine of ./betex-data", "betex gateway"),
+        ("A second gateway on another port", "betex gateway --port 3001 --index 1"),
     ),
     "wal": (
         ("Events of market 1 from seq 1000, as a table", "betex wal inspect --market 1 --from 1000"),

@@ -52,6 +52,11 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def register(app: typer.Typer) -> None:
+    _register_serve(app)
+    register_processes(app)
+
+
+def _register_serve(app: typer.Typer) -> None:
     @app.command("serve", epilog=epilog("serve"))
     def _cmd(
         host: Annotated[
@@ -135,12 +140,27 @@ def register(app: typer.Typer) -> None:
                 help="Unsent replies over all connections; past it the largest backlog is dropped.",
             ),
         ] = 512 * 1024 * 1024,
+        gateways: Annotated[
+            int | None,
+            typer.Option(
+                metavar="N",
+                help="Gateway processes beside one engine process; 0 (the default for now) runs "
+                "everything in one process. The split does not yet carry the history store, order "
+                "stream, API keys or batch instructions (docs/runtime.md, Processes).",
+            ),
+        ] = None,
+        window: Annotated[
+            int,
+            typer.Option(
+                metavar="N", help="Commands a gateway may have un-replied at the engine (0: the ring size)."
+            ),
+        ] = 0,
     ) -> None:
         """Run the engine, WAL and projection behind the HTTP + WebSocket API.
 
         Prints where it listens and what it recovered from the data dir. SIGINT (Ctrl-C) or SIGTERM stops it cleanly: the commands in flight are drained and committed, projection.snap is written, exit 0. A port already in use is refused (exit 1) before the data dir is touched; a data dir whose WAL another server holds exits 3.
         """
-        from betex.server.run import run  # deferred: aiohttp/uvloop load only for `serve`
+        from betex.server.main import main  # deferred: aiohttp/uvloop load only for `serve`
 
         config = ServerConfig(
             host=host,
@@ -166,9 +186,127 @@ def register(app: typer.Typer) -> None:
             rate_per_account=rate_per_account,
             rate_burst=rate_burst,
             max_outbox_total=max_outbox_total,
+            gateways=0 if gateways is None else gateways,
+            window=window,
         ).validate()
         if port_in_use(host, port):
             raise BetexError(f"cannot listen on {host}:{port}: address already in use")
         # ConfigError (exit 2), WalLocked (3), DataDamaged (4), ... rise to `betex.cli.common`
-        code = run(config)
+        code = main(config)
         raise typer.Exit(code)
+
+
+def register_processes(app: typer.Typer) -> None:
+    """`betex engine` and `betex gateway`: the two halves of `betex serve --gateways N`, each
+    runnable alone (recipes compose them)."""
+
+    @app.command("engine", epilog=epilog("engine"))
+    def _engine(
+        data_dir: DataDirOption = default_data_dir(),
+        socket_path: Annotated[
+            Path | None,
+            typer.Option(
+                "--socket", metavar="PATH", help="Unix socket to serve (default: DATA_DIR/engine.sock)."
+            ),
+        ] = None,
+        ring_size: Annotated[
+            int, typer.Option(metavar="SLOTS", help="Ingress ring slots; a power of two.")
+        ] = 16384,
+        wait_strategy: Annotated[
+            str, typer.Option(metavar="STRATEGY", help=f"Engine wait strategy: {', '.join(WAIT_STRATEGIES)}.")
+        ] = "blocking-wait",
+        max_batch: Annotated[
+            int, typer.Option(metavar="N", help="Most commands the engine drains per batch.")
+        ] = 4096,
+        durability: Annotated[
+            str, typer.Option(metavar="MODE", help="sync (fsync per commit) or async (no fsync).")
+        ] = "sync",
+        snapshot_every: Annotated[
+            int, typer.Option(metavar="N", help="Write an engine snapshot every N events.")
+        ] = 1_000_000,
+        min_stake: Annotated[str, typer.Option(metavar="AMOUNT", help="Smallest accepted stake.")] = "1.00",
+        max_stake: Annotated[
+            str, typer.Option(metavar="AMOUNT", help="Largest accepted stake.")
+        ] = "1000000.00",
+        log_level: Annotated[
+            str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
+        ] = "info",
+    ) -> None:
+        """Run the engine process alone: the single writer (WAL lock, recovery, batches, commits,
+        replies), serving gateways on a Unix socket. No HTTP, no JSON. SIGTERM drains and exits 0;
+        a WAL another process holds exits 3."""
+        from betex.server.engine_proc import run_engine
+
+        config = ServerConfig(
+            data_dir=Path(data_dir),
+            ring_size=ring_size,
+            wait_strategy=wait_strategy,
+            max_batch=max_batch,
+            durability=durability,
+            snapshot_every=snapshot_every,
+            min_stake=_stake("--min-stake", min_stake),
+            max_stake=_stake("--max-stake", max_stake),
+            log_level=log_level.lower(),
+            engine_socket=socket_path,
+        ).validate()
+        raise typer.Exit(run_engine(config))
+
+    @app.command("gateway", epilog=epilog("gateway"))
+    def _gateway(
+        engine_socket: Annotated[
+            Path | None,
+            typer.Option(metavar="PATH", help="The engine's Unix socket (default: DATA_DIR/engine.sock)."),
+        ] = None,
+        data_dir: DataDirOption = default_data_dir(),
+        host: Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(metavar="PORT", help="TCP port (0 picks a free one).")] = 3000,
+        listen_fd: Annotated[
+            int | None, typer.Option(metavar="FD", help="Serve on this inherited listening socket instead.")
+        ] = None,
+        index: Annotated[int, typer.Option(metavar="I", help="Gateway number; 0 saves projection.snap.")] = 0,
+        ring_size: Annotated[
+            int, typer.Option(metavar="SLOTS", help="The engine's ring size (the default window).")
+        ] = 16384,
+        window: Annotated[
+            int,
+            typer.Option(
+                metavar="N", help="Commands it may have un-replied at the engine (0: the ring size)."
+            ),
+        ] = 0,
+        snapshot_interval_ms: Annotated[
+            int, typer.Option(metavar="MS", help="How often changed markets are pushed to subscribers.")
+        ] = 200,
+        admin_token: Annotated[
+            str | None, typer.Option(metavar="TOKEN", help="Require this bearer token for admin commands.")
+        ] = None,
+        min_stake: Annotated[str, typer.Option(metavar="AMOUNT", help="Smallest accepted stake.")] = "1.00",
+        max_stake: Annotated[
+            str, typer.Option(metavar="AMOUNT", help="Largest accepted stake.")
+        ] = "1000000.00",
+        log_level: Annotated[
+            str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
+        ] = "info",
+    ) -> None:
+        """Run one gateway alone: HTTP + WebSocket in front of a running `betex engine`, with its own
+        read model (caught up from the WAL in DATA_DIR, then fed by the engine's event stream)."""
+        from betex.server.engine_proc import default_socket
+        from betex.server.main import main
+
+        config = ServerConfig(
+            host=host,
+            port=port,
+            data_dir=Path(data_dir),
+            ring_size=ring_size,
+            window=window,
+            snapshot_interval_ms=snapshot_interval_ms,
+            admin_token=admin_token,
+            min_stake=_stake("--min-stake", min_stake),
+            max_stake=_stake("--max-stake", max_stake),
+            log_level=log_level.lower(),
+            engine_socket=engine_socket or default_socket(Path(data_dir)),
+            listen_fd=listen_fd,
+            gateway_index=index,
+        ).validate()
+        if listen_fd is None and port_in_use(host, port):
+            raise BetexError(f"cannot listen on {host}:{port}: address already in use")
+        raise typer.Exit(main(config))

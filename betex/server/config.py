@@ -61,6 +61,17 @@ class ServerConfig:
     """Bucket size: commands an account may send at once after a quiet spell."""
     max_outbox_total: int = 512 * 1024 * 1024
     """Bytes of unsent replies summed over all connections; the largest backlog past it is dropped."""
+    gateways: int = 0
+    """`betex serve`: gateway processes beside one engine process; 0 runs everything in one
+    process (the in-process mode). See docs/runtime.md "Processes"."""
+    engine_socket: Path | None = None
+    """`betex gateway`: the engine process's Unix socket (None: the engine runs in-process)."""
+    listen_fd: int | None = None
+    """`betex gateway`: serve on this inherited listening socket instead of binding host:port."""
+    gateway_index: int = 0
+    """`betex gateway`: 0 is the one that saves projection.snap on a clean stop."""
+    window: int = 0
+    """`betex gateway`: commands it may have un-replied at the engine (0: 1024, at most the ring size)."""
 
     def validate(self) -> ServerConfig:
         """Raise ConfigError with a message a user can act on; return self for chaining."""
@@ -84,6 +95,10 @@ class ServerConfig:
             raise ConfigError("--min-stake must be > 0 and <= --max-stake")
         if self.log_level.lower() not in LOG_LEVELS:
             raise ConfigError(f"--log-level must be one of {', '.join(LOG_LEVELS)} (got {self.log_level!r})")
+        if self.gateways < 0:
+            raise ConfigError(f"--gateways must be >= 0 (got {self.gateways})")
+        if self.window < 0:
+            raise ConfigError(f"--window must be >= 0 (got {self.window})")
         if self.admin_token is not None and not self.admin_token:
             raise ConfigError("--admin-token must not be empty")
         if self.auth not in AUTH_MODES:

@@ -32,6 +32,7 @@ from .connection import Connection, OutboxBudget
 from .historyread import HistoryReads
 from .limits import ConnectionGuard
 from .orderstream import OrderStreams
+from .remote import RemoteEngine
 from .stats import Refusals, ServerStats
 
 log = logging.getLogger("betex.server")
@@ -76,8 +77,11 @@ _MARKET_MSGS = (c.PlaceOrder, c.CancelOrder, c.ReplaceOrder, c.ReduceOrder)
 class Hub:
     """Projection + connections + tickers + reply delivery, all on the loop thread."""
 
-    runtime: Runtime
-    """Set by the lifecycle before `ready`; never touched before."""
+    runtime: Runtime | RemoteEngine
+    """Set by the lifecycle before `ready`; never touched before. In a gateway process it is
+    the link to the engine process (`remote.py`), which answers the same calls."""
+    remote: RemoteEngine | None = None
+    """Set in a gateway process (the same object as `runtime`)."""
 
     def __init__(self, config: ServerConfig, loop: asyncio.AbstractEventLoop) -> None:
         self.config = config
@@ -252,7 +256,12 @@ class Hub:
 
     def submit(self, conn: Connection, request: c.Command) -> None:
         """Hand a parsed command to the engine; the reply (unless no_ack) comes via the mailbox."""
+        remote = self.remote
+        if remote is not None:
+            self._submit_remote(remote, conn, request)
+            return
         runtime = self.runtime
+        assert isinstance(runtime, Runtime)
         try:
             if conn.no_ack:
                 runtime.submit(request)  # a full ring is counted by the ring as OVERLOADED
@@ -286,6 +295,10 @@ class Hub:
             if not conn.no_ack:
                 conn.reply_in_order(render.dumps(render.render_orders_response(batch, [], _ODDS)))
             return
+        if isinstance(runtime, RemoteEngine):  # the channel carries single commands for now
+            why = "batch instructions are not yet served by a gateway process (serve --gateways 0)"
+            self.refuse(conn, batch, Reject(RejectCode.BAD_REQUEST, why))
+            return
         try:
             fut = runtime.submit_group(commands)
         except RuntimeStopped as exc:
@@ -306,6 +319,31 @@ class Hub:
             post(PendingReply(conn, batch, f, t_in, journal.last_seq if f.exception() is None else 0))
 
         fut.add_done_callback(done)
+
+    def _submit_remote(self, remote: RemoteEngine, conn: Connection, request: c.Command) -> None:
+        """As `submit`, to the engine process: queued per connection (never dropped while the
+        link is up; `backpressure` pauses the client instead), OVERLOADED when the engine is down."""
+        if conn.no_ack:
+            remote.submit(conn, request, None)
+            return
+        fut: concurrent.futures.Future[Result] = concurrent.futures.Future()
+        fut.set_running_or_notify_cancel()
+        if not remote.submit(conn, request, fut):
+            self.refuse(conn, request, Reject(RejectCode.OVERLOADED, f"engine unavailable: {remote.failed}"))
+            return
+        conn.submitted += 1
+        post, journal, t_in = self._post, remote.journal, time.perf_counter_ns()
+
+        def done(f: concurrent.futures.Future[Result]) -> None:
+            # On the loop thread, after the link received the events committed with the command.
+            post(PendingReply(conn, request, f, t_in, journal.last_seq))
+
+        fut.add_done_callback(done)
+
+    def backpressure(self, conn: Connection) -> asyncio.Future[None] | None:
+        """While this resolves, read nothing more from `conn` (its commands wait for the engine)."""
+        remote = self.remote
+        return None if remote is None else remote.wait_room(conn)
 
     def refuse(self, conn: Connection, request: c.Command | parse.OrderBatch, reject: Reject) -> None:
         """A reject decided by the server (OVERLOADED, UNAUTHORIZED) in the shape the client awaits."""

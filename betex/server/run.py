@@ -15,7 +15,9 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import WSCloseCode, web
 
@@ -49,16 +51,24 @@ def say(message: str) -> None:
 
 def run(config: ServerConfig) -> int:
     """Run the server until SIGINT/SIGTERM; the exit status. Raises `WalLocked` if the WAL is taken."""
+    logging_setup(config)
+    return run_loop(serve(config))
+
+
+def run_loop(main: Coroutine[Any, Any, int]) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported platform
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+def logging_setup(config: ServerConfig) -> None:
     logging.basicConfig(
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported platform
-        return asyncio.run(serve(config))
-    return uvloop.run(serve(config))
 
 
 async def serve(config: ServerConfig) -> int:

@@ -9,6 +9,7 @@ typed ERROR and the connection stays open; frames over 64 KiB are closed with 10
 from __future__ import annotations
 
 import logging
+import os
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -27,6 +28,7 @@ from .hub import Hub
 log = logging.getLogger("betex.server.ws")
 
 _ADMIN = c.ADMIN_COMMANDS
+_PID = str(os.getpid())
 _PLACE = c.PlaceOrder
 _Trader = c.PlaceOrder | c.CancelOrder | c.CancelAll | c.ReplaceOrder | c.ReduceOrder
 
@@ -75,6 +77,7 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
     authed = cred.admin or (config.admin_token is None and not keys_mode)
 
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, compress=False, autoping=True)
+    ws.headers["X-Betex-Pid"] = _PID  # which process serves it (gateways share one port)
     await ws.prepare(request)
     transport = request.transport
     if transport is None:  # the peer vanished during the upgrade
@@ -139,6 +142,9 @@ async def _receive_loop(hub: Hub, conn: Connection, ws: web.WebSocketResponse) -
         if kind is text or kind is binary:
             stats.messages_in += 1
             on_message(hub, conn, msg.data)
+            pause = hub.backpressure(conn)
+            if pause is not None:  # the engine is behind: stop reading this client (TCP pushes back)
+                await pause
         elif kind is WSMsgType.ERROR:
             log.info("closing %s: %s", conn.peer, msg.data)
             return

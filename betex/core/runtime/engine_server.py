@@ -16,6 +16,11 @@ reading sockets and retries; the gateways' windows then close and they stop read
 clients. Nothing is dropped and nothing is answered OVERLOADED here (the gateway answers an
 acked command OVERLOADED when its own window is full).
 
+Committed events: a runtime handler hands each committed batch to the ingress thread, which
+publishes it to every gateway (`EngineListener.publish`, the WAL's record codec). A frame's
+replies are released only once the events up to the WAL seq committed with them have been
+queued, so on each connection the events come before the replies that depend on them.
+
 If the runtime fails (fail-stop), every connection is closed, so gateways see `ChannelClosed`
 and answer OVERLOADED/503 until an engine is back; `serve` then re-raises the failure.
 """
@@ -26,15 +31,21 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from betex.core.domain.events import Event
 from betex.core.domain.results import Result
-from betex.core.runtime.ipc import EngineListener, Incoming
+from betex.core.durability.codec import encode as encode_event
+from betex.core.runtime.ipc import EngineListener, Incoming, encode_metrics
 from betex.core.runtime.loop import ReplyBatch, Runtime, RuntimeStopped
 
 log = logging.getLogger(__name__)
 
 _IDLE_WAIT_S = 0.05
+STAGES_INTERVAL_S = 0.05
+"""Counters go to the gateways before every reply flush; the stage histograms at most this often."""
 _RING_FULL_PAUSE_S = 0.0005
 
 
@@ -51,20 +62,33 @@ class EngineServer:
         """`max_in_flight`: drop a gateway with more un-replied commands (it ignored its window)."""
         self.runtime = runtime
         self.listener = EngineListener(path, wait_strategy or runtime.ring.wait_strategy, max_in_flight)
-        self._outbox: deque[tuple[Incoming, list[Result] | BaseException]] = deque()
+        # (frame, its results or the failure, WAL seq committed with it), or (None, events, 0)
+        self._outbox: deque[tuple[Incoming | None, list[Result] | BaseException | Sequence[Event], int]] = (
+            deque()
+        )
+        self._held: deque[tuple[Incoming, list[Result], int]] = deque()  # replies awaiting their events
+        self.listener.published_seq = runtime.journal.last_seq
+        runtime.add_handler(self._on_events)
         # frames taken but not yet (wholly) in the ring: (frame, commands already in, its replies)
         self._backlog: deque[tuple[Incoming, int, ReplyBatch]] = deque()
         self.failed: BaseException | None = None
+        self._stages_sent_at = 0.0
+        self._metrics_at = (-1, -1)
 
     @property
     def path(self) -> Path:
         return self.listener.path
 
+    def _on_events(self, events: Sequence[Event]) -> None:  # runtime handler, on the WAL thread
+        if events:
+            self._outbox.append((None, events, 0))
+            self.listener.wake()
+
     def _done_callback(self, inc: Incoming) -> ReplyBatch:
-        outbox, wake = self._outbox, self.listener.wake
+        outbox, wake, journal = self._outbox, self.listener.wake, self.runtime.journal
 
         def done(results: list[Result] | BaseException) -> None:  # on the WAL thread
-            outbox.append((inc, results))
+            outbox.append((inc, results, journal.last_seq))
             wake()
 
         return ReplyBatch(len(inc.commands), done)
@@ -83,14 +107,48 @@ class EngineServer:
         return True
 
     def _send_replies(self) -> None:
-        outbox, listener = self._outbox, self.listener
+        outbox, listener, held = self._outbox, self.listener, self._held
         while outbox:
-            inc, results = outbox.popleft()
+            inc, results, seq = outbox.popleft()
+            if inc is None:
+                events: Sequence[Event] = results  # type: ignore[assignment]
+                listener.publish(events[-1].seq, [encode_event(e) for e in events])
+                continue
             if isinstance(results, BaseException):
                 self.failed = results
                 continue
-            listener.reply(inc, results)
+            held.append((inc, results, seq))  # type: ignore[arg-type]
+        published = listener.published_seq
+        if held and held[0][2] <= published:
+            self._send_metrics()  # before the replies: a gateway's /metrics counts them
+        while held and held[0][2] <= published:
+            inc, res, _seq = held.popleft()
+            listener.reply(inc, res)
         listener.flush()
+
+    def _send_metrics(self) -> None:
+        """Mirror the runtime's counters to the gateways (they serve /metrics) before replies,
+        so a client that got a reply sees it counted; the histograms at most every 50 ms."""
+        m = self.runtime.metrics
+        state: dict[str, Any] = {
+            "counters": [
+                m.commands_total,
+                m.events_total,
+                m.batches,
+                m.handler_errors,
+                m.snapshots,
+                m.snapshot_errors,
+            ],
+            "rejects": m.rejects_by_code(),
+            "gauges": {name: fn() for name, fn in m._gauges.items()},  # noqa: SLF001
+            "info": dict(m._info),  # noqa: SLF001
+        }
+        now = time.monotonic()
+        if now - self._stages_sent_at >= STAGES_INTERVAL_S:
+            state["stages"] = {n: (h.counts, h.count, h.total, h.max) for n, h in m.stages.items()}
+            self._stages_sent_at = now
+        self.listener.broadcast(encode_metrics(state))
+        self._metrics_at = (m.batches, self.runtime.ring.depth)
 
     def serve(self, stop: threading.Event, max_batch: int | None = None) -> None:
         """Run the ingress loop on this thread until `stop` is set, then drain and stop the runtime.
@@ -113,6 +171,9 @@ class EngineServer:
                     for inc in listener.take(max_batch):
                         backlog.append((inc, 0, self._done_callback(inc)))
                     self._publish_backlog()
+                elif self._metrics_at != (runtime.metrics.batches, runtime.ring.depth):
+                    self._send_metrics()  # quiet now: the gateways get the final figures
+                    listener.flush()
                 self._send_replies()
         except RuntimeStopped:
             pass
@@ -125,6 +186,10 @@ class EngineServer:
         if failed is None:
             runtime.stop(timeout=60)  # commits and answers what was accepted
             self._send_replies()
+            while self._held:  # nothing more will be published: their events are durable
+                inc, res, _seq = self._held.popleft()
+                listener.reply(inc, res)
+            listener.flush()
             deadline = time.monotonic() + 5
             while listener.pending_out() and time.monotonic() < deadline:
                 listener.wait(0.01)

@@ -9,6 +9,17 @@ Wire (all integers little-endian):
     frame    = u32 payload length, payload (msgpack)
     commands = [0, first_id, [[tag, want_reply, [fields...]], ...]]   gateway → engine
     replies  = [1, first_id, [reply or nil, ...]]                      engine → gateway
+    events   = [2, last_seq, [WAL record, ...]]                         engine → gateway
+    hello    = [3, published_seq]                                       engine → gateway, first
+    metrics  = [4, {counters, rejects, gauges, info, stages}]           engine → gateway
+
+The engine publishes every committed event batch to every connection (`events`, the records in
+the WAL's own codec), and holds a batch's replies until the events they depend on have been
+queued: on one stream, a gateway therefore always sees the events before the replies, and can
+apply them to its read model before it releases a reply (read-your-writes across processes).
+`hello` is the first frame of every connection: the seq of the last events frame the engine had
+published before it, so a gateway knows that everything after it comes on the stream and
+everything up to it is in the WAL (where it catches up from).
 
 Command ids are per connection, contiguous from 1: a batch carries its first id, command i of
 the batch has id `first_id + i`. A replies frame answers a contiguous run of ids, so replies
@@ -54,6 +65,9 @@ HEADER = struct.Struct("<I")
 MAX_FRAME = 64 << 20  # a bigger length prefix is a corrupt or hostile stream: drop the peer
 KIND_COMMANDS = 0
 KIND_REPLIES = 1
+KIND_EVENTS = 2
+KIND_HELLO = 3
+KIND_METRICS = 4
 DEFAULT_WINDOW = 16384  # commands a gateway may have un-replied (the ring size's default)
 _RECV_SIZE = 1 << 20
 _SPIN_CHECKS = 100
@@ -179,6 +193,52 @@ def decode_replies(payload: bytes) -> tuple[int, list[Result | None]]:
     return first_id, out
 
 
+def encode_events(last_seq: int, records: Sequence[bytes]) -> bytes:
+    """An events payload: committed WAL records (`durability.codec`), the last one at `last_seq`."""
+    payload: bytes = _pack((KIND_EVENTS, last_seq, records))
+    return payload
+
+
+def encode_hello(published_seq: int) -> bytes:
+    payload: bytes = _pack((KIND_HELLO, published_seq))
+    return payload
+
+
+def encode_metrics(state: dict[str, Any]) -> bytes:
+    payload: bytes = _pack((KIND_METRICS, state))
+    return payload
+
+
+def decode_engine_frame(payload: bytes) -> tuple[int, Any, Any]:
+    """Any engine → gateway payload as (kind, a, b), undecoded inside:
+
+    replies (KIND_REPLIES, first_id, [reply wire, ...]) → decode with `replies_of`;
+    events (KIND_EVENTS, last_seq, [record, ...]); hello (KIND_HELLO, published_seq, None).
+    """
+    try:
+        msg = msgpack.unpackb(payload, use_list=False)
+        kind = msg[0]
+        if kind == KIND_HELLO:
+            return KIND_HELLO, int(msg[1]), None
+        if kind == KIND_METRICS:
+            return KIND_METRICS, msg[1], None
+        if kind in (KIND_REPLIES, KIND_EVENTS):
+            return kind, msg[1], msg[2]
+    except Exception as exc:
+        raise ChannelError(f"undecodable engine frame: {exc!r}") from exc
+    raise ChannelError(f"unknown engine frame kind {kind!r}")
+
+
+def replies_of(body: Sequence[Any]) -> list[Result | None]:
+    """The results of a replies frame's body (see `decode_engine_frame`)."""
+    try:
+        return [None if w is None else _result_of(w) for w in body]
+    except ChannelError:
+        raise
+    except Exception as exc:
+        raise ChannelError(f"undecodable replies frame: {exc!r}") from exc
+
+
 # ---------------------------------------------------------------------------- framing
 
 
@@ -226,11 +286,14 @@ class Connection:
     (partial writes are kept for the next flush), so many frames go out in one `send`.
     """
 
-    __slots__ = ("sock", "_reader", "_out", "closed", "bytes_in", "bytes_out")
+    __slots__ = ("sock", "_reader", "_out", "closed", "bytes_in", "bytes_out", "close_on_error")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
         self.sock = sock
+        self.close_on_error = True
+        """False: on EOF or a reset, raise ChannelClosed but leave the socket open for the owner
+        to close (an event loop must stop watching an fd before it is closed)."""
         self._reader = FrameReader()
         self._out = bytearray()
         self.closed = False
@@ -259,7 +322,7 @@ class Connection:
             except (BlockingIOError, InterruptedError):
                 return False
             except OSError as exc:  # EPIPE, ECONNRESET: the peer is gone
-                self.close()
+                self._gone()
                 raise ChannelClosed(f"peer gone while sending: {exc}") from exc
             del out[:n]
             self.bytes_out += n
@@ -287,19 +350,24 @@ class Connection:
         except (BlockingIOError, InterruptedError):
             return []
         except OSError as exc:
-            self.close()
+            self._gone()
             raise ChannelClosed(f"peer gone while receiving: {exc}") from exc
         if not data:
-            self.close()
+            self._gone()
             raise ChannelClosed("peer closed the connection")
         self.bytes_in += len(data)
         return self._reader.feed(data)
 
-    def close(self) -> None:
-        if not self.closed:
+    def _gone(self) -> None:
+        if self.close_on_error:
+            self.close()
+        else:
             self.closed = True
-            with contextlib.suppress(OSError):
-                self.sock.close()
+
+    def close(self) -> None:
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
 
 # ---------------------------------------------------------------------------- gateway end
@@ -319,6 +387,7 @@ class EngineLink:
         self.window = window
         self.next_id = 1  # id of the next command sent
         self.replied = 0  # every id <= replied has been answered
+        self.hello_seq: int | None = None  # from the engine's first frame
         self._sel = selectors.DefaultSelector()
         self._sel.register(sock, selectors.EVENT_READ)
 
@@ -377,7 +446,13 @@ class EngineLink:
             if conn.pending_out:
                 conn.flush()
             for payload in conn.recv_frames():
-                first_id, replies = decode_replies(payload)
+                kind, first_id, body = decode_engine_frame(payload)
+                if kind == KIND_HELLO:
+                    self.hello_seq = first_id
+                    continue
+                if kind == KIND_EVENTS or kind == KIND_METRICS:
+                    continue  # a plain link keeps neither a read model nor the engine's metrics
+                replies = replies_of(body)
                 if first_id != self.replied + 1:
                     raise ChannelError(
                         f"replies out of order: got id {first_id}, expected {self.replied + 1}"
@@ -468,6 +543,8 @@ class EngineListener:
         self.gone: list[tuple[int, str]] = []  # (peer id, why) of dropped connections, for the owner
         self.frames_in = 0
         self.commands_in = 0
+        self.published_seq = 0
+        """Seq of the last events frame queued to the peers (the owner sets the start: the WAL's end)."""
 
     # ------------------------------------------------------------ waiting and reading
 
@@ -507,6 +584,8 @@ class EngineListener:
             self._next_pid += 1
             self.peers[peer.pid] = peer
             self._sel.register(sock, selectors.EVENT_READ, peer)
+            peer.conn.queue(encode_hello(self.published_seq))
+            self._flush_peer(peer)
 
     def _read(self, peer: Peer) -> None:
         try:
@@ -618,6 +697,19 @@ class EngineListener:
         replies = [r if w else None for r, w in zip(results, inc.want_reply, strict=True)]
         peer.conn.queue(encode_replies(inc.first_id, replies))
         peer.replied = inc.first_id + len(replies) - 1
+
+    def publish(self, last_seq: int, records: Sequence[bytes]) -> None:
+        """Queue an events frame to every connection (see `flush`); `last_seq` is its last seq."""
+        if records:
+            payload = encode_events(last_seq, records)
+            for peer in self.peers.values():
+                peer.conn.queue(payload)
+        self.published_seq = last_seq
+
+    def broadcast(self, payload: bytes) -> None:
+        """Queue one payload to every connection (see `flush`)."""
+        for peer in self.peers.values():
+            peer.conn.queue(payload)
 
     def flush(self) -> None:
         """Write queued replies to every connection; what the kernel does not take now is sent

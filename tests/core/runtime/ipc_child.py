@@ -16,10 +16,12 @@ import time
 from betex.core.domain.commands import PlaceOrder
 from betex.core.domain.results import Ack, OrderResult, Result
 from betex.core.runtime.ipc import (
+    KIND_REPLIES,
     ChannelClosed,
     EngineLink,
     EngineListener,
     FrameReader,
+    decode_engine_frame,
     decode_replies,
     encode_commands,
     frame,
@@ -109,6 +111,8 @@ def dribble(path: str, seed: int) -> None:
         if not data:
             break
         for payload in reader.feed(data):
+            if decode_engine_frame(payload)[0] != KIND_REPLIES:
+                continue  # the engine's hello (and events frames) come on the same stream
             _first, replies = decode_replies(payload)
             sizes += [r.detail["size"] for r in replies]  # type: ignore[union-attr,index]
     sock.close()

@@ -1,0 +1,136 @@
+"""`betex gateway`: HTTP + WebSocket in front of an engine process (`betex engine`).
+
+The same app, Hub and handlers as the in-process `betex serve`; only the Hub's `runtime` seat
+holds a `RemoteEngine` (the IPC link) instead of a Runtime, and the read model is built from
+the engine's committed event stream (caught up from the WAL, read-only, on every connect).
+
+Lifecycle: projection from ``projection.snap`` + WAL tail (if the WAL exists yet) → listen (its
+own port, or the listening socket the supervisor passes with `--listen-fd`, shared by every
+gateway) → connect to the engine and catch up → serve. SIGINT/SIGTERM: stop accepting, send
+every queued command and wait for its reply, deliver the last replies, close the clients
+(1001), save ``projection.snap`` (gateway 0 only), exit 0. The engine is stopped separately
+(after the gateways, by the supervisor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from betex.core.domain.engine import EngineConfig
+from betex.core.errors import BetexError, WalNotFound
+from betex.core.ops.recovery import PROJECTION_FILE, projection_path, recover_projection, save_projection
+from betex.core.readmodel.projection import Projection
+
+from .app import make_runner
+from .config import ServerConfig
+from .hub import Hub
+from .remote import RemoteEngine
+from .run import SWITCH_INTERVAL_S, _bound_port, _say_goodbye, say
+
+log = logging.getLogger("betex.gateway")
+
+DRAIN_TIMEOUT_S = 30.0
+DEFAULT_WINDOW = 1024
+"""Commands a gateway may have un-replied at the engine unless `--window` says otherwise (at
+most the ring size). Enough to keep the engine's batches full at the rates measured here
+(docs/runtime.md), and small: a command from a quiet client waits behind at most this many
+of a flooding one's (fairness)."""
+
+
+async def serve_gateway(config: ServerConfig) -> int:
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    loop = asyncio.get_running_loop()
+    data_dir = Path(config.data_dir)
+    assert config.engine_socket is not None
+    hub = Hub(config, loop)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    name = f"betex gateway {config.gateway_index}"
+
+    t0 = time.perf_counter()
+    engine_config = EngineConfig(min_stake=config.min_stake, max_stake=config.max_stake)
+    try:
+        projection, how = await asyncio.to_thread(recover_projection, data_dir, engine_config)
+        hub.projection, described = projection, how.describe()
+    except WalNotFound:
+        hub.projection, described = Projection(engine_config), "empty (no WAL yet)"
+    hub.recovery = {"projection": described, "seconds": round(time.perf_counter() - t0, 3)}
+    remote = RemoteEngine(
+        config.engine_socket,
+        data_dir,
+        config.window or min(DEFAULT_WINDOW, config.ring_size),
+        hub.on_events,
+        hub.projection_seq,
+        loop,
+    )
+    hub.runtime = hub.remote = remote
+
+    runner = make_runner(hub, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+    await runner.setup()
+    site: web.BaseSite
+    try:
+        if config.listen_fd is not None:
+            sock = socket.socket(fileno=config.listen_fd)
+            site = web.SockSite(runner, sock)
+            await site.start()
+            port = int(sock.getsockname()[1])
+        else:
+            site = web.TCPSite(runner, config.host, config.port, reuse_address=True, backlog=1024)
+            try:
+                await site.start()
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise BetexError(
+                        f"cannot listen on {config.host}:{config.port}: address already in use"
+                    ) from exc
+                raise
+            port = _bound_port(site, config.port)
+        say(f"{name}: listening on http://{config.host}:{port} (ws://{config.host}:{port}/ws_ctl)")
+        say(f"{name}: projection {described}; engine at {config.engine_socket}")
+
+        def on_ready() -> None:
+            if not hub.ready:
+                hub.start_tickers()
+                hub.ready = True
+                say(f"{name}: ready")
+            else:
+                say(f"{name}: engine back at seq {hub.projection_seq()}")
+
+        link_task = loop.create_task(remote.run(on_ready), name="engine-link")
+        await stop.wait()
+        say(f"{name}: stopping (sending what is queued, waiting for the replies)")
+        hub.stopping = True
+        await site.stop()
+        await remote.drain(DRAIN_TIMEOUT_S)
+        await asyncio.sleep(0)
+        hub.drain_now()
+        await hub.stop_tickers()
+        await asyncio.gather(*(_say_goodbye(conn) for conn in list(hub.connections)))
+        remote.close()
+        link_task.cancel()
+        try:
+            await link_task
+        except asyncio.CancelledError:
+            pass
+        if config.gateway_index == 0 and hub.projection_error is None and hub.ready:
+            path = projection_path(data_dir)
+            try:
+                save_projection(hub.projection, path)
+                log.info("projection saved to %s at seq %d", path, hub.projection_seq())
+            except OSError as exc:
+                log.error("could not save %s (%s); the next start rebuilds it", PROJECTION_FILE, exc)
+        say(f"{name}: stopped cleanly")
+        return 0
+    finally:
+        remote.close()
+        await runner.cleanup()

@@ -1,0 +1,269 @@
+"""The process split with real processes: `betex serve --gateways N` runs one engine process and
+N gateway processes. Read-your-writes, SIGTERM drain, kill -9 of the engine or of a gateway,
+and a no_ack flood larger than the ring (back-pressure, never loss)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+from tests.conftest import ServerProcess
+from tests.server.wsclient import Client
+
+MARKET = {
+    "name": "procs",
+    "market_model": "EXCHANGE_ODDS",
+    "market_kind": "IN_PLAY_CAPABLE",
+    "market_state": "OPEN",
+    "market_phase": "PRE",
+    "runner_ids": [1, 2, 3],
+    "book_type": "MULTI_RUNNER",
+}
+
+
+def order(market_id: int, account: int, price: float = 3.0, **extra: Any) -> dict[str, Any]:
+    return {
+        "market_id": market_id,
+        "runner_id": 1,
+        "side": "BACK",
+        "price": price,
+        "size": 2.0,
+        "account_id": account,
+        **extra,
+    }
+
+
+def pids(server: ServerProcess) -> tuple[int, list[int]]:
+    """(engine pid, gateway pids) from the supervisor's latest "ready" line."""
+    deadline = time.monotonic() + 30
+    while not (m := re.findall(r"ready \(engine pid (\d+), gateway pids ([\d ]+)\)", server.log())):
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.05)
+    engine, gws = m[-1]
+    return int(engine), [int(p) for p in gws.split()]
+
+
+def engine_pid(server: ServerProcess) -> int:
+    return pids(server)[0]
+
+
+async def create_market(url: str) -> int:
+    cl = await Client.connect(url + "/ws_ctl")
+    try:
+        kind, reply = await cl.call("CREATE_MARKET", dict(MARKET))
+        assert kind == "MARKET_CREATED", reply
+        return int(reply["market_id"])
+    finally:
+        await cl.close()
+
+
+def wait_health(server: ServerProcess, status: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if server.get("/health", timeout=1.0)[0] == status:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"/health never answered {status}:\n{server.log()}")
+
+
+def test_read_your_writes_on_one_gateway(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    """With one gateway every GET lands where the reply came from: no retry, no slack."""
+    server = server_factory(data_dir, "--gateways", "1")
+
+    async def run() -> None:
+        market = await create_market(server.ws_url)
+        cl = await Client.connect(server.ws_url + "/ws_ctl")
+        try:
+            for i in range(60):
+                kind, reply = await cl.call(
+                    "PLACE_ORDER", order(market, 9, price=round(2.0 + (i % 50) * 0.02, 2))
+                )
+                assert kind == "ORDER_RESPONSE" and "order_id" in reply, reply
+                body = await asyncio.to_thread(server.get_json, f"/orders?market_id={market}&limit=1000")
+                assert reply["order_id"] in {o["order_id"] for o in body["orders"]}
+        finally:
+            await cl.close()
+
+    asyncio.run(run())
+    assert server.stop() == 0
+
+
+def test_sigterm_drains_every_process_and_exits_0(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    server = server_factory(data_dir, "--gateways", "2", "--durability", "async")
+    pids(server)  # both gateways up
+    n = 600
+
+    async def run() -> tuple[set[int], int]:
+        market = await create_market(server.ws_url)
+        cl = await Client.connect(server.ws_url + "/ws_ctl")
+        for i in range(n):
+            await cl.send_raw(
+                json.dumps(
+                    {
+                        "PLACE_ORDER": {
+                            **order(market, 2, price=round(2.0 + (i % 50) * 0.02, 2)),
+                            "correlation_id": i + 1,
+                        }
+                    }
+                )
+            )
+        server.proc.send_signal(signal.SIGTERM)  # while replies are still coming
+        await cl.wait_for(
+            lambda: (
+                len([m for m in cl.messages if "ORDER_RESPONSE" in m or "ERROR" in m]) >= n
+                or cl.close_code is not None
+            ),
+            30,
+        )
+        acked = {
+            m["ORDER_RESPONSE"]["order_id"] for m in cl.messages if "order_id" in m.get("ORDER_RESPONSE", {})
+        }
+        await cl.close()
+        return acked, market
+
+    acked, market = asyncio.run(run())
+    assert server.proc.wait(30) == 0, server.log()
+    log = server.log()
+    assert "betex engine: stopped cleanly" in log and log.count("stopped cleanly") >= 4, log
+    again = server_factory(data_dir, "--gateways", "1", "--durability", "async")
+    stored = {o["order_id"] for o in again.get_json(f"/orders?market_id={market}&limit=10000")["orders"]}
+    assert acked <= stored  # every acknowledged order is durable
+
+
+def test_kill_9_of_the_engine_under_acked_load_loses_nothing_acknowledged(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    server = server_factory(data_dir, "--gateways", "1")
+    first_engine = engine_pid(server)
+
+    async def run() -> tuple[set[int], int, int]:
+        market = await create_market(server.ws_url)
+        cl = await Client.connect(server.ws_url + "/ws_ctl")
+        acked: set[int] = set()
+        overloaded = 0
+        killed_at = None
+        try:
+            i = 0
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                i += 1
+                kind, reply = await cl.call(
+                    "PLACE_ORDER", order(market, 3, price=round(2.0 + (i % 50) * 0.02, 2))
+                )
+                if kind == "ORDER_RESPONSE" and "order_id" in reply:
+                    acked.add(reply["order_id"])
+                else:
+                    assert reply.get("error", {}).get("code") == "OVERLOADED", reply
+                    overloaded += 1
+                    await asyncio.sleep(0.01)
+                if i == 200:
+                    os.kill(first_engine, signal.SIGKILL)
+                    killed_at = i
+                if killed_at and overloaded and len(acked) > killed_at + 50:
+                    break  # the engine is back and orders are acknowledged again
+        finally:
+            await cl.close()
+        return acked, market, overloaded
+
+    acked, market, overloaded = asyncio.run(run())
+    assert overloaded > 0, "the gateway should answer OVERLOADED while the engine is away"
+    assert f"engine (pid {first_engine}) exited with status -9; restarting it" in server.log()
+    wait_health(server, 200)
+    stored = {o["order_id"] for o in server.get_json(f"/orders?market_id={market}&limit=10000")["orders"]}
+    assert acked <= stored
+    assert server.stop() == 0
+
+
+def test_kill_9_of_a_gateway_leaves_the_other_gateways_clients_alone(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    server = server_factory(data_dir, "--gateways", "2", "--durability", "async")
+    _engine, gateways = pids(server)
+
+    async def run() -> None:
+        market = await create_market(server.ws_url)
+        by_pid: dict[int, Client] = {}
+        extra: list[Client] = []
+        for _ in range(60):
+            cl = await Client.connect(server.ws_url + "/ws_ctl")
+            pid = int(cl.ws.response.headers["X-Betex-Pid"])  # type: ignore[union-attr]
+            if pid in by_pid:
+                extra.append(cl)
+            else:
+                by_pid[pid] = cl
+            if len(by_pid) == 2:
+                break
+        assert sorted(by_pid) == sorted(gateways), "the kernel never spread connections over both"
+        victim, survivor = gateways[0], gateways[1]
+        os.kill(victim, signal.SIGKILL)
+        await by_pid[victim].wait_for(lambda: by_pid[victim].close_code is not None, 10)
+        for i in range(50):  # the other gateway's client is unaffected
+            kind, reply = await by_pid[survivor].call(
+                "PLACE_ORDER", order(market, 4, price=round(2.0 + (i % 50) * 0.02, 2))
+            )
+            assert kind == "ORDER_RESPONSE" and "order_id" in reply, reply
+        for cl in [by_pid[survivor], *extra]:
+            await cl.close()
+
+    asyncio.run(run())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(re.findall(r"gateway \d \(pid \d+\) exited", server.log())) < 1:
+        time.sleep(0.05)
+    assert "restarting it" in server.log()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.log().count("betex gateway 0: ready") < 2:
+        time.sleep(0.05)
+    assert server.log().count("betex gateway 0: ready") == 2, server.log()
+    wait_health(server, 200)
+    assert server.stop() == 0
+
+
+def test_a_no_ack_flood_larger_than_the_ring_is_slowed_never_dropped(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    server = server_factory(
+        data_dir, "--gateways", "1", "--durability", "async", "--ring-size", "256", "--window", "128"
+    )
+    n = 20_000
+
+    async def run() -> int:
+        market = await create_market(server.ws_url)
+        frames = [
+            json.dumps({"PLACE_ORDER": order(0, 1 + i % 50, price=round(2.0 + (i % 50) * 0.02, 2))}).replace(
+                '"market_id": 0', f'"market_id": {market}'
+            )
+            for i in range(n)
+        ]
+        async with connect(server.ws_url + "/ws_ctl?no_ack=1", max_size=None) as ws:
+            for f in frames:
+                await ws.send(f)  # returns as TCP takes it: the gateway pushes back when the engine is behind
+            deadline = time.monotonic() + 120
+            done = 0
+            while time.monotonic() < deadline:
+                done = (await asyncio.to_thread(server.get_json, "/metrics"))["commands_total"] - before
+                if done >= n + 1:
+                    break
+                await asyncio.sleep(0.1)
+        return done
+
+    before = server.get_json("/metrics")["commands_total"]
+    done = asyncio.run(run())
+    assert done == n + 1, f"{done - 1} of {n} no_ack commands executed\n{server.log()[-3000:]}"
+    assert server.get_json("/metrics")["rejects_total"].get("OVERLOADED", 0) == 0
+    assert server.stop() == 0
