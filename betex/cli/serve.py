@@ -14,6 +14,22 @@ from betex.cli.examples import epilog
 from betex.core.errors import BetexError, UsageError
 from betex.server.config import WAIT_STRATEGIES, ServerConfig
 
+# Options that `serve` shares with `engine` (and `gateway`): one definition each.
+RingSizeOption = Annotated[int, typer.Option(metavar="SLOTS", help="Ingress ring slots; a power of two.")]
+WaitStrategyOption = Annotated[
+    str, typer.Option(metavar="STRATEGY", help=f"Engine wait strategy: {', '.join(WAIT_STRATEGIES)}.")
+]
+MaxBatchOption = Annotated[int, typer.Option(metavar="N", help="Most commands the engine drains per batch.")]
+DurabilityOption = Annotated[
+    str, typer.Option(metavar="MODE", help="sync (fsync per commit) or async (no fsync).")
+]
+SnapshotEveryOption = Annotated[
+    int, typer.Option(metavar="N", help="Write an engine snapshot every N events.")
+]
+MinStakeOption = Annotated[str, typer.Option(metavar="AMOUNT", help="Smallest accepted stake.")]
+MaxStakeOption = Annotated[str, typer.Option(metavar="AMOUNT", help="Largest accepted stake.")]
+LogLevelOption = Annotated[str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")]
+
 
 def _stake(flag: str, text: str) -> int:
     from betex.core.domain.money import cents_from_wire
@@ -66,21 +82,11 @@ def _register_serve(app: typer.Typer) -> None:
             int, typer.Option(metavar="PORT", help="TCP port (0 picks a free one and prints it).")
         ] = 3000,
         data_dir: DataDirOption = default_data_dir(),
-        ring_size: Annotated[
-            int, typer.Option(metavar="SLOTS", help="Ingress ring slots; a power of two.")
-        ] = 16384,
-        wait_strategy: Annotated[
-            str, typer.Option(metavar="STRATEGY", help=f"Engine wait strategy: {', '.join(WAIT_STRATEGIES)}.")
-        ] = "blocking-wait",
-        max_batch: Annotated[
-            int, typer.Option(metavar="N", help="Most commands the engine drains per batch.")
-        ] = 4096,
-        durability: Annotated[
-            str, typer.Option(metavar="MODE", help="sync (fsync per commit) or async (no fsync).")
-        ] = "sync",
-        snapshot_every: Annotated[
-            int, typer.Option(metavar="N", help="Write an engine snapshot every N events.")
-        ] = 1_000_000,
+        ring_size: RingSizeOption = 16384,
+        wait_strategy: WaitStrategyOption = "blocking-wait",
+        max_batch: MaxBatchOption = 4096,
+        durability: DurabilityOption = "sync",
+        snapshot_every: SnapshotEveryOption = 1_000_000,
         snapshot_interval_ms: Annotated[
             int,
             typer.Option(metavar="MS", help="How often changed markets are pushed to WebSocket subscribers."),
@@ -89,13 +95,9 @@ def _register_serve(app: typer.Typer) -> None:
             str | None,
             typer.Option(metavar="TOKEN", help="Require this bearer token for market admin commands."),
         ] = None,
-        min_stake: Annotated[str, typer.Option(metavar="AMOUNT", help="Smallest accepted stake.")] = "1.00",
-        max_stake: Annotated[
-            str, typer.Option(metavar="AMOUNT", help="Largest accepted stake.")
-        ] = "1000000.00",
-        log_level: Annotated[
-            str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
-        ] = "info",
+        min_stake: MinStakeOption = "1.00",
+        max_stake: MaxStakeOption = "1000000.00",
+        log_level: LogLevelOption = "info",
         auth: Annotated[
             str,
             typer.Option(
@@ -209,28 +211,14 @@ def register_processes(app: typer.Typer) -> None:
                 "--socket", metavar="PATH", help="Unix socket to serve (default: DATA_DIR/engine.sock)."
             ),
         ] = None,
-        ring_size: Annotated[
-            int, typer.Option(metavar="SLOTS", help="Ingress ring slots; a power of two.")
-        ] = 16384,
-        wait_strategy: Annotated[
-            str, typer.Option(metavar="STRATEGY", help=f"Engine wait strategy: {', '.join(WAIT_STRATEGIES)}.")
-        ] = "blocking-wait",
-        max_batch: Annotated[
-            int, typer.Option(metavar="N", help="Most commands the engine drains per batch.")
-        ] = 4096,
-        durability: Annotated[
-            str, typer.Option(metavar="MODE", help="sync (fsync per commit) or async (no fsync).")
-        ] = "sync",
-        snapshot_every: Annotated[
-            int, typer.Option(metavar="N", help="Write an engine snapshot every N events.")
-        ] = 1_000_000,
-        min_stake: Annotated[str, typer.Option(metavar="AMOUNT", help="Smallest accepted stake.")] = "1.00",
-        max_stake: Annotated[
-            str, typer.Option(metavar="AMOUNT", help="Largest accepted stake.")
-        ] = "1000000.00",
-        log_level: Annotated[
-            str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
-        ] = "info",
+        ring_size: RingSizeOption = 16384,
+        wait_strategy: WaitStrategyOption = "blocking-wait",
+        max_batch: MaxBatchOption = 4096,
+        durability: DurabilityOption = "sync",
+        snapshot_every: SnapshotEveryOption = 1_000_000,
+        min_stake: MinStakeOption = "1.00",
+        max_stake: MaxStakeOption = "1000000.00",
+        log_level: LogLevelOption = "info",
     ) -> None:
         """Run the engine process alone: the single writer (WAL lock, recovery, batches, commits,
         replies), serving gateways on a Unix socket. No HTTP, no JSON. SIGTERM drains and exits 0;
@@ -279,13 +267,9 @@ def register_processes(app: typer.Typer) -> None:
         admin_token: Annotated[
             str | None, typer.Option(metavar="TOKEN", help="Require this bearer token for admin commands.")
         ] = None,
-        min_stake: Annotated[str, typer.Option(metavar="AMOUNT", help="Smallest accepted stake.")] = "1.00",
-        max_stake: Annotated[
-            str, typer.Option(metavar="AMOUNT", help="Largest accepted stake.")
-        ] = "1000000.00",
-        log_level: Annotated[
-            str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")
-        ] = "info",
+        min_stake: MinStakeOption = "1.00",
+        max_stake: MaxStakeOption = "1000000.00",
+        log_level: LogLevelOption = "info",
     ) -> None:
         """Run one gateway alone: HTTP + WebSocket in front of a running `betex engine`, with its own
         read model (caught up from the WAL in DATA_DIR, then fed by the engine's event stream)."""
