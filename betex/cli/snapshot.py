@@ -134,21 +134,11 @@ def _fetch(url: str, market_id: int | None, depth: int) -> Any:
     return asyncio.run(get())
 
 
-def fmt_odds(price: float | None) -> str:
-    """Decimal odds as the TUI's ladder shows them: 2.10, 15.5, 110."""
-    if price is None:
-        return "-"
-    if price < 10:
-        return f"{price:.2f}"
-    if price < 100 and price != int(price):
-        return f"{price:.1f}"
-    return f"{price:.0f}"
-
-
 def _price(price: float | None, binary: bool) -> str:
-    if binary:
-        return "-" if price is None else f"{int(price)}"
-    return fmt_odds(price)
+    """As the TUI shows it (imported here, not at start-up: `betex.client` loads aiohttp)."""
+    from betex.client.ladder import fmt_price
+
+    return fmt_price(price, binary)
 
 
 def _amount(value: float, binary: bool) -> str:

@@ -67,3 +67,17 @@ def snap(price: float, direction: str = "nearest") -> float | None:
 def snap_bps(price: float) -> int:
     """A binary price onto its 1 bp ladder (rounded, clamped to 1..9999)."""
     return min(MAX_BPS, max(MIN_BPS, round(price)))
+
+
+def fmt_price(price: float | None, binary: bool = False) -> str:
+    """A wire price as people read it (the TUI's ladder, `betex snapshot`): odds 2.10, 15.5, 110;
+    binary basis points as a whole number; "-" for none."""
+    if price is None:
+        return "-"
+    if binary:
+        return f"{int(round(price))}"
+    if price < 10:
+        return f"{price:.2f}"
+    if price < 100 and price != int(price):
+        return f"{price:.1f}"
+    return f"{price:.0f}"

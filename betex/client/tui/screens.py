@@ -13,6 +13,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from ..ladder import fmt_price
 from . import views
 
 
@@ -112,7 +113,7 @@ class OrderScreen(ModalScreen[OrderTicket | None]):
                 yield Input(str(d.runner_id), id="runner", type="integer")
             with Horizontal(classes="field"):
                 yield Label(f"price ({unit})")
-                yield Input(views.fmt_price(d.price, d.binary), id="price", type="number")
+                yield Input(fmt_price(d.price, d.binary), id="price", type="number")
             with Horizontal(classes="field"):
                 yield Label("size (shares)" if d.binary else "size (stake)")
                 yield Input(f"{d.size:g}", id="size", type="number")

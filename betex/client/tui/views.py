@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import messages as m
+from ..ladder import fmt_price
 from .layout import too_small_text
 from .lifecycle import valid_actions
 from .metrics import MetricsView
@@ -51,18 +52,6 @@ NOTICE_STYLE = {"info": "white", "ok": "green", "error": "bold red"}
 
 
 # --- formatting --------------------------------------------------------------------------------
-
-
-def fmt_price(price: float | None, binary: bool = False) -> str:
-    if price is None:
-        return "-"
-    if binary:
-        return f"{int(round(price))}"
-    if price < 10:
-        return f"{price:.2f}"
-    if price < 100 and price != int(price):
-        return f"{price:.1f}"
-    return f"{price:.0f}"
 
 
 def fmt_size(size: float, binary: bool = False) -> str:
