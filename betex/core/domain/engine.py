@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, cast
 
+from betex.core.domain import accounts, lifecycle, state, validate
 from betex.core.domain import commands as C
-from betex.core.domain import state, validate
 from betex.core.domain.book.levels import Order
 from betex.core.domain.events import (
     AccountCreated,
@@ -35,8 +35,8 @@ from betex.core.domain.events import (
     TradeMatched,
     TradesVoided,
 )
-from betex.core.domain.market import Market, Tombstone, transition
-from betex.core.domain.results import Ack, Fill, MarketResult, OrderResult, Reject, Result, order_result
+from betex.core.domain.market import Market, Tombstone
+from betex.core.domain.results import Ack, Fill, OrderResult, Reject, Result, order_result
 from betex.core.domain.risk import Exposure, RiskBook
 from betex.core.domain.types import CancelReason, MarketState, RejectCode
 from betex.core.domain.validate import EngineConfig as EngineConfig
@@ -82,7 +82,7 @@ class Engine:
         self.seq = 0
         self.ts = 0
         self.markets: dict[int, Market] = {}  # the live markets: not SETTLED, not VOIDED
-        self.tombstones: dict[int, Tombstone] = {}  # the SETTLED and VOIDED ones (see _retire)
+        self.tombstones: dict[int, Tombstone] = {}  # the SETTLED and VOIDED ones (see lifecycle.retire)
         self.orders: dict[int, Order] = {}
         self.next_market_id = 1
         self.next_order_id = 1
@@ -102,40 +102,40 @@ class Engine:
         self._seq_before = 0
         """Seq at `begin_batch`: unchanged at `end_batch` means the batch emitted nothing."""
         self._handlers: dict[type, Callable[[Any], Result]] = {
-            C.CreateMarket: self._create_market,
-            C.AddRunners: self._add_runners,
+            C.CreateMarket: lambda c: lifecycle.create_market(self, c),
+            C.AddRunners: lambda c: lifecycle.add_runners(self, c),
             C.PlaceOrder: self._place,
             C.CancelOrder: self._cancel,
             C.CancelAll: self._cancel_all,
             C.ReplaceOrder: self._replace,
-            C.SetMarketState: lambda c: self._lifecycle(c, "SET_MARKET_STATE", c.market_state),
-            C.AwaitLiveMarket: lambda c: self._lifecycle(c, "AWAIT_LIVE_MARKET"),
-            C.GoLiveMarket: lambda c: self._lifecycle(c, "GO_LIVE_MARKET"),
-            C.CloseMarket: lambda c: self._lifecycle(c, "CLOSE_MARKET"),
-            C.VoidMarket: lambda c: self._lifecycle(c, "VOID_MARKET"),
-            C.SettleMarket: self._settle,
-            C.VoidTrades: self._void_trades,
-            C.SetAccountLimit: self._set_limit,
+            C.SetMarketState: lambda c: lifecycle.change_state(self, c, "SET_MARKET_STATE", c.market_state),
+            C.AwaitLiveMarket: lambda c: lifecycle.change_state(self, c, "AWAIT_LIVE_MARKET"),
+            C.GoLiveMarket: lambda c: lifecycle.change_state(self, c, "GO_LIVE_MARKET"),
+            C.CloseMarket: lambda c: lifecycle.change_state(self, c, "CLOSE_MARKET"),
+            C.VoidMarket: lambda c: lifecycle.change_state(self, c, "VOID_MARKET"),
+            C.SettleMarket: lambda c: lifecycle.settle(self, c),
+            C.VoidTrades: lambda c: lifecycle.void_trades(self, c),
+            C.SetAccountLimit: lambda c: accounts.set_limit(self, c),
             C.ReduceOrder: self._reduce,
-            C.CreateAccount: self._create_account,
-            C.IssueKey: self._issue_key,
-            C.RevokeKey: self._revoke_key,
+            C.CreateAccount: lambda c: accounts.create_account(self, c),
+            C.IssueKey: lambda c: accounts.issue_key(self, c),
+            C.RevokeKey: lambda c: accounts.revoke_key(self, c),
         }
         self._appliers: dict[type, Callable[[Any], None]] = {
-            MarketCreated: self._on_market_created,
-            RunnersAdded: self._on_runners_added,
-            MarketStateChanged: self._on_state_changed,
+            MarketCreated: lambda e: lifecycle.on_market_created(self, e),
+            RunnersAdded: lambda e: lifecycle.on_runners_added(self, e),
+            MarketStateChanged: lambda e: lifecycle.on_state_changed(self, e),
             OrderAccepted: self._on_accepted,
             OrderCancelled: self._on_cancelled,
             TradeMatched: self._on_trade,
-            TradesVoided: self._on_trades_voided,
-            MarketSettled: self._on_settled,
-            MarketVoided: self._on_market_voided,
-            AccountLimitSet: self._on_limit,
+            TradesVoided: lambda e: lifecycle.on_trades_voided(self, e),
+            MarketSettled: lambda e: lifecycle.on_settled(self, e),
+            MarketVoided: lambda e: lifecycle.on_market_voided(self, e),
+            AccountLimitSet: lambda e: accounts.on_limit(self, e),
             BatchProcessed: self._on_batch,
-            AccountCreated: self._on_account_created,
-            KeyIssued: self._on_key_issued,
-            KeyRevoked: self._on_key_revoked,
+            AccountCreated: lambda e: accounts.on_account_created(self, e),
+            KeyIssued: lambda e: accounts.on_key_issued(self, e),
+            KeyRevoked: lambda e: accounts.on_key_revoked(self, e),
         }
 
     # ------------------------------------------------------------------ runtime protocol
@@ -195,31 +195,6 @@ class Engine:
 
     # ------------------------------------------------------------------ markets
 
-    def _create_market(self, c: C.CreateMarket) -> Result:
-        labels = validate.check_create_market(c)
-        if isinstance(labels, Reject):
-            return labels
-        runners = c.runner_ids
-        mid = self.next_market_id
-        self._emit(
-            MarketCreated(
-                self.seq + 1,
-                self.ts,
-                mid,
-                c.name,
-                str(c.market_model),
-                c.book_type and str(c.book_type),
-                str(c.market_kind),
-                str(c.market_state),
-                str(c.market_phase),
-                tuple(runners),
-                labels,
-                c.commission_bps,
-            )
-        )
-        m = self.markets[mid]
-        return MarketResult(mid, m.state, m.phase, m.version, created=True)
-
     def _market(self, market_id: int, late: RejectCode = R.MARKET_NOT_OPEN) -> Market | Reject:
         """The live market, or the reject: `late` (with the final state) for a settled or voided
         market, INVALID_MARKET for an id never created."""
@@ -230,122 +205,6 @@ class Engine:
                 return Reject(late, f"market {market_id} is {t.state}")
             return Reject(R.INVALID_MARKET, f"unknown market {market_id!r}")
         return m
-
-    def _late_transition(self, market_id: int, command: str, target: str | None = None) -> Reject | None:
-        """The reject a lifecycle command gets on a settled or voided market: the one the live
-        market in its final state would give (INVALID_TRANSITION, or BAD_REQUEST for an unknown
-        target state); None if the market is not a tombstone."""
-        t = self.tombstones.get(market_id)
-        if t is None:
-            return None
-        decided = transition(t, command, target)
-        if isinstance(decided, Reject):
-            return decided
-        raise AssertionError(f"{command} allowed from final state {t.state}")  # a lifecycle bug
-
-    def _add_runners(self, c: C.AddRunners) -> Result:
-        m = self._market(c.market_id, R.INVALID_TRANSITION)
-        if isinstance(m, Reject):
-            return m
-        labels = validate.check_add_runners(m, c)
-        if isinstance(labels, Reject):
-            return labels
-        runners = c.runner_ids
-        self._emit(RunnersAdded(self.seq + 1, self.ts, m.market_id, tuple(runners), labels))
-        return MarketResult(m.market_id, m.state, m.phase, m.version)
-
-    def _lifecycle(self, c: Any, command: str, target: str | None = None) -> Result:
-        late = self._late_transition(c.market_id, command, target)
-        if late is not None:
-            return late
-        m = self._market(c.market_id)
-        if isinstance(m, Reject):
-            return m
-        decided = transition(m, command, target)
-        if isinstance(decided, Reject):
-            return decided
-        if command == "VOID_MARKET":
-            self._cancel_resting(m, lambda o: True, CancelReason.MARKET_VOIDED)
-            self._emit(MarketVoided(self.seq + 1, self.ts, m.market_id))
-        else:
-            self._emit(
-                MarketStateChanged(
-                    self.seq + 1, self.ts, m.market_id, decided.state, decided.phase, m.version + 1
-                )
-            )
-            if decided.cancel_all:
-                self._cancel_resting(m, lambda o: True, CancelReason.MARKET_CLOSED)
-            elif decided.lapse:
-                self._cancel_resting(m, lambda o: not o.persist, _LAPSED)
-        return MarketResult(m.market_id, m.state, m.phase, m.version)
-
-    def _cancel_resting(self, m: Market, which: Callable[[Order], bool], reason: str) -> int:
-        victims = [o for o in m.live_orders() if which(o)]
-        for o in victims:
-            self._emit(OrderCancelled(self.seq + 1, self.ts, m.market_id, o.order_id, o.remaining, reason))
-        return len(victims)
-
-    def _settle(self, c: C.SettleMarket) -> Result:
-        late = self._late_transition(c.market_id, "SETTLE_MARKET")
-        if late is not None:
-            return late
-        m = self._market(c.market_id)
-        if isinstance(m, Reject):
-            return m
-        decided = transition(m, "SETTLE_MARKET")
-        if isinstance(decided, Reject):
-            return decided
-        winners = c.winner_runner_ids
-        bad = validate.check_winners(m, winners)
-        if bad:
-            return bad
-        self._emit(MarketSettled(self.seq + 1, self.ts, m.market_id, tuple(sorted(winners))))
-        return MarketResult(m.market_id, m.state, m.phase, m.version)
-
-    def _void_trades(self, c: C.VoidTrades) -> Result:
-        m = self._market(c.market_id, R.INVALID_TRANSITION)
-        if isinstance(m, Reject):
-            return m
-        chosen = validate.trades_to_void(m, c)
-        if isinstance(chosen, Reject):
-            return chosen
-        if chosen:
-            self._emit(TradesVoided(self.seq + 1, self.ts, m.market_id, tuple(chosen)))
-        return Ack({"voided": len(chosen)})
-
-    def _set_limit(self, c: C.SetAccountLimit) -> Result:
-        bad = validate.check_limit(c)
-        if bad:
-            return bad
-        self._emit(AccountLimitSet(self.seq + 1, self.ts, 0, c.account_id, c.max_liability))
-        return Ack()
-
-    # ------------------------------------------------------------------ accounts and keys
-
-    def _create_account(self, c: C.CreateAccount) -> Result:
-        account_id = self.next_account_id
-        self._emit(AccountCreated(self.seq + 1, self.ts, 0, account_id, c.name))
-        return Ack({"account_id": account_id})
-
-    def _issue_key(self, c: C.IssueKey) -> Result:
-        if c.account_id not in self.accounts:
-            return Reject(R.BAD_REQUEST, f"unknown account {c.account_id} (CREATE_ACCOUNT first)")
-        h = c.key_hash
-        if len(h) != 64 or h.strip("0123456789abcdef"):
-            return Reject(R.BAD_REQUEST, "'key_hash' must be a sha256 digest in lowercase hex")
-        if any(k[1] == h for k in self.keys.values()):
-            return Reject(R.BAD_REQUEST, "that key is already issued")
-        key_id = self.next_key_id
-        self._emit(KeyIssued(self.seq + 1, self.ts, 0, key_id, c.account_id, h))
-        return Ack({"account_id": c.account_id, "key_id": key_id})
-
-    def _revoke_key(self, c: C.RevokeKey) -> Result:
-        key = self.keys.get(c.key_id)
-        if key is None:
-            return Reject(R.BAD_REQUEST, f"unknown key {c.key_id}")
-        if not key[2]:
-            self._emit(KeyRevoked(self.seq + 1, self.ts, 0, c.key_id, key[0]))
-        return Ack({"account_id": key[0], "key_id": c.key_id})
 
     # ------------------------------------------------------------------ orders
 
@@ -582,30 +441,6 @@ class Engine:
 
     # ------------------------------------------------------------------ appliers
 
-    def _on_market_created(self, e: MarketCreated) -> None:
-        self.markets[e.market_id] = Market(
-            e.market_id,
-            e.name,
-            e.market_model,
-            e.book_type,
-            e.market_kind,
-            e.market_state,
-            e.market_phase,
-            list(e.runner_ids),
-            list(e.runner_labels),
-            e.commission_bps,
-        )
-        self.next_market_id = e.market_id + 1
-
-    def _on_runners_added(self, e: RunnersAdded) -> None:
-        self.markets[e.market_id].add_runners(e.runner_ids, e.runner_labels)
-
-    def _on_state_changed(self, e: MarketStateChanged) -> None:
-        m = self.markets[e.market_id]
-        m.state = e.market_state
-        m.phase = e.market_phase
-        m.version = e.version
-
     def _on_accepted(self, e: OrderAccepted) -> None:
         self._accept(e.order_id, e.account_id, e.market_id, e.runner_id, e.side, e.price, e.size,
                      e.persistence == _PERSIST, e.client_ref, e.ts)  # fmt: skip
@@ -667,59 +502,8 @@ class Engine:
         if self.limits:
             self.risk.legs(e.market_id, e.legs, 1)
 
-    def _on_trades_voided(self, e: TradesVoided) -> None:
-        m = self.markets[e.market_id]
-        for tid in e.trade_ids:
-            t = m.trades[tid]
-            m.voided_trades.add(tid)
-            for oid, size in ((t.taker_order_id, t.taker_size), (t.maker_order_id, t.maker_size)):
-                o = self.orders[oid]
-                o.matched -= size
-                o.voided += size
-            if self.limits:
-                self.risk.legs(e.market_id, t.legs, -1)
-
-    def _on_settled(self, e: MarketSettled) -> None:
-        m = self.markets[e.market_id]
-        m.state = MarketState.SETTLED
-        m.winners = e.winner_runner_ids
-        m.version += 1
-        self._retire(m)
-
-    def _on_market_voided(self, e: MarketVoided) -> None:
-        m = self.markets[e.market_id]
-        m.state = MarketState.VOIDED
-        m.version += 1
-        self._retire(m)
-
-    def _retire(self, m: Market) -> None:
-        """A settled or voided market leaves the engine: a `Tombstone` (id, final state, phase,
-        kind, version) answers late commands; its orders, trades, books and exposures are dropped
-        (the history store keeps them). Live state stays bounded by the open markets."""
-        mid = m.market_id
-        del self.markets[mid]
-        self.tombstones[mid] = Tombstone(mid, m.state, m.phase, m.kind, m.version)
-        for oid in [oid for oid, o in self.orders.items() if o.market_id == mid]:
-            del self.orders[oid]
-        self.risk.forget_market(mid)
-
-    def _on_limit(self, e: AccountLimitSet) -> None:
-        self.risk.set_limit(e.account_id, e.max_liability, self.markets)
-
     def _on_batch(self, e: BatchProcessed) -> None:
         pass
-
-    def _on_account_created(self, e: AccountCreated) -> None:
-        self.accounts[e.account_id] = e.name
-        self.next_account_id = max(self.next_account_id, e.account_id + 1)
-
-    def _on_key_issued(self, e: KeyIssued) -> None:
-        self.keys[e.key_id] = (e.account_id, e.key_hash, False)
-        self.next_key_id = max(self.next_key_id, e.key_id + 1)
-
-    def _on_key_revoked(self, e: KeyRevoked) -> None:
-        account_id, key_hash, _revoked = self.keys[e.key_id]
-        self.keys[e.key_id] = (account_id, key_hash, True)
 
     # ------------------------------------------------------------------ views
 

@@ -1,0 +1,25 @@
+"""What the engine's parts (`lifecycle`, `accounts`) see of the engine: a protocol.
+
+The parts are functions of the engine; typing them against this protocol rather than `Engine`
+keeps the imports one-way (engine → parts), as `state.EngineState` does for the dump.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from betex.core.domain.events import Event
+from betex.core.domain.market import Market
+from betex.core.domain.results import Reject
+from betex.core.domain.state import EngineState
+from betex.core.domain.types import RejectCode
+
+
+class EngineCore(EngineState, Protocol):
+    limits: dict[int, int]
+
+    def _emit(self, event: Event) -> None:
+        """Record and apply an event built with ``seq = self.seq + 1``."""
+
+    def _market(self, market_id: int, late: RejectCode = ...) -> Market | Reject:
+        """The live market, or the reject for a settled, voided or unknown one."""
