@@ -21,5 +21,5 @@ class EngineCore(EngineState, Protocol):
     def _emit(self, event: Event) -> None:
         """Record and apply an event built with ``seq = self.seq + 1``."""
 
-    def _market(self, market_id: int, late: RejectCode = ...) -> Market | Reject:
+    def _market(self, market_id: int, late: RejectCode = RejectCode.MARKET_NOT_OPEN) -> Market | Reject:
         """The live market, or the reject for a settled, voided or unknown one."""
