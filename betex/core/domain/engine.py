@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Final, cast
 
 from betex.core.domain import commands as C
-from betex.core.domain import state, validate
+from betex.core.domain import removal, state, validate
 from betex.core.domain.book.levels import Order
 from betex.core.domain.events import (
     AccountCreated,
@@ -31,6 +31,7 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    RunnerRemoved,
     RunnersAdded,
     TradeMatched,
     TradesVoided,
@@ -120,6 +121,7 @@ class Engine:
             C.CreateAccount: self._create_account,
             C.IssueKey: self._issue_key,
             C.RevokeKey: self._revoke_key,
+            C.RemoveRunner: self._remove_runner,  # runner removal (removal.py)
         }
         self._appliers: dict[type, Callable[[Any], None]] = {
             MarketCreated: self._on_market_created,
@@ -136,6 +138,7 @@ class Engine:
             AccountCreated: self._on_account_created,
             KeyIssued: self._on_key_issued,
             KeyRevoked: self._on_key_revoked,
+            RunnerRemoved: self._on_runner_removed,  # runner removal (removal.py)
         }
 
     # ------------------------------------------------------------------ runtime protocol
@@ -320,6 +323,21 @@ class Engine:
         self._emit(AccountLimitSet(self.seq + 1, self.ts, 0, c.account_id, c.max_liability))
         return Ack()
 
+    def _remove_runner(self, c: C.RemoveRunner) -> Result:
+        """REMOVE_RUNNER (removal.py decides): cancel every unmatched order of the market, then
+        one RUNNER_REMOVED with the voided and the re-priced trades."""
+        m = self._market(c.market_id, R.INVALID_TRANSITION)
+        if isinstance(m, Reject):
+            return m
+        bad = removal.check(m, c)
+        if bad:
+            return bad
+        voided, reduced = removal.plan(m, c.runner_id, c.reduction_factor, self.orders)
+        self._cancel_resting(m, lambda o: True, CancelReason.RUNNER_REMOVED)
+        self._emit(RunnerRemoved(self.seq + 1, self.ts, m.market_id, c.runner_id, c.reduction_factor,
+                                 m.version + 1, voided, reduced))  # fmt: skip
+        return MarketResult(m.market_id, m.state, m.phase, m.version)
+
     # ------------------------------------------------------------------ accounts and keys
 
     def _create_account(self, c: C.CreateAccount) -> Result:
@@ -423,7 +441,7 @@ class Engine:
         fills: list[Fill] = []
         binary_market = m.is_binary
         batch = self._batch
-        ring_n = len(m.runner_ids) - 1  # trades per ring fill
+        ring_n = len(m.runner_ids) - len(m.removed) - 1  # trades per ring fill (active runners)
         ring_w = ring_s = 0  # the taker's P&L if A wins, and stake, over the ring so far
         ring_at = len(fills)  # index of the ring's first fill
         for maker, taker_size, maker_size, legs, house, implied, maker_runner in steps:
@@ -678,6 +696,14 @@ class Engine:
                 o.voided += size
             if self.limits:
                 self.risk.legs(e.market_id, t.legs, -1)
+
+    def _on_runner_removed(self, e: RunnerRemoved) -> None:
+        if e.voided:
+            self._on_trades_voided(TradesVoided(e.seq, e.ts, e.market_id, e.voided))
+        for old, new in removal.apply(self.markets[e.market_id], e):
+            if self.limits:
+                self.risk.legs(e.market_id, old, -1)
+                self.risk.legs(e.market_id, new, 1)
 
     def _on_settled(self, e: MarketSettled) -> None:
         m = self.markets[e.market_id]
