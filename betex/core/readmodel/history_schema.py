@@ -162,5 +162,21 @@ CREATE TABLE IF NOT EXISTS market_commission (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION)
+# Runner removal (REMOVE_RUNNER): a reduced trade keeps its new price, legs and value in `trades`
+# and its original price here; a removed runner is listed with its reduction factor.
+RUNNER_REMOVAL = """
+CREATE TABLE IF NOT EXISTS trade_reductions (
+    trade_id        INTEGER PRIMARY KEY,
+    original_price  INTEGER NOT NULL   -- the price it matched at; trades.price is the reduced one
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS removed_runners (
+    market_id         INTEGER NOT NULL,
+    runner_id         INTEGER NOT NULL,
+    reduction_factor  INTEGER NOT NULL,  -- hundredths of a percent (12.5 % is 1250)
+    seq               INTEGER NOT NULL,
+    PRIMARY KEY (market_id, runner_id)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION, RUNNER_REMOVAL)
 LATEST = len(MIGRATIONS)
