@@ -489,7 +489,7 @@ class Projection:
         trades = self.trade_table
         for tid in e.voided:
             self._void_trade(trades[tid])
-        accounts = self.risk_table[e.market_id]
+        accounts = self.risk_table.get(e.market_id, {})  # none before the market's first order
         orders = self.order_table
         for r in e.reduced:
             old = trades[r.trade_id]
