@@ -640,11 +640,11 @@ _PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
     "ISSUE_KEY": (_issue_key, frozenset({"account_id"})),
     "REVOKE_KEY": (_revoke_key, frozenset({"key_id"})),
 }
-_PARSERS["REMOVE_RUNNER"] = (_remove_runner, frozenset({"market_id", "runner_id", "reduction_factor"}))
 _BATCH_FIELDS = frozenset({"market_id", "account_id", "instructions"})
 _PARSERS["PLACE_ORDERS"] = (_order_batch("PLACE_ORDERS", "PLACE_ORDER"), _BATCH_FIELDS)
 _PARSERS["CANCEL_ORDERS"] = (_order_batch("CANCEL_ORDERS", "CANCEL_ORDER"), _BATCH_FIELDS)
 _PARSERS["REPLACE_ORDERS"] = (_order_batch("REPLACE_ORDERS", "REPLACE_ORDER"), _BATCH_FIELDS)
+_PARSERS["REMOVE_RUNNER"] = (_remove_runner, frozenset({"market_id", "runner_id", "reduction_factor"}))
 
 CLIENT_MSG_TYPES: tuple[str, ...] = tuple(_PARSERS)
 """Every ClientMsg type the parser knows, in protocol order."""
