@@ -46,7 +46,7 @@ from betex.core.domain.events import (
 )
 from betex.core.domain.risk import Exposure, commissions, settle_pnl
 from betex.core.domain.types import HOUSE_ACCOUNT, CancelReason, MarketState
-from betex.core.readmodel.history_schema import LATEST, MIGRATIONS
+from betex.core.readmodel.history_schema import LATEST, MIGRATIONS, WRITER_TABLES
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -860,6 +860,8 @@ class SQLiteHistory:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA cache_size = -262144")
         migrate(conn, 1)
+        for sql in WRITER_TABLES:  # the writer's later tables (commission, removals), not indexes
+            conn.executescript(sql)
         store = cls(conn, writable=True)
         chunk: list[Event] = []
         for event in events:

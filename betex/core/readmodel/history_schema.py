@@ -179,4 +179,8 @@ CREATE TABLE IF NOT EXISTS removed_runners (
 """
 
 MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION, RUNNER_REMOVAL)
+
+WRITER_TABLES: tuple[str, ...] = (COMMISSION, RUNNER_REMOVAL)
+"""Tables the writer fills, added after migration 1: `rebuild` creates them before its bulk load
+(at version 1). Their SQL says IF NOT EXISTS, so the migrations that follow re-run it harmlessly."""
 LATEST = len(MIGRATIONS)

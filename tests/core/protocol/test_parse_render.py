@@ -284,7 +284,10 @@ def test_create_market_label_count_must_match() -> None:
             c.RemoveRunner(1, 3, 1250),
         ),
         ({"REMOVE_RUNNER": {"market_id": 1, "runner_id": 0, "reduction_factor": 0}}, c.RemoveRunner(1, 0, 0)),
-        ({"REMOVE_RUNNER": {"market_id": 1, "runner_id": 2, "reduction_factor": 100}}, c.RemoveRunner(1, 2, 10000)),
+        (
+            {"REMOVE_RUNNER": {"market_id": 1, "runner_id": 2, "reduction_factor": 100}},
+            c.RemoveRunner(1, 2, 10000),
+        ),
         # account_id omitted on an order command: the session's account (keys mode)
         ({"CANCEL_ALL": {"market_id": 1}}, c.CancelAll(1, 0)),
     ],
