@@ -8,6 +8,9 @@ ever appended, never edited, once released.
   trades, for settlement and market voids).
 - Migration 2: the indexes the API's queries need. `rebuild` loads a fresh database at version 1
   and applies migration 2 after the bulk load, so the load does not maintain them row by row.
+- Migration 3: commission per market. Migration 4: runner removal (removed runners with their
+  factor, and each re-priced trade's original price). Their tables are the writer's, so
+  `rebuild` creates them before its bulk load too (`WRITER_TABLES`).
 
 Values are in engine units (odds in hundredths, BINARY prices in bps, sizes in cents or shares,
 P&L in the market's money scale); the wire layer converts. `size_remaining`, `status` and
