@@ -254,6 +254,20 @@ def test_worked_example_to_the_cent() -> None:
         assert re.search(rf"\| {a} \| {re.escape(_row(values))} \|", doc), (a, _row(values))
 
 
+WORKED_EXAMPLE_STATE_HASH = "2435f4edf732a874a359feb84f793543efb652817a9e88f950250e3ffe80797b"
+"""The engine's state right after the worked example's removal, as test_golden pins its stream:
+the compiled and the pure build must dump it byte for byte (a deliberate format change updates
+it in its own commit)."""
+
+
+def test_the_worked_example_state_is_pinned_and_replays() -> None:
+    h, m = worked_example()
+    h.run(C.RemoveRunner(m, 3, 2000))
+    assert h.engine.state_hash() == WORKED_EXAMPLE_STATE_HASH
+    assert h.replay_hash() == WORKED_EXAMPLE_STATE_HASH
+    assert Engine.load(h.engine.dump()).state_hash() == WORKED_EXAMPLE_STATE_HASH
+
+
 # ---------------------------------------------------------------------------- properties
 
 PRICES = (150, 200, 250, 300, 340, 400, 500, 700, 1000)
