@@ -121,7 +121,7 @@ class Engine:
             C.CreateAccount: self._create_account,
             C.IssueKey: self._issue_key,
             C.RevokeKey: self._revoke_key,
-            C.RemoveRunner: self._remove_runner,  # runner removal (removal.py)
+            C.RemoveRunner: lambda c: removal.remove_runner(self, c),  # runner removal
         }
         self._appliers: dict[type, Callable[[Any], None]] = {
             MarketCreated: self._on_market_created,
@@ -138,7 +138,7 @@ class Engine:
             AccountCreated: self._on_account_created,
             KeyIssued: self._on_key_issued,
             KeyRevoked: self._on_key_revoked,
-            RunnerRemoved: self._on_runner_removed,  # runner removal (removal.py)
+            RunnerRemoved: lambda e: removal.on_runner_removed(self, e),  # runner removal
         }
 
     # ------------------------------------------------------------------ runtime protocol
@@ -322,21 +322,6 @@ class Engine:
             return bad
         self._emit(AccountLimitSet(self.seq + 1, self.ts, 0, c.account_id, c.max_liability))
         return Ack()
-
-    def _remove_runner(self, c: C.RemoveRunner) -> Result:
-        """REMOVE_RUNNER (removal.py decides): cancel every unmatched order of the market, then
-        one RUNNER_REMOVED with the voided and the re-priced trades."""
-        m = self._market(c.market_id, R.INVALID_TRANSITION)
-        if isinstance(m, Reject):
-            return m
-        bad = removal.check(m, c)
-        if bad:
-            return bad
-        voided, reduced = removal.plan(m, c.runner_id, c.reduction_factor, self.orders)
-        self._cancel_resting(m, lambda o: True, CancelReason.RUNNER_REMOVED)
-        self._emit(RunnerRemoved(self.seq + 1, self.ts, m.market_id, c.runner_id, c.reduction_factor,
-                                 m.version + 1, voided, reduced))  # fmt: skip
-        return MarketResult(m.market_id, m.state, m.phase, m.version)
 
     # ------------------------------------------------------------------ accounts and keys
 
@@ -696,14 +681,6 @@ class Engine:
                 o.voided += size
             if self.limits:
                 self.risk.legs(e.market_id, t.legs, -1)
-
-    def _on_runner_removed(self, e: RunnerRemoved) -> None:
-        if e.voided:
-            self._on_trades_voided(TradesVoided(e.seq, e.ts, e.market_id, e.voided))
-        for old, new in removal.apply(self.markets[e.market_id], e):
-            if self.limits:
-                self.risk.legs(e.market_id, old, -1)
-                self.risk.legs(e.market_id, new, 1)
 
     def _on_settled(self, e: MarketSettled) -> None:
         m = self.markets[e.market_id]

@@ -1,9 +1,11 @@
 """Runner removal (a non-runner, domain.md §7): deciding REMOVE_RUNNER and re-pricing the trades.
 
-The engine (`engine.py`) only dispatches here and applies the event; this module decides:
+The engine (`engine.py`) only dispatches here: `remove_runner` handles the command and
+`on_runner_removed` applies the event (functions of the engine, typed against the `Host`
+protocol, as the engine's other parts are). Inside:
 - `check`: whether the market and runner allow a removal (typed rejects, nothing changes);
 - `plan`: which matched trades are voided and what the others become (pure, from the market);
-- `apply`: the state change of a RUNNER_REMOVED event, shared by the live path and replay.
+- `apply`: the market's part of a RUNNER_REMOVED, shared by the live path and replay.
 
 Rules (the choices the spec leaves open are in docs/engine.md, "Runner removal"):
 - The factor is integer hundredths of a percent, f ∈ 0..10000. A trade's price q (hundredths)
@@ -23,14 +25,16 @@ Rules (the choices the spec leaves open are in docs/engine.md, "Runner removal")
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from betex.core.domain.book.levels import Order
 from betex.core.domain.book.multi_runner import direct_legs
 from betex.core.domain.commands import RemoveRunner
-from betex.core.domain.events import Leg, ReducedTrade, RunnerRemoved, TradeMatched
+from betex.core.domain.events import Event, Leg, OrderCancelled, ReducedTrade, RunnerRemoved, TradeMatched
 from betex.core.domain.market import PRE_SETTLEMENT_STATES, Market
-from betex.core.domain.results import Reject
-from betex.core.domain.types import RejectCode
+from betex.core.domain.results import MarketResult, Reject, Result
+from betex.core.domain.state import EngineState
+from betex.core.domain.types import CancelReason, RejectCode
 
 R = RejectCode
 
@@ -125,3 +129,56 @@ def apply(m: Market, e: RunnerRemoved) -> list[tuple[tuple[Leg, ...], tuple[Leg,
         m.trades[r.trade_id] = old._replace(price=r.price, legs=r.legs, house=r.house)
         moved.append((old.legs, r.legs))
     return moved
+
+
+# ---------------------------------------------------------------- the engine's hooks
+
+
+class Host(EngineState, Protocol):
+    """What removal sees of the engine (the engine itself; a protocol keeps imports one-way)."""
+
+    limits: dict[int, int]
+
+    def _emit(self, event: Event) -> None:
+        """Record and apply an event built with ``seq = self.seq + 1``."""
+
+    def _market(self, market_id: int, late: RejectCode) -> Market | Reject:
+        """The live market, or the reject (`late` for a settled or voided one)."""
+
+
+def remove_runner(eng: Host, c: RemoveRunner) -> Result:
+    """REMOVE_RUNNER: every unmatched order of the market cancelled (ORDER_CANCELLED, reason
+    RUNNER_REMOVED), then one RUNNER_REMOVED with the voided and the re-priced trades."""
+    m = eng._market(c.market_id, R.INVALID_TRANSITION)
+    if isinstance(m, Reject):
+        return m
+    bad = check(m, c)
+    if bad:
+        return bad
+    voided, reduced = plan(m, c.runner_id, c.reduction_factor, eng.orders)
+    reason = CancelReason.RUNNER_REMOVED
+    for o in list(m.live_orders()):
+        eng._emit(OrderCancelled(eng.seq + 1, eng.ts, m.market_id, o.order_id, o.remaining, reason))
+    eng._emit(RunnerRemoved(eng.seq + 1, eng.ts, m.market_id, c.runner_id, c.reduction_factor,
+                            m.version + 1, voided, reduced))  # fmt: skip
+    return MarketResult(m.market_id, m.state, m.phase, m.version)
+
+
+def on_runner_removed(eng: Host, e: RunnerRemoved) -> None:
+    """Apply a RUNNER_REMOVED: its voids (the state change a TRADES_VOIDED makes), then the
+    market's part (`apply`); accounts with a liability limit swap each re-priced trade's legs."""
+    m = eng.markets[e.market_id]
+    limits = eng.limits
+    for tid in e.voided:
+        t = m.trades[tid]
+        m.voided_trades.add(tid)
+        for oid, size in ((t.taker_order_id, t.taker_size), (t.maker_order_id, t.maker_size)):
+            o = eng.orders[oid]
+            o.matched -= size
+            o.voided += size
+        if limits:
+            eng.risk.legs(e.market_id, t.legs, -1)
+    for old, new in apply(m, e):
+        if limits:
+            eng.risk.legs(e.market_id, old, -1)
+            eng.risk.legs(e.market_id, new, 1)
