@@ -115,7 +115,12 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("A dead heat", "betex market settle 1 --winner 1 --winner 2"),
     ),
     "market void": (("Void market 1 (every trade, P&L 0)", "betex market void 1"),),
-    "market remove-runner": (("Remove runner 3 from market 1", "betex market remove-runner 1 --runner 3"),),
+    "market remove-runner": (
+        (
+            "Remove runner 3 from market 1, factor 12.5 %",
+            "betex market remove-runner 1 --runner 3 --factor 12.5",
+        ),
+    ),
     "order": (
         (
             "Back runner 1 at 2.5 for 10",

@@ -124,15 +124,30 @@ def register(app: typer.Typer) -> None:
     def _remove_runner(
         market_id: MarketArg,
         runner: Annotated[int, typer.Option("--runner", metavar="RUNNER", help="The runner to remove.")],
+        factor: Annotated[
+            float,
+            typer.Option(
+                "--factor",
+                metavar="PERCENT",
+                help="Reduction factor in percent, 0 to 100 with at most 2 decimals (e.g. 12.5).",
+            ),
+        ],
         url: UrlOption = DEFAULT_URL,
         key: KeyOption = None,
         admin_token: AdminOption = None,
         json_out: JsonOption = False,
     ) -> None:
-        """Remove a runner (REMOVE_RUNNER); a server without that rule answers a typed reject (exit 6)."""
+        """Remove a runner (a non-runner, REMOVE_RUNNER).
+
+        Every unmatched order in the market is cancelled, matched bets on the runner are voided and the other runners' matched prices are reduced by the factor (price × (1 − factor/100), at least 1.01). Prints the market's new version. A reject (a BINARY_YES market, fewer than three active runners, an unknown runner, a bad factor) exits 6 with its code.
+        """
         from betex.client import shell
 
         coro = shell.market_command(
-            target(url, key, admin_token), "REMOVE_RUNNER", market_id, runner_id=runner
+            target(url, key, admin_token),
+            "REMOVE_RUNNER",
+            market_id,
+            runner_id=runner,
+            reduction_factor=factor,
         )
         show(run(coro, json_out), json_out)

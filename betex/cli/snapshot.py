@@ -178,9 +178,10 @@ def _render(body: dict[str, Any]) -> None:
     )
     for r in body["runners"]:
         ladder = ladders.get(r["runner_id"], {})
+        removed = r.get("status") == "REMOVED"  # a non-runner: its factor instead of a ladder
         table.add_row(
             str(r["runner_id"]),
-            r["label"],
+            f"{r['label']} (REMOVED {r.get('reduction_factor', 0):g}%)" if removed else r["label"],
             _price(r["last_traded_price"], binary),
             _amount(r["traded_volume"], binary),
             _levels(ladder.get("available_to_back", [])),

@@ -235,7 +235,7 @@ def _binary_markets(data_dir: Path, up_to_seq: int) -> set[int]:
 
 def describe(event: Event, units: MarketUnits) -> str:
     """One line of the event's own fields as people read them: price=2.10 size=28.00."""
-    from betex.core.domain.events import AccountLimitSet, OrderAccepted, TradeMatched
+    from betex.core.domain.events import AccountLimitSet, OrderAccepted, RunnerRemoved, TradeMatched
 
     units.see(event)
     if isinstance(event, OrderAccepted):
@@ -261,6 +261,13 @@ def describe(event: Event, units: MarketUnits) -> str:
         parts.append(f"{key}={value}")
     if isinstance(event, TradeMatched):
         parts.append(f"legs={len(event.legs)}")
+    elif isinstance(event, RunnerRemoved):  # the factor in percent, each re-priced trade old→new
+        parts = [p for p in parts if not p.startswith(("reduction_factor=", "reduced="))]
+        parts.insert(1, f"reduction_factor={event.reduction_factor / 100:.2f}%")
+        reduced = ",".join(
+            f"{r.trade_id}:{r.original_price / 100:.2f}→{r.price / 100:.2f}" for r in event.reduced
+        )
+        parts.append(f"reduced={reduced}")
     return " ".join(parts)
 
 

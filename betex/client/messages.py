@@ -68,6 +68,12 @@ class RunnerInfo:
     label: str
     last_traded_price: float | None = None
     traded_volume: float = 0.0
+    status: str = "ACTIVE"  # or REMOVED: a non-runner (REMOVE_RUNNER)
+    reduction_factor: float | None = None  # percent, when REMOVED
+
+    @property
+    def removed(self) -> bool:
+        return self.status == "REMOVED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +304,8 @@ def parse_snapshot(b: dict[str, Any], received_ns: int | None = None) -> Snapsho
             str(r.get("label", r["runner_id"])),
             r.get("last_traded_price"),
             r.get("traded_volume") or 0.0,
+            str(r.get("status") or "ACTIVE"),
+            r.get("reduction_factor"),
         )
         for r in b.get("runners") or ()
     )

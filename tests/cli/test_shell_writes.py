@@ -114,13 +114,34 @@ def test_a_market_life_from_the_shell(data_dir: Path, server_factory: Callable[.
     assert _json(betex("market", "go-live", m, *admin, "--json"))["market_phase"] == "IN_PLAY"
     _rejected(betex("market", "settle", m, "--winner", "1", *admin, "--json"), "INVALID_TRANSITION")
     assert _json(betex("market", "close", m, *admin, "--json"))["market_state"] == "CLOSED"
-    _rejected(betex("market", "remove-runner", m, "--runner", "2", *admin, "--json"), "BAD_REQUEST")
-    assert _json(betex("market", "settle", m, "--winner", "1", *admin, "--json"))["market_state"] == "SETTLED"
     e = str(explicit["market_id"])
+    remove = ("market", "remove-runner", m, "--runner", "2", "--factor", "20")
+    _rejected(betex(*remove, *url, "--json"), "UNAUTHORIZED")
+    removed = _json(betex(*remove, *admin, "--json"))  # a non-runner known at the off: 2.50 → 2.00
+    assert (removed["market_state"], removed["version"]) == ("CLOSED", 5)
+    _rejected(betex(*remove, *admin, "--json"), "INVALID_RUNNER")  # already removed
+    _rejected(  # two active runners left
+        betex("market", "remove-runner", m, "--runner", "3", "--factor", "10", *admin, "--json"),
+        "INVALID_TRANSITION",
+    )
+    _rejected(
+        betex("market", "remove-runner", m, "--runner", "1", "--factor", "12.345", *admin, "--json"),
+        "BAD_REQUEST",
+    )
+    plain = betex("market", "remove-runner", e, "--runner", "1", "--factor", "5", *admin)  # TWO_RUNNER
+    assert plain.code == 6 and "INVALID_TRANSITION" in plain.err
+    state = _json(betex("market", "state", m, *url, "--json"))
+    assert [(r["runner_id"], r["status"]) for r in state["runners"]] == [
+        (1, "ACTIVE"),
+        (2, "REMOVED"),
+        (3, "ACTIVE"),
+    ]
+    _rejected(betex("market", "settle", m, "--winner", "2", *admin, "--json"), "INVALID_RUNNER")
+    assert _json(betex("market", "settle", m, "--winner", "1", *admin, "--json"))["market_state"] == "SETTLED"
     assert _json(betex("market", "void", e, *admin, "--json"))["market_state"] == "VOIDED"
 
-    status, risk = server.get(f"/risk?market_id={m}&account_id=3")
-    assert status == 200 and risk["risk"][0]["settled_pnl"] == 6.0
+    status, risk = server.get(f"/risk?market_id={m}&account_id=3")  # 4.00 backed at 2.50, reduced to 2.00
+    assert status == 200 and risk["risk"][0]["settled_pnl"] == 4.0
 
 
 def test_an_unreachable_server_exits_5() -> None:

@@ -174,3 +174,30 @@ def test_ladder_and_orders_scroll_to_the_cursor_at_80x24() -> None:
     st.move_cursor(11)
     assert st.selected_order is not None
     assert f" {st.selected_order.order_id} " in text_of(render_orders(st), 60)
+
+
+def test_a_removed_runner_shows_as_removed_with_its_factor_and_no_ladder() -> None:
+    """REMOVE_RUNNER: the ladder keeps the runner's row, marked REMOVED with its reduction factor."""
+    body = {
+        "market_id": 1, "name": "race", "market_model": "EXCHANGE_ODDS", "book_type": "CROSS_MATCHED",
+        "market_kind": "PRE_ONLY", "market_state": "OPEN", "market_phase": "PRE", "version": 2,
+        "seq": 9, "ts": 1, "total_matched": 0.0,
+        "runners": [
+            {"runner_id": 1, "label": "Arrow", "traded_volume": 0.0, "status": "ACTIVE"},
+            {"runner_id": 3, "label": "Comet", "traded_volume": 0.0, "status": "REMOVED", "reduction_factor": 20.0},
+        ],
+        "book": {"kind": "EXCHANGE", "data": {"runners": [
+            {"runner_id": 1, "available_to_back": [{"price": 2.5, "size": 4.0, "implied": 0.0}], "available_to_lay": []},
+            {"runner_id": 3, "available_to_back": [], "available_to_lay": []},
+        ]}},
+    }  # fmt: skip
+    snap = m.parse_snapshot(body, received_ns=1)
+    assert [(r.label, r.removed, r.reduction_factor) for r in snap.runners] == [
+        ("Arrow", False, None),
+        ("Comet", True, 20.0),
+    ]
+    st = UiState(account_id=1)
+    st.apply(snap)
+    st.resize(100, 30)
+    text = text_of(render_ladder(st), 90)
+    assert "REMOVED 20%" in text and "removed" in text and "id 1" in text and "id 3" not in text

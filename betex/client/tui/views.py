@@ -265,11 +265,20 @@ def _exchange_summary(state: UiState, snap: m.Snapshot, runners: list[m.RunnerIn
         backs = ladder.available_to_back if ladder else ()
         lays = ladder.available_to_lay if ladder else ()
         mark = "▶ " if r.runner_id == selected else "  "
-        name = Text(f"{mark}{r.label}\n  id {r.runner_id}", no_wrap=True)
+        if r.removed:  # a non-runner (REMOVE_RUNNER): no ladder, its reduction factor instead
+            factor = "" if r.reduction_factor is None else f" {r.reduction_factor:g}%"
+            name = Text(f"{mark}{r.label}\n  REMOVED{factor}", no_wrap=True, style=DIM)
+            name.stylize("strike", len(mark), len(mark) + len(r.label))
+        else:
+            name = Text(f"{mark}{r.label}\n  id {r.runner_id}", no_wrap=True)
         if r.runner_id == selected:
             name.stylize("reverse" if focused else "bold", 0, len(mark) + len(r.label))
-        cells = [_level_cell(backs, i, BACK_STYLE, False) for i in reversed(range(levels))]
-        cells += [_level_cell(lays, i, LAY_STYLE, False) for i in range(levels)]
+        if r.removed:
+            cells = [Text("")] * (2 * levels - 1)
+            cells.insert(levels - 1, Text("removed", style=DIM))
+        else:
+            cells = [_level_cell(backs, i, BACK_STYLE, False) for i in reversed(range(levels))]
+            cells += [_level_cell(lays, i, LAY_STYLE, False) for i in range(levels)]
         tbl.add_row(
             name,
             *cells,

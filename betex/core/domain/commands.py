@@ -152,6 +152,22 @@ class RevokeKey(NamedTuple):
     correlation_id: int = 0
 
 
+# ---------------------------------------------------------------- runner removal (REMOVE_RUNNER)
+
+
+class RemoveRunner(NamedTuple):
+    """Remove a runner (a non-runner, domain.md §7). An admin command. `reduction_factor` is in
+    hundredths of a percent, 0..10000 (the wire's 12.5 % is 1250): no floats in money maths."""
+
+    market_id: int
+    runner_id: int
+    reduction_factor: int
+    correlation_id: int = 0
+
+
+# ---------------------------------------------------------------- end of runner removal
+
+
 Command = (
     CreateMarket
     | AddRunners
@@ -171,6 +187,7 @@ Command = (
     | CreateAccount
     | IssueKey
     | RevokeKey
+    | RemoveRunner  # runner removal
 )
 
 ADMIN_COMMANDS: tuple[type, ...] = (
@@ -187,4 +204,5 @@ ADMIN_COMMANDS: tuple[type, ...] = (
     CreateAccount,
     IssueKey,
     RevokeKey,
+    RemoveRunner,  # runner removal
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, cast
 
-from betex.core.domain import accounts, lifecycle, state, validate
+from betex.core.domain import accounts, lifecycle, removal, state, validate
 from betex.core.domain import commands as C
 from betex.core.domain.book.levels import Order
 from betex.core.domain.events import (
@@ -31,6 +31,7 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    RunnerRemoved,
     RunnersAdded,
     TradeMatched,
     TradesVoided,
@@ -120,6 +121,7 @@ class Engine:
             C.CreateAccount: lambda c: accounts.create_account(self, c),
             C.IssueKey: lambda c: accounts.issue_key(self, c),
             C.RevokeKey: lambda c: accounts.revoke_key(self, c),
+            C.RemoveRunner: lambda c: removal.remove_runner(self, c),  # runner removal
         }
         self._appliers: dict[type, Callable[[Any], None]] = {
             MarketCreated: lambda e: lifecycle.on_market_created(self, e),
@@ -136,6 +138,7 @@ class Engine:
             AccountCreated: lambda e: accounts.on_account_created(self, e),
             KeyIssued: lambda e: accounts.on_key_issued(self, e),
             KeyRevoked: lambda e: accounts.on_key_revoked(self, e),
+            RunnerRemoved: lambda e: removal.on_runner_removed(self, e),  # runner removal
         }
 
     # ------------------------------------------------------------------ runtime protocol
@@ -282,7 +285,7 @@ class Engine:
         fills: list[Fill] = []
         binary_market = m.is_binary
         batch = self._batch
-        ring_n = len(m.runner_ids) - 1  # trades per ring fill
+        ring_n = len(m.runner_ids) - len(m.removed) - 1  # trades per ring fill (active runners)
         ring_w = ring_s = 0  # the taker's P&L if A wins, and stake, over the ring so far
         ring_at = len(fills)  # index of the ring's first fill
         for maker, taker_size, maker_size, legs, house, implied, maker_runner in steps:

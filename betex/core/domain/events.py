@@ -158,6 +158,38 @@ class KeyRevoked(NamedTuple):
     account_id: int
 
 
+# ---------------------------------------------------------------- runner removal (REMOVE_RUNNER)
+# One block, apart from the other rules' events, so that parallel branches merge cleanly.
+
+
+class ReducedTrade(NamedTuple):
+    """A matched trade on a remaining runner after a removal: its new terms (domain.md §7)."""
+
+    trade_id: int
+    original_price: int  # the price it matched at (before any removal)
+    price: int  # the reduced price now in force (compounded over successive removals)
+    legs: tuple[Leg, ...]  # the trade's legs at `price`: they replace the trade's legs
+    house: int  # rounding residue booked to the house at `price` (≥ 0), also present as a leg
+
+
+class RunnerRemoved(NamedTuple):
+    """REMOVE_RUNNER: the runner is REMOVED, the `voided` trades (a bet on it) are void, the
+    `reduced` trades take their new price and legs, and the market is at `version`. The market's
+    unmatched orders were cancelled just before (ORDER_CANCELLED, reason RUNNER_REMOVED)."""
+
+    seq: int
+    ts: int
+    market_id: int
+    runner_id: int
+    reduction_factor: int  # hundredths of a percent, 0..10000 (12.5 % is 1250)
+    version: int
+    voided: tuple[int, ...]  # trade ids, ascending
+    reduced: tuple[ReducedTrade, ...]  # ascending trade id
+
+
+# ---------------------------------------------------------------- end of runner removal
+
+
 Event = (
     MarketCreated
     | RunnersAdded
@@ -173,6 +205,7 @@ Event = (
     | AccountCreated
     | KeyIssued
     | KeyRevoked
+    | RunnerRemoved  # runner removal
 )
 
 TYPE_NAMES: dict[type[Any], str] = {
@@ -190,6 +223,7 @@ TYPE_NAMES: dict[type[Any], str] = {
     AccountCreated: "ACCOUNT_CREATED",
     KeyIssued: "KEY_ISSUED",
     KeyRevoked: "KEY_REVOKED",
+    RunnerRemoved: "RUNNER_REMOVED",  # runner removal
 }
 TYPE_BY_NAME: dict[str, type[Any]] = {name: cls for cls, name in TYPE_NAMES.items()}
 
@@ -231,4 +265,7 @@ def to_dict(event: Event) -> dict[str, Any]:
     d.update(event._asdict())
     if isinstance(event, TradeMatched):
         d["legs"] = [leg._asdict() for leg in event.legs]
+    elif isinstance(event, RunnerRemoved):  # runner removal
+        d["voided"] = list(event.voided)
+        d["reduced"] = [{**r._asdict(), "legs": [leg._asdict() for leg in r.legs]} for r in event.reduced]
     return d

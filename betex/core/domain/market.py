@@ -56,6 +56,8 @@ class Market:
         "is_cross",
         "commission_bps",
         "cross_others",
+        "removed",
+        "original_prices",
     )
 
     def __init__(
@@ -96,6 +98,10 @@ class Market:
         # CROSS_MATCHED: runner → its ring partners ((runner, book) of every other runner, in market
         # order) and their books alone, built once per runner (derived; reset with `books`)
         self.cross_others: dict[int, tuple[list[tuple[int, RunnerBook]], list[RunnerBook]]] = {}
+        # runner removal (removal.py): removed runner → its reduction factor (hundredths of a
+        # percent), and a reduced trade's original price (its `price` is the reduced one)
+        self.removed: dict[int, int] = {}
+        self.original_prices: dict[int, int] = {}
 
     def add_runners(self, runner_ids: tuple[int, ...], labels: tuple[str, ...]) -> None:
         for r, label in zip(runner_ids, labels, strict=True):
@@ -124,7 +130,9 @@ class Market:
             )
             for r, b in self.books.items()
         }
-        return depth_view(self.is_binary, implied_book(self.book_type), self.runner_ids, sides, depth)
+        return depth_view(
+            self.is_binary, implied_book(self.book_type), self.runner_ids, sides, depth, self.removed
+        )
 
     def plan(self, side: str, runner_id: int, price: int, account: int, size: int) -> tuple[list[Step], int]:
         """The fills an order would get in this market's book type, without touching the books."""
@@ -141,7 +149,8 @@ class Market:
         if self.is_cross:  # CROSS_MATCHED: rings over every other runner, in market order
             partners = self.cross_others.get(runner_id)
             if partners is None:
-                others = [(r, self.books[r]) for r in self.runner_ids if r != runner_id]
+                removed = self.removed  # a removed runner is in no ring
+                others = [(r, self.books[r]) for r in self.runner_ids if r != runner_id and r not in removed]
                 partners = self.cross_others[runner_id] = (others, [b for _, b in others])
             return plan_cross(book, runner_id, partners[0], is_back, price, account, size, partners[1])
         return multi_runner.plan_direct(

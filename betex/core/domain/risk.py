@@ -112,8 +112,11 @@ def unmatched_leg(m: Market, side: str, price: int, remaining: int) -> tuple[int
 
 
 def outcomes(m: Market) -> list[int]:
-    """The outcomes a market settles on: its runners, or YES and NO for BINARY_YES."""
-    return [m.runner_ids[0], NO_OUTCOME] if m.is_binary else list(m.runner_ids)
+    """The outcomes a market settles on: its runners (not the removed ones), or YES and NO for
+    BINARY_YES."""
+    if m.is_binary:
+        return [m.runner_ids[0], NO_OUTCOME]
+    return [r for r in m.runner_ids if r not in m.removed]
 
 
 class RiskBook:

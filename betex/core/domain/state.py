@@ -28,7 +28,9 @@ READABLE_VERSIONS: Final = (1, 2, 3)
 `placed_ts` and markets `commission_bps` (appended to their rows), and accounts with their key
 hashes follow as a 12th element once any exist (so a state without accounts hashes as before
 accounts existed). Versions 1 and 2 still load: 0 for both new fields, and a version 1 settled
-market becomes a tombstone."""
+market becomes a tombstone. A market with a removed runner (REMOVE_RUNNER) appends a 16th
+element, (removed runner → factor, reduced trade → original price), only then: a state without
+removals dumps as before."""
 
 
 class EngineState(Protocol):
@@ -57,25 +59,26 @@ def dump(eng: EngineState) -> bytes:
         m = eng.markets[mid]
         books = [(r, m.books[r].backs.dump(), m.books[r].lays.dump()) for r in m.runner_ids]
         trades = [tuple(m.trades[t]) for t in sorted(m.trades)]
-        markets.append(
-            (
-                mid,
-                m.name,
-                m.model,
-                m.book_type,
-                m.kind,
-                m.state,
-                m.phase,
-                m.version,
-                m.runner_ids,
-                m.runner_labels,
-                m.winners,
-                books,
-                trades,
-                sorted(m.voided_trades),
-                m.commission_bps,
-            )
+        row: tuple[Any, ...] = (
+            mid,
+            m.name,
+            m.model,
+            m.book_type,
+            m.kind,
+            m.state,
+            m.phase,
+            m.version,
+            m.runner_ids,
+            m.runner_labels,
+            m.winners,
+            books,
+            trades,
+            sorted(m.voided_trades),
+            m.commission_bps,
         )
+        if m.removed:  # runner removal: appended only then, so other states hash as before
+            row = (*row, (sorted(m.removed.items()), sorted(m.original_prices.items())))
+        markets.append(row)
     state: tuple[Any, ...] = (
         DUMP_VERSION,
         eng.seq,
@@ -118,7 +121,11 @@ def restore(eng: EngineState, data: bytes) -> None:
         if st == "SETTLED" or st == "VOIDED":  # version 1 kept a settled market's emptied definition
             eng.tombstones[mid] = Tombstone(mid, st, ph, kind, ver)
             continue
-        m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels), *row[14:])
+        m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels), *row[14:15])
+        if len(row) > 15:  # runner removal: removed runners and reduced trades' original prices
+            removed, original = row[15]
+            m.removed = dict(removed)
+            m.original_prices = dict(original)
         m.version = ver
         m.winners = tuple(winners)
         for r, backs, lays in books:

@@ -168,6 +168,8 @@ def check_winners(m: Market, winners: tuple[int, ...]) -> Reject | None:
         return Reject(
             R.INVALID_RUNNER, f"winner_runner_ids {list(winners)} are not all runners of the market"
         )
+    if any(w in m.removed for w in winners):  # REMOVE_RUNNER
+        return Reject(R.INVALID_RUNNER, f"winner_runner_ids {list(winners)} include a removed runner")
     if not m.is_binary and not winners:
         return Reject(R.INVALID_RUNNER, "an EXCHANGE_ODDS market needs at least one winner")
     return None
@@ -225,6 +227,8 @@ def check_order(m: Market, c: C.PlaceOrder, cfg: EngineConfig) -> Reject | None:
         return Reject(R.BAD_REQUEST, "account_id must be a u32 > 0 (0 is the house)")
     if c.runner_id not in m.books:
         return Reject(R.INVALID_RUNNER, f"runner {c.runner_id!r} is not in market {m.market_id}")
+    if m.removed and c.runner_id in m.removed:  # REMOVE_RUNNER
+        return Reject(R.INVALID_RUNNER, f"runner {c.runner_id} was removed from market {m.market_id}")
     side = c.side
     if m.is_binary:
         if side != _BUY and side != _SELL:

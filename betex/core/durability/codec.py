@@ -28,6 +28,8 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    ReducedTrade,
+    RunnerRemoved,
     RunnersAdded,
     TradeMatched,
     TradesVoided,
@@ -51,6 +53,7 @@ EVENT_TYPES: dict[int, type[Any]] = {
     10: AccountLimitSet,
     11: BatchProcessed,
     # 12..20 left to the exchange-rules events (issue 15) so two branches cannot collide
+    20: RunnerRemoved,  # runner removal takes the last of them
     21: AccountCreated,
     22: KeyIssued,
     23: KeyRevoked,
@@ -88,6 +91,11 @@ def decode(record: bytes) -> Event:
         fields = _unpackb(payload, use_list=False)
         if cls is TradeMatched:
             fields = fields[:14] + (tuple(Leg(*leg) for leg in fields[14]),) + fields[15:]
+        elif cls is RunnerRemoved:  # its reduced trades carry legs too
+            reduced = tuple(
+                ReducedTrade(r[0], r[1], r[2], tuple(Leg(*leg) for leg in r[3]), r[4]) for r in fields[7]
+            )
+            fields = (*fields[:7], reduced, *fields[8:])
         event: Event = cls(*fields)
     except Exception as exc:
         raise CorruptRecord(f"bad {cls.__name__} payload: {exc}") from exc

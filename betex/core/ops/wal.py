@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from betex.core.domain.events import TYPE_BY_NAME, Event, TradeMatched, type_name
+from betex.core.domain.events import TYPE_BY_NAME, Event, RunnerRemoved, TradeMatched, type_name
 from betex.core.durability.journal import (
     VerifyReport,
     WalStats,
@@ -123,6 +123,11 @@ def describe(event: Event) -> str:
         parts.append(f"{key}={value}")
     if isinstance(event, TradeMatched):
         parts.append(f"legs={len(event.legs)}")
+    elif isinstance(event, RunnerRemoved):  # each re-priced trade as id:original→reduced
+        parts = [p for p in parts if not p.startswith("reduced=")]
+        parts.append(
+            "reduced=" + ",".join(f"{r.trade_id}:{r.original_price}→{r.price}" for r in event.reduced)
+        )
     return " ".join(parts)
 
 

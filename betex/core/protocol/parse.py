@@ -554,6 +554,28 @@ def _revoke_key(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.RevokeK
     return c.RevokeKey(_uint(b, "key_id", U64_MAX), cid)
 
 
+# ---------------------------------------------------------------- runner removal (REMOVE_RUNNER)
+
+
+def _remove_runner(b: Mapping[str, Any], cid: int, _m: ModelOf | None) -> c.RemoveRunner:
+    """REMOVE_RUNNER: `reduction_factor` is a percentage 0..100 with at most 2 decimals, kept as
+    hundredths of a percent (12.5 → 1250)."""
+    market_id = _uint(b, "market_id", U64_MAX)
+    runner_id = _uint(b, "runner_id", U32_MAX)
+    if b.get("reduction_factor") is None:
+        raise _Bad(_BAD, "missing field 'reduction_factor'")
+    factor = scaled_from_wire(b["reduction_factor"], 100)
+    if factor is None or not 0 <= factor <= 10000:
+        raise _Bad(
+            _BAD,
+            "'reduction_factor' must be a percentage 0..100 with at most 2 decimals, "
+            f"got {_show(b['reduction_factor'])}",
+        )
+    return c.RemoveRunner(market_id, runner_id, factor, cid)
+
+
+# ---------------------------------------------------------------- end of runner removal
+
 _Parser = Callable[[Mapping[str, Any], int, ModelOf | None], ClientRequest]
 
 _PARSERS: dict[str, tuple[_Parser, frozenset[str]]] = {
@@ -622,6 +644,7 @@ _BATCH_FIELDS = frozenset({"market_id", "account_id", "instructions"})
 _PARSERS["PLACE_ORDERS"] = (_order_batch("PLACE_ORDERS", "PLACE_ORDER"), _BATCH_FIELDS)
 _PARSERS["CANCEL_ORDERS"] = (_order_batch("CANCEL_ORDERS", "CANCEL_ORDER"), _BATCH_FIELDS)
 _PARSERS["REPLACE_ORDERS"] = (_order_batch("REPLACE_ORDERS", "REPLACE_ORDER"), _BATCH_FIELDS)
+_PARSERS["REMOVE_RUNNER"] = (_remove_runner, frozenset({"market_id", "runner_id", "reduction_factor"}))
 
 CLIENT_MSG_TYPES: tuple[str, ...] = tuple(_PARSERS)
 """Every ClientMsg type the parser knows, in protocol order."""
@@ -649,6 +672,7 @@ MSG_TYPE_OF: dict[type, str] = {
     c.CreateAccount: "CREATE_ACCOUNT",
     c.IssueKey: "ISSUE_KEY",
     c.RevokeKey: "REVOKE_KEY",
+    c.RemoveRunner: "REMOVE_RUNNER",  # runner removal
 }
 
 

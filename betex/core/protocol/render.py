@@ -23,6 +23,7 @@ from .parse import ClientRequest, OrderBatch, WireError
 _BINARY = "BINARY_YES"
 _EXCHANGE = "EXCHANGE_ODDS"
 _BAD = "BAD_REQUEST"
+_RUNNER_REMOVED = "RUNNER_REMOVED"  # the order-stream reason of a runner removal
 _EXECUTABLE = OrderStatus.EXECUTABLE.value
 _COMPLETE = OrderStatus.EXECUTION_COMPLETE.value
 _ORDER_MSGS = frozenset({"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER", "REDUCE_ORDER"})
@@ -223,14 +224,14 @@ def snapshot(p: Projection, market_id: int, depth: int = DEFAULT_DEPTH) -> dict[
     runners = []
     for r, label in zip(m.runner_ids, m.runner_labels, strict=True):
         ltp = m.ltp.get(r)
-        runners.append(
-            {
-                "runner_id": r,
-                "label": label,
-                "last_traded_price": None if ltp is None else price_to_wire(model, ltp),
-                "traded_volume": size_to_wire(model, m.volume.get(r, 0)),
-            }
-        )
+        runner: dict[str, Any] = {
+            "runner_id": r,
+            "label": label,
+            "last_traded_price": None if ltp is None else price_to_wire(model, ltp),
+            "traded_volume": size_to_wire(model, m.volume.get(r, 0)),
+        }
+        runner.update(_runner_status(m, r))
+        runners.append(runner)
     book: dict[str, Any]
     if view["kind"] == "BINARY":
         book = {
@@ -276,6 +277,14 @@ def snapshot(p: Projection, market_id: int, depth: int = DEFAULT_DEPTH) -> dict[
     }
 
 
+def _runner_status(m: MarketView, runner_id: int) -> dict[str, Any]:
+    """A runner's `status` (ACTIVE, or REMOVED with its `reduction_factor` in percent)."""
+    factor = m.removed.get(runner_id)
+    if factor is None:
+        return {"status": "ACTIVE"}
+    return {"status": "REMOVED", "reduction_factor": factor / 100}
+
+
 def _market_row(m: MarketView) -> dict[str, Any]:
     return {
         "market_id": m.market_id,
@@ -287,7 +296,8 @@ def _market_row(m: MarketView) -> dict[str, Any]:
         "market_phase": m.phase,
         "version": m.version,
         "runners": [
-            {"runner_id": r, "label": label} for r, label in zip(m.runner_ids, m.runner_labels, strict=True)
+            {"runner_id": r, "label": label, **_runner_status(m, r)}
+            for r, label in zip(m.runner_ids, m.runner_labels, strict=True)
         ],
         "total_matched": size_to_wire(m.model, m.total_matched),
     }
@@ -376,6 +386,9 @@ def trade_dict(p: Projection, t: TradeMatched) -> dict[str, Any]:
     }
     if model != _BINARY:
         d["effective_odds"] = effective_odds_to_wire(p.taker_value(t) / t.taker_size / 100)
+    original = p.markets[t.market_id].original_prices.get(t.trade_id)
+    if original is not None:  # re-priced by a runner removal: `price` is the reduced one
+        d["original_price"] = price_to_wire(model, original)
     return d
 
 
@@ -422,7 +435,8 @@ def render_order_update(row: Sequence[Any], model: str, account_id: int) -> dict
     """ORDER_UPDATE from an order_updates row of the history store (its UPDATE_COLUMNS order:
     seq, idx, order_id, market_id, runner_id, side, status, size_matched, size_remaining, then
     the fill's trade_id, price, effective odds, size, implied, then reason). `fill` is present
-    on a fill, `reason` on a cancel, lapse or void."""
+    on a fill, `reason` on a cancel, lapse or void; a runner removal's re-priced trade has
+    `reduced` (the trade's new price) instead of `fill`, with reason RUNNER_REMOVED."""
     (seq, _idx, order_id, market_id, runner_id, side, status, matched, remaining) = row[:9]
     trade_id, price, effective, size, implied, reason = row[9:15]
     body: dict[str, Any] = {
@@ -436,7 +450,14 @@ def render_order_update(row: Sequence[Any], model: str, account_id: int) -> dict
         "size_matched": size_to_wire(model, matched),
         "size_remaining": size_to_wire(model, remaining),
     }
-    if trade_id is not None:
+    if trade_id is not None and reason == _RUNNER_REMOVED:  # a trade re-priced by a removal
+        body["reduced"] = {
+            "trade_id": trade_id,
+            "price": price_to_wire(model, price),
+            "size": size_to_wire(model, size),
+            "effective_odds": effective_odds_to_wire(effective / 100),
+        }
+    elif trade_id is not None:
         fill: dict[str, Any] = {
             "trade_id": trade_id,
             "price": price_to_wire(model, price),
@@ -543,4 +564,6 @@ def history_trade(row: Mapping[str, Any], model: str) -> dict[str, Any]:
     }
     if model != _BINARY:
         d["effective_odds"] = effective_odds_to_wire(row["effective_odds"] / 100)
+    if row.get("original_price") is not None:  # re-priced by a runner removal
+        d["original_price"] = price_to_wire(model, row["original_price"])
     return d

@@ -39,13 +39,14 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    RunnerRemoved,
     TradeMatched,
     TradesVoided,
     taker_value,
 )
 from betex.core.domain.risk import Exposure, commissions, settle_pnl
 from betex.core.domain.types import HOUSE_ACCOUNT, CancelReason, MarketState
-from betex.core.readmodel.history_schema import LATEST, MIGRATIONS
+from betex.core.readmodel.history_schema import LATEST, MIGRATIONS, WRITER_TABLES
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -385,6 +386,8 @@ class SQLiteHistory:
             self._on_settled(e)  # type: ignore[arg-type]
         elif t is MarketVoided:
             self._on_market_voided(e)  # type: ignore[arg-type]
+        elif t is RunnerRemoved:
+            self._on_runner_removed(e)  # type: ignore[arg-type]
         # RunnersAdded, AccountLimitSet and BatchProcessed hold no history
 
     def _on_market_created(self, e: MarketCreated) -> None:
@@ -555,6 +558,63 @@ class SQLiteHistory:
     def _on_trades_voided(self, e: TradesVoided) -> None:
         self._void_trades(e.seq, e.trade_ids, "TRADE_VOIDED")
 
+    # ---------------------------------------------------------------- runner removal
+
+    def _on_runner_removed(self, e: RunnerRemoved) -> None:
+        """Voids (order updates with reason RUNNER_REMOVED), then each reduced trade: its price,
+        legs, house and taker value, its orders' value, the exposures, and one order update per
+        side with reason RUNNER_REMOVED and the trade's new terms (`fill` columns)."""
+        conn = self._conn
+        conn.execute(
+            "INSERT INTO removed_runners VALUES (?, ?, ?, ?)",
+            (e.market_id, e.runner_id, e.reduction_factor, e.seq),
+        )
+        conn.execute("UPDATE markets SET version = ? WHERE market_id = ?", (e.version, e.market_id))
+        self._void_trades(e.seq, e.voided, CancelReason.RUNNER_REMOVED.value)
+        idx = 2 * len(e.voided)
+        for r in e.reduced:
+            row = conn.execute(
+                "SELECT market_id, runner_id, maker_runner_id, price, size, maker_size, implied,"
+                " taker_order_id, maker_order_id, taker_account, maker_account, taker_value, legs"
+                " FROM trades WHERE trade_id = ?",
+                (r.trade_id,),
+            ).fetchone()
+            if row is None:
+                raise HistoryError(f"reduction of unknown trade {r.trade_id}")
+            (mid, runner, maker_runner, price, size, maker_size, implied, taker_id, maker_id,
+             taker_account, maker_account, old_value, old_legs) = row  # fmt: skip
+            new = TradeMatched(e.seq, e.ts, mid, r.trade_id, runner, taker_id, taker_account, size,
+                               maker_id, maker_account, maker_size, maker_runner, r.price, bool(implied),
+                               r.legs, r.house)  # fmt: skip
+            value = taker_value(new)
+            legs = json.dumps([list(leg) for leg in r.legs], separators=(",", ":"))
+            conn.execute(
+                "UPDATE trades SET price = ?, house = ?, taker_value = ?, effective_odds = ?, legs = ?"
+                " WHERE trade_id = ?",
+                (r.price, r.house, value, value / size, legs, r.trade_id),
+            )
+            conn.execute(
+                "INSERT OR IGNORE INTO trade_reductions VALUES (?, ?)", (r.trade_id, r.original_price)
+            )
+            self._book_legs(mid, [tuple(leg) for leg in json.loads(old_legs)], -1)
+            self._book_legs(mid, [(leg.account_id, leg.runner_id, leg.win, leg.lose) for leg in r.legs], 1)
+            plus = "value = value + ?"
+            taker = self._change(taker_id, plus, (value - old_value,), 0, None)
+            maker = self._change(maker_id, plus, (maker_size * (r.price - price),), 0, None)
+            reason = CancelReason.RUNNER_REMOVED.value
+            self._update_row(
+                e.seq, idx, taker_id, taker, (r.trade_id, r.price, value / size, size, implied), reason
+            )
+            self._update_row(
+                e.seq,
+                idx + 1,
+                maker_id,
+                maker,
+                (r.trade_id, r.price, float(r.price), maker_size, implied),
+                reason,
+            )
+            idx += 2
+
     def _participants(self, market_id: int) -> list[int]:
         """Accounts that placed an order in the market or hold a leg there (the house)."""
         rows = self._conn.execute(
@@ -709,7 +769,9 @@ class SQLiteHistory:
     ) -> Page:
         """GET /trades: newest first, `voided` flagged."""
         where, args = _filters(market_id, None)
-        return self._page("trades", TRADE_COLUMNS, "trades", where, args, ("trade_id",), True, cursor, limit)
+        table = "trades LEFT JOIN trade_reductions USING (trade_id)"  # + original_price if reduced
+        columns = (*TRADE_COLUMNS, "original_price")
+        return self._page("trades", columns, table, where, args, ("trade_id",), True, cursor, limit)
 
     def settlements(
         self,
@@ -798,6 +860,8 @@ class SQLiteHistory:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA cache_size = -262144")
         migrate(conn, 1)
+        for sql in WRITER_TABLES:  # the writer's later tables (commission, removals), not indexes
+            conn.executescript(sql)
         store = cls(conn, writable=True)
         chunk: list[Event] = []
         for event in events:

@@ -8,6 +8,9 @@ ever appended, never edited, once released.
   trades, for settlement and market voids).
 - Migration 2: the indexes the API's queries need. `rebuild` loads a fresh database at version 1
   and applies migration 2 after the bulk load, so the load does not maintain them row by row.
+- Migration 3: commission per market. Migration 4: runner removal (removed runners with their
+  factor, and each re-priced trade's original price). Their tables are the writer's, so
+  `rebuild` creates them before its bulk load too (`WRITER_TABLES`).
 
 Values are in engine units (odds in hundredths, BINARY prices in bps, sizes in cents or shares,
 P&L in the market's money scale); the wire layer converts. `size_remaining`, `status` and
@@ -162,5 +165,25 @@ CREATE TABLE IF NOT EXISTS market_commission (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION)
+# Runner removal (REMOVE_RUNNER): a reduced trade keeps its new price, legs and value in `trades`
+# and its original price here; a removed runner is listed with its reduction factor.
+RUNNER_REMOVAL = """
+CREATE TABLE IF NOT EXISTS trade_reductions (
+    trade_id        INTEGER PRIMARY KEY,
+    original_price  INTEGER NOT NULL   -- the price it matched at; trades.price is the reduced one
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS removed_runners (
+    market_id         INTEGER NOT NULL,
+    runner_id         INTEGER NOT NULL,
+    reduction_factor  INTEGER NOT NULL,  -- hundredths of a percent (12.5 % is 1250)
+    seq               INTEGER NOT NULL,
+    PRIMARY KEY (market_id, runner_id)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION, RUNNER_REMOVAL)
+
+WRITER_TABLES: tuple[str, ...] = (COMMISSION, RUNNER_REMOVAL)
+"""Tables the writer fills, added after migration 1: `rebuild` creates them before its bulk load
+(at version 1). Their SQL says IF NOT EXISTS, so the migrations that follow re-run it harmlessly."""
 LATEST = len(MIGRATIONS)

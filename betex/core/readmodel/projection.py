@@ -44,6 +44,7 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    RunnerRemoved,
     RunnersAdded,
     TradeMatched,
     TradesVoided,
@@ -194,6 +195,8 @@ class MarketView:
         "last_ts",
         "trade_ids",
         "commission_bps",
+        "removed",
+        "original_prices",
     )
 
     def __init__(self, e: MarketCreated) -> None:
@@ -216,10 +219,15 @@ class MarketView:
         self.last_ts = e.ts
         self.trade_ids: list[int] = []
         self.commission_bps = e.commission_bps
+        self.removed: dict[int, int] = {}  # REMOVE_RUNNER: runner → reduction factor (1/100 %)
+        self.original_prices: dict[int, int] = {}  # a reduced trade's price before any removal
 
     def outcomes(self) -> list[int]:
-        """Runners whose win decides P&L; a binary market's outcomes are YES and NO."""
-        return [self.runner_ids[0], NO_OUTCOME] if self.model == _BINARY else list(self.runner_ids)
+        """Runners whose win decides P&L (not the removed ones); a binary market's outcomes are
+        YES and NO."""
+        if self.model == _BINARY:
+            return [self.runner_ids[0], NO_OUTCOME]
+        return [r for r in self.runner_ids if r not in self.removed]
 
     def row(self) -> list[Any]:
         return [
@@ -242,14 +250,19 @@ class MarketView:
             self.last_ts,
             self.trade_ids,
             self.commission_bps,
+            sorted(self.removed.items()),
+            sorted(self.original_prices.items()),
         ]
 
     @classmethod
     def from_row(cls, row: list[Any]) -> MarketView:
         m = cls.__new__(cls)
         m.commission_bps = 0  # a snapshot from before commission has no such column
+        m.removed, m.original_prices = {}, {}  # nor one from before runner removal these
         for name, value in zip(cls.__slots__, row, strict=False):
             setattr(m, name, value)
+        m.removed = dict(m.removed)
+        m.original_prices = dict(m.original_prices)
         m.ltp = dict(m.ltp)
         m.volume = dict(m.volume)
         m.winners = None if m.winners is None else tuple(m.winners)
@@ -303,6 +316,7 @@ class Projection:
             AccountCreated: None,  # accounts and keys: the server's auth table (betex.server.auth)
             KeyIssued: None,
             KeyRevoked: None,
+            RunnerRemoved: self._on_runner_removed,  # runner removal
         }
 
     # ------------------------------------------------------------------ applying events
@@ -466,6 +480,33 @@ class Projection:
         for tid in e.trade_ids:
             self._void_trade(trades[tid])
 
+    # ---------------------------------------------------------------- runner removal
+
+    def _on_runner_removed(self, e: RunnerRemoved) -> None:
+        """The runner is REMOVED; its trades are void; each reduced trade's legs replace its old
+        ones in the exposures, and its orders' matched value follows the new price."""
+        m = self.markets[e.market_id]
+        trades = self.trade_table
+        for tid in e.voided:
+            self._void_trade(trades[tid])
+        accounts = self.risk_table.get(e.market_id, {})  # none before the market's first order
+        orders = self.order_table
+        for r in e.reduced:
+            old = trades[r.trade_id]
+            new = trades[r.trade_id] = old._replace(price=r.price, legs=r.legs, house=r.house)
+            m.original_prices[r.trade_id] = r.original_price
+            taker = orders[old.taker_order_id]
+            taker.value += self._taker_value(new) - self._taker_value(old)
+            orders[old.maker_order_id].value += old.maker_size * (r.price - old.price)
+            for sign, legs in ((-1, old.legs), (1, r.legs)):
+                for leg in legs:
+                    ar = accounts.get(leg.account_id)
+                    if ar is None:  # the house, on its first residue in this market
+                        ar = accounts[leg.account_id] = AccountRisk()
+                    ar.exposure.add(leg.runner_id, leg.win, leg.lose, sign)
+        m.removed[e.runner_id] = e.reduction_factor
+        m.version = e.version
+
     def _on_settled(self, e: MarketSettled) -> None:
         m = self.markets[e.market_id]
         m.state = MarketState.SETTLED.value
@@ -572,7 +613,9 @@ class Projection:
         if m is None:
             return None
         sides: Mapping[int, Sides] = self.books[market_id]
-        return depth_view(m.model == _BINARY, implied_book(m.book_type), m.runner_ids, sides, depth)
+        return depth_view(
+            m.model == _BINARY, implied_book(m.book_type), m.runner_ids, sides, depth, m.removed
+        )
 
     def snapshot_view(
         self, market_id: int, depth: int = DEFAULT_DEPTH

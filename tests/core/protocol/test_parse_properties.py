@@ -82,6 +82,7 @@ VALID: dict[str, dict[str, Any]] = {
     "CREATE_ACCOUNT": {"name": "alice"},
     "ISSUE_KEY": {"account_id": 7},
     "REVOKE_KEY": {"key_id": 3},
+    "REMOVE_RUNNER": {"market_id": 1, "runner_id": 3, "reduction_factor": 12.5},
 }
 for _body in VALID.values():
     _body["correlation_id"] = 9
@@ -245,8 +246,10 @@ def test_every_number_in_every_numeric_field_gets_a_typed_result(
         if field in PRICE_FIELDS | SIZE_FIELDS:
             assert math.isfinite(value)
             assert value > 0 or (
-                field == "max_liability" and type(value) is int and value == 0
-            )  # 0: no limit
+                field in ("max_liability", "expected_remaining", "new_remaining")
+                and type(value) is int
+                and value == 0
+            )  # 0: no limit; REDUCE_ORDER: an empty remaining size
 
 
 @settings(max_examples=300, deadline=None)

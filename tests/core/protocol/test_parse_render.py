@@ -279,6 +279,15 @@ def test_create_market_label_count_must_match() -> None:
         ({"CREATE_ACCOUNT": {}}, c.CreateAccount("")),
         ({"ISSUE_KEY": {"account_id": 7}}, c.IssueKey(7, "")),
         ({"REVOKE_KEY": {"key_id": 3}}, c.RevokeKey(3)),
+        (
+            {"REMOVE_RUNNER": {"market_id": 1, "runner_id": 3, "reduction_factor": 12.5}},
+            c.RemoveRunner(1, 3, 1250),
+        ),
+        ({"REMOVE_RUNNER": {"market_id": 1, "runner_id": 0, "reduction_factor": 0}}, c.RemoveRunner(1, 0, 0)),
+        (
+            {"REMOVE_RUNNER": {"market_id": 1, "runner_id": 2, "reduction_factor": 100}},
+            c.RemoveRunner(1, 2, 10000),
+        ),
         # account_id omitted on an order command: the session's account (keys mode)
         ({"CANCEL_ALL": {"market_id": 1}}, c.CancelAll(1, 0)),
     ],
@@ -314,6 +323,7 @@ def test_every_message_type_is_covered_above() -> None:
         "CREATE_ACCOUNT",
         "ISSUE_KEY",
         "REVOKE_KEY",
+        "REMOVE_RUNNER",
     }
 
 
@@ -599,3 +609,13 @@ def test_wire_errors_render_as_error_order_response_or_ack() -> None:
         "ACK": {"correlation_id": 6, "ok": False, "error": {"code": "INVALID_SIZE", "message": limit.message}}
     }
     assert orjson.loads(dumps(render_wire_error(size))) == render_wire_error(size)
+
+
+@pytest.mark.parametrize("factor", [-1, 100.01, 12.345, "12.5", True, None, float("nan"), 1e300])
+def test_remove_runner_factor_must_be_a_percentage_with_two_decimals(factor: Any) -> None:
+    body: dict[str, Any] = {"market_id": 1, "runner_id": 3}
+    if factor is not None:
+        body["reduction_factor"] = factor
+    err = parse({"REMOVE_RUNNER": body})
+    assert isinstance(err, WireError) and err.code == RejectCode.BAD_REQUEST
+    assert "reduction_factor" in err.message

@@ -123,6 +123,7 @@ def test_direct_match_builds_book_orders_trades_and_risk(ex: Exchange) -> None:
         "label": "Runner 1",
         "last_traded_price": 2.5,
         "traded_volume": 4.0,
+        "status": "ACTIVE",
     }
     assert snap["runners"][1]["last_traded_price"] is None
     book = snap["book"]
@@ -332,7 +333,7 @@ def test_binary_market_in_bps_and_shares(ex: Exchange) -> None:
     assert snap is not None
     assert snap["book"] == {"kind": "BINARY", "data": {"bids": [{"price": 4500, "size": 6}], "asks": []}}
     assert snap["runners"] == [
-        {"runner_id": 1, "label": "YES", "last_traded_price": 4500, "traded_volume": 4}
+        {"runner_id": 1, "label": "YES", "last_traded_price": 4500, "traded_volume": 4, "status": "ACTIVE"}
     ]
     assert order(p, 1)["avg_price_matched"] == 4500
     buyer = risk_of(p, m, 1)
@@ -417,7 +418,10 @@ def test_market_list_rows(ex: Exchange) -> None:
             "market_state": "OPEN",
             "market_phase": "PRE",
             "version": 1,
-            "runners": [{"runner_id": 1, "label": "Home"}, {"runner_id": 2, "label": "Away"}],
+            "runners": [
+                {"runner_id": 1, "label": "Home", "status": "ACTIVE"},
+                {"runner_id": 2, "label": "Away", "status": "ACTIVE"},
+            ],
             "total_matched": 0.0,
         }
     ]

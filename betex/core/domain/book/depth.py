@@ -15,7 +15,7 @@ sees, including implied ("virtual") liquidity on TWO_RUNNER and CROSS_MATCHED bo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -32,17 +32,29 @@ def implied_book(book_type: str | None) -> bool:
 
 
 def depth_view(
-    is_binary: bool, implied: bool, runner_ids: Sequence[int], sides: Mapping[int, Sides], depth: int
+    is_binary: bool,
+    implied: bool,
+    runner_ids: Sequence[int],
+    sides: Mapping[int, Sides],
+    depth: int,
+    removed: Collection[int] = (),
 ) -> dict[str, Any]:
     """EXCHANGE: per runner ``(runner_id, available_to_back, available_to_lay)`` with levels
     ``(price, size, implied_size)`` — to back: resting lays plus implied, highest first; to lay:
-    resting backs plus implied, lowest first. BINARY: ``bids``/``asks`` as ``(bps, qty)``."""
+    resting backs plus implied, lowest first. BINARY: ``bids``/``asks`` as ``(bps, qty)``.
+    `removed` runners (REMOVE_RUNNER) are listed with empty ladders and are in no ring."""
     if is_binary:
         backs, lays = sides[runner_ids[0]]
         bids = sorted(backs.items(), reverse=True)[:depth]
         asks = sorted(lays.items())[:depth]
         return {"kind": "BINARY", "bids": bids, "asks": asks}
     runners = []
+    if removed:  # the active runners' ladders, with the removed ones in place, empty
+        active = [r for r in runner_ids if r not in removed]
+        rows = {row[0]: row for row in depth_view(False, implied, active, sides, depth)["runners"]}
+        empty: list[tuple[int, int, int]] = []
+        runners = [rows.get(r) or (r, empty, empty) for r in runner_ids]
+        return {"kind": "EXCHANGE", "runners": runners}
     for r in runner_ids:
         backs, lays = sides[r]
         atb: dict[int, list[int]] = {p: [t, 0] for p, t in lays.items()}
