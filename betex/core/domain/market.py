@@ -56,6 +56,8 @@ class Market:
         "is_cross",
         "commission_bps",
         "cross_others",
+        "bet_delay_ms",
+        "delayed",
     )
 
     def __init__(
@@ -96,6 +98,10 @@ class Market:
         # CROSS_MATCHED: runner → its ring partners ((runner, book) of every other runner, in market
         # order) and their books alone, built once per runner (derived; reset with `books`)
         self.cross_others: dict[int, tuple[list[tuple[int, RunnerBook]], list[RunnerBook]]] = {}
+        # In-play bet delay (delay.py): the delay (BET_DELAY_SET), and the orders accepted under it
+        # that have not entered the book yet, order id → order, oldest first
+        self.bet_delay_ms = 0
+        self.delayed: dict[int, Order] = {}
 
     def add_runners(self, runner_ids: tuple[int, ...], labels: tuple[str, ...]) -> None:
         for r, label in zip(runner_ids, labels, strict=True):

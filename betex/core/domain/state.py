@@ -17,18 +17,24 @@ from typing import Any, Final, Protocol
 import msgpack
 
 from betex.core.domain.book.levels import Order
+from betex.core.domain.delay import DelayBook, Delayed
 from betex.core.domain.events import Leg, TradeMatched
 from betex.core.domain.market import Market, Tombstone
 from betex.core.domain.risk import RiskBook
 from betex.core.domain.validate import RecentRefs
 
 DUMP_VERSION: Final = 3
-READABLE_VERSIONS: Final = (1, 2, 3)
+DELAY_DUMP_VERSION: Final = 4
+READABLE_VERSIONS: Final = (1, 2, 3, 4)
 """2: settled and voided markets are tombstones (the state's 11th element). 3: also orders carry
 `placed_ts` and markets `commission_bps` (appended to their rows), and accounts with their key
 hashes follow as a 12th element once any exist (so a state without accounts hashes as before
 accounts existed). Versions 1 and 2 still load: 0 for both new fields, and a version 1 settled
-market becomes a tombstone."""
+market becomes a tombstone.
+4 (in-play bet delay, delay.py): written only when a live market has a `bet_delay_ms` (appended
+to its row) or delayed orders are pending (a 13th element, after a 12th that is then always
+present); any other state still dumps as version 3, byte for byte, so old WALs keep their
+hashes, and a reader that knows only version 3 refuses a state it would misread."""
 
 
 class EngineState(Protocol):
@@ -48,13 +54,17 @@ class EngineState(Protocol):
     next_account_id: int
     keys: dict[int, tuple[int, str, bool]]
     next_key_id: int
+    delayed: DelayBook
 
 
 def dump(eng: EngineState) -> bytes:
     """Canonical msgpack encoding of the whole state (deterministic: same state, same bytes)."""
     markets: list[Any] = []
+    has_delay = bool(eng.delayed.entries)
     for mid in sorted(eng.markets):
         m = eng.markets[mid]
+        delay_cols = (m.bet_delay_ms,) if m.bet_delay_ms else ()
+        has_delay = has_delay or bool(delay_cols)
         books = [(r, m.books[r].backs.dump(), m.books[r].lays.dump()) for r in m.runner_ids]
         trades = [tuple(m.trades[t]) for t in sorted(m.trades)]
         markets.append(
@@ -74,10 +84,11 @@ def dump(eng: EngineState) -> bytes:
                 trades,
                 sorted(m.voided_trades),
                 m.commission_bps,
+                *delay_cols,
             )
         )
     state: tuple[Any, ...] = (
-        DUMP_VERSION,
+        DELAY_DUMP_VERSION if has_delay else DUMP_VERSION,
         eng.seq,
         eng.ts,
         eng.next_market_id,
@@ -89,12 +100,14 @@ def dump(eng: EngineState) -> bytes:
         sorted(eng.risk.limits.items()),
         [tuple(eng.tombstones[mid]) for mid in sorted(eng.tombstones)],
     )
-    if eng.accounts or eng.keys:
+    if eng.accounts or eng.keys or has_delay:
         # Appended only when there are any, so a state without accounts dumps (and hashes)
         # exactly as before accounts existed: old WALs replay to their old hashes.
         accounts = sorted(eng.accounts.items())
         keys = [(k, *eng.keys[k]) for k in sorted(eng.keys)]
         state = (*state, (eng.next_account_id, accounts, eng.next_key_id, keys))
+    if has_delay:
+        state = (*state, eng.delayed.rows())
     out: bytes = msgpack.packb(state)
     return out
 
@@ -118,7 +131,9 @@ def restore(eng: EngineState, data: bytes) -> None:
         if st == "SETTLED" or st == "VOIDED":  # version 1 kept a settled market's emptied definition
             eng.tombstones[mid] = Tombstone(mid, st, ph, kind, ver)
             continue
-        m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels), *row[14:])
+        m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels), *row[14:15])
+        if len(row) > 15:
+            m.bet_delay_ms = row[15]
         m.version = ver
         m.winners = tuple(winners)
         for r, backs, lays in books:
@@ -137,6 +152,10 @@ def restore(eng: EngineState, data: bytes) -> None:
         o = eng.orders[oid]
         if o.remaining:
             eng.markets[o.market_id].by_account.setdefault(o.account_id, {})[o] = None
+    for oid, due_ts, dversion, tif, min_fill in state[12] if len(state) > 12 else ():
+        o = eng.orders[oid]
+        eng.markets[o.market_id].delayed[oid] = o
+        eng.delayed.add(Delayed(o, due_ts, dversion, tif, min_fill))
     for ts_, a, r in refs:
         eng.refs.last[(a, r)] = ts_
         eng.refs.queue.append((ts_, a, r))

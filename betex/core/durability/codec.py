@@ -18,6 +18,7 @@ from betex.core.domain.events import (
     AccountCreated,
     AccountLimitSet,
     BatchProcessed,
+    BetDelaySet,
     Event,
     KeyIssued,
     KeyRevoked,
@@ -28,7 +29,10 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    OrderDelayed,
+    OrderMatured,
     RunnersAdded,
+    Tick,
     TradeMatched,
     TradesVoided,
 )
@@ -50,7 +54,12 @@ EVENT_TYPES: dict[int, type[Any]] = {
     9: MarketVoided,
     10: AccountLimitSet,
     11: BatchProcessed,
-    # 12..20 left to the exchange-rules events (issue 15) so two branches cannot collide
+    # 12..20 left to the exchange-rules events (issue 15) so two branches cannot collide;
+    # the in-play bet delay takes 17..20 (from the top: runner removal counts up from 12)
+    17: BetDelaySet,
+    18: OrderDelayed,
+    19: OrderMatured,
+    20: Tick,
     21: AccountCreated,
     22: KeyIssued,
     23: KeyRevoked,
