@@ -104,6 +104,10 @@ CREATE TABLE IF NOT EXISTS market_commission (
     commission_bps  INTEGER NOT NULL   -- CREATE_MARKET commission_bps, only when > 0
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS delayed_orders (
+    order_id        INTEGER PRIMARY KEY  -- in-play bet delay: accepted, not in the book yet
+) WITHOUT ROWID;
+
 CREATE TABLE settlements (
     market_id   INTEGER NOT NULL,
     account_id  INTEGER NOT NULL,
@@ -162,5 +166,13 @@ CREATE TABLE IF NOT EXISTS market_commission (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION)
+# In-play bet delay (domain.md §7): the orders accepted as DELAYED that have not matured, been
+# cancelled or voided yet; their `status` reads DELAYED (history.py). Also in TABLES, for `rebuild`.
+DELAYED_ORDERS = """
+CREATE TABLE IF NOT EXISTS delayed_orders (
+    order_id        INTEGER PRIMARY KEY  -- in-play bet delay: accepted, not in the book yet
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION, DELAYED_ORDERS)
 LATEST = len(MIGRATIONS)
