@@ -17,7 +17,8 @@ the batch starts with a TICK, then for each due order, oldest due first (ties by
   would have at that moment (TRADE_MATCHED, self-trade and FOK cancels as for a placement).
 
 Any lifecycle transition of the market (suspend, halt, close, void, go live: anything that
-changes its `version`) first cancels its delayed orders, reason DELAY_VOIDED.
+changes its `version`) cancels its delayed orders, reason DELAY_VOIDED, right after its
+MARKET_STATE_CHANGED (before the MARKET_VOIDED of a void).
 
 Determinism: the clock only decides *when* the engine looks (`Engine.begin_batch`); what it
 decides is written as events, so a replay follows the WAL and never reads the clock. The

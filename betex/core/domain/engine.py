@@ -279,9 +279,9 @@ class Engine:
         decided = transition(m, command, target)
         if isinstance(decided, Reject):
             return decided
-        if m.delayed:  # any transition changes the version: delayed orders are voided
-            delay.void_market(self, m)
         if command == "VOID_MARKET":
+            if m.delayed:  # any transition changes the version: delayed orders are voided
+                delay.void_market(self, m)
             self._cancel_resting(m, lambda o: True, CancelReason.MARKET_VOIDED)
             self._emit(MarketVoided(self.seq + 1, self.ts, m.market_id))
         else:
@@ -290,6 +290,8 @@ class Engine:
                     self.seq + 1, self.ts, m.market_id, decided.state, decided.phase, m.version + 1
                 )
             )
+            if m.delayed:  # as above
+                delay.void_market(self, m)
             if decided.cancel_all:
                 self._cancel_resting(m, lambda o: True, CancelReason.MARKET_CLOSED)
             elif decided.lapse:
