@@ -105,6 +105,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "betex market create --name Derby --model EXCHANGE_ODDS --book-type MULTI_RUNNER"
             " --runner 1:Home --runner 2:Draw --runner 3:Away --json | jq .market_id",
         ),
+        (
+            "Soccer with a 5 s in-play bet delay (placements in play wait 5 s as DELAYED)",
+            "betex market create --preset soccer --bet-delay-ms 5000",
+        ),
     ),
     "market list": (("Every market", "betex market list"), ("As JSON", "betex market list --json")),
     "market state": (("State, phase and runners of market 1", "betex market state 1"),),

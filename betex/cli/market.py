@@ -44,6 +44,16 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--runner", metavar="ID:LABEL", help="A runner (repeat), e.g. 1:Home."),
         ] = None,
+        bet_delay_ms: Annotated[
+            int,
+            typer.Option(
+                "--bet-delay-ms",
+                metavar="MS",
+                min=0,
+                max=60_000,
+                help="In-play bet delay: placements wait this long before entering the book.",
+            ),
+        ] = 0,
         url: UrlOption = DEFAULT_URL,
         key: KeyOption = None,
         admin_token: AdminOption = None,
@@ -53,7 +63,7 @@ def register(app: typer.Typer) -> None:
         from betex.client import shell
 
         try:
-            spec = shell.create_spec(preset, name, model, book_type, kind, runner or [])
+            spec = shell.create_spec(preset, name, model, book_type, kind, runner or [], bet_delay_ms)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         show(run(shell.market_create(target(url, key, admin_token), spec), json_out), json_out)

@@ -190,7 +190,7 @@ def register(app: typer.Typer) -> None:
 
 
 _ODDS_FIELDS = frozenset({"price"})
-_MONEY_FIELDS = frozenset({"size", "taker_size", "maker_size", "house"})
+_MONEY_FIELDS = frozenset({"size", "taker_size", "maker_size", "house", "min_fill_size"})
 """Fields in the market's units: odds in hundredths and money in cents on an exchange market;
 on a binary market prices are bps and sizes whole shares (already what people read), and money
 (`house`) is in 1/10000."""
@@ -235,10 +235,16 @@ def _binary_markets(data_dir: Path, up_to_seq: int) -> set[int]:
 
 def describe(event: Event, units: MarketUnits) -> str:
     """One line of the event's own fields as people read them: price=2.10 size=28.00."""
-    from betex.core.domain.events import AccountLimitSet, OrderAccepted, RunnerRemoved, TradeMatched
+    from betex.core.domain.events import (
+        AccountLimitSet,
+        OrderAccepted,
+        OrderDelayed,
+        RunnerRemoved,
+        TradeMatched,
+    )
 
     units.see(event)
-    if isinstance(event, OrderAccepted):
+    if isinstance(event, (OrderAccepted, OrderDelayed)):
         binary = event.side in ("BUY", "SELL")
     elif isinstance(event, AccountLimitSet):
         binary = False  # liability limits are always cents

@@ -54,8 +54,9 @@ class OrderRow:
 
     @property
     def open(self) -> bool:
-        """Something is still unmatched (status EXECUTABLE)."""
-        return self.status == "EXECUTABLE"
+        """Something is still unmatched (status EXECUTABLE, or DELAYED: held by an in-play bet
+        delay, it enters the book later)."""
+        return self.status == "EXECUTABLE" or self.status == "DELAYED"
 
 
 @dataclass(frozen=True, slots=True)

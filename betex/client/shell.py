@@ -72,14 +72,16 @@ def create_spec(
     book_type: str | None,
     kind: str | None,
     runners: list[str],
+    bet_delay_ms: int | None = None,
 ) -> dict[str, Any]:
     """The CREATE_MARKET body for `market create`: a preset (the TUI's and bots'), possibly
-    renamed, or an explicit model and runners. ValueError on an incomplete spec."""
+    renamed, or an explicit model and runners; `bet_delay_ms` adds an in-play bet delay to
+    either. ValueError on an incomplete spec."""
     if preset is not None:
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
         if model or book_type or runners:
-            raise ValueError("--preset takes only --name (and --kind)")
+            raise ValueError("--preset takes only --name (and --kind, --bet-delay-ms)")
         spec = dict(PRESETS[preset])
     else:
         if not (name and model and runners):
@@ -98,6 +100,8 @@ def create_spec(
         spec["name"] = name
     if kind:
         spec["market_kind"] = kind
+    if bet_delay_ms:
+        spec["bet_delay_ms"] = bet_delay_ms
     return spec
 
 

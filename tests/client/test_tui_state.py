@@ -206,3 +206,17 @@ def test_without_acks_a_created_market_is_selected_when_the_list_shows_it() -> N
     st.awaiting_create = True
     st.apply(MarketsUpdate((m.MarketInfo(1, "old", "OPEN", "PRE"), m.MarketInfo(2, "new", "OPEN", "PRE"))))
     assert st.selected_market == 2 and not st.awaiting_create
+
+
+def test_a_delayed_order_shows_delayed_and_stays_cancellable_until_it_enters_the_book() -> None:
+    """In-play bet delay: the reply's DELAYED is the order's outcome (not OPEN), it counts as
+    open (the cancel key works on it), and the polled EXECUTABLE row replaces it once in the book."""
+    st = UiState(account_id=ACCOUNT)
+    st.apply(snap(1))
+    st.track(cid(ACCOUNT, 1), "back r1")
+    st.apply(m.OrderResponse(cid(ACCOUNT, 1), "DELAYED", 44, 1, 1, "BACK", 3.0, 20.0, 0.0, 20.0))
+    (o,) = st.order_list
+    assert (o.status, o.outcome, o.is_open) == ("DELAYED", "DELAYED", True)
+    assert "delayed #44" in st.notices[-1].text
+    st.apply(OrdersUpdate(1, (OrderRow(44, 1, 1, "BACK", 3.0, 20.0, 0.0, 20.0, "EXECUTABLE"),)))
+    assert (st.orders[44].outcome, st.orders[44].is_open) == ("OPEN", True)

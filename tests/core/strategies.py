@@ -28,6 +28,7 @@ RUNNERS: dict[str, tuple[int, ...]] = {
     "MULTI_RUNNER": (11, 12, 13),
     "TWO_RUNNER": (21, 22),
     "BINARY_YES": (31,),
+    "CROSS_MATCHED": (41, 42, 43, 44, 45, 46),  # a scenario takes the first 2..6 (`cross_runners`)
 }
 EXTRA_RUNNERS = (14, 15)  # ADD_RUNNERS targets (MULTI_RUNNER only)
 ACCOUNTS = (1, 2, 3, 4)
@@ -44,6 +45,7 @@ TWO_RUNNER_CENTRES = (
     (100000, 101),
 )
 MULTI_CENTRES = (101, 150, 200, 256, 1000, 100000)
+BET_DELAYS_MS = (0, 0, 0, 1000, 5000)  # in-play bet delay of a scenario's IN_PLAY_CAPABLE market
 BINARY_CENTRES = (5000, 3, 9997, 1234)
 
 
@@ -144,16 +146,24 @@ class Scenario:
     market_phase: str
     runners: tuple[int, ...]
     steps: tuple[tuple[int, tuple[Any, ...]], ...]  # (dt ns, commands of one batch)
+    bet_delay_ms: int = 0
 
     def create_command(self) -> C.CreateMarket:
         model = "BINARY_YES" if self.book == "BINARY_YES" else "EXCHANGE_ODDS"
         book_type = None if self.book == "BINARY_YES" else self.book
         return C.CreateMarket(
-            "m", model, book_type, self.market_kind, "OPEN", self.market_phase, self.runners, ()
-        )
+            "m", model, book_type, self.market_kind, "OPEN", self.market_phase, self.runners, (),
+            bet_delay_ms=self.bet_delay_ms,
+        )  # fmt: skip
 
 
-def _centres(draw: Any, book: str) -> dict[int, int]:
+def _centres(draw: Any, book: str, runners: tuple[int, ...] | None = None) -> dict[int, int]:
+    """Per-runner centre ladder indexes; a CROSS_MATCHED market's `runners` (2..6) sit near the
+    fair odds N, so complete books of backs or lays cross often and rings form."""
+    if book == "CROSS_MATCHED":
+        rs = runners or RUNNERS[book]
+        fair = [p for p in TICKS if 80 * len(rs) <= p <= 130 * len(rs)]
+        return {r: TICK_INDEX[draw(st.sampled_from(fair))] for r in rs}
     runners = RUNNERS[book]
     if book == "TWO_RUNNER":
         a, b = draw(st.sampled_from(TWO_RUNNER_CENTRES))
@@ -198,7 +208,7 @@ def place_command(
     fok_rate: float = 0.15,
     refs: bool = True,
 ) -> C.PlaceOrder:
-    runners = RUNNERS[book]
+    runners = tuple(centres) if book == "CROSS_MATCHED" else RUNNERS[book]
     if extra_runners and draw(st.integers(0, 19)) == 7:  # hypothesis favours 0
         runners = EXTRA_RUNNERS
     runner = draw(st.sampled_from(runners))
@@ -228,13 +238,15 @@ def _cancel(draw: Any, book: str, market: Any = LATEST) -> C.CancelOrder:
     return C.CancelOrder(market, _order_id(draw), account, red)
 
 
-def _cancel_all(draw: Any, book: str, market: Any = LATEST) -> C.CancelAll:
+def _cancel_all(
+    draw: Any, book: str, market: Any = LATEST, runners: tuple[int, ...] | None = None
+) -> C.CancelAll:
     """CANCEL_ALL, half the time with some of its filters (runner, side, placed before a time)."""
     account = draw(st.sampled_from(ACCOUNTS))
     if draw(st.booleans()):
         return C.CancelAll(market, account)
     sides = ("BUY", "SELL") if book == "BINARY_YES" else ("BACK", "LAY")
-    runner = draw(st.one_of(st.none(), st.sampled_from(RUNNERS[book])))
+    runner = draw(st.one_of(st.none(), st.sampled_from(runners or RUNNERS[book])))
     side = draw(st.one_of(st.none(), st.sampled_from(sides)))
     before = draw(st.one_of(st.none(), st.builds(Ago, st.integers(0, 10))))
     return C.CancelAll(market, account, 0, runner, side, before)
@@ -254,8 +266,8 @@ def _replace(draw: Any, market: Any = LATEST) -> C.ReplaceOrder:
     return C.ReplaceOrder(market, _order_id(draw), account, Shift(draw(st.integers(-3, 3))))
 
 
-def _winners(draw: Any, book: str) -> tuple[int, ...]:
-    runners = RUNNERS[book]
+def _winners(draw: Any, book: str, runners: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    runners = runners or RUNNERS[book]
     if book == "BINARY_YES":
         return draw(st.sampled_from(((runners[0],), ())))
     chosen = draw(st.lists(st.sampled_from(runners), min_size=1, max_size=len(runners), unique=True))
@@ -301,9 +313,9 @@ def _lifecycle_or_admin(draw: Any, book: str, runners: tuple[int, ...], kind: st
     if which == "close":
         return C.CloseMarket(market)
     if which == "close_settle":
-        return (C.CloseMarket(market), C.SettleMarket(market, _winners(draw, book)))
+        return (C.CloseMarket(market), C.SettleMarket(market, _winners(draw, book, runners)))
     if which == "settle":
-        return C.SettleMarket(market, _winners(draw, book))
+        return C.SettleMarket(market, _winners(draw, book, runners))
     if which == "void_market":
         return C.VoidMarket(market)
     if which == "void_trades":
@@ -326,9 +338,12 @@ def _lifecycle_or_admin(draw: Any, book: str, runners: tuple[int, ...], kind: st
 @st.composite
 def scenarios(draw: Any, book: str, max_batches: int = 40) -> Scenario:
     """A market of `book` type and a stream of batches of mixed commands against it. The driver opens
-    a fresh market of the same type whenever the latest one is settled or voided."""
+    a fresh market of the same type whenever the latest one is settled or voided. CROSS_MATCHED
+    markets have 2..6 runners; an IN_PLAY_CAPABLE market may have an in-play bet delay."""
     runners = RUNNERS[book]
-    centres = _centres(draw, book)
+    if book == "CROSS_MATCHED":
+        runners = runners[: draw(st.integers(2, len(runners)))]
+    centres = _centres(draw, book, runners)
     kind, phase = draw(
         st.sampled_from(
             (
@@ -339,6 +354,7 @@ def scenarios(draw: Any, book: str, max_batches: int = 40) -> Scenario:
             )
         )
     )
+    delay = draw(st.sampled_from(BET_DELAYS_MS)) if kind == "IN_PLAY_CAPABLE" else 0
     n = draw(st.integers(1, max_batches))
     steps = []
     for _ in range(n):
@@ -352,7 +368,7 @@ def scenarios(draw: Any, book: str, max_batches: int = 40) -> Scenario:
             elif what < 72:
                 cmds.append(_cancel(draw, book))
             elif what < 74:
-                cmds.append(_cancel_all(draw, book))
+                cmds.append(_cancel_all(draw, book, LATEST, runners))
             elif what < 76 and draw(st.booleans()):
                 cmds.append(_reduce(draw, book))
             elif what < 81:
@@ -363,7 +379,7 @@ def scenarios(draw: Any, book: str, max_batches: int = 40) -> Scenario:
             else:
                 cmds.append(draw(malformed_commands(book)))
         steps.append((dt, tuple(cmds)))
-    return Scenario(book, kind, phase, runners, tuple(steps))
+    return Scenario(book, kind, phase, runners, tuple(steps), delay)
 
 
 @st.composite

@@ -44,6 +44,7 @@ PANES: tuple[str, ...] = (
 """Ids of the main screen's panes, which `UiState` marks dirty as it changes."""
 PANE_OF_FOCUS = {Focus.MARKETS: "markets", Focus.RUNNERS: "ladder", Focus.ORDERS: "orders"}
 OPEN_ORDER = "EXECUTABLE"
+DELAYED_ORDER = "DELAYED"  # in-play bet delay: accepted, enters the book after the delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +118,17 @@ class OrderRow:
 
     @property
     def is_open(self) -> bool:
-        return self.status == OPEN_ORDER and self.size_remaining > 0
+        """Open or delayed, with something left: it can still be cancelled."""
+        return (self.status == OPEN_ORDER or self.status == DELAYED_ORDER) and self.size_remaining > 0
 
     @property
     def outcome(self) -> str:
         """What happened to the order, in one word: OPEN or PARTIAL (part matched, rest open)
         while it rests; then VOIDED, LAPSED, CANCELLED (the rest after any matched part, which
-        the matched column shows), FILLED, or the server's status as is."""
+        the matched column shows), FILLED, or the server's status as is. DELAYED while an
+        in-play bet delay holds it out of the book."""
+        if self.is_open and self.status == DELAYED_ORDER:
+            return DELAYED_ORDER
         if self.is_open:
             return "PARTIAL" if self.size_matched > 0 else "OPEN"
         if self.size_voided > 0:

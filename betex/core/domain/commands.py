@@ -20,6 +20,7 @@ class CreateMarket(NamedTuple):
     runner_labels: tuple[str, ...]
     correlation_id: int = 0
     commission_bps: int = 0  # charged on positive net winnings at settlement (domain.md §7)
+    bet_delay_ms: int = 0  # in-play bet delay (domain.md §7, delay.py): 0 = none
 
 
 class AddRunners(NamedTuple):

@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, cast
 
-from betex.core.domain import accounts, lifecycle, removal, state, validate
+from betex.core.domain import accounts, delay, lifecycle, removal, state, validate
 from betex.core.domain import commands as C
 from betex.core.domain.book.levels import Order
 from betex.core.domain.events import (
     AccountCreated,
     AccountLimitSet,
     BatchProcessed,
+    BetDelaySet,
     Event,
     KeyIssued,
     KeyRevoked,
@@ -31,8 +32,11 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    OrderDelayed,
+    OrderMatured,
     RunnerRemoved,
     RunnersAdded,
+    Tick,
     TradeMatched,
     TradesVoided,
 )
@@ -56,6 +60,7 @@ _GTC: Final = "GTC"
 _FILL_OR_KILL: Final = "FILL_OR_KILL"
 _OPEN: Final = "OPEN"
 _HALTED: Final = "HALTED"
+_IN_PLAY: Final = "IN_PLAY"
 _LAPSED: Final = "LAPSED"
 
 _USER: Final = "USER"  # CancelReason values, as plain strings (equal, and encoded alike)
@@ -97,6 +102,8 @@ class Engine:
         self.keys: dict[int, tuple[int, str, bool]] = {}
         """API keys: key_id → (account_id, sha256 hex of the key, revoked)."""
         self.next_key_id = 1
+        self.delayed = delay.DelayBook()
+        """In-play delayed orders not yet in the book (delay.py)."""
         self._batch: list[Event] = []
         self._ts_before = 0
         """Engine time before `begin_batch`, restored by an `end_batch` with nothing to record."""
@@ -139,6 +146,11 @@ class Engine:
             KeyIssued: lambda e: accounts.on_key_issued(self, e),
             KeyRevoked: lambda e: accounts.on_key_revoked(self, e),
             RunnerRemoved: lambda e: removal.on_runner_removed(self, e),  # runner removal
+            # in-play bet delay (delay.py)
+            BetDelaySet: lambda e: delay.on_bet_delay_set(self, e),
+            OrderDelayed: lambda e: delay.on_delayed(self, e),
+            OrderMatured: lambda e: delay.on_matured(self, e),
+            Tick: self._on_batch,
         }
 
     # ------------------------------------------------------------------ runtime protocol
@@ -148,6 +160,8 @@ class Engine:
         self._ts_before = self.ts
         self._seq_before = self.seq
         self.ts = ts
+        if self.delayed.entries:  # delayed orders due by now enter the book first (delay.py)
+            delay.mature(self)
 
     def execute(self, cmd: object) -> Result:
         t = type(cmd)
@@ -240,6 +254,8 @@ class Engine:
         return self._place_checked(m, c, 0)
 
     def _place_checked(self, m: Market, c: C.PlaceOrder, replaces: int) -> OrderResult | Reject:
+        if m.bet_delay_ms and m.phase == _IN_PLAY:
+            return delay.accept(self, m, c, replaces)
         side, runner_id, price, size, account = c.side, c.runner_id, c.price, c.size, c.account_id
         steps, fillable = m.plan(side, runner_id, price, account, size)
         fok = c.time_in_force == _FILL_OR_KILL
@@ -490,6 +506,9 @@ class Engine:
             o.lapsed += e.size
         else:
             o.cancelled += e.size
+        if self.delayed.entries and e.order_id in self.delayed.entries:
+            delay.take(self, o, e.size)  # not in the book yet
+            return
         self._take(o, e.size)
 
     def _on_trade(self, e: TradeMatched) -> None:

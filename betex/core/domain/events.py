@@ -190,6 +190,60 @@ class RunnerRemoved(NamedTuple):
 # ---------------------------------------------------------------- end of runner removal
 
 
+# --- in-play bet delay (domain.md §7; betex/core/domain/delay.py) -----------------------------
+
+
+class BetDelaySet(NamedTuple):
+    """The market's in-play bet delay, right after its MARKET_CREATED when CREATE_MARKET gave a
+    `bet_delay_ms` above 0 (a separate event, so MARKET_CREATED keeps its shape)."""
+
+    seq: int
+    ts: int
+    market_id: int
+    bet_delay_ms: int
+
+
+class OrderDelayed(NamedTuple):
+    """A placement accepted during an in-play bet delay: the order exists (status DELAYED, its
+    liability reserved) but is not in the book until an ORDER_MATURED at or after `due_ts`."""
+
+    seq: int
+    ts: int
+    market_id: int
+    order_id: int
+    account_id: int
+    runner_id: int
+    side: str
+    price: int
+    size: int
+    persistence: str
+    time_in_force: str
+    client_ref: str
+    replaces: int  # the order this one replaced (REPLACE_ORDER), else 0
+    min_fill_size: int  # FILL_OR_KILL: decided when the order matures (0 = its whole size)
+    due_ts: int  # engine time (unix ns) from which it may enter the book: ts + bet_delay_ms
+    version: int  # the market's version at acceptance: any change before maturing voids it
+
+
+class OrderMatured(NamedTuple):
+    """A delayed order enters the book (it then matches as a taker: TRADE_MATCHED follow)."""
+
+    seq: int
+    ts: int
+    market_id: int
+    order_id: int
+
+
+class Tick(NamedTuple):
+    """Engine time reached the due time of delayed orders: the events that follow in the batch
+    (ORDER_MATURED, trades, DELAY_VOIDED or FOK_UNFILLED cancels) were caused by the clock, not
+    by a command. Written by the runtime's periodic tick or by any batch that finds orders due."""
+
+    seq: int
+    ts: int
+    market_id: int  # 0: engine-wide
+
+
 Event = (
     MarketCreated
     | RunnersAdded
@@ -206,6 +260,10 @@ Event = (
     | KeyIssued
     | KeyRevoked
     | RunnerRemoved  # runner removal
+    | BetDelaySet
+    | OrderDelayed
+    | OrderMatured
+    | Tick
 )
 
 TYPE_NAMES: dict[type[Any], str] = {
@@ -224,6 +282,10 @@ TYPE_NAMES: dict[type[Any], str] = {
     KeyIssued: "KEY_ISSUED",
     KeyRevoked: "KEY_REVOKED",
     RunnerRemoved: "RUNNER_REMOVED",  # runner removal
+    BetDelaySet: "BET_DELAY_SET",
+    OrderDelayed: "ORDER_DELAYED",
+    OrderMatured: "ORDER_MATURED",
+    Tick: "TICK",
 }
 TYPE_BY_NAME: dict[str, type[Any]] = {name: cls for cls, name in TYPE_NAMES.items()}
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from betex.core.domain import commands as C
-from betex.core.domain import validate
+from betex.core.domain import delay, validate
 from betex.core.domain.book.levels import Order
 from betex.core.domain.engine_api import EngineCore
 from betex.core.domain.events import (
@@ -55,6 +55,7 @@ def create_market(eng: EngineCore, c: C.CreateMarket) -> Result:
             c.commission_bps,
         )
     )
+    delay.set_delay(eng, mid, c.bet_delay_ms)
     m = eng.markets[mid]
     return MarketResult(mid, m.state, m.phase, m.version, created=True)
 
@@ -99,12 +100,16 @@ def change_state(eng: EngineCore, c: Any, command: str, target: str | None = Non
     if isinstance(decided, Reject):
         return decided
     if command == "VOID_MARKET":
+        if m.delayed:  # any transition changes the version: delayed orders are voided
+            delay.void_market(eng, m)
         cancel_resting(eng, m, lambda o: True, CancelReason.MARKET_VOIDED)
         eng._emit(MarketVoided(eng.seq + 1, eng.ts, m.market_id))
     else:
         eng._emit(
             MarketStateChanged(eng.seq + 1, eng.ts, m.market_id, decided.state, decided.phase, m.version + 1)
         )
+        if m.delayed:  # as above
+            delay.void_market(eng, m)
         if decided.cancel_all:
             cancel_resting(eng, m, lambda o: True, CancelReason.MARKET_CLOSED)
         elif decided.lapse:

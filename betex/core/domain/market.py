@@ -58,6 +58,8 @@ class Market:
         "cross_others",
         "removed",
         "original_prices",
+        "bet_delay_ms",
+        "delayed",
     )
 
     def __init__(
@@ -102,6 +104,10 @@ class Market:
         # percent), and a reduced trade's original price (its `price` is the reduced one)
         self.removed: dict[int, int] = {}
         self.original_prices: dict[int, int] = {}
+        # In-play bet delay (delay.py): the delay (BET_DELAY_SET), and the orders accepted under it
+        # that have not entered the book yet, order id → order, oldest first
+        self.bet_delay_ms = 0
+        self.delayed: dict[int, Order] = {}
 
     def add_runners(self, runner_ids: tuple[int, ...], labels: tuple[str, ...]) -> None:
         for r, label in zip(runner_ids, labels, strict=True):

@@ -25,15 +25,15 @@ Rules (the choices the spec leaves open are in docs/engine.md, "Runner removal")
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
 
+from betex.core.domain import delay
 from betex.core.domain.book.levels import Order
 from betex.core.domain.book.multi_runner import direct_legs
 from betex.core.domain.commands import RemoveRunner
-from betex.core.domain.events import Event, Leg, OrderCancelled, ReducedTrade, RunnerRemoved, TradeMatched
+from betex.core.domain.engine_api import EngineCore
+from betex.core.domain.events import Leg, OrderCancelled, ReducedTrade, RunnerRemoved, TradeMatched
 from betex.core.domain.market import PRE_SETTLEMENT_STATES, Market
 from betex.core.domain.results import MarketResult, Reject, Result
-from betex.core.domain.state import EngineState
 from betex.core.domain.types import CancelReason, RejectCode
 
 R = RejectCode
@@ -134,16 +134,8 @@ def apply(m: Market, e: RunnerRemoved) -> list[tuple[tuple[Leg, ...], tuple[Leg,
 # ---------------------------------------------------------------- the engine's hooks
 
 
-class Host(EngineState, Protocol):
-    """What removal sees of the engine (the engine itself; a protocol keeps imports one-way)."""
-
-    limits: dict[int, int]
-
-    def _emit(self, event: Event) -> None:
-        """Record and apply an event built with ``seq = self.seq + 1``."""
-
-    def _market(self, market_id: int, late: RejectCode) -> Market | Reject:
-        """The live market, or the reject (`late` for a settled or voided one)."""
+Host = EngineCore
+"""What removal sees of the engine (see engine_api)."""
 
 
 def remove_runner(eng: Host, c: RemoveRunner) -> Result:
@@ -157,6 +149,8 @@ def remove_runner(eng: Host, c: RemoveRunner) -> Result:
         return bad
     voided, reduced = plan(m, c.runner_id, c.reduction_factor, eng.orders)
     reason = CancelReason.RUNNER_REMOVED
+    if m.delayed:  # the version changes: delayed orders are voided (DELAY_VOIDED), as on any transition
+        delay.void_market(eng, m)
     for o in list(m.live_orders()):
         eng._emit(OrderCancelled(eng.seq + 1, eng.ts, m.market_id, o.order_id, o.remaining, reason))
     eng._emit(RunnerRemoved(eng.seq + 1, eng.ts, m.market_id, c.runner_id, c.reduction_factor,

@@ -121,8 +121,9 @@ def outcomes(m: Market) -> list[int]:
 
 class RiskBook:
     """The accounts with a `max_liability` and their exposure, per open market: matched legs plus
-    every resting order as if matched at its limit. Only accounts with a limit are tracked, so
-    unlimited flow pays nothing for it. Derived state: rebuilt from the markets on load."""
+    every resting (or delayed, delay.py) order as if matched at its limit. Only accounts with a
+    limit are tracked, so unlimited flow pays nothing for it. Derived state: rebuilt from the
+    markets on load."""
 
     __slots__ = ("limits", "expo")
 
@@ -161,7 +162,7 @@ class RiskBook:
                     for leg in ev.legs:
                         if leg.account_id == account:
                             e.add(leg.runner_id, leg.win, leg.lose)
-            for o in m.live_orders():
+            for o in (*m.live_orders(), *m.delayed.values()):  # delayed orders reserve too
                 if o.account_id == account:
                     win, lose = unmatched_leg(m, o.side, o.price, o.remaining)
                     e.add(o.runner_id, win, lose)

@@ -17,20 +17,27 @@ from typing import Any, Final, Protocol
 import msgpack
 
 from betex.core.domain.book.levels import Order
+from betex.core.domain.delay import DelayBook, Delayed
 from betex.core.domain.events import Leg, TradeMatched
 from betex.core.domain.market import Market, Tombstone
 from betex.core.domain.risk import RiskBook
 from betex.core.domain.validate import RecentRefs
 
 DUMP_VERSION: Final = 3
-READABLE_VERSIONS: Final = (1, 2, 3)
+DELAY_DUMP_VERSION: Final = 4
+READABLE_VERSIONS: Final = (1, 2, 3, 4)
 """2: settled and voided markets are tombstones (the state's 11th element). 3: also orders carry
 `placed_ts` and markets `commission_bps` (appended to their rows), and accounts with their key
 hashes follow as a 12th element once any exist (so a state without accounts hashes as before
 accounts existed). Versions 1 and 2 still load: 0 for both new fields, and a version 1 settled
-market becomes a tombstone. A market with a removed runner (REMOVE_RUNNER) appends a 16th
-element, (removed runner → factor, reduced trade → original price), only then: a state without
-removals dumps as before."""
+market becomes a tombstone.
+4 (in-play bet delay, delay.py; runner removal, removal.py): written only when a live market has
+a `bet_delay_ms` or a removed runner, or delayed orders are pending. Such a market's row appends
+its `bet_delay_ms` (16th element) and, if it has removed runners, (removed runner → factor,
+reduced trade → original price) as a 17th; pending delayed orders are a 13th element of the
+state, after a 12th that is then always present. Any other state still dumps as version 3, byte
+for byte, so old WALs keep their hashes, and a reader that knows only version 3 refuses a state
+it would misread."""
 
 
 class EngineState(Protocol):
@@ -50,11 +57,13 @@ class EngineState(Protocol):
     next_account_id: int
     keys: dict[int, tuple[int, str, bool]]
     next_key_id: int
+    delayed: DelayBook
 
 
 def dump(eng: EngineState) -> bytes:
     """Canonical msgpack encoding of the whole state (deterministic: same state, same bytes)."""
     markets: list[Any] = []
+    v4 = bool(eng.delayed.entries)  # version 4: a bet delay or a runner removal anywhere
     for mid in sorted(eng.markets):
         m = eng.markets[mid]
         books = [(r, m.books[r].backs.dump(), m.books[r].lays.dump()) for r in m.runner_ids]
@@ -76,11 +85,14 @@ def dump(eng: EngineState) -> bytes:
             sorted(m.voided_trades),
             m.commission_bps,
         )
-        if m.removed:  # runner removal: appended only then, so other states hash as before
-            row = (*row, (sorted(m.removed.items()), sorted(m.original_prices.items())))
+        if m.bet_delay_ms or m.removed:  # version 4 only then, so other states hash as before
+            v4 = True
+            row = (*row, m.bet_delay_ms)
+            if m.removed:
+                row = (*row, (sorted(m.removed.items()), sorted(m.original_prices.items())))
         markets.append(row)
     state: tuple[Any, ...] = (
-        DUMP_VERSION,
+        DELAY_DUMP_VERSION if v4 else DUMP_VERSION,
         eng.seq,
         eng.ts,
         eng.next_market_id,
@@ -92,12 +104,14 @@ def dump(eng: EngineState) -> bytes:
         sorted(eng.risk.limits.items()),
         [tuple(eng.tombstones[mid]) for mid in sorted(eng.tombstones)],
     )
-    if eng.accounts or eng.keys:
+    if eng.accounts or eng.keys or v4:
         # Appended only when there are any, so a state without accounts dumps (and hashes)
         # exactly as before accounts existed: old WALs replay to their old hashes.
         accounts = sorted(eng.accounts.items())
         keys = [(k, *eng.keys[k]) for k in sorted(eng.keys)]
         state = (*state, (eng.next_account_id, accounts, eng.next_key_id, keys))
+    if v4:
+        state = (*state, eng.delayed.rows())
     out: bytes = msgpack.packb(state)
     return out
 
@@ -122,8 +136,10 @@ def restore(eng: EngineState, data: bytes) -> None:
             eng.tombstones[mid] = Tombstone(mid, st, ph, kind, ver)
             continue
         m = Market(mid, name, model, bt, kind, st, ph, list(rids), list(labels), *row[14:15])
-        if len(row) > 15:  # runner removal: removed runners and reduced trades' original prices
-            removed, original = row[15]
+        if len(row) > 15:  # version 4: the bet delay, then removed runners if any
+            m.bet_delay_ms = row[15]
+        if len(row) > 16:  # runner removal: removed runners and reduced trades' original prices
+            removed, original = row[16]
             m.removed = dict(removed)
             m.original_prices = dict(original)
         m.version = ver
@@ -144,6 +160,10 @@ def restore(eng: EngineState, data: bytes) -> None:
         o = eng.orders[oid]
         if o.remaining:
             eng.markets[o.market_id].by_account.setdefault(o.account_id, {})[o] = None
+    for oid, due_ts, dversion, tif, min_fill in state[12] if len(state) > 12 else ():
+        o = eng.orders[oid]
+        eng.markets[o.market_id].delayed[oid] = o
+        eng.delayed.add(Delayed(o, due_ts, dversion, tif, min_fill))
     for ts_, a, r in refs:
         eng.refs.last[(a, r)] = ts_
         eng.refs.queue.append((ts_, a, r))

@@ -62,6 +62,7 @@ class TimeInForce(StrEnum):
 class OrderStatus(StrEnum):
     EXECUTABLE = "EXECUTABLE"
     EXECUTION_COMPLETE = "EXECUTION_COMPLETE"
+    DELAYED = "DELAYED"  # accepted during an in-play bet delay, not in the book yet (delay.py)
 
 
 class CancelReason(StrEnum):

@@ -31,6 +31,7 @@ MAX_NAME: Final = 200
 MAX_CLIENT_REF: Final = 32
 MAX_RUNNERS: Final = 1000
 MAX_CROSS_RUNNERS: Final = 100  # CROSS_MATCHED: a ring step is O(N) in N-digit integers
+MAX_BET_DELAY_MS: Final = 60_000  # in-play bet delay (delay.py); Betfair uses 1–10 s
 MAX_LIABILITY: Final = 2**53  # cents; keeps every amount inside msgpack's and JSON's exact integer range
 
 _BACK: Final = "BACK"
@@ -136,6 +137,8 @@ def check_create_market(c: C.CreateMarket) -> tuple[str, ...] | Reject:
         return Reject(R.INVALID_RUNNER, f"a CROSS_MATCHED market has 2..{MAX_CROSS_RUNNERS} runners")
     if not 0 <= c.commission_bps <= 10_000:
         return Reject(R.BAD_REQUEST, "commission_bps must be 0..10000")
+    if not 0 <= c.bet_delay_ms <= MAX_BET_DELAY_MS:
+        return Reject(R.BAD_REQUEST, f"bet_delay_ms must be 0..{MAX_BET_DELAY_MS}")
     labels = labels_of(runners, c.runner_labels)
     if labels is None:
         return Reject(R.BAD_REQUEST, "runner_labels must be strings, one per runner")

@@ -18,6 +18,7 @@ from betex.core.domain.events import (
     AccountCreated,
     AccountLimitSet,
     BatchProcessed,
+    BetDelaySet,
     Event,
     KeyIssued,
     KeyRevoked,
@@ -28,9 +29,12 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    OrderDelayed,
+    OrderMatured,
     ReducedTrade,
     RunnerRemoved,
     RunnersAdded,
+    Tick,
     TradeMatched,
     TradesVoided,
 )
@@ -52,8 +56,11 @@ EVENT_TYPES: dict[int, type[Any]] = {
     9: MarketVoided,
     10: AccountLimitSet,
     11: BatchProcessed,
-    # 12..20 left to the exchange-rules events (issue 15) so two branches cannot collide
-    20: RunnerRemoved,  # runner removal takes the last of them
+    12: RunnerRemoved,  # runner removal (13..16 free for later exchange rules)
+    17: BetDelaySet,  # in-play bet delay: 17..20
+    18: OrderDelayed,
+    19: OrderMatured,
+    20: Tick,
     21: AccountCreated,
     22: KeyIssued,
     23: KeyRevoked,

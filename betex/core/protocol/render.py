@@ -26,6 +26,7 @@ _BAD = "BAD_REQUEST"
 _RUNNER_REMOVED = "RUNNER_REMOVED"  # the order-stream reason of a runner removal
 _EXECUTABLE = OrderStatus.EXECUTABLE.value
 _COMPLETE = OrderStatus.EXECUTION_COMPLETE.value
+_DELAYED = OrderStatus.DELAYED.value
 _ORDER_MSGS = frozenset({"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER", "REDUCE_ORDER"})
 
 
@@ -300,6 +301,7 @@ def _market_row(m: MarketView) -> dict[str, Any]:
             for r, label in zip(m.runner_ids, m.runner_labels, strict=True)
         ],
         "total_matched": size_to_wire(m.model, m.total_matched),
+        **({"bet_delay_ms": m.bet_delay_ms} if m.bet_delay_ms else {}),
     }
 
 
@@ -333,7 +335,7 @@ def order_dict(p: Projection, o: OrderView) -> dict[str, Any]:
         "size_lapsed": size_to_wire(model, o.lapsed),
         "size_voided": size_to_wire(model, o.voided),
         "avg_price_matched": avg,
-        "status": _EXECUTABLE if remaining else _COMPLETE,
+        "status": (_DELAYED if p.is_delayed(o.order_id) else _EXECUTABLE) if remaining else _COMPLETE,
         "persistence": o.persistence,
         "time_in_force": o.time_in_force,
         "client_ref": o.client_ref,

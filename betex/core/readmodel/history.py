@@ -39,6 +39,8 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    OrderDelayed,
+    OrderMatured,
     RunnerRemoved,
     TradeMatched,
     TradesVoided,
@@ -55,6 +57,11 @@ REBUILD_BATCH = 20_000
 
 _LAPSED = CancelReason.LAPSED.value
 _EXECUTABLE = "EXECUTABLE"
+_DELAYED = "DELAYED"  # in-play bet delay: accepted, not in the book yet (delayed_orders)
+_STATUS_SQL = (  # `status` as served: DELAYED for an open order still in delayed_orders
+    "CASE WHEN completed_no IS NULL AND EXISTS (SELECT 1 FROM delayed_orders d"
+    " WHERE d.order_id = orders.order_id) THEN 'DELAYED' ELSE status END"
+)
 _NO_FILL: tuple[None, ...] = (None, None, None, None, None, None)  # fill fields + reason
 
 ORDER_COLUMNS = (
@@ -388,6 +395,10 @@ class SQLiteHistory:
             self._on_market_voided(e)  # type: ignore[arg-type]
         elif t is RunnerRemoved:
             self._on_runner_removed(e)  # type: ignore[arg-type]
+        elif t is OrderDelayed:  # in-play bet delay
+            self._on_delayed(e)  # type: ignore[arg-type]
+        elif t is OrderMatured:
+            self._on_matured(e)  # type: ignore[arg-type]
         # RunnersAdded, AccountLimitSet and BatchProcessed hold no history
 
     def _on_market_created(self, e: MarketCreated) -> None:
@@ -405,7 +416,7 @@ class SQLiteHistory:
             (e.market_state, e.market_phase, e.version, e.market_id),
         )
 
-    def _on_accepted(self, e: OrderAccepted) -> None:
+    def _on_accepted(self, e: OrderAccepted | OrderDelayed, status: str = _EXECUTABLE) -> None:
         conn = self._conn
         conn.execute(
             "INSERT INTO orders (order_id, market_id, account_id, runner_id, side, price, size,"
@@ -429,9 +440,30 @@ class SQLiteHistory:
             ),
         )
         self._updates.append(
-            (e.account_id, e.seq, 0, e.order_id, e.market_id, e.runner_id, e.side, _EXECUTABLE, 0, e.size)
+            (e.account_id, e.seq, 0, e.order_id, e.market_id, e.runner_id, e.side, status, 0, e.size)
             + _NO_FILL
         )
+
+    # --- in-play bet delay: a DELAYED order is an order row plus a delayed_orders row --------
+
+    def _on_delayed(self, e: OrderDelayed) -> None:
+        self._on_accepted(e, _DELAYED)
+        self._conn.execute("INSERT INTO delayed_orders VALUES (?)", (e.order_id,))
+
+    def _on_matured(self, e: OrderMatured) -> None:
+        """DELAYED → EXECUTABLE: an ORDER_UPDATE without fill or reason (the trades follow)."""
+        self._conn.execute("DELETE FROM delayed_orders WHERE order_id = ?", (e.order_id,))
+        o = self._change(e.order_id, "size_matched = size_matched + ?", (0,), 0, e.ts)
+        self._update_row(e.seq, 0, e.order_id, o, None, None)
+
+    def _still_delayed(self, order_id: int, o: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A cancel of a delayed order: DELAYED while something remains, else it leaves the table."""
+        if not self._conn.execute("SELECT 1 FROM delayed_orders WHERE order_id = ?", (order_id,)).fetchone():
+            return o
+        if o[6]:  # size_remaining
+            return (*o[:4], _DELAYED, *o[5:])
+        self._conn.execute("DELETE FROM delayed_orders WHERE order_id = ?", (order_id,))
+        return o
 
     def _change(
         self, order_id: int, sets: str, args: tuple[Any, ...], removed: int, ts: int | None
@@ -471,6 +503,7 @@ class SQLiteHistory:
     def _on_cancelled(self, e: OrderCancelled) -> None:
         column = "size_lapsed" if e.reason == _LAPSED else "size_cancelled"
         o = self._change(e.order_id, f"{column} = {column} + ?", (e.size,), e.size, e.ts)
+        o = self._still_delayed(e.order_id, o)
         self._update_row(e.seq, 0, e.order_id, o, None, e.reason)
 
     @staticmethod
@@ -701,8 +734,10 @@ class SQLiteHistory:
         descending: bool,
         cursor: str | None,
         limit: int | None,
+        exprs: dict[str, str] | None = None,
     ) -> Page:
-        """Keyset pagination: rows strictly after the cursor's key, in key order."""
+        """Keyset pagination: rows strictly after the cursor's key, in key order. `exprs`: SQL
+        that computes a column instead of reading it (still returned under the column's name)."""
         n = _limit(limit)
         keys = ", ".join(key)
         if cursor is not None:
@@ -712,7 +747,7 @@ class SQLiteHistory:
             args = [*args, *position]
         order = ", ".join(f"{k} {'DESC' if descending else 'ASC'}" for k in key)
         sql = (
-            f"SELECT {', '.join(columns)}, {keys} FROM {table}"
+            f"SELECT {', '.join((exprs or {}).get(c, c) for c in columns)}, {keys} FROM {table}"
             f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ?"
         )
         conn = self._conn
@@ -748,7 +783,10 @@ class SQLiteHistory:
             where.append("completed_no IS NULL")
         elif s == "complete":
             where.append("completed_no IS NOT NULL")
-        return self._page("orders", ORDER_COLUMNS, "orders", where, args, ("order_id",), True, cursor, limit)
+        return self._page(
+            "orders", ORDER_COLUMNS, "orders", where, args, ("order_id",), True, cursor, limit,
+            {"status": _STATUS_SQL},
+        )  # fmt: skip
 
     def completed_orders(
         self,
@@ -827,6 +865,7 @@ class SQLiteHistory:
             "exposures": "market_id, account_id, runner_id",
             "settlements": "market_id, account_id",
             "order_updates": "account_id, seq, idx",
+            "delayed_orders": "order_id",
         }
         out: dict[str, list[tuple[Any, ...]]] = {}
         for table, key in tables.items():

@@ -107,6 +107,10 @@ CREATE TABLE IF NOT EXISTS market_commission (
     commission_bps  INTEGER NOT NULL   -- CREATE_MARKET commission_bps, only when > 0
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS delayed_orders (
+    order_id        INTEGER PRIMARY KEY  -- in-play bet delay: accepted, not in the book yet
+) WITHOUT ROWID;
+
 CREATE TABLE settlements (
     market_id   INTEGER NOT NULL,
     account_id  INTEGER NOT NULL,
@@ -181,9 +185,17 @@ CREATE TABLE IF NOT EXISTS removed_runners (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION, RUNNER_REMOVAL)
-
 WRITER_TABLES: tuple[str, ...] = (COMMISSION, RUNNER_REMOVAL)
 """Tables the writer fills, added after migration 1: `rebuild` creates them before its bulk load
 (at version 1). Their SQL says IF NOT EXISTS, so the migrations that follow re-run it harmlessly."""
+
+# In-play bet delay (domain.md §7): the orders accepted as DELAYED that have not matured, been
+# cancelled or voided yet; their `status` reads DELAYED (history.py). Also in TABLES, for `rebuild`.
+DELAYED_ORDERS = """
+CREATE TABLE IF NOT EXISTS delayed_orders (
+    order_id        INTEGER PRIMARY KEY  -- in-play bet delay: accepted, not in the book yet
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (TABLES, QUERY_INDEXES, COMMISSION, RUNNER_REMOVAL, DELAYED_ORDERS)
 LATEST = len(MIGRATIONS)

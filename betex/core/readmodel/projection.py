@@ -34,6 +34,7 @@ from betex.core.domain.events import (
     AccountCreated,
     AccountLimitSet,
     BatchProcessed,
+    BetDelaySet,
     Event,
     KeyIssued,
     KeyRevoked,
@@ -44,8 +45,11 @@ from betex.core.domain.events import (
     MarketVoided,
     OrderAccepted,
     OrderCancelled,
+    OrderDelayed,
+    OrderMatured,
     RunnerRemoved,
     RunnersAdded,
+    Tick,
     TradeMatched,
     TradesVoided,
     taker_value,
@@ -100,7 +104,7 @@ class OrderView:
         "updated_ts",
     )
 
-    def __init__(self, e: OrderAccepted) -> None:
+    def __init__(self, e: OrderAccepted | OrderDelayed) -> None:
         self.order_id = e.order_id
         self.market_id = e.market_id
         self.account_id = e.account_id
@@ -197,6 +201,7 @@ class MarketView:
         "commission_bps",
         "removed",
         "original_prices",
+        "bet_delay_ms",
     )
 
     def __init__(self, e: MarketCreated) -> None:
@@ -221,6 +226,7 @@ class MarketView:
         self.commission_bps = e.commission_bps
         self.removed: dict[int, int] = {}  # REMOVE_RUNNER: runner → reduction factor (1/100 %)
         self.original_prices: dict[int, int] = {}  # a reduced trade's price before any removal
+        self.bet_delay_ms = 0  # in-play bet delay (BET_DELAY_SET)
 
     def outcomes(self) -> list[int]:
         """Runners whose win decides P&L (not the removed ones); a binary market's outcomes are
@@ -252,6 +258,7 @@ class MarketView:
             self.commission_bps,
             sorted(self.removed.items()),
             sorted(self.original_prices.items()),
+            self.bet_delay_ms,
         ]
 
     @classmethod
@@ -259,6 +266,7 @@ class MarketView:
         m = cls.__new__(cls)
         m.commission_bps = 0  # a snapshot from before commission has no such column
         m.removed, m.original_prices = {}, {}  # nor one from before runner removal these
+        m.bet_delay_ms = 0  # nor one from before the bet delay
         for name, value in zip(cls.__slots__, row, strict=False):
             setattr(m, name, value)
         m.removed = dict(m.removed)
@@ -301,6 +309,8 @@ class Projection:
         self.voided: set[int] = set()
         self.risk_table: dict[int, dict[int, AccountRisk]] = {}
         self.limits: dict[int, int] = {}
+        self.delayed: set[int] = set()
+        """In-play bet delay: open orders accepted as DELAYED, not in the book yet."""
         self._appliers: dict[type, Any] = {
             MarketCreated: self._on_market_created,
             RunnersAdded: self._on_runners_added,
@@ -317,6 +327,11 @@ class Projection:
             KeyIssued: None,
             KeyRevoked: None,
             RunnerRemoved: self._on_runner_removed,  # runner removal
+            # in-play bet delay
+            BetDelaySet: self._on_bet_delay_set,
+            OrderDelayed: self._on_delayed,
+            OrderMatured: self._on_matured,
+            Tick: None,
         }
 
     # ------------------------------------------------------------------ applying events
@@ -378,7 +393,7 @@ class Projection:
         m.phase = e.market_phase
         m.version = e.version
 
-    def _on_accepted(self, e: OrderAccepted) -> None:
+    def _on_accepted(self, e: OrderAccepted | OrderDelayed) -> None:
         o = OrderView(e)
         oid = e.order_id
         self.order_table[oid] = o
@@ -392,7 +407,27 @@ class Projection:
             by = self.by_market[e.market_id] = []
         by.append(oid)
         self._account(e.market_id, e.account_id).open[oid] = o
-        self._rest(o, e.size)
+        if type(e) is OrderDelayed:
+            self.delayed.add(oid)  # not in the book until ORDER_MATURED
+        else:
+            self._rest(o, e.size)
+
+    # --- in-play bet delay ----------------------------------------------------------------
+
+    def _on_bet_delay_set(self, e: BetDelaySet) -> None:
+        self.markets[e.market_id].bet_delay_ms = e.bet_delay_ms
+
+    def _on_delayed(self, e: OrderDelayed) -> None:
+        self._on_accepted(e)
+
+    def _on_matured(self, e: OrderMatured) -> None:
+        self.delayed.discard(e.order_id)
+        o = self.order_table[e.order_id]
+        o.updated_ts = e.ts
+        self._rest(o, o.remaining)
+
+    def is_delayed(self, order_id: int) -> bool:
+        return order_id in self.delayed
 
     def _complete_if_done(self, o: OrderView) -> None:
         if o.size == o.matched + o.cancelled + o.lapsed + o.voided and o.order_id in self.open_orders:
@@ -407,7 +442,11 @@ class Projection:
         else:
             o.cancelled += e.size
         o.updated_ts = e.ts
-        self._rest(o, -e.size)
+        if e.order_id in self.delayed:  # never rested
+            if not o.remaining:
+                self.delayed.discard(e.order_id)
+        else:
+            self._rest(o, -e.size)
         self._complete_if_done(o)
 
     @staticmethod
@@ -828,6 +867,7 @@ class Projection:
             risk_rows,
             sorted(self.limits.items()),
             self.retire_final,
+            sorted(self.delayed),
         )
         payload: bytes = msgpack.packb(state)
         out: bytes = msgpack.packb((_MAGIC, PROJECTION_SCHEMA, self.seq, zlib.crc32(payload), payload))
@@ -890,9 +930,11 @@ class Projection:
                 r.exposure.total_lose = total_lose
                 r.matched_volume = volume
                 r.settled_pnl = settled
+        p.delayed = set(state[10]) if len(state) > 10 else set()
         for o in p.order_table.values():  # id order = queue order: totals rebuild exactly
             if o.remaining:
-                p._rest(o, o.remaining)
+                if o.order_id not in p.delayed:
+                    p._rest(o, o.remaining)
                 p.open_orders[o.order_id] = o
                 p._account(o.market_id, o.account_id).open[o.order_id] = o
         p.limits = dict(limits)

@@ -43,6 +43,10 @@ _AsyncReplies = dict[
 ]
 
 _IDLE_WAIT_S = 0.05  # how often an idle engine thread re-checks for stop
+# In-play bet delay (core/domain/delay.py): while delayed orders are pending, the idle wait is cut
+# to the next one's due time, and a wait that ends with nothing to drain runs a *tick*: an empty
+# batch at the clock's time, in which the engine matures what is due (TICK, ORDER_MATURED,
+# trades). A tick that finds nothing due writes nothing. See docs/runtime.md "Ticks".
 _INGRESS_SAMPLES = 64  # ingress latencies recorded per batch (weighted), to keep metrics cheap
 MAX_UNCOMMITTED_BATCHES = 8  # how far the engine may run ahead of the WAL thread
 SNAPSHOTS_KEPT = 3
@@ -358,11 +362,21 @@ class Runtime:
         max_batch = self.max_batch
         commits = self._commits
         items: list[_Item] = []
+        delayed = self.engine.delayed
+        clock = self._clock
         try:
             while self.failed is None:
-                if not ring.wait(_IDLE_WAIT_S):
+                wait = _IDLE_WAIT_S
+                due = delayed.next_due() if delayed.entries else None
+                if due is not None:
+                    wait = min(wait, max(0.0, (due - clock()) / 1e9))
+                if not ring.wait(wait):
                     if ring.closed and not ring.depth:
                         break
+                    if due is not None and clock() >= due:
+                        tick = self._execute([])
+                        if tick.events and not commits.put(tick):
+                            break
                     continue
                 items = ring.drain(max_batch)
                 if not items:

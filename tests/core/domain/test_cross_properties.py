@@ -16,11 +16,15 @@ enumerating reference (tests/core/reference_cross.py). After every command:
   crossed ring of older orders; matching runs on arrival only, so that ring waits for the next
   order on one of its runners. docs/engine.md states this.)
 At the end, replaying the events and loading a dump give the engine's state hash.
+`test_cross_streams_exercise_what_they_claim` guards against vacuous passes: over a fixed sample,
+rings fill for every N from 2 to 6, with house residue, self-trade cancels, and the dust
+exception actually taken.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from fractions import Fraction
 from typing import Any
 
@@ -43,24 +47,34 @@ SIZES = st.one_of(st.integers(1, 30), st.integers(100, 5000))
 
 
 @st.composite
-def streams(draw: st.DrawFn) -> tuple[tuple[int, ...], list[tuple[Any, ...]]]:
-    n = draw(st.integers(2, 6))
+def streams(draw: st.DrawFn, n: int | None = None) -> tuple[tuple[int, ...], list[tuple[Any, ...]]]:
+    """A CROSS_MATCHED market of 2–6 runners and a stream of placements and cancels. Rings need a
+    complete book on one side from distinct accounts, so each stream leans to one side, and an
+    order is usually placed by its runner's own account (11, 12, …) and otherwise by one of four
+    shared accounts (self-trades). Without that, rings of 5 and 6 runners could never fill (four
+    accounts for five makers and a taker) and rings of 4 hardly ever did. `n`: that many runners
+    (else 2..6)."""
+    if n is None:
+        n = draw(st.integers(2, 6))
     runners = tuple(range(11, 11 + n))
     # near the fair odds n, complete books of backs or lays cross often, so rings form
     fair = st.sampled_from([p for p in TICKS if 80 * n <= p <= 130 * n])
+    lean = draw(st.sampled_from(("BACK", "LAY")))
     cmds: list[tuple[Any, ...]] = []
-    for _ in range(draw(st.integers(1, 16 if n > 4 else 24))):
+    for _ in range(draw(st.integers(1, 24))):
         if cmds and draw(st.integers(0, 9)) == 0:
             cmds.append(("cancel", draw(st.integers(1, len(cmds)))))
         else:
+            runner = draw(st.sampled_from(runners))
+            shared = draw(st.integers(0, 3)) == 3
             cmds.append(
                 (
                     "place",
-                    draw(st.sampled_from(runners)),
-                    draw(st.sampled_from(("BACK", "LAY"))),
-                    draw(st.one_of(st.sampled_from(PRICES), fair)),
+                    runner,
+                    draw(st.sampled_from((lean, lean, lean, "BACK", "LAY"))),
+                    draw(st.one_of(st.sampled_from(PRICES), fair, fair)),
                     draw(SIZES),
-                    draw(st.integers(1, 4)),
+                    draw(st.integers(1, 4)) if shared else runner,
                 )
             )
     return runners, cmds
@@ -87,7 +101,7 @@ def _ring_dust(taker: Any, makers: list[Any], back: bool) -> bool:
     return len(sized) == 2
 
 
-def _assert_not_crossed(engine: Engine, mid: int, placed: int) -> None:
+def _assert_not_crossed(engine: Engine, mid: int, placed: int, stats: Counter[str] | None = None) -> None:
     m = engine.markets[mid]
     for r in m.runner_ids:
         book = m.books[r]
@@ -111,6 +125,8 @@ def _assert_not_crossed(engine: Engine, mid: int, placed: int) -> None:
                 assert _ring_dust(newest, others, back), (
                     f"crossed ring {[(o.runner_id, o.price) for o in fronts]}"
                 )
+                if stats is not None:
+                    stats["dust_or_own_ring_rests_crossed"] += 1
 
 
 @settings(
@@ -120,6 +136,32 @@ def _assert_not_crossed(engine: Engine, mid: int, placed: int) -> None:
 )
 @given(streams())
 def test_cross_matched_like_the_reference(stream: tuple[tuple[int, ...], list[tuple[Any, ...]]]) -> None:
+    run_stream(stream, Counter())
+
+
+def test_cross_streams_exercise_what_they_claim() -> None:
+    totals: Counter[str] = Counter()
+    for n in range(2, 7):  # a fixed sample of each size (hypothesis draws 5 runners rarely)
+
+        @settings(max_examples=100, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+        @given(streams(n))
+        def run(stream: tuple[tuple[int, ...], list[tuple[Any, ...]]]) -> None:
+            run_stream(stream, totals)
+
+        run()
+    needed = [f"ring_{n}" for n in range(2, 7)] + [
+        "direct",
+        "house",
+        "SELF_TRADE",
+        "dust_or_own_ring_rests_crossed",
+        "cancel",
+    ]
+    assert all(totals[k] for k in needed), ([k for k in needed if not totals[k]], totals)
+
+
+def run_stream(stream: tuple[tuple[int, ...], list[tuple[Any, ...]]], stats: Counter[str]) -> None:
+    """One stream against the engine and the reference, checking every property as it goes."""
     runners, cmds = stream
     h = Harness(EngineConfig(min_stake=1))  # one-cent orders make dust reachable
     mid = h.market("CROSS_MATCHED", runners)
@@ -135,6 +177,7 @@ def test_cross_matched_like_the_reference(stream: tuple[tuple[int, ...], list[tu
             res = h.run(C.CancelOrder(mid, target, o.account_id))
             assert not isinstance(res, Reject), res
             ref.cancel(target)
+            stats["cancel"] += 1
             continue
         _, runner, side, price, size, account = cmd
         res = h.run(C.PlaceOrder(mid, runner, side, price, size, account))
@@ -150,6 +193,10 @@ def test_cross_matched_like_the_reference(stream: tuple[tuple[int, ...], list[tu
             for w in want
         ]
         assert cancels == stp
+        stats["SELF_TRADE"] += len(cancels)
+        for t in trades:
+            stats[f"ring_{len(runners)}" if t.implied else "direct"] += 1
+            stats["house"] += any(leg.account_id == HOUSE for leg in t.legs)
         # zero-sum per trade and outcome; makers never worse than their price
         for t in trades:
             pnl = _trade_pnl(t, runners)
@@ -183,6 +230,6 @@ def test_cross_matched_like_the_reference(stream: tuple[tuple[int, ...], list[tu
         for oid, o in h.engine.orders.items():
             if o.market_id == mid:
                 assert o.remaining == ref.orders[oid].remaining, oid
-        _assert_not_crossed(h.engine, mid, res.order_id)
+        _assert_not_crossed(h.engine, mid, res.order_id, stats)
     assert h.replay_hash() == h.engine.state_hash()
     assert Engine.load(h.engine.dump(), h.engine.config).state_hash() == h.engine.state_hash()

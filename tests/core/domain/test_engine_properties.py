@@ -1,8 +1,10 @@
-"""Property-based and differential tests for the matching engine (domain.md §2–§6).
+"""Property-based and differential tests for the matching engine (domain.md §2–§7).
 
 Random command streams (strategies.py) run against a real Engine; after every command and every
 batch the invariants of the spec are checked, and a naive reference matcher (reference_matcher.py)
 must produce exactly the engine's trades. Worked-number tests at the end pin the rounding policy.
+The streams cover every book type, CROSS_MATCHED with 2–6 runners included (its ring matching is
+also checked against its own reference in test_cross_properties.py), and in-play bet delays.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from betex.core.domain.events import (
     MarketCreated,
     OrderAccepted,
     OrderCancelled,
+    OrderDelayed,
+    OrderMatured,
     TradeMatched,
     TradesVoided,
 )
@@ -167,8 +171,19 @@ def check_order_accounting(o: Any) -> None:
 
 
 def check_books(e: Engine) -> None:
-    """Every live order is queued exactly once at its price on its side; level totals are exact."""
+    """Every live order is queued exactly once at its price on its side, or is delayed (§7 bet
+    delay: not queued, only in an OPEN in-play market with a delay, at its version); level totals
+    are exact."""
     live_ids: set[int] = set()
+    delayed: set[int] = set()
+    for m in e.markets.values():
+        if m.delayed:
+            assert m.state == "OPEN" and m.phase == "IN_PLAY" and m.bet_delay_ms > 0, m.market_id
+        for oid, o in m.delayed.items():
+            assert e.orders[oid] is o and o.market_id == m.market_id and o.remaining > 0
+            assert e.delayed.entries[oid].version == m.version, "a delayed order outlived a version"
+            delayed.add(oid)
+    assert set(e.delayed.entries) == delayed
     for m in e.markets.values():
         for r, book in m.books.items():
             for levels, sides in ((book.backs, ("BACK", "BUY")), (book.lays, ("LAY", "SELL"))):
@@ -191,7 +206,10 @@ def check_books(e: Engine) -> None:
             assert not any(o.market_id == m.market_id for o in e.orders.values())
     for o in e.orders.values():
         check_order_accounting(o)
-        assert (o.remaining > 0) == (o.order_id in live_ids), f"order {o.order_id} live but not queued"
+        assert (o.remaining > 0) == (o.order_id in live_ids or o.order_id in delayed), (
+            f"order {o.order_id} live but not queued"
+        )
+        assert not (o.order_id in live_ids and o.order_id in delayed), o.order_id
 
 
 def check_uncrossed(e: Engine) -> set[int]:
@@ -249,6 +267,8 @@ def check_depth(e: Engine, dusty: set[int]) -> None:
             for side, own in ((atb, book.lays), (atl, book.backs)):
                 direct = {p: size - implied for p, size, implied in side if size > implied}
                 assert direct == {p: lv.total for p, lv in own.levels.items()}, (r, side)
+            if m.is_cross:  # ring prices: test_cross_properties.py and test_cross.py
+                continue
             if not m.is_two_runner:
                 assert all(implied == 0 for _, _, implied in atb + atl)
                 continue
@@ -277,7 +297,8 @@ def check_trade(e: Engine, t: TradeMatched) -> None:
     assert t.price == maker.price and t.maker_runner_id == maker.runner_id and t.runner_id == taker.runner_id
     assert t.taker_size > 0 and t.maker_size > 0
     if t.implied:
-        assert m.is_two_runner and maker.runner_id != taker.runner_id and maker.side == taker.side
+        assert (m.is_two_runner or m.is_cross) and maker.runner_id != taker.runner_id
+        assert maker.side == taker.side
     else:
         assert maker.runner_id == taker.runner_id and maker.side != taker.side
         assert t.taker_size == t.maker_size
@@ -290,6 +311,13 @@ def check_trade(e: Engine, t: TradeMatched) -> None:
         by_account[leg.account_id].append(leg)
     assert set(by_account) <= {taker.account_id, maker.account_id, HOUSE}
     house_legs = by_account.get(HOUSE, [])
+    if t.implied and m.is_cross:
+        # a ring trade: the taker's legs depend on the ring (limits over the whole placement
+        # are test_cross_properties.py's); the house pays under one cent per runner
+        for outcome in outcomes(m):
+            assert sum(leg_pnl(leg, outcome) for leg in t.legs) == 0, ("trade P&L not zero-sum", t.trade_id)
+            assert -len(m.runner_ids) < sum(leg_pnl(h, outcome) for h in house_legs) <= 0
+        return
     if m.is_binary:
         assert t.house == 0 and not house_legs
     else:
@@ -339,7 +367,7 @@ def scratch_exposure(e: Engine, m: Any, account: int) -> dict[int, int]:
             if leg.account_id == account:
                 for o in out:
                     out[o] += leg_pnl(leg, o)
-    for o in m.live_orders():
+    for o in (*m.live_orders(), *m.delayed.values()):  # a delayed order reserves (§7)
         if o.account_id == account:
             win, lose = unmatched_at_limit(m.is_binary, o.side, o.price, o.remaining)
             for oc in out:
@@ -393,9 +421,11 @@ class Driver:
         self.ts += dt
         e = self.engine
         e.begin_batch(self.ts)
+        events: list[Event] = e.take_events()  # delayed orders maturing (§7), before any command
         if self.twin is not None:
             self.twin.begin_batch(self.ts)
-        events: list[Event] = []
+            assert self.twin.take_events() == events
+        self._note_events(events)
         results = []
         for raw in cmds:
             cmd = resolve(raw, e, self.ts)
@@ -501,7 +531,7 @@ class Driver:
                 and (cmd.runner_id is None or o.runner_id == cmd.runner_id)
                 and (cmd.side is None or o.side == cmd.side)
                 and (cmd.placed_before_ts is None or o.placed_ts < cmd.placed_before_ts)
-                for o in market.live_orders()
+                for o in (*market.live_orders(), *market.delayed.values())
             )
             assert all(
                 isinstance(ev, OrderCancelled) and e.orders[ev.order_id].account_id == cmd.account_id
@@ -583,12 +613,16 @@ class Driver:
             remaining0,
             cmd.new_price,
         )
-        accepted = [ev for ev in new if isinstance(ev, OrderAccepted)]
+        accepted = [ev for ev in new if isinstance(ev, (OrderAccepted, OrderDelayed))]
         assert len(accepted) == 1 and accepted[0].replaces == o.order_id
 
     def _note_events(self, new: list[Event]) -> None:
         for ev in new:
-            if isinstance(ev, OrderAccepted):
+            if isinstance(ev, OrderDelayed):
+                self.stats["delayed"] += 1
+            elif isinstance(ev, OrderMatured):
+                self.stats["matured"] += 1
+            if isinstance(ev, (OrderAccepted, OrderDelayed)):
                 assert ev.order_id == self.last_order_id + 1, (
                     "order ids are assigned in sequence, never reused"
                 )
@@ -604,6 +638,7 @@ class Driver:
                 self.stats.update(
                     ("trade",)
                     + ("implied",) * ev.implied
+                    + ("ring",) * (ev.implied and self.engine.markets[ev.market_id].is_cross)
                     + ("house",) * bool(ev.house)
                     + ("implied_house",) * bool(ev.house and ev.implied)
                 )
@@ -616,6 +651,11 @@ class Driver:
 
     def _check_placed(self, cmd: C.PlaceOrder, res: OrderResult) -> None:
         o = self.engine.orders[res.order_id]
+        if res.status == "DELAYED":  # §7: accepted whole, outside the book until it matures
+            m = self.engine.markets[o.market_id]
+            assert m.phase == "IN_PLAY" and m.bet_delay_ms > 0 and o.order_id in m.delayed
+            assert (o.size, o.remaining, o.matched, res.fills) == (cmd.size, cmd.size, 0, ())
+            return
         assert (o.size, o.price, o.side, o.runner_id, o.account_id) == (
             cmd.size,
             cmd.price,
@@ -702,6 +742,8 @@ class Driver:
             assert kinds == ["MarketSettled"], kinds
         else:
             assert kinds == ["MarketStateChanged"] + ["OrderCancelled"] * (len(kinds) - 1), kinds
+        assert not m.delayed, "a transition voids every delayed order (§7)"
+        reasons.discard("DELAY_VOIDED")
         if state == "VOIDED":
             assert reasons <= {"MARKET_VOIDED"}
         elif cancel_all:
@@ -792,7 +834,7 @@ def per_account_exact_house(per_account: dict[int, list[Any]], winners: tuple[in
 # ============================================================================ stream properties
 
 
-@pytest.mark.parametrize("book", ["MULTI_RUNNER", "TWO_RUNNER", "BINARY_YES"])
+@pytest.mark.parametrize("book", ["MULTI_RUNNER", "TWO_RUNNER", "BINARY_YES", "CROSS_MATCHED"])
 @STREAM_SETTINGS
 @given(data=st.data())
 def test_random_streams_keep_every_invariant(book: str, data: st.DataObject) -> None:
@@ -840,6 +882,10 @@ def test_streams_exercise_what_they_claim() -> None:
         "MARKET_HALTED",
         "CONDITION_FAILED",
         "reduced",
+        "ring",
+        "delayed",
+        "matured",
+        "DELAY_VOIDED",
     )
     assert all(totals[k] for k in needed), ([k for k in needed if not totals[k]], totals)
 

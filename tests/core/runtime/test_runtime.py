@@ -362,3 +362,45 @@ def test_histogram_buckets_bound_values_within_a_quarter_and_percentiles_use_the
     w.record_n(2_000, 3)
     assert (w.count, w.total, w.percentile(0.5)) == (3, 6_000, 2_000)
     assert Histogram().percentile(0.99) == 0
+
+
+# ---------------------------------------------------------------------------- bet delay ticks
+
+
+def test_a_delayed_order_matures_without_other_traffic(journal: Journal) -> None:
+    """docs/runtime.md "Ticks": with no command after it, a delayed order enters the book at its
+    due time through a tick batch (TICK first), and the WAL alone replays to the same state."""
+    from betex.core.domain import commands as C
+    from betex.core.domain.events import OrderDelayed, Tick, TradeMatched
+
+    rt = Runtime(Engine(), journal, ring_size=64)
+    rt.start()
+    try:
+        create = C.CreateMarket(
+            "m", "EXCHANGE_ODDS", "MULTI_RUNNER", "IN_PLAY_CAPABLE", "OPEN", "IN_PLAY", (1, 2), (),
+            bet_delay_ms=200,
+        )  # fmt: skip
+        assert isinstance(rt.submit_with_response(create).result(10), MarketResult)
+        lay = rt.submit_with_response(C.PlaceOrder(1, 1, "LAY", 300, 1000, 2)).result(10)
+        back = rt.submit_with_response(C.PlaceOrder(1, 1, "BACK", 300, 1000, 1)).result(10)
+        assert isinstance(lay, OrderResult) and isinstance(back, OrderResult)
+        assert (lay.status, back.status) == ("DELAYED", "DELAYED")
+        pause = threading.Event()  # never set: a sleep
+        for _ in range(100):  # up to 5 s; the tick is due 0.2 s after acceptance
+            if not rt.engine.delayed.entries and rt.journal.last_seq == rt.engine.seq:
+                break
+            pause.wait(0.05)
+        events = wal_events(journal.data_dir)
+        dues = sorted(e.due_ts for e in events if isinstance(e, OrderDelayed))
+        after = [e for e in events if e.seq > max(e.seq for e in events if isinstance(e, OrderDelayed))]
+        kinds = [type(e).__name__ for e in after if not isinstance(e, BatchProcessed)]
+        assert kinds in (  # one tick per due time, or one for both when the engine was late
+            ["Tick", "OrderMatured", "Tick", "OrderMatured", "TradeMatched"],
+            ["Tick", "OrderMatured", "OrderMatured", "TradeMatched"],
+        ), kinds
+        ticks = [e for e in after if isinstance(e, Tick)]
+        assert ticks[0].ts >= dues[0] and ticks[-1].ts >= dues[-1]
+        assert [e.taker_order_id for e in events if isinstance(e, TradeMatched)] == [back.order_id]
+    finally:
+        rt.stop(timeout=30)
+    assert recover(journal.data_dir)[0].state_hash() == rt.engine.state_hash()
