@@ -134,8 +134,11 @@ class BetexClient:
         self.no_ack = no_ack
         self.token = token
         self.key = key
-        """An account API key (`keys` auth mode): sent as `Authorization: Bearer`; the admin
-        `token` then goes in the URL only."""
+        """An account API key (`keys` auth mode): sent as `Authorization: Bearer` only (never in
+        the URL, which status bars show); the admin `token` then goes in the URL."""
+        self.account_id: int | None = None
+        """The account the server bound this connection to (its key's), from the upgrade's
+        `X-Betex-Account` header; None without a key. Set by `connect()`."""
         self.reconnect = reconnect
         self.backoff = backoff or Backoff()
         self.request_timeout = request_timeout
@@ -171,7 +174,6 @@ class BetexClient:
             depth=self.depth,
             no_ack=self.no_ack,
             token=self.token,
-            key=self.key,
         )
 
     @property
@@ -245,6 +247,9 @@ class BetexClient:
 
     def _on_open(self, ws: ClientConnection) -> None:
         self._ws = ws
+        response = ws.response
+        bound = response.headers.get("X-Betex-Account") if response is not None else None
+        self.account_id = int(bound) if bound is not None and bound.isdigit() else None
         st = self.status
         st.connects += 1
         st.failed_attempts = 0
