@@ -24,9 +24,7 @@ EXIT_REJECTED = 6
 
 UrlOption = Annotated[
     str,
-    typer.Option(
-        metavar="URL", envvar="BETEX_URL", help="The server (http://HOST:PORT or ws://HOST:PORT)."
-    ),
+    typer.Option(metavar="URL", envvar="BETEX_URL", help="The server (http://HOST:PORT or ws://HOST:PORT)."),
 ]
 TokenOption = Annotated[
     str | None,

@@ -29,12 +29,19 @@ from typing import Any, TypeVar
 import orjson
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from betex.core.errors import Rejected
 
 from . import messages as m
-from .errors import ClientError, ConnectionLost, NotConnected, RequestTimeout, ServerUnreachable
+from .errors import (
+    AccessRefused,
+    ClientError,
+    ConnectionLost,
+    NotConnected,
+    RequestTimeout,
+    ServerUnreachable,
+)
 from .urls import DEFAULT_URL, ws_ctl_url
 
 log = logging.getLogger("betex.client")
@@ -193,6 +200,11 @@ class BetexClient:
                 ws = await self._open(max(0.1, deadline - time.monotonic()))
                 break
             except (OSError, InvalidHandshake, TimeoutError, InvalidURI) as exc:
+                refused = _refused(exc)
+                if refused is not None:
+                    self._attempt_failed(exc)
+                    self._set_state(ConnState.DISCONNECTED)
+                    raise refused from exc
                 delay = self._attempt_failed(exc)
                 if isinstance(exc, InvalidURI) or time.monotonic() + delay > deadline:
                     self._set_state(ConnState.DISCONNECTED)
@@ -709,6 +721,19 @@ class CommandFailed(ClientError, Rejected):
         super().__init__(text)
         self.reply = reply
         self.code = reply.code if isinstance(reply, m.ServerError) else getattr(err, "code", None)
+
+
+def _refused(exc: BaseException) -> AccessRefused | None:
+    """An upgrade answered 401 or 403 (a bad key or token, a foreign Origin) as `AccessRefused`,
+    with the server's JSON error when it sent one; None for anything worth retrying."""
+    if not isinstance(exc, InvalidStatus) or exc.response.status_code not in (401, 403):
+        return None
+    status = exc.response.status_code
+    try:
+        err = orjson.loads(exc.response.body or b"{}")["error"]
+        return AccessRefused(status, str(err["code"]), str(err["message"]))
+    except (ValueError, KeyError, TypeError):
+        return AccessRefused(status, "UNAUTHORIZED", f"HTTP {status}")
 
 
 def _describe(exc: BaseException) -> str:

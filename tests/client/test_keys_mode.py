@@ -9,13 +9,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from betex.client import BetexClient
+from betex.client import AccessRefused, BetexClient
 from betex.client import messages as m
 from betex.client.bots import ACCOUNT_BASE
 from betex.client.loadgen import LoadConfig, run_load
@@ -183,3 +184,22 @@ async def test_tui_with_only_a_key_trades_as_its_account_and_its_bots_get_keys(
         await pilot.press("p")
     placed = {o["account_id"] for o in orders_of(keys_server, mid)}
     assert placed == {account} | bot_accounts
+
+
+async def test_a_refused_key_fails_at_once_and_the_cli_says_why(keys_server: ServerProcess) -> None:
+    t0 = time.monotonic()
+    with pytest.raises(AccessRefused) as refused:
+        await BetexClient(keys_server.ws_url, key="not-a-key").connect(timeout=5.0)
+    assert time.monotonic() - t0 < 2.0  # no retrying for the whole timeout: it cannot help
+    assert (refused.value.status, refused.value.code) == (401, "UNAUTHORIZED")
+    out = subprocess.run(
+        [sys.executable, "-m", "betex", "bots", "--url", keys_server.ws_url, "--key", "not-a-key"]
+        + ["--mm-bots", "1", "--noise-bots", "0", "--informed-bots", "0", "--duration", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if not k.startswith("BETEX_")},
+    )
+    assert out.returncode == 6, out.stderr
+    assert "UNAUTHORIZED" in out.stderr and "live API key" in out.stderr, out.stderr

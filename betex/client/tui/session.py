@@ -25,7 +25,7 @@ import orjson
 
 from .. import messages as m
 from ..connection import Backoff, BetexClient, ConnectionStatus
-from ..errors import ClientError, NotConnected, ServerUnreachable
+from ..errors import AccessRefused, ClientError, NotConnected, ServerUnreachable
 from ..http import BetexHttp
 from .botpool import BotPool
 from .config import TuiConfig
@@ -161,7 +161,7 @@ class Session:
                 with contextlib.suppress(ClientError):
                     await self.client.subscribe_orders(self.account_id)
                 return
-            except ServerUnreachable as exc:
+            except (ServerUnreachable, AccessRefused) as exc:  # shown, and tried again (a key may be issued)
                 delay = backoff.next_delay()
                 st = self.client.status
                 self.post(
