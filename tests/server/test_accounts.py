@@ -89,6 +89,10 @@ async def test_a_key_acts_and_reads_only_for_its_account(server: ServerProcess) 
     a = await Client.connect(server.ws_url + "/ws_ctl", headers={"Authorization": f"Bearer {a_key}"})
     b = await Client.connect(server.ws_url + f"/ws_ctl?key={b_key}")
     try:
+        # The upgrade tells a keyed connection its account (a client may hold only the key).
+        assert a.ws.response is not None and a.ws.response.headers["X-Betex-Account"] == str(a_id)
+        assert b.ws.response is not None and b.ws.response.headers["X-Betex-Account"] == str(b_id)
+        assert admin.ws.response is not None and "X-Betex-Account" not in admin.ws.response.headers
         kind, placed = await b.call("PLACE_ORDER", order(market_id))  # account_id omitted: bob's
         assert kind == "ORDER_RESPONSE" and placed["status"] == "ACCEPTED", placed
         b_order = placed["order_id"]
