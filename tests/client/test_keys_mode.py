@@ -203,3 +203,24 @@ async def test_a_refused_key_fails_at_once_and_the_cli_says_why(keys_server: Ser
     )
     assert out.returncode == 6, out.stderr
     assert "UNAUTHORIZED" in out.stderr and "live API key" in out.stderr, out.stderr
+
+
+async def test_tui_bots_without_the_admin_token_on_a_keys_server_say_so(keys_server: ServerProcess) -> None:
+    ((account, key),) = await accounts_with_keys(keys_server, 1)
+    async with BetexClient(keys_server.ws_url, token=TOKEN) as c:
+        await open_market(c)
+    app = BetexTui(tui_config(keys_server, key=key, mm_bots=1, noise_bots=0, informed_bots=0))
+    async with app.run_test(size=SIZE) as pilot:
+        st = app.state
+        await until(pilot, lambda: st.conn.connected and st.account_id == account, what="bound account")
+        await until(pilot, lambda: bool(st.markets), what="markets listed")
+        await pilot.press("enter")  # select the market under the cursor
+        await until(pilot, lambda: st.selected_market is not None, what="a market selected")
+        await pilot.press("p")  # start the bots
+        await until(
+            pilot,
+            lambda: any("need the admin token" in n.text for n in st.notices),
+            what="a notice that the bots need the admin token",
+        )
+        assert app.session is not None and not app.session.pool.seats
+        assert all(r.sent == 0 for r in st.bots.rows)
