@@ -359,4 +359,11 @@ class BotPool:
             self._send_user(msg)
         elif seat.connected:  # only the bot's own connection may cancel its orders
             task = asyncio.get_running_loop().create_task(seat.send(msg))
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """A fire-and-forget send's outcome: a NotConnected there only means the seat dropped, which
+    its connection listener already handles."""
+    if not task.cancelled():
+        task.exception()

@@ -182,19 +182,14 @@ class Session:
         """With an API key the server says which account the connection trades as; that one
         wins over `--account` (which the server would refuse as UNAUTHORIZED anyway)."""
         bound = self.client.account_id
-        if bound is None or bound == self.account_id:
-            if bound is not None:
-                self.post(AccountBound(bound))
+        if bound is None:
             return
-        if self.cfg.account_id is not None:
-            self.post(
-                Notice(
-                    f"the API key is for account {bound}, not --account {self.cfg.account_id}: trading as {bound}",
-                    "error",
-                )
-            )
-        self.account_id = bound
-        self.orders_stale = True
+        if bound != self.account_id:
+            if self.cfg.account_id is not None:
+                text = f"the API key is for account {bound}, not --account {self.cfg.account_id}: trading as {bound}"
+                self.post(Notice(text, "error"))
+            self.account_id = bound
+            self.orders_stale = True
         self.post(AccountBound(bound))
 
     def _conn_view(self, st: ConnectionStatus | None = None) -> ConnView:
