@@ -241,7 +241,7 @@ class BotRunner:
     async def _send(self, bot: Bot, corr: int, cmd: Command, sched: float) -> bool:
         if self.acks:
             self._sched[corr] = sched
-        client = self.clients.get(bot.account_id, self.client)
+        client = self.client_of(bot)
         try:
             await client.send(self._encode(bot, corr, cmd))
         except NotConnected:
