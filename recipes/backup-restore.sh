@@ -8,7 +8,7 @@
 # seq (from seq 1, and from the snapshot), that the copy verifies, and that a server started on
 # the copy recovers to that seq and serves what the copy holds.
 #
-# usage: recipes/backup-restore.sh [--smoke] [--keep] [SECONDS_OF_LOAD]
+# usage: recipes/backup-restore.sh [--smoke] [--keep] [--auth open|keys] [SECONDS_OF_LOAD]
 source "$(dirname "$0")/lib.bash"
 parse_common_args "$@"
 LOAD_S=${EXTRA_ARGS[0]:-6}

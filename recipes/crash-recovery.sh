@@ -8,7 +8,7 @@
 # restarts it on the same data dir, and checks that every acknowledged order is in the WAL and
 # served by the restarted server's /orders, and that `betex wal inspect --verify` passes.
 #
-# usage: recipes/crash-recovery.sh [--smoke] [--keep] [SECONDS_OF_LOAD]
+# usage: recipes/crash-recovery.sh [--smoke] [--keep] [--auth open|keys] [SECONDS_OF_LOAD]
 source "$(dirname "$0")/lib.bash"
 parse_common_args "$@"
 LOAD_S=${EXTRA_ARGS[0]:-8}
@@ -20,16 +20,21 @@ start_server serve-1 "$DATA"
 log "server pid $SERVER_PID at $SERVER_URL; ${LOAD_S}s of load, then kill -9"
 
 # Background load: bots with acks on (they outlive the server and see the connection drop).
-spawn betex bots --url "$(ws_url)" --create soccer --duration 600 --rate 2000 --json >"$WORK/bots.json" 2>"$WORK/bots.log"
+mapfile -t BOTS_AUTH < <(bots_auth)
+spawn betex bots --url "$(ws_url)" --create soccer --duration 600 --rate 2000 --json "${BOTS_AUTH[@]}" \
+    >"$WORK/bots.json" 2>"$WORK/bots.log"
 BOTS_PID=$SPAWNED_PID
 
 # The recorder: acked order ids, one per line, written only after the reply arrived.
-spawn "$PY" - "$(ws_url)" "$WORK/acked.txt" "$ACCOUNT" >"$WORK/recorder.log" 2>&1 <<'EOF'
+# (keys mode: it holds the admin token, which creates the market and may name any account)
+TOKEN_ARG=""
+[[ $AUTH == keys ]] && TOKEN_ARG=$ADMIN_TOKEN
+spawn "$PY" - "$(ws_url)" "$WORK/acked.txt" "$ACCOUNT" "$TOKEN_ARG" >"$WORK/recorder.log" 2>&1 <<'EOF'
 import asyncio, sys
 from betex.client.connection import BetexClient
 from betex.client.errors import ClientError
 
-url, path, account = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url, path, account, token = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] or None
 
 async def worker(client, market, n, out):
     i = 0
@@ -46,7 +51,7 @@ async def worker(client, market, n, out):
             out.flush()
 
 async def main():
-    client = BetexClient(url, reconnect=False, request_timeout=5.0)
+    client = BetexClient(url, token=token, reconnect=False, request_timeout=5.0)
     await client.connect()
     market = await client.create_market("soccer", name="recorder")
     with open(path, "w") as out:

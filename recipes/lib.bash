@@ -5,6 +5,10 @@
 # process group of its own and killed group by group from an EXIT trap (so a backgrounded shell
 # function's children die with it), PASS or FAIL on the last line and a non-zero status on FAIL. `betex` is found on PATH; the Python that
 # runs inline checks is the one next to it, so both see the same betex package.
+#
+# Every recipe takes `--auth open|keys` (default open). With `keys`, `start_server` adds
+# `--auth keys --admin-token $ADMIN_TOKEN`, `run_bots` adds `--admin-token` (the bots then get an
+# account and a key each), and `http_get` presents the admin token (owner-only reads).
 
 set -euo pipefail
 
@@ -18,6 +22,8 @@ PY="$(dirname "$BETEX_BIN")/python"
 
 RECIPE="$(basename "$0" .sh)"
 SMOKE=0
+AUTH=open
+ADMIN_TOKEN=recipe-admin
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/betex-${RECIPE}-XXXXXX")"
 PIDS=()
 KEEP_WORK=0
@@ -100,7 +106,12 @@ start_server() {
     shift 2
     local logf="$WORK/$name.log"
     : >"$logf"
-    spawn betex serve --host 127.0.0.1 --port 0 --data-dir "$data" --log-level warning "$@" >"$logf" 2>&1
+    local auth=()
+    if [[ $AUTH == keys ]]; then
+        auth=(--auth keys)
+        [[ " $* " == *" --admin-token "* ]] || auth+=(--admin-token "$ADMIN_TOKEN")
+    fi
+    spawn betex serve --host 127.0.0.1 --port 0 --data-dir "$data" --log-level warning "${auth[@]}" "$@" >"$logf" 2>&1
     SERVER_PID=$SPAWNED_PID
     local port=""
     for _ in $(seq 1 300); do
@@ -144,10 +155,14 @@ stop_pid() {
 }
 
 # http_get PATH [URL]: the JSON body of GET URL/PATH (default: $SERVER_URL), non-zero on error.
+# In keys mode it presents the admin token (/orders, /completed_orders and /risk are owner-only).
 http_get() {
-    "$PY" - "${2:-$SERVER_URL}$1" <<'EOF'
+    local bearer=""
+    [[ $AUTH == keys ]] && bearer=$ADMIN_TOKEN
+    "$PY" - "${2:-$SERVER_URL}$1" "$bearer" <<'EOF'
 import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=10) as resp:
+headers = {"Authorization": f"Bearer {sys.argv[2]}"} if sys.argv[2] else {}
+with urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers=headers), timeout=10) as resp:
     sys.stdout.write(resp.read().decode())
 EOF
 }
@@ -159,17 +174,30 @@ json_get() {
 
 ws_url() { echo "${SERVER_URL/http:/ws:}"; }
 
+# bots_auth: the `betex bots` flags for the mode, one a line (keys: the admin token, so that each
+# bot is issued an account and a key of its own).
+bots_auth() {
+    if [[ $AUTH == keys ]]; then printf '%s\n' --admin-token "$ADMIN_TOKEN"; fi
+}
+
 # run_bots SECONDS OUT_JSON [bots args...]: `betex bots --json` against $SERVER_URL.
 run_bots() {
     local seconds=$1 out=$2
     shift 2
-    betex bots --url "$(ws_url)" --duration "$seconds" --json "$@" >"$out" 2>>"$WORK/bots.log"
+    local auth
+    mapfile -t auth < <(bots_auth)
+    betex bots --url "$(ws_url)" --duration "$seconds" --json "${auth[@]}" "$@" >"$out" 2>>"$WORK/bots.log"
 }
 
 parse_common_args() {
     while [[ $# -gt 0 ]]; do
         case $1 in
             --smoke) SMOKE=1 ;;
+            --auth)
+                AUTH=${2:-}
+                [[ $AUTH == open || $AUTH == keys ]] || { echo "--auth takes open or keys" >&2; exit 2; }
+                shift
+                ;;
             --keep) KEEP_WORK=1 ;;
             -h | --help)
                 sed -n '2,/^$/s/^# \{0,1\}//p' "$0"

@@ -6,7 +6,7 @@
 # (engine batches, WAL commits), and the CPU each server process used (supervisor, engine,
 # gateways: CPU seconds per wall second). Fails if any command was lost or the WAL does not verify.
 #
-# usage: recipes/load-test.sh [--smoke] [--keep] [SECONDS] [RATE] [--async] [--no-ack]
+# usage: recipes/load-test.sh [--smoke] [--keep] [--auth open|keys] [SECONDS] [RATE] [--async] [--no-ack]
 source "$(dirname "$0")/lib.bash"
 parse_common_args "$@"
 DURABILITY=sync

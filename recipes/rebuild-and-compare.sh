@@ -7,7 +7,7 @@
 # file's answers. After a clean stop, the server's own projection.snap must equal a rebuild byte
 # for byte, and its history.db (when it writes one) a rebuilt store row for row; an in-place rebuild is refused while a server holds the WAL (exit 3) and allowed after.
 #
-# usage: recipes/rebuild-and-compare.sh [--smoke] [--keep] [SECONDS_OF_LOAD_PER_MARKET]
+# usage: recipes/rebuild-and-compare.sh [--smoke] [--keep] [--auth open|keys] [SECONDS_OF_LOAD_PER_MARKET]
 source "$(dirname "$0")/lib.bash"
 parse_common_args "$@"
 LOAD_S=${EXTRA_ARGS[0]:-5}
@@ -34,15 +34,18 @@ set -e
 [[ $status -eq 3 ]] || fail "an in-place rebuild beside a running server exited $status, expected 3"
 log "in-place rebuild refused while serving: $(cat "$WORK/refused.txt")"
 betex projection rebuild --data-dir "$DATA" --out "$WORK/rebuilt.snap"
-"$PY" - "$WORK/rebuilt.snap" "$SERVER_URL" <<'EOF' || fail "the rebuilt projection differs from the live one"
+BEARER=""
+[[ $AUTH == keys ]] && BEARER=$ADMIN_TOKEN  # /risk and /orders are owner-only in keys mode
+"$PY" - "$WORK/rebuilt.snap" "$SERVER_URL" "$BEARER" <<'EOF' || fail "the rebuilt projection differs from the live one"
 import json, sys, urllib.request
 from betex.core.ops.recovery import load_projection
 from betex.core.protocol import render
 
 p = load_projection(sys.argv[1])
 base = sys.argv[2]
+headers = {"Authorization": f"Bearer {sys.argv[3]}"} if sys.argv[3] else {}
 def get(path):
-    with urllib.request.urlopen(base + path, timeout=10) as r:
+    with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers), timeout=10) as r:
         body = json.loads(r.read())
     # /orders and /trades page from the history store: one page must hold them all here
     assert body.pop("next_cursor", None) is None, f"{path} has more than one page"

@@ -23,7 +23,8 @@ EXIT_REJECTED = 6
 """The server answered with a reject (operations.md §4)."""
 
 UrlOption = Annotated[
-    str, typer.Option(metavar="URL", help="The server (http://HOST:PORT or ws://HOST:PORT).")
+    str,
+    typer.Option(metavar="URL", envvar="BETEX_URL", help="The server (http://HOST:PORT or ws://HOST:PORT)."),
 ]
 TokenOption = Annotated[
     str | None,

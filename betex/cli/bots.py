@@ -77,7 +77,20 @@ def register(app: typer.Typer) -> None:
         token: Annotated[
             str | None,
             typer.Option(
-                "--token", envvar="BETEX_ADMIN_TOKEN", metavar="TOKEN", help="Admin token for --create."
+                "--admin-token",
+                "--token",
+                envvar="BETEX_ADMIN_TOKEN",
+                metavar="TOKEN",
+                help="Admin token: for --create, and on an --auth keys server to create an account and issue a key per bot.",
+            ),
+        ] = None,
+        keys: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--key",
+                envvar="BETEX_KEY",
+                metavar="KEY",
+                help="API key, one per bot (repeat; env BETEX_KEY holds them space-separated): each bot trades as its key's account.",
             ),
         ] = None,
         json_out: JsonOption = False,
@@ -85,6 +98,8 @@ def register(app: typer.Typer) -> None:
         """Run trading bots against a server; print throughput and ack latency (open loop).
 
         The market is --market-id, a new one from --create, or else the lowest OPEN market (a soccer market is created when there is none). A --market-id that does not exist, or is CLOSED, SETTLED or VOIDED, is an error (exit 1) before any bot starts: such a market takes no orders.
+
+        Against serve --auth keys every bot trades on its own connection as its own account: give one --key per bot (makers first, then noise, then informed), or --admin-token alone and each bot gets a new account and key (CREATE_ACCOUNT, ISSUE_KEY; the keys stay in this process).
         """
         from betex.client.loadgen import LoadConfig
 
@@ -106,6 +121,7 @@ def register(app: typer.Typer) -> None:
             depth=depth,
             steps=steps,
             token=token,
+            keys=tuple(keys or ()),
         )
         summary = _run(cfg, progress=not json_out)
         if json_out:

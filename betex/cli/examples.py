@@ -156,11 +156,20 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("Create a soccer market and trade it for 10 seconds", "betex bots --create soccer"),
         ("Flat out, no acks, on market 1", "betex bots --market-id 1 --rate 0 --no-ack --duration 30"),
         ("A summary as JSON for scripts", "betex bots --create binary --duration 5 --json"),
+        (
+            "On an --auth keys server: a new account and key per bot",
+            "betex bots --create soccer --admin-token s3cret",
+        ),
+        (
+            "With keys made beforehand, one per bot",
+            'betex bots --key "$K1" --key "$K2" --mm-bots 1 --noise-bots 1 --informed-bots 0',
+        ),
     ),
     "tui": (
         ("Trade on a local server", "betex tui"),
         ("With six embedded bots", "betex tui --bots 6"),
         ("Another server", "betex tui --url ws://10.0.0.5:3000/ws_ctl?depth=10"),
+        ("On an --auth keys server, as the key's account", 'betex tui --key "$KEY" --token s3cret'),
     ),
     "account": (
         ("An account and a key for it (the key is shown once)", "betex account create --name alice"),

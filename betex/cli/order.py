@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         side: Annotated[str, typer.Option("--side", metavar="SIDE", help="BACK, LAY, BUY or SELL.")],
         price: Annotated[float, typer.Option("--price", metavar="P", help="Decimal odds, or bps.")],
         size: Annotated[float, typer.Option("--size", metavar="S", help="Stake, or shares.")],
-        account: AccountOption = 1,
+        account: AccountOption = None,
         persist: Annotated[
             bool, typer.Option("--persist", help="Keep the order when the market turns in play.")
         ] = False,
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         reduce: Annotated[
             float | None, typer.Option("--reduce", metavar="S", help="Cancel only this much.")
         ] = None,
-        account: AccountOption = 1,
+        account: AccountOption = None,
         url: UrlOption = DEFAULT_URL,
         key: KeyOption = None,
         admin_token: AdminOption = None,
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         market: MarketOpt,
         order: OrderOpt,
         price: Annotated[float, typer.Option("--price", metavar="P", help="The new price.")],
-        account: AccountOption = 1,
+        account: AccountOption = None,
         url: UrlOption = DEFAULT_URL,
         key: KeyOption = None,
         admin_token: AdminOption = None,

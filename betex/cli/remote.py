@@ -36,13 +36,13 @@ AdminOption = Annotated[
     ),
 ]
 AccountOption = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--account",
         envvar="BETEX_ACCOUNT",
         min=1,
         metavar="ID",
-        help="Account id (auth mode open; in keys mode the key's account).",
+        help="Account id (default: with --key the key's account, else 1).",
     ),
 ]
 

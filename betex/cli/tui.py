@@ -42,8 +42,14 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--informed-bots", min=0, metavar="N", help="Informed traders.")
         ] = None,
         account: Annotated[
-            int, typer.Option("--account", min=1, metavar="ID", help="Account for manual orders.")
-        ] = 1,
+            int | None,
+            typer.Option(
+                "--account",
+                min=1,
+                metavar="ID",
+                help="Account for manual orders (default 1; with --key the key's account).",
+            ),
+        ] = None,
         seed: Annotated[
             int, typer.Option("--seed", metavar="N", help="Seed for the bots' random choices.")
         ] = 1,
@@ -62,7 +68,7 @@ def register(app: typer.Typer) -> None:
                 "--key",
                 envvar="BETEX_KEY",
                 metavar="KEY",
-                help="API key (serve --auth keys); --account must then be the key's account.",
+                help="API key (serve --auth keys): manual orders trade as its account, which the server reports.",
             ),
         ] = None,
     ) -> None:

@@ -11,7 +11,15 @@
 from __future__ import annotations
 
 from .connection import Backoff, BetexClient, CommandFailed, ConnectionStatus, ConnState
-from .errors import ClientError, ConnectionLost, HttpError, NotConnected, RequestTimeout, ServerUnreachable
+from .errors import (
+    AccessRefused,
+    ClientError,
+    ConnectionLost,
+    HttpError,
+    NotConnected,
+    RequestTimeout,
+    ServerUnreachable,
+)
 from .http import BetexHttp
 from .ladder import on_ladder, snap, snap_bps, tick_down, tick_up
 from .latency import LatencyRecorder, LatencySummary
@@ -45,6 +53,7 @@ from .urls import DEFAULT_URL, http_base, ws_ctl_url
 __all__ = [
     "DEFAULT_URL",
     "PRESETS",
+    "AccessRefused",
     "AccountSettled",
     "Ack",
     "Backoff",

@@ -29,12 +29,19 @@ from typing import Any, TypeVar
 import orjson
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from betex.core.errors import Rejected
 
 from . import messages as m
-from .errors import ClientError, ConnectionLost, NotConnected, RequestTimeout, ServerUnreachable
+from .errors import (
+    AccessRefused,
+    ClientError,
+    ConnectionLost,
+    NotConnected,
+    RequestTimeout,
+    ServerUnreachable,
+)
 from .urls import DEFAULT_URL, ws_ctl_url
 
 log = logging.getLogger("betex.client")
@@ -134,8 +141,11 @@ class BetexClient:
         self.no_ack = no_ack
         self.token = token
         self.key = key
-        """An account API key (`keys` auth mode): sent as `Authorization: Bearer`; the admin
-        `token` then goes in the URL only."""
+        """An account API key (`keys` auth mode): sent as `Authorization: Bearer` only (never in
+        the URL, which status bars show); the admin `token` then goes in the URL."""
+        self.account_id: int | None = None
+        """The account the server bound this connection to (its key's), from the upgrade's
+        `X-Betex-Account` header; None without a key. Set by `connect()`."""
         self.reconnect = reconnect
         self.backoff = backoff or Backoff()
         self.request_timeout = request_timeout
@@ -171,7 +181,6 @@ class BetexClient:
             depth=self.depth,
             no_ack=self.no_ack,
             token=self.token,
-            key=self.key,
         )
 
     @property
@@ -191,6 +200,11 @@ class BetexClient:
                 ws = await self._open(max(0.1, deadline - time.monotonic()))
                 break
             except (OSError, InvalidHandshake, TimeoutError, InvalidURI) as exc:
+                refused = _refused(exc)
+                if refused is not None:
+                    self._attempt_failed(exc)
+                    self._set_state(ConnState.DISCONNECTED)
+                    raise refused from exc
                 delay = self._attempt_failed(exc)
                 if isinstance(exc, InvalidURI) or time.monotonic() + delay > deadline:
                     self._set_state(ConnState.DISCONNECTED)
@@ -245,6 +259,9 @@ class BetexClient:
 
     def _on_open(self, ws: ClientConnection) -> None:
         self._ws = ws
+        response = ws.response
+        bound = response.headers.get("X-Betex-Account") if response is not None else None
+        self.account_id = int(bound) if bound is not None and bound.isdigit() else None
         st = self.status
         st.connects += 1
         st.failed_attempts = 0
@@ -704,6 +721,19 @@ class CommandFailed(ClientError, Rejected):
         super().__init__(text)
         self.reply = reply
         self.code = reply.code if isinstance(reply, m.ServerError) else getattr(err, "code", None)
+
+
+def _refused(exc: BaseException) -> AccessRefused | None:
+    """An upgrade answered 401 or 403 (a bad key or token, a foreign Origin) as `AccessRefused`,
+    with the server's JSON error when it sent one; None for anything worth retrying."""
+    if not isinstance(exc, InvalidStatus) or exc.response.status_code not in (401, 403):
+        return None
+    status = exc.response.status_code
+    try:
+        err = orjson.loads(exc.response.body or b"{}")["error"]
+        return AccessRefused(status, str(err["code"]), str(err["message"]))
+    except (ValueError, KeyError, TypeError):
+        return AccessRefused(status, "UNAUTHORIZED", f"HTTP {status}")
 
 
 def _describe(exc: BaseException) -> str:

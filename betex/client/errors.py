@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from betex.core.errors import BetexError, Unreachable
+from betex.core.errors import BetexError, Rejected, Unreachable
 
 
 class ClientError(BetexError):
@@ -11,6 +11,16 @@ class ClientError(BetexError):
 
 class ServerUnreachable(ClientError, Unreachable):
     """The server could not be reached at all (the CLI maps this to exit status 5)."""
+
+
+class AccessRefused(ClientError, Rejected):
+    """The server refused the upgrade itself (401 a bad or revoked key or token, 403 an Origin):
+    retrying cannot help, so `connect()` raises it at once (the CLI exits 6 with `code`)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message} (HTTP {status})")
+        self.status = status
+        self.code = code
 
 
 class NotConnected(ClientError, ConnectionError):

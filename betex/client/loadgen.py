@@ -10,13 +10,14 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from betex.core.errors import UsageError
 
-from .bots import Bot, MarketSpec, make_bots, make_priors
+from .bots import Bot, MarketSpec, bot_names, make_bots, make_priors
+from .bots.keys import close_all, connect_keyed, issue_bot_keys
 from .bots.runner import BotRunner, parse_risk
 from .connection import BetexClient
 from .errors import ClientError
@@ -44,6 +45,9 @@ class LoadConfig:
     steps: int | None = None
     """Lock-step mode: this many reproducible rounds instead of a timed open-loop run."""
     token: str | None = None
+    """The admin token: market creation, and in `--auth keys` mode an account and a key per bot."""
+    keys: tuple[str, ...] = ()
+    """API keys, one per bot in `make_bots` order: each bot trades as its key's account."""
     connect_timeout: float = 2.0
 
 
@@ -131,47 +135,101 @@ async def run_load(
         raise UsageError("at least one bot is needed (--mm-bots/--noise-bots/--informed-bots)")
     if cfg.steps is not None and cfg.no_ack:
         raise UsageError("lock-step mode (--steps) needs acks; drop --no-ack")
-    async with BetexHttp(cfg.url, token=cfg.token) as http:
-        admin = BetexClient(cfg.url, token=cfg.token, reconnect=False)
+    n_bots = cfg.mm_bots + cfg.noise_bots + cfg.informed_bots
+    if cfg.keys and len(cfg.keys) != n_bots:
+        raise UsageError(
+            f"{len(cfg.keys)} key(s) for {n_bots} bot(s): give one --key per bot, "
+            "or --admin-token alone to have a key issued to each"
+        )
+    first_key = cfg.keys[0] if cfg.keys and cfg.token is None else None
+    async with BetexHttp(cfg.url, token=cfg.token, key=first_key) as http:
+        keyed = bool(cfg.keys) or await _auth_mode(http) == "keys"
+        if keyed and not cfg.keys and cfg.token is None:
+            raise UsageError(
+                "the server runs --auth keys: give one --key per bot, or --admin-token to have "
+                "an account and a key issued to each bot"
+            )
+        admin = BetexClient(cfg.url, token=cfg.token, key=first_key, reconnect=False)
         await admin.connect(cfg.connect_timeout)
         try:
             market_id = await resolve_market(admin, http, cfg)
+            keys = list(cfg.keys)
+            if keyed and not keys:
+                names = bot_names(cfg.mm_bots, cfg.noise_bots, cfg.informed_bots)
+                keys = [key for _, key in await issue_bot_keys(admin, [f"bot {n}" for n in names])]
         finally:
             await admin.close()
-        snap = await http.snapshot(market_id, cfg.depth)
-        spec = MarketSpec.from_snapshot(
-            snap, make_priors(snap.runner_ids, cfg.seed, binary=snap.market_model == "BINARY_YES")
-        )
-        bots = make_bots(
-            spec,
-            mm=cfg.mm_bots,
-            noise=cfg.noise_bots,
-            informed=cfg.informed_bots,
-            seed=cfg.seed,
-            acks=not cfg.no_ack,
-        )
-        client = BetexClient(
-            cfg.url, market_id=market_id, depth=cfg.depth, no_ack=cfg.no_ack, token=cfg.token
-        )
-        await client.connect(cfg.connect_timeout)
+        bot_clients = await connect_keyed(cfg.url, keys, no_ack=cfg.no_ack, timeout=cfg.connect_timeout)
+        client: BetexClient | None = None
         runner: BotRunner | None = None
         try:
+            snap = await http.snapshot(market_id, cfg.depth)
+            spec = MarketSpec.from_snapshot(
+                snap, make_priors(snap.runner_ids, cfg.seed, binary=snap.market_model == "BINARY_YES")
+            )
+            bots = make_bots(
+                spec,
+                mm=cfg.mm_bots,
+                noise=cfg.noise_bots,
+                informed=cfg.informed_bots,
+                seed=cfg.seed,
+                acks=not cfg.no_ack,
+                accounts=list(bot_clients) if keyed else None,
+            )
+            client = BetexClient(
+                cfg.url,
+                market_id=market_id,
+                depth=cfg.depth,
+                no_ack=cfg.no_ack,
+                token=cfg.token,
+                key=first_key,
+            )
+            await client.connect(cfg.connect_timeout)
             with contextlib.suppress(TimeoutError):
                 await client.wait_snapshot(market_id, timeout=2.0)
             if market_id not in client.snapshots:
                 client.snapshots[market_id] = snap
             before = await _server_counts(http, market_id)
-            runner = BotRunner(client, spec, bots, rate=cfg.rate, http=http)
+            risk = _risk_reader(cfg, http, market_id, dict(zip(bot_clients, keys, strict=True)))
+            runner = BotRunner(client, spec, bots, rate=cfg.rate, http=http, clients=bot_clients, risk=risk)
             await _drive(runner, cfg, http, stop, on_progress, progress_interval)
             if cfg.no_ack:
                 await _settle_no_ack(http)
             after = await _server_counts(http, market_id)
-            await _fetch_risk(http, market_id, bots)
+            await _fetch_risk(risk, bots)
             return _summarise(cfg, runner, spec, snap.market_model, client, before, after)
         finally:
             if runner is not None:
                 runner.detach()
-            await client.close()
+            if client is not None:
+                await client.close()
+            await close_all(bot_clients.values())
+
+
+async def _auth_mode(http: BetexHttp) -> str:
+    """The server's `--auth` mode as `/metrics` reports it (`open` if it does not say)."""
+    limits = (await _metrics(http)).get("limits")
+    return str(limits.get("auth", "open")) if isinstance(limits, dict) else "open"
+
+
+def _risk_reader(
+    cfg: LoadConfig, http: BetexHttp, market_id: int, keys: dict[int, str]
+) -> Callable[[], Awaitable[Any]]:
+    """How to read the bots' `/risk`: in one request where the credential reads every account
+    (open mode, or the admin token); else one request per bot, each with its own key (a key
+    reads only its account)."""
+
+    async def shared() -> Any:
+        return await http.risk(market_id=market_id)
+
+    async def per_key() -> Any:
+        rows: list[Any] = []
+        for key in keys.values():
+            async with BetexHttp(cfg.url, key=key) as own:
+                rows.extend(await own.risk(market_id=market_id))
+        return rows
+
+    return shared if cfg.token is not None or not keys else per_key
 
 
 async def _drive(
@@ -247,9 +305,9 @@ async def _settle_no_ack(http: BetexHttp, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _fetch_risk(http: BetexHttp, market_id: int, bots: list[Bot]) -> None:
+async def _fetch_risk(read: Callable[[], Awaitable[Any]], bots: list[Bot]) -> None:
     try:
-        risk = parse_risk(await http.risk(market_id=market_id))
+        risk = parse_risk(await read())
     except (ClientError, ValueError, KeyError, TypeError):
         return
     for b in bots:
@@ -318,7 +376,7 @@ def _summarise(
         ack_latency=runner.latency.summary(),
         lost=runner.lost,
         send_errors=runner.send_errors,
-        reconnects=client.status.reconnects,
+        reconnects=client.status.reconnects + sum(c.status.reconnects for c in runner.clients.values()),
         server=server,
         bots=[b.describe() for b in runner.bots],
     )

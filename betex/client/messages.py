@@ -115,13 +115,14 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """ACK: `ok`, or the reject in `error`; `detail` carries counts or a seq (e.g.
-    `cancelled` for CANCEL_ALL, `seq` for SUBSCRIBE_ORDERS)."""
+    """ACK: `ok`, or the reject in `error`; `detail` carries counts, a seq or ids (e.g.
+    `cancelled` for CANCEL_ALL, `seq` for SUBSCRIBE_ORDERS, `account_id` for CREATE_ACCOUNT,
+    `key` for ISSUE_KEY)."""
 
     correlation_id: int | None
     ok: bool
     error: ErrorInfo | None = None
-    detail: dict[str, int] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class Fill(NamedTuple):

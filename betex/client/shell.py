@@ -42,6 +42,14 @@ async def _with_client(target: Target, fn: Callable[[BetexClient], Awaitable[T]]
         await client.close()
 
 
+def _account(c: BetexClient, account_id: int | None) -> int:
+    """The account an order command names: the one given, else the key's (which the server
+    reported at connect), else 1 (open mode's default)."""
+    if account_id is not None:
+        return account_id
+    return c.account_id if c.account_id is not None else 1
+
+
 def _market_row(reply: m.MarketUpdated) -> dict[str, Any]:
     return {
         "market_id": reply.market_id,
@@ -175,7 +183,7 @@ async def order_place(
     side: str,
     price: float,
     size: float,
-    account_id: int,
+    account_id: int | None,
     *,
     persist: bool = False,
     fok: bool = False,
@@ -192,7 +200,7 @@ async def order_place(
                 side,
                 price,
                 size,
-                account_id,
+                _account(c, account_id),
                 persistence="PERSIST" if persist else None,
                 time_in_force="FILL_OR_KILL" if fok else None,
                 min_fill_size=min_fill,
@@ -204,25 +212,25 @@ async def order_place(
 
 
 async def order_cancel(
-    target: Target, market_id: int, order_id: int, account_id: int, reduce: float | None = None
+    target: Target, market_id: int, order_id: int, account_id: int | None, reduce: float | None = None
 ) -> dict[str, Any]:
     """CANCEL_ORDER (all that remains, or `reduce`); the order after the change."""
     return await _with_client(target, lambda c: _cancel(c, market_id, order_id, account_id, reduce))
 
 
 async def _cancel(
-    c: BetexClient, market_id: int, order_id: int, account_id: int, reduce: float | None
+    c: BetexClient, market_id: int, order_id: int, account_id: int | None, reduce: float | None
 ) -> dict[str, Any]:
-    return _order(await c.cancel(market_id, order_id, account_id, reduce))
+    return _order(await c.cancel(market_id, order_id, _account(c, account_id), reduce))
 
 
 async def order_replace(
-    target: Target, market_id: int, order_id: int, account_id: int, price: float
+    target: Target, market_id: int, order_id: int, account_id: int | None, price: float
 ) -> dict[str, Any]:
     """REPLACE_ORDER: the remaining size moves to `price` (a new order id)."""
 
     async def run(c: BetexClient) -> dict[str, Any]:
-        return _order(await c.replace(market_id, order_id, account_id, price))
+        return _order(await c.replace(market_id, order_id, _account(c, account_id), price))
 
     return await _with_client(target, run)
 

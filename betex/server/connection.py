@@ -46,14 +46,22 @@ class OutboxBudget:
     total is back under it: the clients that do not read pay, not the ones that do.
     """
 
-    __slots__ = ("limit", "conns", "_since", "_step", "on_kill")
+    __slots__ = ("limit", "conns", "_since", "_step", "on_kill", "on_stall")
 
-    def __init__(self, limit: int, on_kill: Callable[[Connection, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        limit: int,
+        on_kill: Callable[[Connection, int], None] | None = None,
+        on_stall: Callable[[Connection, str], None] | None = None,
+    ) -> None:
         self.limit = limit
         self.conns: set[Connection] = set()
         self._since = 0
         self._step = max(64 * 1024, limit // 16)
         self.on_kill = on_kill
+        """A client dropped to keep the total under the limit (the hub counts and logs it)."""
+        self.on_stall = on_stall
+        """A client dropped for its own backlog (`Connection.kill`; the hub counts and logs it)."""
 
     def total(self) -> int:
         return sum(c.backlog() for c in self.conns if not c.closed)
@@ -73,7 +81,8 @@ class OutboxBudget:
             if self.on_kill is not None:
                 self.on_kill(conn, total)
             conn.kill(
-                f"server outbox total {total} bytes over --max-outbox-total {self.limit}; this client held {held}"
+                f"server outbox total {total} bytes over --max-outbox-total {self.limit}; this client held {held}",
+                quiet=self.on_kill is not None,
             )
             total -= held
 
@@ -250,11 +259,16 @@ class Connection:
 
     def kill(self, reason: str, *, quiet: bool = False) -> None:
         """Disconnect a client that cannot keep up: abort the transport (a close frame would queue behind).
-        `quiet`: the caller logs (once per interval, `stats.Refusals`)."""
+        `quiet`: the caller logs. Else the budget's `on_stall` does (once per interval, with a
+        count: `stats.Refusals`), or, with no budget, a line here."""
         if self._closed:
             return
         if not quiet:
-            log.warning("disconnecting %s: %s", self.peer, reason)
+            budget = self.budget
+            if budget is not None and budget.on_stall is not None:
+                budget.on_stall(self, reason)
+            else:
+                log.warning("disconnecting %s: %s", self.peer, reason)
         self._closed = True
         self.killed = True
         self._replies.clear()

@@ -103,7 +103,7 @@ class Hub:
         self._market_list_cache: tuple[int, bytes] | None = None
         self.guard: ConnectionGuard | None = None
         """TCP connection caps and the request deadline (set by the lifecycle, `limits.py`)."""
-        self.outbox = OutboxBudget(config.max_outbox_total, self._outbox_kill)
+        self.outbox = OutboxBudget(config.max_outbox_total, self._outbox_kill, self._outbox_stall)
         """The global bound on memory held for clients (`--max-outbox-total`)."""
         self.keys = Keys()
         """Live and revoked API keys (filled from the recovered engine, then from commits)."""
@@ -123,6 +123,9 @@ class Hub:
 
     def _outbox_kill(self, conn: Connection, total: int) -> None:
         self.refusals.note("outbox_total", f"outbox total {total} bytes; dropped the largest", conn.peer)
+
+    def _outbox_stall(self, conn: Connection, reason: str) -> None:
+        self.refusals.note("outbox_connection", f"disconnected: {reason}", conn.peer)
 
     # --- engine thread -> loop -------------------------------------------------------------
 
@@ -461,8 +464,10 @@ class Hub:
         self._tasks.append(
             self.loop.create_task(self._every(self.config.status_interval_s, self.push_status))
         )
+        self._tasks.append(self.loop.create_task(self._every(1.0, self.refusals.flush)))
 
     async def stop_tickers(self) -> None:
+        self.refusals.flush(force=True)  # every refusal ends up in a logged count
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

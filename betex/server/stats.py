@@ -69,38 +69,63 @@ REFUSAL_KINDS: tuple[str, ...] = (
     "max_connections_per_client",
     "request_timeout",
     "idle_timeout",
+    "outbox_connection",
     "outbox_total",
 )
 
 
 class Refusals:
-    """Counts of what the server refused before the engine, by kind (for `/metrics`), and a
-    WARNING line per kind at most once per `REFUSAL_LOG_INTERVAL_S`.
+    """Counts of what the server refused before the engine, by kind (for `/metrics`), and at most
+    one WARNING line per kind per `interval` seconds, carrying the count.
 
     Kinds: origin (403 upgrade), unauthorized (bad or missing key/token), rate_limited,
-    max_connections, max_connections_per_client, request_timeout, idle_timeout, outbox_total.
+    max_connections, max_connections_per_client, request_timeout, idle_timeout,
+    outbox_connection (a client over its own backlog bound, not reading), outbox_total (the
+    largest backlogs dropped to keep every client's outboxes under `--max-outbox-total`).
+
+    The first refusal of a kind is logged at once (an operator learns of an attack when it
+    starts); later ones are counted and logged together once the interval has passed, by the
+    next refusal of that kind or by `flush()` (a hub ticker calls it, and the shutdown, with
+    `force`), so every refusal is in some line's count and a flood costs one line per interval.
     """
 
-    __slots__ = ("counts", "_unlogged", "_last")
+    __slots__ = ("counts", "interval", "_unlogged", "_last", "_latest")
 
-    def __init__(self) -> None:
+    def __init__(self, interval: float = REFUSAL_LOG_INTERVAL_S) -> None:
         self.counts: Counter[str] = Counter()
+        self.interval = interval
         self._unlogged: Counter[str] = Counter()
         self._last: dict[str, float] = {}
+        self._latest: dict[str, tuple[str | None, str]] = {}
+        """kind → (peer, detail) of its newest unlogged refusal."""
 
     def note(self, kind: str, detail: str, peer: str | None) -> None:
         self.counts[kind] += 1
         self._unlogged[kind] += 1
+        self._latest[kind] = (peer, detail)
         now = time.monotonic()
         last = self._last.get(kind)
-        if last is None or now - last >= REFUSAL_LOG_INTERVAL_S:
-            log.warning(
-                "refused %d connection(s)/command(s) for %s in the last %.0f s; latest from %s: %s",
-                self._unlogged[kind],
-                kind,
-                REFUSAL_LOG_INTERVAL_S if last is None else min(now - last, REFUSAL_LOG_INTERVAL_S),
-                peer,
-                detail,
-            )
-            self._unlogged[kind] = 0
-            self._last[kind] = now
+        if last is None or now - last >= self.interval:
+            self._log(kind, now)
+
+    def flush(self, *, force: bool = False) -> None:
+        """Log the kinds with unlogged refusals whose interval has passed (all of them with
+        `force`, at shutdown)."""
+        now = time.monotonic()
+        for kind, n in list(self._unlogged.items()):
+            if n and (force or now - self._last.get(kind, now - self.interval) >= self.interval):
+                self._log(kind, now)
+
+    def _log(self, kind: str, now: float) -> None:
+        last = self._last.get(kind)
+        peer, detail = self._latest.pop(kind, (None, ""))
+        log.warning(
+            "refused %d connection(s)/command(s) for %s in the last %.0f s; latest from %s: %s",
+            self._unlogged[kind],
+            kind,
+            self.interval if last is None else min(now - last, self.interval),
+            peer,
+            detail,
+        )
+        self._unlogged[kind] = 0
+        self._last[kind] = now

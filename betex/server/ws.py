@@ -78,6 +78,8 @@ async def _serve(request: web.Request, *, control: bool) -> web.StreamResponse:
 
     ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, compress=False, autoping=True)
     ws.headers["X-Betex-Pid"] = _PID  # which process serves it (gateways share one port)
+    if cred.account_id is not None:  # a client that holds only a key learns its account here
+        ws.headers["X-Betex-Account"] = str(cred.account_id)
     await ws.prepare(request)
     transport = request.transport
     if transport is None:  # the peer vanished during the upgrade

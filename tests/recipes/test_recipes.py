@@ -1,4 +1,5 @@
-"""Every recipe passes in smoke mode and leaves no process behind, also when it is stopped midway.
+"""Every recipe passes in smoke mode, in both auth modes (`--auth open` and `--auth keys`), and
+leaves no process behind, also when it is stopped midway.
 
 Each run gets a unique `BETEX_RECIPE_RUN` in its environment; every process a recipe starts
 (servers, bots, the subshells of backgrounded functions and their children) inherits it, so after
@@ -59,11 +60,17 @@ def _leftovers(tag: str, grace_s: float = 3.0) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("auth", ["open", "keys"])
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
-def test_recipe_passes_in_smoke_mode_and_leaves_no_process(recipe: Path) -> None:
+def test_recipe_passes_in_smoke_mode_and_leaves_no_process(recipe: Path, auth: str) -> None:
     tag = uuid.uuid4().hex
     proc = subprocess.run(
-        ["bash", str(recipe), "--smoke"], capture_output=True, text=True, env=_env(tag), cwd=REPO, timeout=240
+        ["bash", str(recipe), "--smoke", "--auth", auth],
+        capture_output=True,
+        text=True,
+        env=_env(tag),
+        cwd=REPO,
+        timeout=240,
     )
     left = _leftovers(tag)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -89,6 +89,10 @@ async def test_a_key_acts_and_reads_only_for_its_account(server: ServerProcess) 
     a = await Client.connect(server.ws_url + "/ws_ctl", headers={"Authorization": f"Bearer {a_key}"})
     b = await Client.connect(server.ws_url + f"/ws_ctl?key={b_key}")
     try:
+        # The upgrade tells a keyed connection its account (a client may hold only the key).
+        assert a.ws.response is not None and a.ws.response.headers["X-Betex-Account"] == str(a_id)
+        assert b.ws.response is not None and b.ws.response.headers["X-Betex-Account"] == str(b_id)
+        assert admin.ws.response is not None and "X-Betex-Account" not in admin.ws.response.headers
         kind, placed = await b.call("PLACE_ORDER", order(market_id))  # account_id omitted: bob's
         assert kind == "ORDER_RESPONSE" and placed["status"] == "ACCEPTED", placed
         b_order = placed["order_id"]
@@ -107,6 +111,33 @@ async def test_a_key_acts_and_reads_only_for_its_account(server: ServerProcess) 
             assert code(body) == "UNAUTHORIZED", (msg_type, body)
         kind, body = await a.call("CANCEL_ALL", {"market_id": market_id, "account_id": b_id})
         assert kind == "ACK" and body["error"]["code"] == "UNAUTHORIZED", body
+        kind, body = await a.call(
+            "REDUCE_ORDER",
+            {
+                "market_id": market_id,
+                "order_id": b_order,
+                "account_id": b_id,
+                "expected_remaining": 5.0,
+                "new_remaining": 1.0,
+            },
+        )
+        assert code(body) == "UNAUTHORIZED", body
+        # Batches: each instruction naming B (by the message or by itself) is UNAUTHORIZED.
+        for msg_type, inst in (
+            ("PLACE_ORDERS", {"runner_id": 1, "side": "LAY", "price": 2.0, "size": 5.0}),
+            ("CANCEL_ORDERS", {"order_id": b_order}),
+            ("REPLACE_ORDERS", {"order_id": b_order, "new_price": 3.0}),
+        ):
+            for batch in (
+                {"market_id": market_id, "account_id": b_id, "instructions": [inst]},
+                {"market_id": market_id, "instructions": [{**inst, "account_id": b_id}]},
+            ):
+                kind, body = await a.call(msg_type, batch)
+                assert kind == "ORDERS_RESPONSE", (msg_type, body)
+                assert [code(r) for r in body["results"]] == ["UNAUTHORIZED"], (msg_type, body)
+        # B's order stream is B's: A cannot follow it.
+        kind, body = await a.call("SUBSCRIBE_ORDERS", {"account_id": b_id})
+        assert (kind, body["code"]) == ("ERROR", "UNAUTHORIZED"), body
         # Without naming an account, A's cancel of B's order is A's: NOT_OWNER.
         kind, body = await a.call("CANCEL_ORDER", {"market_id": market_id, "order_id": b_order})
         assert code(body) == "NOT_OWNER", body
@@ -128,6 +159,8 @@ async def test_a_key_acts_and_reads_only_for_its_account(server: ServerProcess) 
         _status, mine = get(server, f"/orders?market_id={market_id}&key={b_key}")
         assert [o["order_id"] for o in mine["orders"]] == [b_order]
         assert all(o["account_id"] == b_id for o in mine["orders"])
+        (b_now,) = mine["orders"]  # after all of A's attempts, B's order is as B placed it
+        assert (b_now["status"], b_now["size_remaining"], b_now["price"]) == ("EXECUTABLE", 5.0, 2.0), b_now
         _status, mine = get(server, f"/orders?market_id={market_id}&key={a_key}")
         assert mine["orders"] == []
         # Market data stays public.

@@ -35,6 +35,10 @@ NUMERIC_FIELDS: dict[str, tuple[str, ...]] = {
     "PLACE_ORDER": ("market_id", "runner_id", "price", "size", "account_id", "min_fill_size"),
     "CANCEL_ORDER": ("market_id", "order_id", "account_id", "size_reduction"),
     "REPLACE_ORDER": ("market_id", "order_id", "account_id", "new_price"),
+    "REDUCE_ORDER": ("market_id", "order_id", "account_id", "expected_remaining", "new_remaining"),
+    "CANCEL_ALL": ("market_id", "account_id", "runner_id"),
+    "SUBSCRIBE_ORDERS": ("account_id", "from_seq"),
+    "CREATE_MARKET": ("commission_bps",),
     "SET_ACCOUNT_LIMIT": ("account_id", "max_liability"),
     "SUBSCRIBE": ("market_id", "depth"),
     "VOID_TRADES": ("market_id", "after_ts"),
@@ -49,8 +53,20 @@ LIST_FIELDS: dict[str, str] = {
     "VOID_TRADES": "trade_ids",
 }
 """Numeric list fields: one impossible number inside the list."""
-PRICE, SIZE = {"price", "new_price"}, {"size", "min_fill_size", "size_reduction", "max_liability"}
-ORDER_MSGS = {"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER"}
+BATCH_FIELDS: dict[str, tuple[str, ...]] = {
+    "PLACE_ORDERS": ("runner_id", "price", "size", "account_id"),
+    "CANCEL_ORDERS": ("order_id", "size_reduction"),
+    "REPLACE_ORDERS": ("order_id", "new_price"),
+}
+"""Fields of one instruction in a batch: the result in its place is the reject."""
+BATCH_INSTRUCTION: dict[str, dict[str, Any]] = {
+    "PLACE_ORDERS": {"runner_id": 1, "side": "BACK", "price": 3.0, "size": 2.0},
+    "CANCEL_ORDERS": {"order_id": 1, "size_reduction": 1.0},
+    "REPLACE_ORDERS": {"order_id": 1, "new_price": 2.5},
+}
+PRICE = {"price", "new_price"}
+SIZE = {"size", "min_fill_size", "size_reduction", "max_liability", "expected_remaining", "new_remaining"}
+ORDER_MSGS = {"PLACE_ORDER", "CANCEL_ORDER", "REPLACE_ORDER", "REDUCE_ORDER"}
 
 
 def base(kind: str, market_id: int) -> dict[str, Any]:
@@ -67,13 +83,28 @@ def base(kind: str, market_id: int) -> dict[str, Any]:
         },
         "CANCEL_ORDER": {"market_id": market_id, "order_id": 1, "account_id": 5, "size_reduction": 1.0},
         "REPLACE_ORDER": {"market_id": market_id, "order_id": 1, "account_id": 5, "new_price": 2.5},
+        "REDUCE_ORDER": {
+            "market_id": market_id,
+            "order_id": 1,
+            "account_id": 5,
+            "expected_remaining": 2.0,
+            "new_remaining": 1.0,
+        },
+        "CANCEL_ALL": {"market_id": market_id, "account_id": 5, "runner_id": 1},
+        "SUBSCRIBE_ORDERS": {"account_id": 5, "from_seq": 1},
         "SET_ACCOUNT_LIMIT": {"account_id": 5, "max_liability": 100.0},
         "SUBSCRIBE": {"market_id": market_id, "depth": 5},
         "VOID_TRADES": {"market_id": market_id, "after_ts": 1},
         "GO_LIVE_MARKET": {"market_id": market_id},
         "ISSUE_KEY": {"account_id": 5},
         "REVOKE_KEY": {"key_id": 1},
-        "CREATE_MARKET": {"name": "x", "market_model": "EXCHANGE_ODDS", "book_type": "MULTI_RUNNER"},
+        "CREATE_MARKET": {
+            "name": "x",
+            "market_model": "EXCHANGE_ODDS",
+            "book_type": "MULTI_RUNNER",
+            "runner_ids": [1, 2],
+            "commission_bps": 100,
+        },
         "ADD_RUNNERS": {"market_id": market_id, "runner_ids": [9]},
         "SETTLE_MARKET": {"market_id": market_id, "winner_runner_ids": [1]},
     }[kind]
@@ -90,6 +121,9 @@ def expected(kind: str, field: str) -> tuple[str, str]:
 def reply_code(kind: str, body: dict[str, Any]) -> str | None:
     if kind == "ERROR":
         return str(body["code"])
+    if kind == "ORDERS_RESPONSE":  # one instruction: its result's code
+        ((result,),) = (body["results"],)
+        return reply_code("ORDER_RESPONSE", result)
     error = body.get("error")
     return None if error is None else str(error["code"])
 
@@ -156,6 +190,21 @@ def test_pipelined_orders_and_impossible_numbers_all_get_typed_replies_in_order(
                 frames.append(json.dumps({kind: body}).replace('"@@"', text))
                 want.append((cid, "ERROR", "BAD_REQUEST"))
                 valid_order()
+        for kind, fields in BATCH_FIELDS.items():  # inside a batch: a typed result in its place
+            for field in fields:
+                for text in [json.dumps(v) for v in HOSTILE_NUMBERS] + HOSTILE_LITERALS:
+                    cid += 1
+                    inst = {**BATCH_INSTRUCTION[kind], field: "@@"}
+                    body = {
+                        "market_id": market_id,
+                        "account_id": 5,
+                        "instructions": [inst],
+                        "correlation_id": cid,
+                    }
+                    frames.append(json.dumps({kind: body}).replace('"@@"', text))
+                    code = expected("PLACE_ORDER", field)[1] if field in PRICE | SIZE else "BAD_REQUEST"
+                    want.append((cid, "ORDERS_RESPONSE", code))
+                    valid_order()
         # an impossible correlation id: ERROR with correlation_id null, still in its place
         for text in [json.dumps(v) for v in HOSTILE_NUMBERS] + HOSTILE_LITERALS:
             body = {**base("PLACE_ORDER", market_id), "correlation_id": "@@"}
@@ -182,7 +231,7 @@ def test_pipelined_orders_and_impossible_numbers_all_get_typed_replies_in_order(
             ((kind, body),) = msg.items()
             if kind in ("SNAPSHOT", "STATUS"):
                 continue
-            assert kind in ("ORDER_RESPONSE", "ERROR", "ACK"), msg
+            assert kind in ("ORDER_RESPONSE", "ORDERS_RESPONSE", "ERROR", "ACK"), msg
             assert body.get("correlation_id") is not None or kind == "ERROR", msg
             got.append((body["correlation_id"], kind, reply_code(kind, body)))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from .base import Bot, reply_error
 from .book import BINARY, ODDS, BookView, MarketSpec, PriceModel, RunnerBook, model_for
@@ -45,16 +46,30 @@ def make_bots(
     informed: int = 0,
     seed: int = 1,
     acks: bool = True,
+    accounts: Sequence[int] | None = None,
 ) -> list[Bot]:
-    """The bots of a run, in a fixed order (makers, noise, informed) with fixed account ids."""
+    """The bots of a run, in a fixed order (makers, noise, informed) with fixed account ids:
+    `ACCOUNT_BASE[kind] + i + 1`, or, given `accounts` (one per bot, in that order: the
+    accounts the server created for them in `--auth keys` mode), those."""
+    kinds: list[tuple[type[Bot], str, int]] = [(MarketMaker, "mm", i) for i in range(mm)]
+    kinds += [(NoiseTrader, "noise", i) for i in range(noise)]
+    kinds += [(InformedTrader, "informed", i) for i in range(informed)]
+    if accounts is not None and len(accounts) != len(kinds):
+        raise ValueError(f"{len(accounts)} accounts for {len(kinds)} bots")
     bots: list[Bot] = []
-    for i in range(mm):
-        bots.append(MarketMaker(ACCOUNT_BASE["mm"] + i + 1, market, seed, acks=acks))
-    for i in range(noise):
-        bots.append(NoiseTrader(ACCOUNT_BASE["noise"] + i + 1, market, seed, acks=acks))
-    for i in range(informed):
-        bots.append(InformedTrader(ACCOUNT_BASE["informed"] + i + 1, market, seed, acks=acks))
+    for n, (cls, kind, i) in enumerate(kinds):
+        account = ACCOUNT_BASE[kind] + i + 1 if accounts is None else accounts[n]
+        bots.append(cls(account, market, seed, acks=acks))
     return bots
+
+
+def bot_names(mm: int = 0, noise: int = 0, informed: int = 0) -> list[str]:
+    """Labels of the bots `make_bots` makes, in its order (account names in keys mode)."""
+    return [
+        f"{kind}-{i + 1}"
+        for kind, n in (("mm", mm), ("noise", noise), ("informed", informed))
+        for i in range(n)
+    ]
 
 
 __all__ = [
@@ -77,6 +92,7 @@ __all__ = [
     "Replace",
     "RunnerBook",
     "account_of",
+    "bot_names",
     "correlation_id",
     "make_bots",
     "make_priors",

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -73,7 +74,13 @@ RISK_IDLE_POLLS = 10
 
 
 class BotRunner:
-    """Runs `bots` against `client` (already connected and subscribed to `market`)."""
+    """Runs `bots` against `client` (already connected and subscribed to `market`).
+
+    `clients` (`--auth keys`): account → a connection bound to that account's key; a bot with
+    one sends on it (and its replies come back on it), the others on `client`, which then only
+    supplies the snapshots. `risk` reads `/risk` for the bots' accounts (no-ack mode); default:
+    `http.risk(market_id)`.
+    """
 
     def __init__(
         self,
@@ -85,10 +92,16 @@ class BotRunner:
         http: BetexHttp | None = None,
         max_inflight: int = 128,
         risk_poll_s: float = 1.0,
+        clients: Mapping[int, BetexClient] | None = None,
+        risk: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         if not bots:
             raise ValueError("a BotRunner needs at least one bot")
         self.client = client
+        self.clients: dict[int, BetexClient] = dict(clients or {})
+        self._risk = risk
+        self._down: BetexClient | None = None
+        """The connection a send last failed on (the one to wait for)."""
         self.market = market
         self.bots = bots
         self.rate = rate
@@ -130,6 +143,13 @@ class BotRunner:
             c.on(m.ServerError, self._on_reply),
             c.on_connection(self._on_conn),
         ]
+        for account, bc in self.clients.items():
+            self._unsubs += [
+                bc.on(m.OrderResponse, self._on_reply),
+                bc.on(m.Ack, self._on_reply),
+                bc.on(m.ServerError, self._on_reply),
+                bc.on_connection(functools.partial(self._on_bot_conn, account)),
+            ]
 
     def detach(self) -> None:
         for off in self._unsubs:
@@ -154,12 +174,33 @@ class BotRunner:
         self._reply_evt.set()
 
     def _on_conn(self, status: ConnectionStatus) -> None:
+        if self.clients:  # the bots send on their own connections; this one only streams
+            for account in {b.account_id for b in self.bots} - self.clients.keys():
+                self._on_bot_conn(account, status)
+            return
         if status.state is not ConnState.CONNECTED and (self._sched or any(b.inflight for b in self.bots)):
             self.lost += len(self._sched)
             self._sched.clear()
             for b in self.bots:
                 b.on_disconnect()
             self._reply_evt.set()
+
+    def _on_bot_conn(self, account: int, status: ConnectionStatus) -> None:
+        """A bot's own connection dropped: only its commands are lost."""
+        if status.state is ConnState.CONNECTED:
+            return
+        lost = [corr for corr in self._sched if account_of(corr) == account]
+        for corr in lost:
+            del self._sched[corr]
+        self.lost += len(lost)
+        bot = self._by_account.get(account)
+        if bot is not None and (lost or bot.inflight):
+            bot.on_disconnect()
+        self._reply_evt.set()
+
+    def client_of(self, bot: Bot) -> BetexClient:
+        """The connection `bot` sends on."""
+        return self.clients.get(bot.account_id, self.client)
 
     # --- control ---------------------------------------------------------------------------------
 
@@ -200,9 +241,11 @@ class BotRunner:
     async def _send(self, bot: Bot, corr: int, cmd: Command, sched: float) -> bool:
         if self.acks:
             self._sched[corr] = sched
+        client = self.client_of(bot)
         try:
-            await self.client.send(self._encode(bot, corr, cmd))
+            await client.send(self._encode(bot, corr, cmd))
         except NotConnected:
+            self._down = client
             self.send_errors += 1
             self._sched.pop(corr, None)
             bot.on_disconnect()
@@ -234,8 +277,9 @@ class BotRunner:
 
     async def _wait_reconnect(self, deadline: float | None) -> bool:
         timeout = None if deadline is None else max(0.0, deadline - _perf())
+        client, self._down = self._down or self.client, None
         try:
-            waiter = asyncio.ensure_future(self.client.wait_connected(timeout))
+            waiter = asyncio.ensure_future(client.wait_connected(timeout))
             stopper = asyncio.ensure_future(self._stop.wait())
             done, pending = await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
             for p in pending:
@@ -325,17 +369,22 @@ class BotRunner:
             if u.fill is not None and u.account_id in accounts:
                 filled.set()
 
-        off = self.client.on_order_update(on_update)
+        streams = {self.client, *self.clients.values()}
+        offs = [c.on_order_update(on_update) for c in streams]
         try:
             for account in accounts:
                 with contextlib.suppress(ClientError):
-                    await self.client.subscribe_orders(account)
+                    await self.clients.get(account, self.client).subscribe_orders(account)
             while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(filled.wait(), RISK_IDLE_POLLS * self.risk_poll_s)
                 filled.clear()
                 try:
-                    risk = parse_risk(await self.http.risk(market_id=self.market.market_id))
+                    if self._risk is not None:
+                        body = await self._risk()
+                    else:
+                        body = await self.http.risk(market_id=self.market.market_id)
+                    risk = parse_risk(body)
                 except (ClientError, ValueError, KeyError, TypeError):
                     risk = {}
                 for acct, entry in risk.items():
@@ -344,7 +393,8 @@ class BotRunner:
                         bot.on_risk(if_win_cents(entry))
                 await asyncio.sleep(self.risk_poll_s)
         finally:
-            off()
+            for off in offs:
+                off()
 
     # --- lock step -------------------------------------------------------------------------------
 

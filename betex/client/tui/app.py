@@ -139,7 +139,7 @@ class BetexTui(App[None]):
         super().__init__()
         self.cfg = cfg or TuiConfig()
         self.state = state or UiState(
-            account_id=self.cfg.account_id, no_ack=self.cfg.no_ack, url=self.cfg.url
+            account_id=self.cfg.account_id or 1, no_ack=self.cfg.no_ack, url=self.cfg.url
         )
         self.offline = offline
         self.session: Session | None = None

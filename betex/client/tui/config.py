@@ -26,8 +26,9 @@ class TuiConfig:
     informed_bots: int = 1
     autostart_bots: bool = False
     """Start the bots as soon as a market is selected (set when a bot count flag is given)."""
-    account_id: int = 1
-    """The account manual orders are placed (and cancelled) as."""
+    account_id: int | None = None
+    """The account manual orders are placed (and cancelled) as; None: the API key's account
+    (the server says which at connect), or 1 without a key."""
     seed: int = 1
     token: str | None = None
     key: str | None = None
@@ -62,7 +63,7 @@ def config_from_flags(
     mm_bots: int | None = None,
     noise_bots: int | None = None,
     informed_bots: int | None = None,
-    account_id: int = 1,
+    account_id: int | None = None,
     seed: int = 1,
     token: str | None = None,
     key: str | None = None,

@@ -25,12 +25,13 @@ import orjson
 
 from .. import messages as m
 from ..connection import Backoff, BetexClient, ConnectionStatus
-from ..errors import ClientError, NotConnected, ServerUnreachable
+from ..errors import AccessRefused, ClientError, NotConnected, ServerUnreachable
 from ..http import BetexHttp
 from .botpool import BotPool
 from .config import TuiConfig
 from .metrics import MetricsTracker, MetricsView
 from .state import (
+    AccountBound,
     ConnView,
     MarketsUpdate,
     Notice,
@@ -71,10 +72,14 @@ class Session:
         self.user_q: asyncio.Queue[bytes] = asyncio.Queue()
         self.wake = asyncio.Event()
         self.poll_now = asyncio.Event()
-        self.pool = BotPool(self.client, cfg, self.send_quiet, self.wake)
+        self.pool = BotPool(self.client, cfg, self.send_quiet, self.wake, auth=None)
         self.tracker = MetricsTracker(cfg.rate_window)
         self.market_id: int | None = None
+        self.account_id = cfg.account_id or 1
+        """Whom manual orders, my orders and my P&L are for: `--account`, or with an API key the
+        key's account as the server reports it at each connect (`BetexClient.account_id`)."""
         self._unsubs: list[Callable[[], None]] = []
+        self._problem_shown = False
         self.orders_stale = True
         """Set by an ORDER_UPDATE for our account (the order stream): only then does the poll
         fetch `/orders` again, instead of every interval."""
@@ -140,6 +145,8 @@ class Session:
             for off in self._unsubs:
                 off()
             with contextlib.suppress(Exception):
+                await self.pool.close()
+            with contextlib.suppress(Exception):
                 await c.close()
             with contextlib.suppress(Exception):
                 await self.http.close()
@@ -150,10 +157,11 @@ class Session:
         while True:
             try:
                 await self.client.connect(timeout=self.cfg.connect_timeout)
+                self._bind_account()
                 with contextlib.suppress(ClientError):
-                    await self.client.subscribe_orders(self.cfg.account_id)
+                    await self.client.subscribe_orders(self.account_id)
                 return
-            except ServerUnreachable as exc:
+            except (ServerUnreachable, AccessRefused) as exc:  # shown, and tried again (a key may be issued)
                 delay = backoff.next_delay()
                 st = self.client.status
                 self.post(
@@ -169,6 +177,20 @@ class Session:
                     )
                 )
                 await asyncio.sleep(delay)
+
+    def _bind_account(self) -> None:
+        """With an API key the server says which account the connection trades as; that one
+        wins over `--account` (which the server would refuse as UNAUTHORIZED anyway)."""
+        bound = self.client.account_id
+        if bound is None:
+            return
+        if bound != self.account_id:
+            if self.cfg.account_id is not None:
+                text = f"the API key is for account {bound}, not --account {self.cfg.account_id}: trading as {bound}"
+                self.post(Notice(text, "error"))
+            self.account_id = bound
+            self.orders_stale = True
+        self.post(AccountBound(bound))
 
     def _conn_view(self, st: ConnectionStatus | None = None) -> ConnView:
         st = st or self.client.status
@@ -227,7 +249,7 @@ class Session:
                 await self.wake.wait()
                 continue
             try:
-                await self.client.send(data)
+                await (self.client if bot is None else pool.client_of(bot)).send(data)
             except NotConnected:
                 if bot is not None:
                     pool.lost(bot)
@@ -252,6 +274,12 @@ class Session:
             self.post(self.pool.view())
             return
         self.post(self.tracker.update(body, time.monotonic()))
+        limits = body.get("limits") if isinstance(body, dict) else None
+        if isinstance(limits, dict):
+            self.pool.auth = str(limits.get("auth", "open"))
+        if self.pool.problem is not None and not self._problem_shown:
+            self._problem_shown = True
+            self.post(Notice(self.pool.problem, "error"))
         with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
             self.post(MarketsUpdate(await h.markets()))
         mid = self.market_id
@@ -259,15 +287,16 @@ class Session:
             with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
                 trades = await h.trades(market_id=mid, limit=TRADES_SHOWN)
                 self.post(TradesUpdate(mid, tuple(TradeRow.from_wire(asdict(t)) for t in trades.items)))
-            streaming = self.cfg.account_id in self.client.order_seqs
+            acct = self.account_id
+            streaming = acct in self.client.order_seqs
             if self.orders_stale or not streaming:  # the order stream said something changed
                 with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
                     self.orders_stale = False
-                    page = await h.orders(market_id=mid, account_id=self.cfg.account_id, limit=ORDERS_SHOWN)
+                    page = await h.orders(market_id=mid, account_id=acct, limit=ORDERS_SHOWN)
                     self.post(OrdersUpdate(mid, tuple(OrderRow.from_wire(asdict(o)) for o in page.items)))
             with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):
-                risk = await h.risk(market_id=mid, account_id=self.cfg.account_id)
-                mine = [r for r in risk if r.account_id == self.cfg.account_id]
+                risk = await h.risk(market_id=mid, account_id=acct)
+                mine = [r for r in risk if r.account_id == acct]
                 self.post(RiskView.from_row(mid, mine[0] if mine else None))
             if self.cfg.no_ack and self.pool.bots:
                 with contextlib.suppress(ClientError, ValueError, KeyError, TypeError):

@@ -239,6 +239,14 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountBound:
+    """The server bound the connection to this account (its API key's): manual orders, my
+    orders and my P&L are this account's from now on."""
+
+    account_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class StatusUpdate:
     status: m.Status
     conn: ConnView
@@ -283,6 +291,7 @@ Update = (
     | RiskView
     | BotsView
     | Notice
+    | AccountBound
 )
 """Everything the network side can tell the UI; `UiState.apply` takes any of them."""
 
@@ -445,8 +454,16 @@ class UiState:
             self.apply_bots(u)
         elif isinstance(u, Notice):
             self.note(u.text, u.level)
+        elif isinstance(u, AccountBound):
+            self.apply_account(u.account_id)
         else:
             self.apply_server_msg(u)
+
+    def apply_account(self, account_id: int) -> None:
+        if account_id != self.account_id:
+            self.account_id = account_id
+            self.orders.clear()
+            self._changed("status", "orders", "pnl", "footer")
 
     def apply_conn(self, conn: ConnView) -> None:
         if conn.connected and not self.conn.connected:
