@@ -478,7 +478,7 @@ def _remaining(body: Mapping[str, Any], name: str, model: str) -> int:
     v = body.get(name)
     if v is None:
         raise _Bad(_BAD, f"missing field {name!r}")
-    if type(v) is int and v == 0:
+    if (type(v) is int or type(v) is float) and v == 0:  # 0 and 0.0 alike (protocol.md: "may be 0")
         return 0
     return _size(body, name, model, True)
 

@@ -239,6 +239,18 @@ def test_create_market_label_count_must_match() -> None:
             },
             c.ReduceOrder(1, 4, 7, 1050, 0),
         ),
+        (  # protocol.md: both sizes may be 0, written 0 or 0.0
+            {
+                "REDUCE_ORDER": {
+                    "market_id": 1,
+                    "order_id": 4,
+                    "account_id": 7,
+                    "expected_remaining": 0.0,
+                    "new_remaining": 0.0,
+                }
+            },
+            c.ReduceOrder(1, 4, 7, 0, 0),
+        ),
         (
             {
                 "PLACE_ORDER": {
