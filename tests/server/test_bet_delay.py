@@ -191,3 +191,30 @@ def test_kill_9_with_a_delayed_order_pending_restarts_deterministically(
     third = server_factory(data_dir, "--durability", "sync")
     assert _orders(third, 321)[back_id]["status"] == "EXECUTION_COMPLETE"
     assert third.get_json(f"/snapshot?market_id={m}")["version"] == 1
+
+
+def test_with_the_engine_in_its_own_process_delayed_orders_mature_the_same(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    """`serve --gateways 1`: the tick runs in the engine process, and the gateway's `/orders`
+    sees DELAYED, then the fill, as in one process (the split has no order stream yet)."""
+    server = server_factory(data_dir, "--gateways", "1", "--durability", "async")
+
+    async def go() -> int:
+        cl = await Client.connect(server.ws_url + "/ws_ctl")
+        try:
+            m = await create(cl, _in_play("delay-split", 1500))
+            await place(cl, m, 2, "BACK", 4.0, 6.0, 332)
+            lay = await place(cl, m, 2, "LAY", 4.0, 6.0, 331)
+            assert lay["status"] == "DELAYED"
+            return int(lay["order_id"])
+        finally:
+            await cl.close()
+
+    oid = asyncio.run(go())
+    assert _orders(server, 331)[oid]["status"] == "DELAYED"  # read-your-writes, 1.5 s early
+    deadline = time.monotonic() + 10
+    while (row := _orders(server, 331)[oid])["status"] != "EXECUTION_COMPLETE":
+        assert time.monotonic() < deadline, row
+        time.sleep(0.05)
+    assert (row["size_matched"], row["avg_price_matched"]) == (6.0, 4.0)
