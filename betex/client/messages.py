@@ -73,6 +73,7 @@ class RunnerInfo:
 
     @property
     def removed(self) -> bool:
+        """A non-runner (REMOVE_RUNNER): it takes no orders and cannot win."""
         return self.status == "REMOVED"
 
 

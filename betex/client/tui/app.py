@@ -272,7 +272,9 @@ class BetexTui(App[None]):
         if mid is None or snap is None:
             self.changed()
             return
-        runners = tuple((r.runner_id, r.label) for r in snap.runners)
+        runners = tuple(
+            (r.runner_id, r.label) for r in snap.runners if not r.removed
+        )  # a non-runner cannot win
 
         def done(winners: list[int] | None) -> None:
             if winners is not None:
@@ -291,13 +293,15 @@ class BetexTui(App[None]):
             return
         side = side_names(st.is_binary)[which]
         why = st.refusal("order")
+        if why is None and any(r.runner_id == rid and r.removed for r in snap.runners):
+            why = f"{st.runner_label(rid)} was removed (a non-runner): choose another runner"
         if why is not None:
             st.note(f"{side.lower()}: {why}", "error")
             self.changed()
             return
         defaults = TicketDefaults(
             mid,
-            tuple((r.runner_id, r.label) for r in snap.runners),
+            tuple((r.runner_id, r.label) for r in snap.runners if not r.removed),
             rid,
             side,
             default_price(snap, rid, which == 0),
