@@ -185,16 +185,22 @@ def on_state_changed(eng: EngineCore, e: MarketStateChanged) -> None:
 
 
 def on_trades_voided(eng: EngineCore, e: TradesVoided) -> None:
-    m = eng.markets[e.market_id]
-    for tid in e.trade_ids:
+    void_trades_of(eng, eng.markets[e.market_id], e.trade_ids)
+
+
+def void_trades_of(eng: EngineCore, m: Market, trade_ids: tuple[int, ...]) -> None:
+    """Void matched trades of `m` (TRADES_VOIDED, or a runner removal's voids): both orders'
+    matched size goes to voided, and limited accounts' exposure loses the trades' legs."""
+    limits = eng.limits
+    for tid in trade_ids:
         t = m.trades[tid]
         m.voided_trades.add(tid)
         for oid, size in ((t.taker_order_id, t.taker_size), (t.maker_order_id, t.maker_size)):
             o = eng.orders[oid]
             o.matched -= size
             o.voided += size
-        if eng.limits:
-            eng.risk.legs(e.market_id, t.legs, -1)
+        if limits:
+            eng.risk.legs(m.market_id, t.legs, -1)
 
 
 def on_settled(eng: EngineCore, e: MarketSettled) -> None:

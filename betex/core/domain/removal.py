@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from betex.core.domain import delay
+from betex.core.domain import delay, lifecycle
 from betex.core.domain.book.levels import Order
 from betex.core.domain.book.multi_runner import direct_legs
 from betex.core.domain.commands import RemoveRunner
@@ -163,15 +163,7 @@ def on_runner_removed(eng: Host, e: RunnerRemoved) -> None:
     market's part (`apply`); accounts with a liability limit swap each re-priced trade's legs."""
     m = eng.markets[e.market_id]
     limits = eng.limits
-    for tid in e.voided:
-        t = m.trades[tid]
-        m.voided_trades.add(tid)
-        for oid, size in ((t.taker_order_id, t.taker_size), (t.maker_order_id, t.maker_size)):
-            o = eng.orders[oid]
-            o.matched -= size
-            o.voided += size
-        if limits:
-            eng.risk.legs(e.market_id, t.legs, -1)
+    lifecycle.void_trades_of(eng, m, e.voided)
     for old, new in apply(m, e):
         if limits:
             eng.risk.legs(e.market_id, old, -1)
