@@ -3,8 +3,10 @@
 Each cycle creates a market, streams a seeded betting mix into it over `/ws_ctl?no_ack=1`
 (`bench/e2e.py`'s `order_mix`: 50 accounts backing and laying around evens — resting orders
 that make the market, crossing ones that take it — and a CANCEL_ALL every 100th command), waits
-for the server to commit it, then closes and settles the market. After every cycle it samples the
-server's RSS and `/debug/live_counts`. Halfway it saves an engine snapshot (`betex snapshot
+for the server to commit it, then closes and settles the market. After every cycle, once the
+read model and the history store have every event (`history_wait_s` sums the time the history
+writer still needed), it samples the server's RSS (VmRSS, and its RssAnon / RssFile parts) and
+`/debug/live_counts`. Halfway it saves an engine snapshot (`betex snapshot
 save`), so the end measures replay from that snapshot and from seq 1 with the same WAL, and the
 raw LMDB read + decode rate of that WAL (the limit replay is compared with). Then it stops the
 server cleanly, restarts it and times spawn → `/health` 200. History: the server's
@@ -12,7 +14,7 @@ server cleanly, restarts it and times spawn → `/health` 200. History: the serv
 --history-out`); p99 of `/orders`-, `/completed_orders`- and `/trades`-shaped queries on it.
 
 Last line: one JSON object with commands, rss_mb_first_quarter, rss_mb_last_quarter,
-rss_growth_ratio, restart_s, history_rows, history_query_p99_ms,
+rss_growth_ratio (VmRSS, the issue's target), the same for RssAnon, restart_s, history_rows, history_query_p99_ms,
 replay_events_per_s_from_snapshot, replay_events_per_s_from_seq1, raw_read_decode_events_per_s.
 Usage: `python bench/soak.py [--quick] [--cycles N] [--orders-per-cycle N]`. Never leaves a
 process behind: every server it starts is stopped in a `finally`.
@@ -40,11 +42,31 @@ from bench.e2e import MARKET, client_no_ack, get_json, start_server, wait_caught
 REPO = Path(__file__).resolve().parents[1]
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A /proc status figure in MB: VmRSS (what the issue's target is on), RssAnon (the heap:
+    what follows live state) or RssFile (mapped files: the WAL's LMDB map, shared libraries)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def wait_history(hostport: str, timeout: float = 300.0) -> float:
+    """Wait until the history store has every event the read model has (a history query answers
+    200 instead of 503 "behind"); returns the seconds waited. Sampling RSS before that would
+    count the writer's queued batches, a backlog rather than state."""
+    import urllib.error
+    import urllib.request
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try:
+            with urllib.request.urlopen(f"http://{hostport}/trades?market_id=1&limit=1", timeout=30):
+                return time.monotonic() - t0
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503:
+                raise
+    raise SystemExit("the history store did not catch up")
 
 
 def admin(hostport: str, msg_type: str, body: dict[str, Any], cid: int) -> dict[str, Any]:
@@ -83,9 +105,10 @@ def betex(*args: str) -> dict[str, Any]:
 
 def run_cycles(
     data: Path, args: argparse.Namespace, log: Path
-) -> tuple[list[float], list[dict[str, Any]], int]:
+) -> tuple[list[tuple[float, float, float]], list[dict[str, Any]], int, float]:
     proc, hostport = start_server(data, args.durability, log)
-    rss: list[float] = []
+    rss: list[tuple[float, float, float]] = []  # (VmRSS, RssAnon, RssFile) per cycle
+    history_wait = 0.0
     counts: list[dict[str, Any]] = []
     commands = 0
     try:
@@ -97,14 +120,19 @@ def run_cycles(
             admin(hostport, "SETTLE_MARKET", {"market_id": mid, "winner_runner_ids": [1 + cycle % 3]}, 3)
             commands += args.orders_per_cycle + 3
             wait_caught_up(hostport)
-            rss.append(rss_mb(proc.pid))
+            history_wait += wait_history(hostport)
+            rss.append((rss_mb(proc.pid), rss_mb(proc.pid, "RssAnon"), rss_mb(proc.pid, "RssFile")))
             counts.append(get_json(hostport, "/debug/live_counts"))
-            print(f"cycle {cycle + 1}/{args.cycles}: rss {rss[-1]:.1f} MB, live {counts[-1]}", flush=True)
+            print(
+                f"cycle {cycle + 1}/{args.cycles}: rss {rss[-1][0]:.1f} MB (anon {rss[-1][1]:.1f}, file"
+                f" {rss[-1][2]:.1f}), history wait {history_wait:.1f}s, live {counts[-1]}",
+                flush=True,
+            )
             if cycle + 1 == args.cycles // 2:
                 betex("snapshot", "save", "--data-dir", str(data))
     finally:
         stop(proc)
-    return rss, counts, commands
+    return rss, counts, commands, history_wait
 
 
 def restart_seconds(data: Path, args: argparse.Namespace, log: Path) -> float:
@@ -178,12 +206,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="betex-soak-"))
     data = work / "data"
     try:
-        rss, counts, commands = run_cycles(data, args, work / "serve.log")
+        t0 = time.perf_counter()
+        rss, counts, commands, history_wait = run_cycles(data, args, work / "serve.log")
+        cycles_s = time.perf_counter() - t0
         restart = restart_seconds(data, args, work / "restart.log")
         from_snap, from_one, raw = replay_rates(data)
         rows, p99 = history_figures(data, work, seed=7)
         q = max(1, len(rss) // 4)
-        first, last = sum(rss[:q]) / q, sum(rss[-q:]) / q
+        first, last = (sum(r[0] for r in rss[:q]) / q, sum(r[0] for r in rss[-q:]) / q)
+        anon_first, anon_last = (sum(r[1] for r in rss[:q]) / q, sum(r[1] for r in rss[-q:]) / q)
         print(f"final live counts: {counts[-1] if counts else {}}")
         print(f"load average: {os.getloadavg()}")
         print(
@@ -193,6 +224,12 @@ def main() -> None:
                     "rss_mb_first_quarter": round(first, 1),
                     "rss_mb_last_quarter": round(last, 1),
                     "rss_growth_ratio": round(last / first, 3) if first else None,
+                    "rss_anon_mb_first_quarter": round(anon_first, 1),
+                    "rss_anon_mb_last_quarter": round(anon_last, 1),
+                    "rss_anon_growth_ratio": round(anon_last / anon_first, 3) if anon_first else None,
+                    "rss_file_mb_last": round(rss[-1][2], 1) if rss else None,
+                    "cycles_s": round(cycles_s, 1),
+                    "history_wait_s": round(history_wait, 1),
                     "restart_s": round(restart, 3),
                     "history_rows": rows,
                     "history_query_p99_ms": round(p99, 3),
