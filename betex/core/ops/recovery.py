@@ -93,7 +93,9 @@ def snapshot_at_stop(engine: Engine, data_dir: Path, keep: int = 3) -> Path | No
             path = snapshot.save(engine, directory)
         snapshot.prune(directory, keep)
     except OSError as exc:
-        log.error("engine snapshot at stop (seq %d) failed: %s (the WAL still has everything)", engine.seq, exc)
+        log.error(
+            "engine snapshot at stop (seq %d) failed: %s (the WAL still has everything)", engine.seq, exc
+        )
         return None
     return path
 

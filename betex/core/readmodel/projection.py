@@ -72,6 +72,7 @@ MAX_DEPTH = 350
 
 _BINARY = MarketModel.BINARY_YES.value
 _LAPSED = CancelReason.LAPSED.value
+_FINAL_STATES = (MarketState.SETTLED.value, MarketState.VOIDED.value)
 
 
 class OrderView:
@@ -517,7 +518,7 @@ class Projection:
         """Drop a SETTLED or VOIDED market's orders, trades, book and risk rows (live only): its
         `MarketView` stays for MARKET_LIST and SNAPSHOT. O(its orders + live completed orders)."""
         mid = m.market_id
-        self.books[mid] = {r: ({}, {}) for r in m.runner_ids}  # an empty ladder for SNAPSHOT
+        del self.books[mid]  # `depth` shows an empty ladder (an empty one kept was ~0.8 KB per market)
         self.risk_table.pop(mid, None)
         gone = set(self.by_market.pop(mid, ()))
         accounts = set()
@@ -571,7 +572,9 @@ class Projection:
         m = self.markets.get(market_id)
         if m is None:
             return None
-        sides: Mapping[int, Sides] = self.books[market_id]
+        sides: Mapping[int, Sides] | None = self.books.get(market_id)
+        if sides is None:  # a retired market: nothing rests
+            sides = {r: ({}, {}) for r in m.runner_ids}
         return depth_view(m.model == _BINARY, implied_book(m.book_type), m.runner_ids, sides, depth)
 
     def snapshot_view(
@@ -818,7 +821,8 @@ class Projection:
         for row in markets:
             m = MarketView.from_row(row)
             p.markets[m.market_id] = m
-            p.books[m.market_id] = {r: ({}, {}) for r in m.runner_ids}
+            if not (p.retire_final and m.state in _FINAL_STATES):
+                p.books[m.market_id] = {r: ({}, {}) for r in m.runner_ids}
         order_table = p.order_table
         by_account = p.by_account
         by_market = p.by_market
