@@ -151,11 +151,12 @@ def restart_seconds(data: Path, args: argparse.Namespace, log: Path) -> float:
 
 def replay_rates(data: Path, halfway: Path, rounds: int = 3) -> tuple[float, float, float]:
     """Events/s of: replay on top of the halfway snapshot (`betex replay`'s loop: load it, then
-    `Engine.apply` every later event), replay from seq 1, and the raw LMDB read + decode of the
+    `durability.recovery.replay_tail`), replay from seq 1, and the raw LMDB read + decode of the
     same tail (the limit). Replay and raw read alternate `rounds` times and the best of each
     counts, so a burst of load from another process does not decide the ratio."""
     from betex.core.durability import snapshot
     from betex.core.durability.journal import JournalReader
+    from betex.core.durability.recovery import replay_tail
     from betex.core.ops.recovery import recover_engine
     from betex.core.runtime import gctune
 
@@ -166,12 +167,9 @@ def replay_rates(data: Path, halfway: Path, rounds: int = 3) -> tuple[float, flo
             with gctune.paused():
                 engine = snapshot.load(info)
                 t0 = time.perf_counter()
-                apply = engine.apply
-                for event in r.iter_events(info.seq + 1):
-                    apply(event)
-                n = engine.seq - info.seq
+                n = replay_tail(engine, r, r.last_seq())
                 best_replay = max(best_replay, n / (time.perf_counter() - t0))
-                del engine, apply
+                del engine
             t0 = time.perf_counter()
             n = sum(1 for _ in r.iter_events(info.seq + 1))
             best_raw = max(best_raw, n / (time.perf_counter() - t0))
