@@ -823,25 +823,7 @@ class Projection:
             p.markets[m.market_id] = m
             if not (p.retire_final and m.state in _FINAL_STATES):
                 p.books[m.market_id] = {r: ({}, {}) for r in m.runner_ids}
-        order_table = p.order_table
-        by_account = p.by_account
-        by_market = p.by_market
-        from_row = OrderView.from_row
-        for row in orders:
-            o = from_row(row)
-            oid = o.order_id
-            order_table[oid] = o
-            by_account.setdefault(o.account_id, []).append(oid)
-            by_market.setdefault(o.market_id, []).append(oid)
-        new = tuple.__new__
-        trade_table = p.trade_table
-        for row in trades:
-            row[14] = tuple([new(Leg, leg) for leg in row[14]])
-            t = new(TradeMatched, row)
-            trade_table[t.trade_id] = t
-        p.voided = set(voided)
-        p.completed = list(completed)
-        for mid, accounts in risk_rows:
+        for mid, accounts in risk_rows:  # before the orders: their open sets go into these rows
             table = p.risk_table[mid] = {}
             for a, win, lose, total_lose, volume, settled, *rest in accounts:
                 r = table[a] = AccountRisk()
@@ -851,11 +833,34 @@ class Projection:
                 r.exposure.total_lose = total_lose
                 r.matched_volume = volume
                 r.settled_pnl = settled
-        for o in p.order_table.values():  # id order = queue order: totals rebuild exactly
-            if o.remaining:
-                p._rest(o, o.remaining)
-                p.open_orders[o.order_id] = o
-                p._account(o.market_id, o.account_id).open[o.order_id] = o
+        order_table = p.order_table
+        by_account = p.by_account
+        by_market = p.by_market
+        open_orders = p.open_orders
+        books = p.books
+        account = p._account
+        from_row = OrderView.from_row
+        for row in orders:  # id order = queue order: the resting totals rebuild exactly
+            o = from_row(row)
+            oid = o.order_id
+            order_table[oid] = o
+            by_account.setdefault(o.account_id, []).append(oid)
+            by_market.setdefault(o.market_id, []).append(oid)
+            remaining = o.size - o.matched - o.cancelled - o.lapsed - o.voided
+            if remaining:  # one pass: what `_rest` and `_on_accepted` keep for a resting order
+                backs, lays = books[o.market_id][o.runner_id]
+                side = backs if o.side == "BACK" or o.side == "BUY" else lays
+                side[o.price] = side.get(o.price, 0) + remaining
+                open_orders[oid] = o
+                account(o.market_id, o.account_id).open[oid] = o
+        new = tuple.__new__
+        trade_table = p.trade_table
+        for row in trades:
+            row[14] = tuple([new(Leg, leg) for leg in row[14]])
+            t = new(TradeMatched, row)
+            trade_table[t.trade_id] = t
+        p.voided = set(voided)
+        p.completed = list(completed)
         p.limits = dict(limits)
         return p
 
