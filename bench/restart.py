@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,16 +56,19 @@ def main() -> None:
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    log = Path(tempfile.mkdtemp(prefix="betex-restart-")) / "serve.log"
+    work = Path(tempfile.mkdtemp(prefix="betex-restart-"))
     runs: list[float] = []
     floors: list[float] = []
     counts: dict[str, Any] = {}
     lines: list[str] = []
-    for i in range(args.runs):
-        floors.append(floor_seconds())
-        seconds, counts, lines = one_run(args.data_dir, log)
-        runs.append(seconds)
-        print(f"run {i + 1}: {seconds:.2f}s; " + " | ".join(lines), flush=True)
+    try:
+        for i in range(args.runs):
+            floors.append(floor_seconds())
+            seconds, counts, lines = one_run(args.data_dir, work / "serve.log")
+            runs.append(seconds)
+            print(f"run {i + 1}: {seconds:.2f}s; " + " | ".join(lines), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     median, floor = statistics.median(runs), statistics.median(floors)
     print(
         json.dumps(
