@@ -24,7 +24,13 @@ from aiohttp import WSCloseCode, web
 from betex.core.domain.engine import EngineConfig
 from betex.core.durability.journal import Journal
 from betex.core.errors import BetexError
-from betex.core.ops.recovery import PROJECTION_FILE, projection_path, recover_all, save_projection
+from betex.core.ops.recovery import (
+    PROJECTION_FILE,
+    projection_path,
+    recover_all,
+    save_projection,
+    snapshot_at_stop,
+)
 from betex.core.runtime.gctune import tune_for_engine
 from betex.core.runtime.loop import Runtime
 
@@ -169,6 +175,8 @@ async def _shutdown(
     hub.stopping = True
     await site.stop()  # stop accepting; open connections get their last replies below
     await asyncio.to_thread(runtime.stop)  # drains the ring, commits, fires handlers/futures
+    if runtime.failed is None:  # the next start then replays no WAL tail
+        await asyncio.to_thread(snapshot_at_stop, runtime.engine, data_dir)
     await asyncio.to_thread(history.stop)  # applies the last batches, closes the store
     if hub.history_reads is not None:
         await asyncio.to_thread(hub.history_reads.close)

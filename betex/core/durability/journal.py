@@ -36,6 +36,7 @@ import msgpack
 from betex.core.domain.events import TYPE_NAMES, Event
 from betex.core.durability import archive
 from betex.core.durability.codec import EVENT_TYPES, SCHEMA_VERSION, decode, encode
+from betex.core.durability.files import release_mapped_pages
 from betex.core.errors import CorruptRecord, WalCorrupt, WalError, WalFailure, WalLocked, WalNotFound
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ _META_SCHEMA = b"schema_version"
 _META_CREATED = b"created_ns"
 _META_LAST_SEQ = b"last_seq"
 _MAX_MAP_SIZE = 1 << 44  # 16 TiB: past this a MapFullError is a real fault, not a growth step
+RELEASE_MAP_EVERY = 8 << 20
+"""Bytes appended between two `files.release_mapped_pages` of ``data.mdb``: the WAL pages LMDB
+touched through its map leave this process's RSS (they stay in the OS cache). 8 MiB of events
+is ~100k events; one release costs a /proc/self/maps read and one madvise per mapping."""
 _READ_CHUNK = 4096  # records per read txn: keeps txns short so resizes and writers never wait long
 
 
@@ -322,6 +327,7 @@ class Journal:
         self.events_written = 0
         self.bytes_written = 0
         self.map_growths = 0
+        self._unreleased = 0  # bytes appended since the map's resident pages were last released
         self._last_seq = self._check_and_init_meta()
 
     @classmethod
@@ -454,6 +460,10 @@ class Journal:
         self.commits += 1
         self.events_written += n
         self.bytes_written += nbytes
+        self._unreleased += nbytes
+        if self._unreleased >= RELEASE_MAP_EVERY:
+            self._unreleased = 0
+            release_mapped_pages(self.wal_dir / "data.mdb")
         return nbytes
 
     def first_seq(self) -> int:

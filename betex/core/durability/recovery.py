@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from betex.core.domain.engine import Engine, EngineConfig, SeqGap
@@ -51,6 +52,30 @@ class RecoveryInfo:
         }
 
 
+def replay_tail(
+    engine: Engine, reader: JournalReader, target: int, progress: ProgressFn | None = None
+) -> int:
+    """Apply the WAL events after `engine.seq` through `target` (`Engine.apply_all`, in chunks of
+    `PROGRESS_EVERY` when reporting progress); returns how many. A hole raises `WalCorrupt`."""
+    start = engine.seq
+    total = target - start
+    try:
+        if progress is None:
+            engine.apply_all(reader.iter_events(start + 1, target))
+        else:
+            events = reader.iter_events(start + 1, target)
+            progress(0, total)
+            while engine.seq < target:
+                before = engine.seq
+                engine.apply_all(islice(events, PROGRESS_EVERY))
+                if engine.seq == before:
+                    break
+                progress(engine.seq - start, total)
+    except SeqGap as exc:
+        raise WalCorrupt(f"seq {engine.seq + 1} is missing ({exc})") from exc
+    return engine.seq - start
+
+
 def recover(
     data_dir: Path,
     config: EngineConfig | None = None,
@@ -80,24 +105,7 @@ def recover(
         load_seconds = time.perf_counter() - t0
         if engine is None:
             engine = Engine(config)
-        total = target - engine.seq
-        replayed = 0
-        apply = engine.apply
-        try:
-            if progress is None:
-                for event in reader.iter_events(engine.seq + 1, target):
-                    apply(event)
-                replayed = engine.seq - (snapshot_seq or 0)
-            else:
-                progress(0, total)
-                for event in reader.iter_events(engine.seq + 1, target):
-                    apply(event)
-                    replayed += 1
-                    if replayed % PROGRESS_EVERY == 0:
-                        progress(replayed, total)
-                progress(replayed, total)
-        except SeqGap as exc:
-            raise WalCorrupt(f"seq {engine.seq + 1} is missing ({exc})") from exc
+        replayed = replay_tail(engine, reader, target, progress)
     if engine.seq != target:
         raise WalCorrupt(f"replay stopped at seq {engine.seq}, expected {target}: WAL has a gap")
     return engine, RecoveryInfo(

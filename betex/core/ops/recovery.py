@@ -26,6 +26,7 @@ from typing import Any
 
 from betex.core.domain.engine import Engine, EngineConfig
 from betex.core.domain.events import Event
+from betex.core.durability import snapshot
 from betex.core.durability.files import remove_stale_temps, write_atomic
 from betex.core.durability.journal import JournalReader, snapshots_dir_of
 from betex.core.durability.recovery import ProgressFn, RecoveryInfo, recover
@@ -75,6 +76,28 @@ def recover_engine(
     remove_crash_leftovers(data_dir)
     with gctune.paused():  # replay builds long-lived, acyclic state
         return recover(Path(data_dir), config, use_snapshot=use_snapshot, to_seq=to_seq, progress=progress)
+
+
+def snapshot_at_stop(engine: Engine, data_dir: Path, keep: int = 3) -> Path | None:
+    """An engine snapshot at `engine.seq` unless the newest one is already there (then None), and
+    all but the newest `keep` pruned: what a clean stop writes, so that the next start replays
+    no WAL tail (a running server snapshots every `--snapshot-every` events, and a tail of up to
+    that many events took seconds to replay at every restart). Call it on the engine's thread
+    once the engine has stopped. A failed write is logged and ignored: the WAL has everything."""
+    directory = snapshots_dir_of(Path(data_dir))
+    existing = snapshot.list_snapshots(directory)
+    if engine.seq == 0 or (existing and existing[-1].seq >= engine.seq):
+        return None
+    try:
+        with gctune.paused():
+            path = snapshot.save(engine, directory)
+        snapshot.prune(directory, keep)
+    except OSError as exc:
+        log.error(
+            "engine snapshot at stop (seq %d) failed: %s (the WAL still has everything)", engine.seq, exc
+        )
+        return None
+    return path
 
 
 # --------------------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ MAX_DEPTH = 350
 
 _BINARY = MarketModel.BINARY_YES.value
 _LAPSED = CancelReason.LAPSED.value
+_FINAL_STATES = (MarketState.SETTLED.value, MarketState.VOIDED.value)
 
 
 class OrderView:
@@ -597,7 +598,7 @@ class Projection:
         """Drop a SETTLED or VOIDED market's orders, trades, book and risk rows (live only): its
         `MarketView` stays for MARKET_LIST and SNAPSHOT. O(its orders + live completed orders)."""
         mid = m.market_id
-        self.books[mid] = {r: ({}, {}) for r in m.runner_ids}  # an empty ladder for SNAPSHOT
+        del self.books[mid]  # `depth` shows an empty ladder (an empty one kept was ~0.8 KB per market)
         self.risk_table.pop(mid, None)
         gone = set(self.by_market.pop(mid, ()))
         accounts = set()
@@ -651,7 +652,9 @@ class Projection:
         m = self.markets.get(market_id)
         if m is None:
             return None
-        sides: Mapping[int, Sides] = self.books[market_id]
+        sides: Mapping[int, Sides] | None = self.books.get(market_id)
+        if sides is None:  # a retired market: nothing rests
+            sides = {r: ({}, {}) for r in m.runner_ids}
         return depth_view(
             m.model == _BINARY, implied_book(m.book_type), m.runner_ids, sides, depth, m.removed
         )
@@ -901,26 +904,9 @@ class Projection:
         for row in markets:
             m = MarketView.from_row(row)
             p.markets[m.market_id] = m
-            p.books[m.market_id] = {r: ({}, {}) for r in m.runner_ids}
-        order_table = p.order_table
-        by_account = p.by_account
-        by_market = p.by_market
-        from_row = OrderView.from_row
-        for row in orders:
-            o = from_row(row)
-            oid = o.order_id
-            order_table[oid] = o
-            by_account.setdefault(o.account_id, []).append(oid)
-            by_market.setdefault(o.market_id, []).append(oid)
-        new = tuple.__new__
-        trade_table = p.trade_table
-        for row in trades:
-            row[14] = tuple([new(Leg, leg) for leg in row[14]])
-            t = new(TradeMatched, row)
-            trade_table[t.trade_id] = t
-        p.voided = set(voided)
-        p.completed = list(completed)
-        for mid, accounts in risk_rows:
+            if not (p.retire_final and m.state in _FINAL_STATES):
+                p.books[m.market_id] = {r: ({}, {}) for r in m.runner_ids}
+        for mid, accounts in risk_rows:  # before the orders: their open sets go into these rows
             table = p.risk_table[mid] = {}
             for a, win, lose, total_lose, volume, settled, *rest in accounts:
                 r = table[a] = AccountRisk()
@@ -930,13 +916,36 @@ class Projection:
                 r.exposure.total_lose = total_lose
                 r.matched_volume = volume
                 r.settled_pnl = settled
-        p.delayed = set(state[10]) if len(state) > 10 else set()
-        for o in p.order_table.values():  # id order = queue order: totals rebuild exactly
-            if o.remaining:
-                if o.order_id not in p.delayed:
-                    p._rest(o, o.remaining)
-                p.open_orders[o.order_id] = o
-                p._account(o.market_id, o.account_id).open[o.order_id] = o
+        p.delayed = delayed = set(state[10]) if len(state) > 10 else set()
+        order_table = p.order_table
+        by_account = p.by_account
+        by_market = p.by_market
+        open_orders = p.open_orders
+        books = p.books
+        account = p._account
+        from_row = OrderView.from_row
+        for row in orders:  # id order = queue order: the resting totals rebuild exactly
+            o = from_row(row)
+            oid = o.order_id
+            order_table[oid] = o
+            by_account.setdefault(o.account_id, []).append(oid)
+            by_market.setdefault(o.market_id, []).append(oid)
+            remaining = o.size - o.matched - o.cancelled - o.lapsed - o.voided
+            if remaining:  # one pass: what `_rest` and `_on_accepted` keep for a resting order
+                if oid not in delayed:  # a delayed order is open but not in the book yet
+                    backs, lays = books[o.market_id][o.runner_id]
+                    side = backs if o.side == "BACK" or o.side == "BUY" else lays
+                    side[o.price] = side.get(o.price, 0) + remaining
+                open_orders[oid] = o
+                account(o.market_id, o.account_id).open[oid] = o
+        new = tuple.__new__
+        trade_table = p.trade_table
+        for row in trades:
+            row[14] = tuple([new(Leg, leg) for leg in row[14]])
+            t = new(TradeMatched, row)
+            trade_table[t.trade_id] = t
+        p.voided = set(voided)
+        p.completed = list(completed)
         p.limits = dict(limits)
         return p
 

@@ -368,3 +368,34 @@ def test_hot_backup_beside_a_running_writer_is_a_consistent_verified_copy(tmp_pa
     with JournalReader(tmp_path / "copy") as r:
         assert r.verify() is None
         assert list(r.iter_events()) == flat(batches[:5])
+
+
+def _mapped_rss_kib(path: Path) -> int:
+    """This process's resident KiB of its mappings of `path` (/proc/self/smaps)."""
+    target, total, inside = os.path.realpath(path), 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        parts = line.split()
+        if "-" in parts[0] and len(parts) >= 5:
+            inside = len(parts) >= 6 and parts[5] == target
+        elif inside and parts[0] == "Rss:":
+            total += int(parts[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="Linux /proc needed")
+def test_wal_pages_read_through_the_map_leave_rss_and_still_read(tmp_path: Path) -> None:
+    """The WAL pages LMDB touched through its map are released from the process (they grew a
+    server's RSS with its WAL), and reading them again afterwards still gives every event."""
+    from betex.core.durability.files import release_mapped_pages
+
+    with Journal.open_writer(tmp_path, durability="async") as journal:
+        for batch in engine_batches(20_000, 500):
+            journal.append(batch)
+        with JournalReader(tmp_path) as reader:
+            n = sum(1 for _ in reader.iter_events())
+            data = tmp_path / "wal" / "data.mdb"
+            before = _mapped_rss_kib(data)
+            assert before > 1024  # the read touched the map
+            assert release_mapped_pages(data) > 0
+            assert _mapped_rss_kib(data) < before / 4
+            assert sum(1 for _ in reader.iter_events()) == n == journal.last_seq

@@ -56,3 +56,40 @@ def test_no_wal(tmp_path: Path) -> None:
     assert state.engine.seq == state.projection.seq == 0
     with pytest.raises(WalNotFound):
         recover_projection(tmp_path)
+
+
+def test_a_projection_snap_of_an_old_schema_is_refused_by_name_and_rebuilt(wal: Path) -> None:
+    """A projection.snap written by an older betex (schema 1: neither read nor migrated) is a
+    cache miss that says which schema it has; the projection is rebuilt from the WAL."""
+    import msgpack
+
+    full, _ = recover_projection(wal, use_file=False)
+    magic, _schema, seq, crc, payload = msgpack.unpackb(full.dump())
+    projection_path(wal).write_bytes(msgpack.packb((magic, 1, seq, crc, payload)))
+    try:
+        rebuilt, how = recover_projection(wal)
+        assert how.file_seq is None and "projection schema 1, expected one of (2, 3)" in (how.ignored or "")
+        assert rebuilt.dump() == full.dump()
+    finally:
+        projection_path(wal).unlink(missing_ok=True)
+
+
+def test_snapshot_at_stop_writes_the_last_seq_once_and_prunes(wal: Path, tmp_path: Path) -> None:
+    """What a clean stop writes: an engine snapshot at the engine's seq, so the next recovery
+    replays no tail; nothing when the newest snapshot is already there; at most `keep` kept."""
+    import shutil
+
+    from betex.core.durability import snapshot
+    from betex.core.durability.journal import snapshots_dir_of
+    from betex.core.ops.recovery import recover_engine, snapshot_at_stop
+
+    data = tmp_path / "data"
+    shutil.copytree(wal, data)
+    engine, info = recover_engine(data)
+    assert info.events_replayed > 0  # the fixture's snapshot is older than the WAL's end
+    path = snapshot_at_stop(engine, data, keep=1)
+    assert path is not None and snapshot_at_stop(engine, data) is None
+    assert [s.seq for s in snapshot.list_snapshots(snapshots_dir_of(data))] == [engine.seq]
+    again, info = recover_engine(data)
+    assert info.events_replayed == 0 and info.snapshot_seq == engine.seq
+    assert again.state_hash() == engine.state_hash()
