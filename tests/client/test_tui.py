@@ -365,8 +365,10 @@ async def test_below_the_minimum_size_only_the_notice_shows(betex_server: Server
         text = screen_text(app)
         assert "terminal too small: 70×20" in text and "at least 80×24" in text
         assert "ladder" not in text
+        # the Resize reaches the screen after the app has forwarded it, and the panes show only
+        # after the screen's next layout pass: wait for that, not for a fixed time
         await pilot.resize_terminal(100, 30)
-        await pilot.pause(0.1)
+        await until(pilot, lambda: "too small" not in screen_text(app), what="the panes after the resize")
         text = screen_text(app)
         assert "too small" not in text and "ladder" in text and "my orders" in text
 

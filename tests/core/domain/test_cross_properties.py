@@ -28,6 +28,7 @@ from collections import Counter
 from fractions import Fraction
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +38,7 @@ from betex.core.domain.engine import Engine, EngineConfig
 from betex.core.domain.events import OrderCancelled, TradeMatched
 from betex.core.domain.ladder import TICKS
 from betex.core.domain.results import OrderResult, Reject
+from tests.core.fixed_sample import no_local_constants
 from tests.core.harness import Harness
 from tests.core.reference_cross import HOUSE, CrossReference
 
@@ -139,17 +141,20 @@ def test_cross_matched_like_the_reference(stream: tuple[tuple[int, ...], list[tu
     run_stream(stream, Counter())
 
 
-def test_cross_streams_exercise_what_they_claim() -> None:
+def test_cross_streams_exercise_what_they_claim(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixed sample is the same whatever ran (or was imported) before: tests/core/fixed_sample.py."""
     totals: Counter[str] = Counter()
-    for n in range(2, 7):  # a fixed sample of each size (hypothesis draws 5 runners rarely)
+    with no_local_constants(monkeypatch) as pool_calls:
+        for n in range(2, 7):  # a fixed sample of each size (hypothesis draws 5 runners rarely)
 
-        @settings(max_examples=100, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
-        @given(streams(n))
-        def run(stream: tuple[tuple[int, ...], list[tuple[Any, ...]]]) -> None:
-            run_stream(stream, totals)
+            @settings(max_examples=100, deadline=None, derandomize=True, database=None,
+                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+            @given(streams(n))
+            def run(stream: tuple[tuple[int, ...], list[tuple[Any, ...]]]) -> None:
+                run_stream(stream, totals)
 
-        run()
+            run()
+    assert pool_calls[0], "hypothesis no longer reads its local-constant pool: re-check the pinning"
     needed = [f"ring_{n}" for n in range(2, 7)] + [
         "direct",
         "house",
