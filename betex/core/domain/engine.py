@@ -439,7 +439,7 @@ class Engine:
                  maker.account_id, maker_size, maker_runner, mprice, implied, legs, house),
             )  # fmt: skip
             batch.append(trade)
-            self._on_trade(trade)
+            self._trade(m, trade, taker, maker, taker_size, maker_size)  # `_on_trade`, orders in hand
             if binary_market:
                 eff = float(mprice)
             elif implied:
@@ -632,9 +632,12 @@ class Engine:
         return o
 
     def _take(self, o: Order, amount: int) -> None:
+        self._take_in(self.markets[o.market_id], o, amount)
+
+    def _take_in(self, m: Market, o: Order, amount: int) -> None:
+        """`_take` with the order's market in hand."""
         before = o.remaining
         o.remaining = remaining = before - amount
-        m = self.markets[o.market_id]
         book = m.books[o.runner_id]
         side = o.side
         (book.backs if side == "BACK" or side == "BUY" else book.lays).reduce(o, amount)
@@ -656,16 +659,21 @@ class Engine:
 
     def _on_trade(self, e: TradeMatched) -> None:
         orders = self.orders
-        taker = orders[e.taker_order_id]
-        maker = orders[e.maker_order_id]
-        taker.matched += e.taker_size
-        maker.matched += e.maker_size
-        self._take(taker, e.taker_size)
-        self._take(maker, e.maker_size)
-        self.markets[e.market_id].trades[e.trade_id] = e
+        self._trade(self.markets[e.market_id], e, orders[e.taker_order_id], orders[e.maker_order_id],
+                    e.taker_size, e.maker_size)  # fmt: skip
+
+    def _trade(self, m: Market, e: TradeMatched, taker: Order, maker: Order, taker_size: int,
+               maker_size: int) -> None:  # fmt: skip
+        """Apply a TRADE_MATCHED whose market and orders are in hand (`_match` has them: no
+        lookups by id on the hot path)."""
+        taker.matched += taker_size
+        maker.matched += maker_size
+        self._take_in(m, taker, taker_size)
+        self._take_in(m, maker, maker_size)
+        m.trades[e.trade_id] = e
         self.next_trade_id = e.trade_id + 1
         if self.limits:
-            self.risk.legs(e.market_id, e.legs, 1)
+            self.risk.legs(m.market_id, e.legs, 1)
 
     def _on_trades_voided(self, e: TradesVoided) -> None:
         m = self.markets[e.market_id]
