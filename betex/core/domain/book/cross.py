@@ -43,7 +43,7 @@ from math import floor, gcd
 
 from betex.core.domain.book.levels import Order, PriceLevels, RunnerBook
 from betex.core.domain.book.multi_runner import direct_legs
-from betex.core.domain.book.walk import Step
+from betex.core.domain.book.walk import Step, leg
 from betex.core.domain.book.walk import step as make_step
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
@@ -192,7 +192,6 @@ def plan_cross(
     ring_its = [_orders(b.backs if is_back else b.lays, is_back) for _, b in others]
     fronts = [next(it, None) for it in ring_its]
     rids = [r for r, _ in others]
-    legs_of = _back_ring if is_back else _lay_ring
     used: dict[int, int] = {}
     steps: list[Step] = []
     rem = amount
@@ -264,7 +263,10 @@ def plan_cross(
             fronts[skip] = nxt
             continue
         _, den, ys, pot = sized
-        ring_steps, taken = legs_of(account, runner_a, rids, makers, den, ys, pot)
+        if is_back:  # a direct call each (not through a variable): a native call when compiled
+            ring_steps, taken = _back_ring(account, runner_a, rids, makers, den, ys, pot)
+        else:
+            ring_steps, taken = _lay_ring(account, runner_a, rids, makers, den, ys, pot)
         steps.extend(ring_steps)
         rem -= taken
         dirty = False  # unless a maker is used up, the ring stands at the same prices
@@ -289,6 +291,48 @@ def _split(total: int, weights: Sequence[int]) -> list[int]:
     return parts
 
 
+def _with_house(
+    taker_leg: Leg, maker_leg: Leg, rb: int, house: int, runner_a: int, top_up: int
+) -> tuple[Leg, ...]:
+    """The legs of a one-maker ring fill (N = 2): taker's and maker's, then the house's residue on
+    the maker's runner B and its top-up on A, each only when not zero. Built as one tuple."""
+    if house:
+        h = leg(HOUSE_ACCOUNT, rb, -house, 0)
+        if top_up:
+            return (taker_leg, maker_leg, h, leg(HOUSE_ACCOUNT, runner_a, -top_up, 0))
+        return (taker_leg, maker_leg, h)
+    if top_up:
+        return (taker_leg, maker_leg, leg(HOUSE_ACCOUNT, runner_a, -top_up, 0))
+    return (taker_leg, maker_leg)
+
+
+def _ring_legs(
+    taker_leg: Leg, maker_leg: Leg, rj: int, house: int, taker: int, runner_a: int, top_up: int
+) -> tuple[Leg, ...]:
+    """The legs of trade j of an N > 2 ring fill: taker's and maker's on runner j, the house's
+    residue on j when not zero, then (the first trade only, `top_up` ≠ 0) the taker's top-up on A
+    and the house's payment of it. Built as one tuple."""
+    if house:
+        h = leg(HOUSE_ACCOUNT, rj, -house, 0)
+        if top_up:
+            return (
+                taker_leg,
+                maker_leg,
+                h,
+                leg(taker, runner_a, top_up, 0),
+                leg(HOUSE_ACCOUNT, runner_a, -top_up, 0),
+            )
+        return (taker_leg, maker_leg, h)
+    if top_up:
+        return (
+            taker_leg,
+            maker_leg,
+            leg(taker, runner_a, top_up, 0),
+            leg(HOUSE_ACCOUNT, runner_a, -top_up, 0),
+        )
+    return (taker_leg, maker_leg)
+
+
 def _back_ring(
     taker: int,
     runner_a: int,
@@ -310,24 +354,20 @@ def _back_ring(
     houses = [wins[j] - t - (sum_s - stakes[j]) for j in range(n)]
     if n == 1:
         rb = rids[0]
-        legs: tuple[Leg, ...] = (
-            Leg(taker, runner_a, win, t),
-            Leg(makers[0].account_id, rb, wins[0], stakes[0]),
-        )
-        if houses[0]:
-            legs += (Leg(HOUSE_ACCOUNT, rb, -houses[0], 0),)
-        if top_up:
-            legs += (Leg(HOUSE_ACCOUNT, runner_a, -top_up, 0),)
+        legs = _with_house(
+            leg(taker, runner_a, win, t), leg(makers[0].account_id, rb, wins[0], stakes[0]),
+            rb, houses[0], runner_a, top_up,
+        )  # fmt: skip
         return [make_step(makers[0], t, stakes[0], legs, houses[0] + top_up, True, rb)], t
     sizes = _split(t, stakes)
     steps: list[Step] = []
     for j in range(n):
         rj, h = rids[j], houses[j]
-        legs = (Leg(taker, rj, -(wins[j] - h), -stakes[j]), Leg(makers[j].account_id, rj, wins[j], stakes[j]))
-        if h:
-            legs += (Leg(HOUSE_ACCOUNT, rj, -h, 0),)
-        if j == 0 and top_up:
-            legs += (Leg(taker, runner_a, top_up, 0), Leg(HOUSE_ACCOUNT, runner_a, -top_up, 0))
+        legs = _ring_legs(
+            leg(taker, rj, -(wins[j] - h), -stakes[j]), leg(makers[j].account_id, rj, wins[j], stakes[j]),
+            rj, h, taker, runner_a, top_up if j == 0 else 0,
+        )  # fmt: skip
+        if j == 0:
             h += top_up
         steps.append(make_step(makers[j], sizes[j], stakes[j], legs, h, True, rj))
     return steps, t
@@ -354,27 +394,20 @@ def _lay_ring(
     houses = [ts + (sum_u - sizes_u[j]) - pays[j] for j in range(n)]
     if n == 1:
         rb = rids[0]
-        legs: tuple[Leg, ...] = (
-            Leg(taker, runner_a, -liability, -ts),
-            Leg(makers[0].account_id, rb, -pays[0], -sizes_u[0]),
-        )
-        if houses[0]:
-            legs += (Leg(HOUSE_ACCOUNT, rb, -houses[0], 0),)
-        if top_up:
-            legs += (Leg(HOUSE_ACCOUNT, runner_a, -top_up, 0),)
+        legs = _with_house(
+            leg(taker, runner_a, -liability, -ts), leg(makers[0].account_id, rb, -pays[0], -sizes_u[0]),
+            rb, houses[0], runner_a, top_up,
+        )  # fmt: skip
         return [make_step(makers[0], ts, sizes_u[0], legs, houses[0] + top_up, True, rb)], ts
     sizes = _split(ts, sizes_u)
     steps: list[Step] = []
     for j in range(n):
         rj, h = rids[j], houses[j]
-        legs = (
-            Leg(taker, rj, pays[j] + h, sizes_u[j]),
-            Leg(makers[j].account_id, rj, -pays[j], -sizes_u[j]),
-        )
-        if h:
-            legs += (Leg(HOUSE_ACCOUNT, rj, -h, 0),)
-        if j == 0 and top_up:
-            legs += (Leg(taker, runner_a, top_up, 0), Leg(HOUSE_ACCOUNT, runner_a, -top_up, 0))
+        legs = _ring_legs(
+            leg(taker, rj, pays[j] + h, sizes_u[j]), leg(makers[j].account_id, rj, -pays[j], -sizes_u[j]),
+            rj, h, taker, runner_a, top_up if j == 0 else 0,
+        )  # fmt: skip
+        if j == 0:
             h += top_up
         steps.append(make_step(makers[j], sizes[j], sizes_u[j], legs, h, True, rj))
     return steps, ts
