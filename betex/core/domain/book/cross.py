@@ -37,7 +37,7 @@ cent each (the dust rule guarantees it), so taker_size 0 still only ever means s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from fractions import Fraction
 from math import floor, gcd
 
@@ -48,10 +48,12 @@ from betex.core.domain.book.walk import step as make_step
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
 
+# The planners take lists, not Sequences: compiled, `xs[j]` on a list is an array read, on a Sequence
+# a generic __getitem__ call with a boxed index.
 CAP_ODDS = 1000  # the top of the ladder: where snapshots show a ring whose Σ 1/b_j ≥ 1
 
 
-def ring_odds(prices: Sequence[int]) -> tuple[int, int]:
+def ring_odds(prices: list[int]) -> tuple[int, int]:
     """Implied odds of a ring at `prices` (hundredths) as the ratio d0/g, d0 = Π b_j and
     g = d0 · (1 − Σ 100/b_j); g ≤ 0 when Σ 1/b_j ≥ 1."""
     d0 = 1
@@ -63,7 +65,7 @@ def ring_odds(prices: Sequence[int]) -> tuple[int, int]:
     return d0, g
 
 
-def ring_price(prices: Sequence[int], is_back: bool, limit: int) -> tuple[int, int] | None:
+def ring_price(prices: list[int], is_back: bool, limit: int) -> tuple[int, int] | None:
     """The taker's effective odds from a ring, as a ratio (odds, not hundredths); None if there
     is none. A back ring whose makers' Σ 1/b_j ≥ 1 would fund any odds: the backer gets its own
     limit and the makers share the surplus. A lay ring needs Σ 1/l_j < 1."""
@@ -87,7 +89,7 @@ def _orders(levels: PriceLevels, ascending: bool) -> Iterator[Order]:
                 yield o
 
 
-def can_cross(book_a: RunnerBook, others: Sequence[RunnerBook], is_back: bool, limit: int) -> bool:
+def can_cross(book_a: RunnerBook, others: list[RunnerBook], is_back: bool, limit: int) -> bool:
     """O(N): does the best direct order or the best ring reach the taker's limit?"""
     if is_back:
         direct = book_a.lays.prices
@@ -114,7 +116,7 @@ def can_cross(book_a: RunnerBook, others: Sequence[RunnerBook], is_back: bool, l
 
 
 def ring_fill(
-    prices: Sequence[int], lefts: Sequence[int], rem: int, is_back: bool, limit: int
+    prices: list[int], lefts: list[int], rem: int, is_back: bool, limit: int
 ) -> tuple[int, int, list[int], int] | tuple[int, int]:
     """Size one ring fill: (k, den, maker amounts y_j·den, pot·den) — or, for dust,
     (-1, index of the maker to skip), or (-2, the anchor's index) when the taker's remaining is
@@ -173,12 +175,12 @@ def ring_fill(
 def plan_cross(
     book_a: RunnerBook,
     runner_a: int,
-    others: Sequence[tuple[int, RunnerBook]],
+    others: list[tuple[int, RunnerBook]],
     is_back: bool,
     limit: int,
     account: int,
     amount: int,
-    other_books: Sequence[RunnerBook] | None = None,
+    other_books: list[RunnerBook] | None = None,
 ) -> tuple[list[Step], int]:
     """Fills an order on runner A would get, direct and by rings over `others` (every other
     runner, in market order), in priority order. Reads the books, mutates nothing.
@@ -280,7 +282,7 @@ def plan_cross(
     return steps, amount - rem
 
 
-def _split(total: int, weights: Sequence[int]) -> list[int]:
+def _split(total: int, weights: list[int]) -> list[int]:
     """`total` over len(weights) trades in proportion to `weights`, each ≥ 1, the rest to the first."""
     n = len(weights)
     if n == 1:
@@ -336,10 +338,10 @@ def _ring_legs(
 def _back_ring(
     taker: int,
     runner_a: int,
-    rids: Sequence[int],
-    makers: Sequence[Order],
+    rids: list[int],
+    makers: list[Order],
     den: int,
-    ys: Sequence[int],
+    ys: list[int],
     pot: int,
 ) -> tuple[list[Step], int]:
     """Legs of one back ring fill: makers back runner j staking ⌊y_j⌋, winning ⌈P − y_j⌉."""
@@ -376,10 +378,10 @@ def _back_ring(
 def _lay_ring(
     taker: int,
     runner_a: int,
-    rids: Sequence[int],
-    makers: Sequence[Order],
+    rids: list[int],
+    makers: list[Order],
     den: int,
-    us: Sequence[int],
+    us: list[int],
     pot: int,
 ) -> tuple[list[Step], int]:
     """Legs of one lay ring fill: makers lay runner j winning ⌈u_j⌉, paying ⌊P − u_j⌋."""
