@@ -18,6 +18,7 @@ from typing import Any, Final, cast
 from betex.core.domain import commands as C
 from betex.core.domain import state, validate
 from betex.core.domain.book.levels import Order
+from betex.core.domain.book.walk import Step
 from betex.core.domain.events import (
     AccountCreated,
     AccountLimitSet,
@@ -411,7 +412,7 @@ class Engine:
             return result
         return self._match(m, taker, steps, fok)
 
-    def _match(self, m: Market, taker: Order, steps: list[Any], fok: bool) -> OrderResult:
+    def _match(self, m: Market, taker: Order, steps: list[Step], fok: bool) -> OrderResult:
         """Emit the trades (and self-trade cancels) of a planned order; the reply's fills.
 
         A ring fill's `effective_odds` is the taker's own odds on its runner A over the whole
@@ -454,7 +455,8 @@ class Engine:
                     continue
                 eff = round(1 + abs(ring_w) / ring_s, 4)
                 for i in range(ring_at, len(fills)):
-                    fills[i] = fills[i]._replace(effective_odds=eff)
+                    f = fills[i]  # `_replace(effective_odds=eff)`, without its interpreted code
+                    fills[i] = _new(_FILL, (f.trade_id, f.price, f.size, f.implied, eff))
                 ring_w = ring_s = 0
             else:
                 eff = mprice / 100
