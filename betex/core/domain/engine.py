@@ -18,6 +18,7 @@ from typing import Any, Final, cast
 from betex.core.domain import accounts, delay, lifecycle, removal, state, validate
 from betex.core.domain import commands as C
 from betex.core.domain.book.levels import Order
+from betex.core.domain.book.walk import Step
 from betex.core.domain.events import (
     AccountCreated,
     AccountLimitSet,
@@ -300,7 +301,7 @@ class Engine:
             return result
         return self._match(m, taker, steps, fok)
 
-    def _match(self, m: Market, taker: Order, steps: list[Any], fok: bool) -> OrderResult:
+    def _match(self, m: Market, taker: Order, steps: list[Step], fok: bool) -> OrderResult:
         """Emit the trades (and self-trade cancels) of a planned order; the reply's fills.
 
         A ring fill's `effective_odds` is the taker's own odds on its runner A over the whole
@@ -328,7 +329,7 @@ class Engine:
                  maker.account_id, maker_size, maker_runner, mprice, implied, legs, house),
             )  # fmt: skip
             batch.append(trade)
-            self._on_trade(trade)
+            self._trade(m, trade, taker, maker, taker_size, maker_size)  # `_on_trade`, orders in hand
             if binary_market:
                 eff = float(mprice)
             elif implied:
@@ -343,7 +344,8 @@ class Engine:
                     continue
                 eff = round(1 + abs(ring_w) / ring_s, 4)
                 for i in range(ring_at, len(fills)):
-                    fills[i] = fills[i]._replace(effective_odds=eff)
+                    f = fills[i]  # `_replace(effective_odds=eff)`, without its interpreted code
+                    fills[i] = _new(_FILL, (f.trade_id, f.price, f.size, f.implied, eff))
                 ring_w = ring_s = 0
             else:
                 eff = mprice / 100
@@ -497,9 +499,12 @@ class Engine:
         return o
 
     def _take(self, o: Order, amount: int) -> None:
+        self._take_in(self.markets[o.market_id], o, amount)
+
+    def _take_in(self, m: Market, o: Order, amount: int) -> None:
+        """`_take` with the order's market in hand."""
         before = o.remaining
         o.remaining = remaining = before - amount
-        m = self.markets[o.market_id]
         book = m.books[o.runner_id]
         side = o.side
         (book.backs if side == "BACK" or side == "BUY" else book.lays).reduce(o, amount)
@@ -524,16 +529,21 @@ class Engine:
 
     def _on_trade(self, e: TradeMatched) -> None:
         orders = self.orders
-        taker = orders[e.taker_order_id]
-        maker = orders[e.maker_order_id]
-        taker.matched += e.taker_size
-        maker.matched += e.maker_size
-        self._take(taker, e.taker_size)
-        self._take(maker, e.maker_size)
-        self.markets[e.market_id].trades[e.trade_id] = e
+        self._trade(self.markets[e.market_id], e, orders[e.taker_order_id], orders[e.maker_order_id],
+                    e.taker_size, e.maker_size)  # fmt: skip
+
+    def _trade(self, m: Market, e: TradeMatched, taker: Order, maker: Order, taker_size: int,
+               maker_size: int) -> None:  # fmt: skip
+        """Apply a TRADE_MATCHED whose market and orders are in hand (`_match` has them: no
+        lookups by id on the hot path)."""
+        taker.matched += taker_size
+        maker.matched += maker_size
+        self._take_in(m, taker, taker_size)
+        self._take_in(m, maker, maker_size)
+        m.trades[e.trade_id] = e
         self.next_trade_id = e.trade_id + 1
         if self.limits:
-            self.risk.legs(e.market_id, e.legs, 1)
+            self.risk.legs(m.market_id, e.legs, 1)
 
     def _on_batch(self, e: BatchProcessed) -> None:
         pass

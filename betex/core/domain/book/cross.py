@@ -37,21 +37,23 @@ cent each (the dust rule guarantees it), so taker_size 0 still only ever means s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from fractions import Fraction
 from math import floor, gcd
 
 from betex.core.domain.book.levels import Order, PriceLevels, RunnerBook
 from betex.core.domain.book.multi_runner import direct_legs
-from betex.core.domain.book.walk import Step
+from betex.core.domain.book.walk import Step, leg
 from betex.core.domain.book.walk import step as make_step
 from betex.core.domain.events import Leg
 from betex.core.domain.types import HOUSE_ACCOUNT
 
+# The planners take lists, not Sequences: compiled, `xs[j]` on a list is an array read, on a Sequence
+# a generic __getitem__ call with a boxed index.
 CAP_ODDS = 1000  # the top of the ladder: where snapshots show a ring whose Σ 1/b_j ≥ 1
 
 
-def ring_odds(prices: Sequence[int]) -> tuple[int, int]:
+def ring_odds(prices: list[int]) -> tuple[int, int]:
     """Implied odds of a ring at `prices` (hundredths) as the ratio d0/g, d0 = Π b_j and
     g = d0 · (1 − Σ 100/b_j); g ≤ 0 when Σ 1/b_j ≥ 1."""
     d0 = 1
@@ -63,7 +65,7 @@ def ring_odds(prices: Sequence[int]) -> tuple[int, int]:
     return d0, g
 
 
-def ring_price(prices: Sequence[int], is_back: bool, limit: int) -> tuple[int, int] | None:
+def ring_price(prices: list[int], is_back: bool, limit: int) -> tuple[int, int] | None:
     """The taker's effective odds from a ring, as a ratio (odds, not hundredths); None if there
     is none. A back ring whose makers' Σ 1/b_j ≥ 1 would fund any odds: the backer gets its own
     limit and the makers share the surplus. A lay ring needs Σ 1/l_j < 1."""
@@ -78,16 +80,39 @@ def ring_reaches(d0: int, g: int, is_back: bool, limit: int) -> bool:
     return 100 * d0 >= limit * g if is_back else 100 * d0 <= limit * g
 
 
-def _orders(levels: PriceLevels, ascending: bool) -> Iterator[Order]:
-    """Live orders in price-time priority (one flat generator: this is the hot loop)."""
-    by_price = levels.levels
-    for price in levels.prices if ascending else reversed(levels.prices):
-        for o in by_price[price].orders:
-            if o.remaining:
-                yield o
+class _Live:
+    """The live orders of one side in price-time priority, best price first: what a generator
+    over the levels would yield, as a native object (cheaper to make and to step, compiled).
+    The book must not change while it is read (planning mutates nothing)."""
+
+    __slots__ = ("by_price", "prices", "ascending", "k", "it")
+
+    def __init__(self, levels: PriceLevels, ascending: bool) -> None:
+        self.by_price = levels.levels
+        self.prices = levels.prices
+        self.ascending = ascending
+        self.k = 0  # levels entered so far, from the best end
+        self.it: Iterator[Order] | None = None  # the current level's queue
+
+    def next(self) -> Order | None:
+        """The next live order, or None when the side is exhausted."""
+        while True:
+            it = self.it
+            if it is not None:
+                for o in it:
+                    if o.remaining:
+                        return o
+            prices = self.prices
+            k = self.k
+            n = len(prices)
+            if k >= n:
+                self.it = None
+                return None
+            self.k = k + 1
+            self.it = iter(self.by_price[prices[k] if self.ascending else prices[n - 1 - k]].orders)
 
 
-def can_cross(book_a: RunnerBook, others: Sequence[RunnerBook], is_back: bool, limit: int) -> bool:
+def can_cross(book_a: RunnerBook, others: list[RunnerBook], is_back: bool, limit: int) -> bool:
     """O(N): does the best direct order or the best ring reach the taker's limit?"""
     if is_back:
         direct = book_a.lays.prices
@@ -114,7 +139,7 @@ def can_cross(book_a: RunnerBook, others: Sequence[RunnerBook], is_back: bool, l
 
 
 def ring_fill(
-    prices: Sequence[int], lefts: Sequence[int], rem: int, is_back: bool, limit: int
+    prices: list[int], lefts: list[int], rem: int, is_back: bool, limit: int
 ) -> tuple[int, int, list[int], int] | tuple[int, int]:
     """Size one ring fill: (k, den, maker amounts y_j·den, pot·den) — or, for dust,
     (-1, index of the maker to skip), or (-2, the anchor's index) when the taker's remaining is
@@ -173,12 +198,12 @@ def ring_fill(
 def plan_cross(
     book_a: RunnerBook,
     runner_a: int,
-    others: Sequence[tuple[int, RunnerBook]],
+    others: list[tuple[int, RunnerBook]],
     is_back: bool,
     limit: int,
     account: int,
     amount: int,
-    other_books: Sequence[RunnerBook] | None = None,
+    other_books: list[RunnerBook] | None = None,
 ) -> tuple[list[Step], int]:
     """Fills an order on runner A would get, direct and by rings over `others` (every other
     runner, in market order), in priority order. Reads the books, mutates nothing.
@@ -187,12 +212,11 @@ def plan_cross(
         book_a, other_books if other_books is not None else [b for _, b in others], is_back, limit
     ):
         return [], 0  # the common passive case
-    direct_it = _orders(book_a.lays if is_back else book_a.backs, not is_back)
-    d = next(direct_it, None)
-    ring_its = [_orders(b.backs if is_back else b.lays, is_back) for _, b in others]
-    fronts = [next(it, None) for it in ring_its]
+    direct_it = _Live(book_a.lays if is_back else book_a.backs, not is_back)
+    d = direct_it.next()
+    ring_its = [_Live(b.backs if is_back else b.lays, is_back) for _, b in others]
+    fronts = [it.next() for it in ring_its]
     rids = [r for r, _ in others]
-    legs_of = _back_ring if is_back else _lay_ring
     used: dict[int, int] = {}
     steps: list[Step] = []
     rem = amount
@@ -226,7 +250,7 @@ def plan_cross(
         if take_direct:
             maker = d
             assert maker is not None
-            d = next(direct_it, None)
+            d = direct_it.next()
             mrem = maker.remaining
             if maker.account_id == account:
                 steps.append(make_step(maker, 0, mrem, (), 0, False, maker.runner_id))
@@ -250,21 +274,24 @@ def plan_cross(
         if own >= 0:
             o = makers[own]
             steps.append(make_step(o, 0, o.remaining, (), 0, False, o.runner_id))
-            fronts[own] = next(ring_its[own], None)
+            fronts[own] = ring_its[own].next()
             continue
         lefts = [o.remaining - used.get(o.order_id, 0) if used else o.remaining for o in makers]
         sized = ring_fill(prices, lefts, rem, is_back, limit)
         if len(sized) == 2:
             skip = sized[1]
-            nxt = next(ring_its[skip], None)
+            nxt = ring_its[skip].next()
             if sized[0] == -2:  # the taker limits: every order at this level is dust as well
                 p = prices[skip]
                 while nxt is not None and nxt.price == p and nxt.account_id != account:
-                    nxt = next(ring_its[skip], None)
+                    nxt = ring_its[skip].next()
             fronts[skip] = nxt
             continue
         _, den, ys, pot = sized
-        ring_steps, taken = legs_of(account, runner_a, rids, makers, den, ys, pot)
+        if is_back:  # a direct call each (not through a variable): a native call when compiled
+            ring_steps, taken = _back_ring(account, runner_a, rids, makers, den, ys, pot)
+        else:
+            ring_steps, taken = _lay_ring(account, runner_a, rids, makers, den, ys, pot)
         steps.extend(ring_steps)
         rem -= taken
         dirty = False  # unless a maker is used up, the ring stands at the same prices
@@ -273,12 +300,12 @@ def plan_cross(
             u = used.get(o.order_id, 0) + step[2]
             used[o.order_id] = u
             if u == o.remaining:
-                fronts[j] = next(ring_its[j], None)
+                fronts[j] = ring_its[j].next()
                 dirty = True
     return steps, amount - rem
 
 
-def _split(total: int, weights: Sequence[int]) -> list[int]:
+def _split(total: int, weights: list[int]) -> list[int]:
     """`total` over len(weights) trades in proportion to `weights`, each ≥ 1, the rest to the first."""
     n = len(weights)
     if n == 1:
@@ -289,13 +316,55 @@ def _split(total: int, weights: Sequence[int]) -> list[int]:
     return parts
 
 
+def _with_house(
+    taker_leg: Leg, maker_leg: Leg, rb: int, house: int, runner_a: int, top_up: int
+) -> tuple[Leg, ...]:
+    """The legs of a one-maker ring fill (N = 2): taker's and maker's, then the house's residue on
+    the maker's runner B and its top-up on A, each only when not zero. Built as one tuple."""
+    if house:
+        h = leg(HOUSE_ACCOUNT, rb, -house, 0)
+        if top_up:
+            return (taker_leg, maker_leg, h, leg(HOUSE_ACCOUNT, runner_a, -top_up, 0))
+        return (taker_leg, maker_leg, h)
+    if top_up:
+        return (taker_leg, maker_leg, leg(HOUSE_ACCOUNT, runner_a, -top_up, 0))
+    return (taker_leg, maker_leg)
+
+
+def _ring_legs(
+    taker_leg: Leg, maker_leg: Leg, rj: int, house: int, taker: int, runner_a: int, top_up: int
+) -> tuple[Leg, ...]:
+    """The legs of trade j of an N > 2 ring fill: taker's and maker's on runner j, the house's
+    residue on j when not zero, then (the first trade only, `top_up` ≠ 0) the taker's top-up on A
+    and the house's payment of it. Built as one tuple."""
+    if house:
+        h = leg(HOUSE_ACCOUNT, rj, -house, 0)
+        if top_up:
+            return (
+                taker_leg,
+                maker_leg,
+                h,
+                leg(taker, runner_a, top_up, 0),
+                leg(HOUSE_ACCOUNT, runner_a, -top_up, 0),
+            )
+        return (taker_leg, maker_leg, h)
+    if top_up:
+        return (
+            taker_leg,
+            maker_leg,
+            leg(taker, runner_a, top_up, 0),
+            leg(HOUSE_ACCOUNT, runner_a, -top_up, 0),
+        )
+    return (taker_leg, maker_leg)
+
+
 def _back_ring(
     taker: int,
     runner_a: int,
-    rids: Sequence[int],
-    makers: Sequence[Order],
+    rids: list[int],
+    makers: list[Order],
     den: int,
-    ys: Sequence[int],
+    ys: list[int],
     pot: int,
 ) -> tuple[list[Step], int]:
     """Legs of one back ring fill: makers back runner j staking ⌊y_j⌋, winning ⌈P − y_j⌉."""
@@ -310,24 +379,20 @@ def _back_ring(
     houses = [wins[j] - t - (sum_s - stakes[j]) for j in range(n)]
     if n == 1:
         rb = rids[0]
-        legs: tuple[Leg, ...] = (
-            Leg(taker, runner_a, win, t),
-            Leg(makers[0].account_id, rb, wins[0], stakes[0]),
-        )
-        if houses[0]:
-            legs += (Leg(HOUSE_ACCOUNT, rb, -houses[0], 0),)
-        if top_up:
-            legs += (Leg(HOUSE_ACCOUNT, runner_a, -top_up, 0),)
+        legs = _with_house(
+            leg(taker, runner_a, win, t), leg(makers[0].account_id, rb, wins[0], stakes[0]),
+            rb, houses[0], runner_a, top_up,
+        )  # fmt: skip
         return [make_step(makers[0], t, stakes[0], legs, houses[0] + top_up, True, rb)], t
     sizes = _split(t, stakes)
     steps: list[Step] = []
     for j in range(n):
         rj, h = rids[j], houses[j]
-        legs = (Leg(taker, rj, -(wins[j] - h), -stakes[j]), Leg(makers[j].account_id, rj, wins[j], stakes[j]))
-        if h:
-            legs += (Leg(HOUSE_ACCOUNT, rj, -h, 0),)
-        if j == 0 and top_up:
-            legs += (Leg(taker, runner_a, top_up, 0), Leg(HOUSE_ACCOUNT, runner_a, -top_up, 0))
+        legs = _ring_legs(
+            leg(taker, rj, -(wins[j] - h), -stakes[j]), leg(makers[j].account_id, rj, wins[j], stakes[j]),
+            rj, h, taker, runner_a, top_up if j == 0 else 0,
+        )  # fmt: skip
+        if j == 0:
             h += top_up
         steps.append(make_step(makers[j], sizes[j], stakes[j], legs, h, True, rj))
     return steps, t
@@ -336,10 +401,10 @@ def _back_ring(
 def _lay_ring(
     taker: int,
     runner_a: int,
-    rids: Sequence[int],
-    makers: Sequence[Order],
+    rids: list[int],
+    makers: list[Order],
     den: int,
-    us: Sequence[int],
+    us: list[int],
     pot: int,
 ) -> tuple[list[Step], int]:
     """Legs of one lay ring fill: makers lay runner j winning ⌈u_j⌉, paying ⌊P − u_j⌋."""
@@ -354,27 +419,20 @@ def _lay_ring(
     houses = [ts + (sum_u - sizes_u[j]) - pays[j] for j in range(n)]
     if n == 1:
         rb = rids[0]
-        legs: tuple[Leg, ...] = (
-            Leg(taker, runner_a, -liability, -ts),
-            Leg(makers[0].account_id, rb, -pays[0], -sizes_u[0]),
-        )
-        if houses[0]:
-            legs += (Leg(HOUSE_ACCOUNT, rb, -houses[0], 0),)
-        if top_up:
-            legs += (Leg(HOUSE_ACCOUNT, runner_a, -top_up, 0),)
+        legs = _with_house(
+            leg(taker, runner_a, -liability, -ts), leg(makers[0].account_id, rb, -pays[0], -sizes_u[0]),
+            rb, houses[0], runner_a, top_up,
+        )  # fmt: skip
         return [make_step(makers[0], ts, sizes_u[0], legs, houses[0] + top_up, True, rb)], ts
     sizes = _split(ts, sizes_u)
     steps: list[Step] = []
     for j in range(n):
         rj, h = rids[j], houses[j]
-        legs = (
-            Leg(taker, rj, pays[j] + h, sizes_u[j]),
-            Leg(makers[j].account_id, rj, -pays[j], -sizes_u[j]),
-        )
-        if h:
-            legs += (Leg(HOUSE_ACCOUNT, rj, -h, 0),)
-        if j == 0 and top_up:
-            legs += (Leg(taker, runner_a, top_up, 0), Leg(HOUSE_ACCOUNT, runner_a, -top_up, 0))
+        legs = _ring_legs(
+            leg(taker, rj, pays[j] + h, sizes_u[j]), leg(makers[j].account_id, rj, -pays[j], -sizes_u[j]),
+            rj, h, taker, runner_a, top_up if j == 0 else 0,
+        )  # fmt: skip
+        if j == 0:
             h += top_up
         steps.append(make_step(makers[j], sizes[j], sizes_u[j], legs, h, True, rj))
     return steps, ts

@@ -16,7 +16,10 @@ insort: Final = _bisect_insort  # a Final static, not a globals-dict lookup, in 
 
 
 class Order:
-    """One order. Invariant: size == matched + remaining + cancelled + lapsed + voided."""
+    """One order. Invariant: size == matched + remaining + cancelled + lapsed + voided.
+
+    `size` is not stored: the invariant computes it (one field less on every resting order, of
+    which there are ~10^5; the constructor still takes it, as the remaining size to start with)."""
 
     __slots__ = (
         "order_id",
@@ -25,7 +28,6 @@ class Order:
         "runner_id",
         "side",
         "price",
-        "size",
         "matched",
         "remaining",
         "cancelled",
@@ -55,7 +57,6 @@ class Order:
         self.runner_id = runner_id
         self.side = side
         self.price = price
-        self.size = size
         self.matched = 0
         self.remaining = size
         self.cancelled = 0
@@ -64,6 +65,10 @@ class Order:
         self.persist = persist
         self.client_ref = client_ref
         self.placed_ts = placed_ts  # engine time of its ORDER_ACCEPTED (CANCEL_ALL placed_before_ts)
+
+    @property
+    def size(self) -> int:
+        return self.matched + self.remaining + self.cancelled + self.lapsed + self.voided
 
     def to_row(self) -> tuple[int | str | bool, ...]:
         return (

@@ -38,4 +38,4 @@ def plan_two_runner(
     amount: int,
 ) -> tuple[list[Step], int]:
     """Fills an order on runner A would get, direct and implied, in priority order."""
-    return plan_cross(book_a, runner_a, ((runner_b, book_b),), is_back, limit, account, amount)
+    return plan_cross(book_a, runner_a, [(runner_b, book_b)], is_back, limit, account, amount)
