@@ -7,7 +7,8 @@ is moved with REPLACE (acks on) or the whole ladder is re-laid with CANCEL_ALL +
 where order ids are unknown). A quote whose price level shows less size than we believe we
 rest there has been (partly) filled: we cancel it, learn `size_matched` from the reply, and
 quote afresh. A quote answered DELAYED (in-play bet delay) is not in the book until it
-matures: it is exempt from that check and from ageing until its level shows it. Placements that would take the worst case with unmatched orders below
+matures: it is exempt from that check until its level shows it, and ages
+`DELAYED_AGE_FACTOR` times slower. Placements that would take the worst case with unmatched orders below
 `-max_liability` are skipped, so the maker stops adding risk on a side but still quotes the
 other one.
 
@@ -30,6 +31,8 @@ from .orders import Cancel, CancelAll, Command, Place, Replace
 
 PENDING = 0
 LIVE = 1
+DELAYED_AGE_FACTOR = 4
+"""A DELAYED quote that its level never shows is cancelled after this many times `max_age_views`."""
 
 
 @dataclass(slots=True)
@@ -90,6 +93,9 @@ class MarketMaker(Bot):
         self._dirty = False
         self._generation_views = 0
         self._need_cancel_all = False
+        self._delays = False
+        """A placement was answered DELAYED: the market is in play with a bet delay (for good:
+        a market never leaves play), so replacements are delayed too (their reply says REPLACED)."""
         self._seen_view: BookView | None = None
         """The last view `decide` saw (the one before a view that shows a removal)."""
 
@@ -131,6 +137,9 @@ class MarketMaker(Bot):
             if q.delayed:
                 rb = view.runner(q.runner_id)
                 if rb is None or rb.size_at(self.model.is_bid(q.side), q.idx) < q.size:
+                    # not matured yet (or filled the moment it did: then a long wait ends it)
+                    q.views += 1
+                    q.cancel = q.cancel or q.views > DELAYED_AGE_FACTOR * self.max_age_views
                     continue
                 q.delayed, q.views = False, 0  # matured: it rests now
             q.views += 1
@@ -278,6 +287,7 @@ class MarketMaker(Bot):
             elif resp.size_remaining > 0:
                 q.order_id, q.state, q.views = resp.order_id, LIVE, 0
                 q.delayed = resp.status == "DELAYED"
+                self._delays = self._delays or q.delayed
             else:
                 # filled (or cancelled by self-trade prevention) at once: only the match counts
                 self.exposure.add(q.runner_id, q.side, q.idx, q.size - matched, -1)
@@ -311,7 +321,7 @@ class MarketMaker(Bot):
             False,
         )
         # in play with a bet delay, the replacement is delayed again (docs/engine.md)
-        q.delayed = q.delayed or resp.status == "DELAYED"
+        q.delayed = self._delays
         if moved <= 0:
             self._drop(q)
 
