@@ -293,3 +293,27 @@ def test_no_bot_sends_anything_while_the_market_is_halted() -> None:
     halted = BookView.from_snapshot(odds_snapshot(1, {r: ([], []) for r in (1, 2, 3)}, state="HALTED"))
     for bot in make_bots(SOCCER, mm=1, noise=1, informed=1, seed=4):
         assert [bot.issue(halted) for _ in range(50)] == [None] * 50, bot.name
+
+
+def test_a_placement_refused_with_invalid_runner_removes_the_runner_before_the_snapshot() -> None:
+    """The snapshot showing a removal comes up to one interval late; the first INVALID_RUNNER
+    reject tells the bot at once, and a stale view does not undo the renormalised fair."""
+    ladders = {r: ([(2.0, 100.0)], [(2.04, 100.0)]) for r in (1, 2, 3)}
+    stale = BookView.from_snapshot(odds_snapshot(1, ladders))
+    for bot in make_bots(SOCCER, mm=1, noise=1, informed=1, seed=4):
+        replies = ScriptedReplies(ODDS)
+        refused = 0
+        for _ in range(200):
+            issued = bot.issue(stale)
+            if issued is None:
+                continue
+            corr, cmd = issued
+            if type(cmd) is Place and cmd.runner_id == 2:
+                refused += 1
+                bot.on_reply(corr, m.OrderResponse(corr, "REJECTED", error=m.ErrorInfo("INVALID_RUNNER", "")))
+            else:
+                bot.on_reply(corr, replies.reply(corr, cmd))
+        assert refused <= 1 and bot.runner_ids == (1, 3), (bot.name, refused)
+        if isinstance(bot, MarketMaker):
+            assert refused == 1
+            assert sum(ODDS.index_to_prob(bot.fair[r]) for r in (1, 3)) == pytest.approx(1.0, abs=0.02)

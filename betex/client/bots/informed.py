@@ -108,7 +108,7 @@ class InformedTrader(Bot):
         # FILL_OR_KILL never rests: only the matched part stays at risk
         self.exposure.add(p.runner_id, p.side, p.idx, p.size - matched, -1)
 
-    def on_runner_removed(self, runner_id: int, view: BookView) -> None:
+    def on_runner_removed(self, runner_id: int, view: BookView | None) -> None:
         probs = {r: sigmoid(t) for r, t in self.truth.items()}
         self.truth = {r: logit(p) for r, p in renormalise(probs, self.runner_ids).items()}
 

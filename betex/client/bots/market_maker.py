@@ -12,7 +12,7 @@ matures: it is exempt from that check until its level shows it, and ages
 `-max_liability` are skipped, so the maker stops adding risk on a side but still quotes the
 other one.
 
-A removed runner (seen in a view): its quotes are forgotten, the fair prices of the others are
+A removed runner (seen in a view, or refused with INVALID_RUNNER): its quotes are forgotten, the fair prices of the others are
 renormalised so that their probabilities sum to 1 again, and the whole ladder is re-laid (the
 removal cancelled every unmatched order). A quote on an active runner that the previous view
 showed resting whole is taken out of the exposure; one that may have been partly filled stays
@@ -107,7 +107,9 @@ class MarketMaker(Bot):
         return idx if 0 <= idx < self.model.n_ticks else None
 
     def _update_fair(self, view: BookView) -> dict[int, int]:
-        moves = {}
+        moves: dict[int, int] = {}
+        if not self.removed <= view.removed:
+            return moves  # a view from before a removal we learnt of from a reject: old prices
         for r in self.runner_ids:
             rb = view.runner(r)
             old = self.fair[r]
@@ -325,7 +327,7 @@ class MarketMaker(Bot):
         if moved <= 0:
             self._drop(q)
 
-    def on_runner_removed(self, runner_id: int, view: BookView) -> None:
+    def on_runner_removed(self, runner_id: int, view: BookView | None) -> None:
         model = self.model
         probs = {r: model.index_to_prob(i) for r, i in self.fair.items()}
         del self.fair[runner_id]

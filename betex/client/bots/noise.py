@@ -127,7 +127,7 @@ class NoiseTrader(Bot):
             r, bid, idx, _ = self.open[reply.order_id]
             self.open[reply.order_id] = (r, bid, idx, remaining)
 
-    def on_runner_removed(self, runner_id: int, view: BookView) -> None:
+    def on_runner_removed(self, runner_id: int, view: BookView | None) -> None:
         self.open.clear()
         self.delayed.clear()
 
