@@ -16,8 +16,10 @@ def odds_snapshot(
     market_id: int = 1,
     state: str = "OPEN",
     book_type: str = "MULTI_RUNNER",
+    removed: tuple[int, ...] = (),
 ) -> m.Snapshot:
-    """`ladders[runner] = (available_to_back, available_to_lay)` as (price, size) rows."""
+    """`ladders[runner] = (available_to_back, available_to_lay)` as (price, size) rows; `removed`
+    runners are shown as REMOVED (a 25 % reduction factor) with no ladder."""
     body: dict[str, Any] = {
         "market_id": market_id,
         "name": "t",
@@ -30,7 +32,11 @@ def odds_snapshot(
         "seq": seq,
         "ts": 1,
         "total_matched": 0.0,
-        "runners": [{"runner_id": r, "label": str(r), "traded_volume": 0.0} for r in ladders],
+        "runners": [
+            {"runner_id": r, "label": str(r), "traded_volume": 0.0}
+            | ({"status": "REMOVED", "reduction_factor": 25.0} if r in removed else {})
+            for r in sorted({*ladders, *removed})
+        ],
         "book": {
             "kind": "EXCHANGE",
             "data": {
@@ -41,6 +47,7 @@ def odds_snapshot(
                         "available_to_lay": [{"price": p, "size": s, "implied": 0.0} for p, s in atl],
                     }
                     for r, (atb, atl) in ladders.items()
+                    if r not in removed
                 ]
             },
         },
@@ -80,8 +87,10 @@ class ScriptedReplies:
     It stands in for the server only where the logic under test is the bot's own.
     """
 
-    def __init__(self, model: PriceModel, market_id: int = 1) -> None:
+    def __init__(self, model: PriceModel, market_id: int = 1, place_status: str = "ACCEPTED") -> None:
         self.model = model
+        self.place_status = place_status
+        """ACCEPTED, or DELAYED to answer placements as held by an in-play bet delay."""
         self.market_id = market_id
         self.next_order_id = 1
         self.orders: dict[int, Place] = {}
@@ -94,7 +103,7 @@ class ScriptedReplies:
             self.orders[oid] = cmd
             size = model.to_wire_size(cmd.size)
             return m.OrderResponse(
-                corr, "ACCEPTED", oid, self.market_id, cmd.runner_id, cmd.side,
+                corr, self.place_status, oid, self.market_id, cmd.runner_id, cmd.side,
                 model.to_wire_price(cmd.idx), size, 0.0, size,
             )  # fmt: skip
         if type(cmd) is Cancel:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from betex.client import messages as m
 from betex.client.bots import (
     BINARY,
@@ -11,6 +13,7 @@ from betex.client.bots import (
     Cancel,
     CancelAll,
     Command,
+    Exposure,
     InformedTrader,
     MarketMaker,
     MarketSpec,
@@ -201,3 +204,116 @@ def test_priors_are_seeded_and_sum_to_one() -> None:
     assert p == make_priors((1, 2, 3), 7) != make_priors((1, 2, 3), 8)
     assert abs(sum(p.values()) - 1.0) < 1e-9
     assert 0.3 <= make_priors((1,), 7, binary=True)[1] <= 0.7
+
+
+# --- market states: a removed runner, a bet delay, HALTED ---------------------------------
+
+
+def test_a_removed_runner_leaves_every_bot_and_the_others_are_renormalised() -> None:
+    ladders = {r: ([(2.0, 100.0)], [(2.04, 100.0)]) for r in (1, 3)}
+    removed = BookView.from_snapshot(odds_snapshot(2, ladders, removed=(2,)))
+    assert removed.removed == {2} and removed.runner(2) is None
+    for bot in make_bots(SOCCER, mm=1, noise=1, informed=1, seed=4):
+        replies = ScriptedReplies(ODDS)
+        run(bot, empty_view(1), replies)
+        cmds = run(bot, removed, replies, limit=1)
+        if isinstance(bot, InformedTrader):  # its truth drifts from here on
+            drift = 2 * bot.drift  # one step, before it looked at the book
+            assert sum(bot.true_prob(r) for r in (1, 3)) == pytest.approx(1.0, abs=drift)
+        for _ in range(100):
+            cmds += run(bot, removed, replies, limit=1)
+        assert bot.runner_ids == (1, 3) and bot.removed == {2}, bot.name
+        assert bot.priors == {1: 0.5 / 0.7, 3: 0.2 / 0.7}, bot.name
+        assert all(c.runner_id != 2 for c in cmds if type(c) is Place), bot.name
+        assert set(bot.exposure.if_win) == {1, 3}, bot.name
+
+
+def test_a_maker_reprices_over_the_remaining_runners_and_re_lays_its_ladder() -> None:
+    mm = MarketMaker(1001, SOCCER, seed=1, levels=1)
+    replies = ScriptedReplies(ODDS)
+    run(mm, empty_view(1), replies)  # fair 2.00, 3.33, 5.00: 50 %, 30 %, 20 %
+    quoted = dict(replies.orders)
+    # the removal cancelled every order: the engine's book is empty
+    replies.orders.clear()
+    view = BookView.from_snapshot(odds_snapshot(2, {1: ([], []), 3: ([], [])}, removed=(2,)))
+    cmds = run(mm, view, replies)
+    assert cmds and all(type(c) is Place and c.runner_id in (1, 3) for c in cmds)
+    assert len(cmds) == 4 and not set(quoted) & {q.order_id for q in mm.quotes.values()}
+    assert set(mm.fair) == {1, 3}
+    assert sum(ODDS.index_to_prob(mm.fair[r]) for r in (1, 3)) == pytest.approx(1.0, abs=0.02)
+    assert TICKS[mm.fair[1]] == 140 and TICKS[mm.fair[3]] == 350  # 5/7 and 2/7
+
+
+def test_exposure_drops_a_removed_runners_bets_and_outcome() -> None:
+    exp = Exposure(ODDS, (1, 2, 3))
+    exp.add(1, "BACK", odds_idx(3.0), 1000)  # +20.00 if 1 wins, −10.00 otherwise
+    exp.add(2, "LAY", odds_idx(4.0), 1000)  # −30.00 if 2 wins, +10.00 otherwise
+    assert exp.if_win == {1: 3000.0, 2: -4000.0, 3: 0.0}
+    exp.drop_runner(2)  # the lay of 2 is void; 2 is no outcome
+    assert exp.if_win == {1: 2000.0, 3: -1000.0}
+    exp.add(2, "BACK", odds_idx(5.0), 1000)  # ignored: a removed runner takes no bets
+    assert exp.if_win == {1: 2000.0, 3: -1000.0} and exp.worst() == -1000.0
+
+
+def test_a_maker_keeps_delayed_quotes_until_they_mature() -> None:
+    mm = MarketMaker(1001, YES, seed=3, levels=1)
+    replies = ScriptedReplies(BINARY, place_status="DELAYED")
+    placed = run(mm, empty_view(1, YES), replies)
+    assert len(placed) == 2 and all(q.delayed for q in mm.quotes.values())
+    # held by the bet delay, the quotes are not in the book: that is no fill
+    for seq in range(2, 12):
+        assert run(mm, empty_view(seq, YES), replies) == []
+    bid, ask = sorted((c for c in placed if type(c) is Place), key=lambda c: c.idx)
+    matured = ([(bid.idx + 1, bid.size)], [(ask.idx + 1, ask.size)])
+    assert run(mm, BookView.from_snapshot(binary_snapshot(12, *matured)), replies) == []
+    assert not any(q.delayed for q in mm.quotes.values())
+    # now resting, a quote its level stops showing was filled: cancel and requote as usual
+    hit = ([(bid.idx + 1, bid.size)], [(ask.idx + 1, ask.size - 1)])
+    run(mm, BookView.from_snapshot(binary_snapshot(13, *matured)), replies)
+    cmds = run(mm, BookView.from_snapshot(binary_snapshot(14, *hit)), replies)
+    assert type(cmds[0]) is Cancel
+
+
+def test_delayed_orders_are_open_orders_for_noise_and_informed() -> None:
+    noise = NoiseTrader(2001, SOCCER, seed=5, cancel_prob=0.0)
+    replies = ScriptedReplies(ODDS, place_status="DELAYED")
+    for _ in range(5):
+        run(noise, empty_view(1), replies, limit=1)
+    assert noise.stats.rejected == {} and len(noise.open) == 5 == len(noise.delayed)
+    two = MarketSpec(1, ODDS, (1, 2), {1: 0.5, 2: 0.5})
+    inf = InformedTrader(3001, two, seed=1, activity=1.0, drift=0.0, start_shift=0.0)
+    view = BookView.from_snapshot(odds_snapshot(1, {1: ([], [(1.6, 20.0)]), 2: ([], [])}))
+    cmd = run(inf, view, ScriptedReplies(ODDS, place_status="DELAYED"), limit=1)[0]
+    assert type(cmd) is Place
+    # it may fill whole when it matures: its whole size stays counted
+    assert inf.exposure.worst() == ODDS.payoff("LAY", cmd.idx, cmd.size, True)
+
+
+def test_no_bot_sends_anything_while_the_market_is_halted() -> None:
+    halted = BookView.from_snapshot(odds_snapshot(1, {r: ([], []) for r in (1, 2, 3)}, state="HALTED"))
+    for bot in make_bots(SOCCER, mm=1, noise=1, informed=1, seed=4):
+        assert [bot.issue(halted) for _ in range(50)] == [None] * 50, bot.name
+
+
+def test_a_placement_refused_with_invalid_runner_removes_the_runner_before_the_snapshot() -> None:
+    """The snapshot showing a removal comes up to one interval late; the first INVALID_RUNNER
+    reject tells the bot at once, and a stale view does not undo the renormalised fair."""
+    ladders = {r: ([(2.0, 100.0)], [(2.04, 100.0)]) for r in (1, 2, 3)}
+    stale = BookView.from_snapshot(odds_snapshot(1, ladders))
+    for bot in make_bots(SOCCER, mm=1, noise=1, informed=1, seed=4):
+        replies = ScriptedReplies(ODDS)
+        refused = 0
+        for _ in range(200):
+            issued = bot.issue(stale)
+            if issued is None:
+                continue
+            corr, cmd = issued
+            if type(cmd) is Place and cmd.runner_id == 2:
+                refused += 1
+                bot.on_reply(corr, m.OrderResponse(corr, "REJECTED", error=m.ErrorInfo("INVALID_RUNNER", "")))
+            else:
+                bot.on_reply(corr, replies.reply(corr, cmd))
+        assert refused <= 1 and bot.runner_ids == (1, 3), (bot.name, refused)
+        if isinstance(bot, MarketMaker):
+            assert refused == 1
+            assert sum(ODDS.index_to_prob(bot.fair[r]) for r in (1, 3)) == pytest.approx(1.0, abs=0.02)

@@ -4,6 +4,14 @@ A driver (`BotRunner`, the TUI, a test) calls `issue(view)` whenever the bot may
 and `on_reply(corr, reply)` for each reply addressed to it. Given the same seed, the same
 sequence of views and the same replies, a bot issues exactly the same commands: its only
 source of randomness is its own `random.Random`, and it never reads a clock.
+
+Market states a bot meets (domain.md §7): it sends nothing unless the view says OPEN (SUSPENDED,
+HALTED, CLOSED…), so a halt costs at most the commands already in flight. A runner the view
+shows as REMOVED leaves `runner_ids` and `priors` (renormalised over the others) the first
+time the bot sees it, before it decides anything — or as soon as a placement on it is refused
+with INVALID_RUNNER, if that comes first — and `on_runner_removed` lets the strategy forget its
+orders (the removal cancelled every unmatched order of the market). A placement
+answered DELAYED (in-play bet delay) is an accepted, open order, not an error.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import random
 from typing import Any, ClassVar
 
 from .. import messages as m
-from .book import BookView, MarketSpec
+from .book import BookView, MarketSpec, renormalise
 from .orders import BotStats, Command, Exposure, Place, Replace, correlation_id
 
 
@@ -52,6 +60,12 @@ class Bot:
         self.rng = random.Random(f"{self.kind}:{seed}:{account_id}")
         self.stats = BotStats()
         self.exposure = Exposure(market.model, market.runner_ids)
+        self.runner_ids: tuple[int, ...] = market.runner_ids
+        """The runners this bot trades: the market's, less any it has seen removed."""
+        self.priors: dict[int, float] = dict(market.priors)
+        """Prior win probabilities over `runner_ids` (renormalised after a removal)."""
+        self.removed: set[int] = set()
+        self._view: BookView | None = None
         self.max_liability_cents = None if max_liability is None else max_liability * 100
         self._seq = 0
         self._inflight: dict[int, Command] = {}
@@ -66,6 +80,10 @@ class Bot:
 
     def issue(self, view: BookView | None) -> tuple[int, Command] | None:
         """The next command and its correlation id, or None if the bot has nothing to do now."""
+        if view is not None:
+            self._view = view
+            if view.removed and not view.removed <= self.removed:
+                self._runners_removed(view)
         cmd = self.decide(view)
         if cmd is None:
             return None
@@ -96,6 +114,22 @@ class Bot:
             if type(cmd) is Replace and reply.replacement_order_id is not None:
                 st.accepted_orders += 1
         self.handle_reply(corr, cmd, reply, err)
+        if err is not None and err.code == "INVALID_RUNNER" and type(cmd) is Place:
+            # the runner was removed and our snapshot has not shown it yet: stop now
+            self._remove_runner(cmd.runner_id, self._view)
+
+    def _runners_removed(self, view: BookView) -> None:
+        for r in sorted(view.removed - self.removed):
+            self._remove_runner(r, view)
+
+    def _remove_runner(self, runner_id: int, view: BookView | None) -> None:
+        self.removed.add(runner_id)
+        if runner_id not in self.runner_ids or len(self.runner_ids) <= 1:
+            return
+        self.runner_ids = tuple(x for x in self.runner_ids if x != runner_id)
+        self.priors = renormalise(self.priors, self.runner_ids)
+        self.on_runner_removed(runner_id, view)
+        self.exposure.drop_runner(runner_id)
 
     def on_disconnect(self) -> None:
         """The connection dropped: replies to in-flight commands will never come."""
@@ -118,6 +152,11 @@ class Bot:
 
     def on_issued(self, corr: int, cmd: Command) -> None:
         """Called after `decide` returned `cmd` and it got `corr`."""
+
+    def on_runner_removed(self, runner_id: int, view: BookView | None) -> None:
+        """`runner_id` was removed (`runner_ids` and `priors` already exclude it; `exposure` drops
+        it right after this). Every unmatched order of the market was cancelled with it. `view`
+        is the newest view the bot has seen (it may not show the removal yet)."""
 
     def handle_reply(self, corr: int, cmd: Command, reply: m.Reply, err: m.ErrorInfo | None) -> None:
         """Strategy-specific book-keeping for the reply to `cmd`."""

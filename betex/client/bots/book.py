@@ -187,6 +187,8 @@ class BookView:
     market_state: str
     model: PriceModel
     runners: tuple[RunnerBook, ...]
+    removed: frozenset[int] = frozenset()
+    """Runners the snapshot shows as REMOVED (non-runners): they take no orders and cannot win."""
 
     @property
     def is_open(self) -> bool:
@@ -232,12 +234,19 @@ class BookView:
             runners += tuple(RunnerBook(rid, (), (), ltp.get(rid)) for rid in missing)
         else:
             runners = tuple(RunnerBook(r.runner_id, (), (), ltp.get(r.runner_id)) for r in snap.runners)
-        return cls(snap.market_id, snap.seq, snap.version, snap.market_state, model, runners)
+        removed = frozenset(r.runner_id for r in snap.runners if r.removed)
+        if removed:
+            runners = tuple(r for r in runners if r.runner_id not in removed)
+        return cls(snap.market_id, snap.seq, snap.version, snap.market_state, model, runners, removed)
 
 
 @dataclass(frozen=True, slots=True)
 class MarketSpec:
-    """The market bots trade: its id, model, runners and the shared prior win probabilities."""
+    """The market bots trade: its id, model, runners and the shared prior win probabilities.
+
+    `runner_ids` are the runners active when the bots started; a runner removed later is
+    noticed by each bot from its views (`Bot.runner_ids`, `Bot.priors`), not here.
+    """
 
     market_id: int
     model: PriceModel
@@ -246,16 +255,30 @@ class MarketSpec:
 
     @classmethod
     def from_snapshot(cls, snap: Snapshot, priors: dict[int, float] | None = None) -> MarketSpec:
-        runner_ids = snap.runner_ids
-        return cls(
-            snap.market_id, model_for(snap.market_model), runner_ids, priors or even_priors(runner_ids)
-        )
+        """The market of `snap`, without its removed runners; `priors` (which may name them) are
+        renormalised over the active ones."""
+        runner_ids = tuple(r.runner_id for r in snap.runners if not r.removed)
+        model = model_for(snap.market_model)
+        if priors is None:
+            return cls(snap.market_id, model, runner_ids, even_priors(runner_ids))
+        if model is ODDS and len(runner_ids) < len(snap.runners):
+            priors = renormalise(priors, runner_ids)
+        return cls(snap.market_id, model, runner_ids, priors)
 
 
 def even_priors(runner_ids: tuple[int, ...]) -> dict[int, float]:
     if len(runner_ids) <= 1:
         return {r: 0.5 for r in runner_ids}
     return {r: 1.0 / len(runner_ids) for r in runner_ids}
+
+
+def renormalise(probs: dict[int, float], runner_ids: tuple[int, ...]) -> dict[int, float]:
+    """`probs` restricted to `runner_ids` and scaled to sum to 1 (one winner among them): what a
+    runner removal does to win probabilities. Even over them if they have no mass at all."""
+    total = sum(probs.get(r, 0.0) for r in runner_ids)
+    if total <= 0:
+        return even_priors(runner_ids)
+    return {r: probs.get(r, 0.0) / total for r in runner_ids}
 
 
 def logit(p: float) -> float:

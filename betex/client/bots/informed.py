@@ -3,7 +3,12 @@
 The truth is a random walk in log-odds, one step per decision (never per wall-clock tick, so
 it stays deterministic). When the best resting price on one side is at least `edge` indices
 better than the truth, the trader sweeps it with a FILL_OR_KILL order limited at `truth ∓ edge`
-(min fill: one unit), so it takes what is there and never rests.
+(min fill: one unit), so it takes what is there and never rests. Answered DELAYED (in-play
+bet delay), the order is decided when it matures and we are not told how: its whole size stays
+counted in the exposure.
+
+A removed runner (seen in a view) leaves the truth; the others' true probabilities are
+renormalised to sum to 1 (one of them wins now).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import math
 
 from .. import messages as m
 from .base import Bot
-from .book import BookView, MarketSpec, logit, sigmoid
+from .book import BookView, MarketSpec, logit, renormalise, sigmoid
 from .orders import Command, Place
 
 
@@ -53,12 +58,12 @@ class InformedTrader(Bot):
 
     def decide(self, view: BookView | None) -> Command | None:
         rng = self.rng
-        for r in self.market.runner_ids:
+        for r in self.runner_ids:
             self.truth[r] += rng.gauss(0.0, self.drift)
         if view is None or not view.is_open or rng.random() >= self.activity:
             return None
         best: tuple[float, Place] | None = None
-        for r in self.market.runner_ids:
+        for r in self.runner_ids:
             rb = view.runner(r)
             if rb is None:
                 continue
@@ -98,8 +103,14 @@ class InformedTrader(Bot):
         matched = self.model.from_wire_size(reply.size_matched) if isinstance(reply, m.OrderResponse) else 0
         if err is not None:
             matched = 0
+        elif isinstance(reply, m.OrderResponse) and reply.status == "DELAYED":
+            return  # it may fill up to its size when it matures
         # FILL_OR_KILL never rests: only the matched part stays at risk
         self.exposure.add(p.runner_id, p.side, p.idx, p.size - matched, -1)
+
+    def on_runner_removed(self, runner_id: int, view: BookView | None) -> None:
+        probs = {r: sigmoid(t) for r, t in self.truth.items()}
+        self.truth = {r: logit(p) for r, p in renormalise(probs, self.runner_ids).items()}
 
     def handle_lost(self, lost: list[tuple[int, Command]]) -> None:
         for corr, _ in lost:

@@ -6,9 +6,17 @@ Quotes sit at `fair ± (half_spread + level·spacing)`; when fair moves by `requ
 is moved with REPLACE (acks on) or the whole ladder is re-laid with CANCEL_ALL + PLACEs (no_ack,
 where order ids are unknown). A quote whose price level shows less size than we believe we
 rest there has been (partly) filled: we cancel it, learn `size_matched` from the reply, and
-quote afresh. Placements that would take the worst case with unmatched orders below
+quote afresh. A quote answered DELAYED (in-play bet delay) is not in the book until it
+matures: it is exempt from that check until its level shows it, and ages
+`DELAYED_AGE_FACTOR` times slower. Placements that would take the worst case with unmatched orders below
 `-max_liability` are skipped, so the maker stops adding risk on a side but still quotes the
 other one.
+
+A removed runner (seen in a view, or refused with INVALID_RUNNER): its quotes are forgotten, the fair prices of the others are
+renormalised so that their probabilities sum to 1 again, and the whole ladder is re-laid (the
+removal cancelled every unmatched order). A quote on an active runner that the previous view
+showed resting whole is taken out of the exposure; one that may have been partly filled stays
+counted as fully matched (we are not told), which errs on the safe side.
 """
 
 from __future__ import annotations
@@ -18,11 +26,13 @@ from dataclasses import dataclass
 
 from .. import messages as m
 from .base import Bot
-from .book import BookView, MarketSpec
+from .book import BookView, MarketSpec, renormalise
 from .orders import Cancel, CancelAll, Command, Place, Replace
 
 PENDING = 0
 LIVE = 1
+DELAYED_AGE_FACTOR = 4
+"""A DELAYED quote that its level never shows is cancelled after this many times `max_age_views`."""
 
 
 @dataclass(slots=True)
@@ -37,6 +47,8 @@ class Quote:
     views: int = 0
     """New views seen since the quote went live; deficit checks wait for 2 (snapshot lag)."""
     cancel: bool = False
+    delayed: bool = False
+    """Answered DELAYED: held by the in-play bet delay, not in the book until its level shows it."""
 
 
 Slot = tuple[int, str, int]
@@ -81,6 +93,11 @@ class MarketMaker(Bot):
         self._dirty = False
         self._generation_views = 0
         self._need_cancel_all = False
+        self._delays = False
+        """A placement was answered DELAYED: the market is in play with a bet delay (for good:
+        a market never leaves play), so replacements are delayed too (their reply says REPLACED)."""
+        self._seen_view: BookView | None = None
+        """The last view `decide` saw (the one before a view that shows a removal)."""
 
     # --- planning --------------------------------------------------------------------------------
 
@@ -90,8 +107,10 @@ class MarketMaker(Bot):
         return idx if 0 <= idx < self.model.n_ticks else None
 
     def _update_fair(self, view: BookView) -> dict[int, int]:
-        moves = {}
-        for r in self.market.runner_ids:
+        moves: dict[int, int] = {}
+        if not self.removed <= view.removed:
+            return moves  # a view from before a removal we learnt of from a reject: old prices
+        for r in self.runner_ids:
             rb = view.runner(r)
             old = self.fair[r]
             if rb is None:
@@ -117,6 +136,14 @@ class MarketMaker(Bot):
         for q in self.quotes.values():
             if q.state != LIVE:
                 continue
+            if q.delayed:
+                rb = view.runner(q.runner_id)
+                if rb is None or rb.size_at(self.model.is_bid(q.side), q.idx) < q.size:
+                    # not matured yet (or filled the moment it did: then a long wait ends it)
+                    q.views += 1
+                    q.cancel = q.cancel or q.views > DELAYED_AGE_FACTOR * self.max_age_views
+                    continue
+                q.delayed, q.views = False, 0  # matured: it rests now
             q.views += 1
             if q.views >= 2:
                 mature.setdefault((q.runner_id, self.model.is_bid(q.side), q.idx), []).append(q)
@@ -135,7 +162,7 @@ class MarketMaker(Bot):
             self._replan_no_ack(view, moves)
             return
         self._flag_fills(view)
-        for r in self.market.runner_ids:
+        for r in self.runner_ids:
             bid, ask = self.model.bid_side, self.model.ask_side
             # move the side that the new fair runs into first, so we never cross our own quotes
             sides = (ask, bid) if moves.get(r, 0) > 0 else (bid, ask)
@@ -162,7 +189,7 @@ class MarketMaker(Bot):
             return
         if live:
             self._plan.append(None)
-        for r in self.market.runner_ids:
+        for r in self.runner_ids:
             for side in (self.model.bid_side, self.model.ask_side):
                 for level in range(self.levels):
                     self._plan.append((r, side, level))
@@ -170,6 +197,8 @@ class MarketMaker(Bot):
     # --- deciding --------------------------------------------------------------------------------
 
     def decide(self, view: BookView | None) -> Command | None:
+        if view is not None:
+            self._seen_view = view
         if view is None or not view.is_open:
             return None
         if self._need_cancel_all:
@@ -181,7 +210,7 @@ class MarketMaker(Bot):
             self._replan(view)
         elif self._dirty and not self._plan and self.acks:
             self._dirty = False
-            for r in self.market.runner_ids:
+            for r in self.runner_ids:
                 for side in (self.model.bid_side, self.model.ask_side):
                     for level in range(self.levels):
                         self._plan.append((r, side, level))
@@ -200,6 +229,8 @@ class MarketMaker(Bot):
             self._acting = None
             return CancelAll()
         r, side, level = slot
+        if r in self.removed:
+            return None
         want = self.desired(r, side, level)
         q = self.quotes.get(slot)
         if q is None:
@@ -257,6 +288,8 @@ class MarketMaker(Bot):
                 self._drop(q)
             elif resp.size_remaining > 0:
                 q.order_id, q.state, q.views = resp.order_id, LIVE, 0
+                q.delayed = resp.status == "DELAYED"
+                self._delays = self._delays or q.delayed
             else:
                 # filled (or cancelled by self-trade prevention) at once: only the match counts
                 self.exposure.add(q.runner_id, q.side, q.idx, q.size - matched, -1)
@@ -289,8 +322,40 @@ class MarketMaker(Bot):
             0,
             False,
         )
+        # in play with a bet delay, the replacement is delayed again (docs/engine.md)
+        q.delayed = self._delays
         if moved <= 0:
             self._drop(q)
+
+    def on_runner_removed(self, runner_id: int, view: BookView | None) -> None:
+        model = self.model
+        probs = {r: model.index_to_prob(i) for r, i in self.fair.items()}
+        del self.fair[runner_id]
+        for r, p in renormalise(probs, self.runner_ids).items():
+            self.fair[r] = model.clamp(round(model.prob_to_index(p)))
+        self._plan.clear()
+        self._last_seq = None
+        self._dirty = False
+        if not self.acks:
+            # as after our own CANCEL_ALL: nothing rests, `/risk` has the matched part
+            self.quotes.clear()
+            self.exposure.reset()
+            self._generation_views = 0
+            return
+        prev = self._seen_view
+        for slot, q in list(self.quotes.items()):
+            if q.runner_id == runner_id:
+                del self.quotes[slot]  # void, matched or not: `exposure` drops the runner
+                continue
+            if q.state != LIVE:
+                continue  # its reply is on the way and settles it
+            del self.quotes[slot]
+            rb = prev.runner(q.runner_id) if prev is not None else None
+            if not q.delayed and q.views >= 2 and rb is not None:
+                if rb.size_at(model.is_bid(q.side), q.idx) >= q.size:
+                    self.exposure.add(q.runner_id, q.side, q.idx, q.size, -1)
+            elif q.delayed:
+                self.exposure.add(q.runner_id, q.side, q.idx, q.size, -1)  # never in the book
 
     def handle_lost(self, lost: list[tuple[int, Command]]) -> None:
         # order ids of in-flight commands are unknown now: start clean with a CANCEL_ALL

@@ -134,15 +134,21 @@ class Exposure:
     Counting every live order at its limit is `worst_case_with_unmatched` (domain.md §5); it
     does not change when a resting order is filled at its own price, so a bot can keep it exact
     without being told about passive fills.
+
+    It also keeps, per runner, the sum of its orders' payoffs if that runner wins and if it
+    loses, so that `drop_runner` can take out a removed runner: its bets are void (matched or
+    not) and it is no longer an outcome. Orders on a dropped runner are ignored from then on.
     """
 
-    __slots__ = ("model", "if_win", "base")
+    __slots__ = ("model", "if_win", "base", "_win", "_lose")
 
     def __init__(self, model: PriceModel, runner_ids: tuple[int, ...]) -> None:
         self.model = model
         self.if_win: dict[int, float] = {o: 0.0 for o in model.outcomes(runner_ids)}
         self.base: dict[int, float] = {}
         """Matched if-win reported by the server (`/risk`), used when we cannot track fills."""
+        self._win: dict[int, float] = {r: 0.0 for r in runner_ids}
+        self._lose: dict[int, float] = {r: 0.0 for r in runner_ids}
 
     def _deltas(self, runner_id: int, side: str, idx: int, size: int) -> dict[int, float]:
         win = self.model.payoff(side, idx, size, True)
@@ -150,17 +156,38 @@ class Exposure:
         return {o: (win if o == runner_id else lose) for o in self.if_win}
 
     def add(self, runner_id: int, side: str, idx: int, size: int, sign: int = 1) -> None:
-        for o, d in self._deltas(runner_id, side, idx, size).items():
-            self.if_win[o] += sign * d
+        if runner_id not in self._win:
+            return
+        win = sign * self.model.payoff(side, idx, size, True)
+        lose = sign * self.model.payoff(side, idx, size, False)
+        self._win[runner_id] += win
+        self._lose[runner_id] += lose
+        for o in self.if_win:
+            self.if_win[o] += win if o == runner_id else lose
+
+    def drop_runner(self, runner_id: int) -> None:
+        """A runner was removed: its bets are void and it can no longer win."""
+        if runner_id not in self._win:
+            return
+        del self._win[runner_id]
+        lose = self._lose.pop(runner_id)
+        self.if_win.pop(runner_id, None)
+        self.base.pop(runner_id, None)
+        for o in self.if_win:
+            self.if_win[o] -= lose
 
     def worst(self) -> float:
         return min(v + self.base.get(o, 0.0) for o, v in self.if_win.items())
 
     def worst_with(self, runner_id: int, side: str, idx: int, size: int) -> float:
         """The worst case if this order were added (and fully matched at its limit)."""
+        if runner_id not in self._win:
+            return self.worst()
         d = self._deltas(runner_id, side, idx, size)
         return min(v + d[o] + self.base.get(o, 0.0) for o, v in self.if_win.items())
 
     def reset(self) -> None:
         for o in self.if_win:
             self.if_win[o] = 0.0
+        for r in self._win:
+            self._win[r] = self._lose[r] = 0.0
