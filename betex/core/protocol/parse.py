@@ -478,8 +478,8 @@ def _remaining(body: Mapping[str, Any], name: str, model: str) -> int:
     v = body.get(name)
     if v is None:
         raise _Bad(_BAD, f"missing field {name!r}")
-    if (type(v) is int or type(v) is float) and v == 0:  # 0 and 0.0 alike (protocol.md: "may be 0")
-        return 0
+    if v == 0 and (type(v) is int or (type(v) is float and math.copysign(1.0, v) > 0)):
+        return 0  # 0 and 0.0 alike (protocol.md: "may be 0"); -0.0 is a size's sign error
     return _size(body, name, model, True)
 
 
