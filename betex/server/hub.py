@@ -24,7 +24,7 @@ from betex.core.domain.results import Ack, Reject, Result
 from betex.core.domain.types import MarketModel, RejectCode
 from betex.core.protocol import parse, render
 from betex.core.readmodel.projection import Projection
-from betex.core.runtime.loop import Runtime, RuntimeStopped
+from betex.core.runtime.loop import CommandGroup, Runtime, RuntimeStopped
 
 from .auth import Keys, RateLimiter
 from .config import ServerConfig
@@ -295,9 +295,8 @@ class Hub:
             if not conn.no_ack:
                 conn.reply_in_order(render.dumps(render.render_orders_response(batch, [], _ODDS)))
             return
-        if isinstance(runtime, RemoteEngine):  # the channel carries single commands for now
-            why = "batch instructions are not yet served by a gateway process (serve --gateways 0)"
-            self.refuse(conn, batch, Reject(RejectCode.BAD_REQUEST, why))
+        if isinstance(runtime, RemoteEngine):
+            self._submit_remote(runtime, conn, CommandGroup(tuple(commands)), batch)
             return
         try:
             fut = runtime.submit_group(commands)
@@ -320,23 +319,35 @@ class Hub:
 
         fut.add_done_callback(done)
 
-    def _submit_remote(self, remote: RemoteEngine, conn: Connection, request: c.Command) -> None:
+    def _submit_remote(
+        self,
+        remote: RemoteEngine,
+        conn: Connection,
+        cmd: c.Command | CommandGroup,
+        request: c.Command | parse.OrderBatch | None = None,
+    ) -> None:
         """As `submit`, to the engine process: queued per connection (never dropped while the
-        link is up; `backpressure` pauses the client instead), OVERLOADED when the engine is down."""
+        link is up; `backpressure` pauses the client instead), OVERLOADED when the engine is down.
+        A batch of instructions goes as one `CommandGroup` (one engine batch); `request` is then
+        the parsed batch the reply is rendered for."""
+        answer_for = cmd if request is None else request
+        assert not isinstance(answer_for, CommandGroup)
         if conn.no_ack:
-            remote.submit(conn, request, None)
+            remote.submit(conn, cmd, None)
             return
-        fut: concurrent.futures.Future[Result] = concurrent.futures.Future()
+        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
         fut.set_running_or_notify_cancel()
-        if not remote.submit(conn, request, fut):
-            self.refuse(conn, request, Reject(RejectCode.OVERLOADED, f"engine unavailable: {remote.failed}"))
+        if not remote.submit(conn, cmd, fut):
+            self.refuse(
+                conn, answer_for, Reject(RejectCode.OVERLOADED, f"engine unavailable: {remote.failed}")
+            )
             return
         conn.submitted += 1
         post, journal, t_in = self._post, remote.journal, time.perf_counter_ns()
 
-        def done(f: concurrent.futures.Future[Result]) -> None:
+        def done(f: concurrent.futures.Future[Any]) -> None:
             # On the loop thread, after the link received the events committed with the command.
-            post(PendingReply(conn, request, f, t_in, journal.last_seq))
+            post(PendingReply(conn, answer_for, f, t_in, journal.last_seq))
 
         fut.add_done_callback(done)
 
@@ -395,6 +406,8 @@ class Hub:
                 log.error("an order batch failed in the engine: %r", exc)
             n = sum(not isinstance(i, parse.WireError) for i in batch.instructions)
             results = [Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}")] * n
+        if isinstance(results, Reject):  # the engine link refused the whole group (it was lost)
+            results = [results] * sum(not isinstance(i, parse.WireError) for i in batch.instructions)
         conn.reply(render.dumps(render.render_orders_response(batch, results, self._model_for(batch))))
         self.stats.replies_out += 1
         self.stats.ack_latency.record(time.perf_counter_ns() - t_in)

@@ -38,7 +38,7 @@ from typing import Any
 
 from betex.core.domain.commands import Command
 from betex.core.domain.events import Event
-from betex.core.domain.results import Reject, Result
+from betex.core.domain.results import Reject
 from betex.core.domain.types import RejectCode
 from betex.core.durability.codec import decode as decode_event
 from betex.core.durability.journal import JournalReader
@@ -52,7 +52,7 @@ from betex.core.runtime.ipc import (
     decode_engine_frame,
     replies_of,
 )
-from betex.core.runtime.loop import RuntimeStopped
+from betex.core.runtime.loop import CommandGroup, RuntimeStopped
 from betex.core.runtime.metrics import Histogram, RuntimeMetrics
 
 log = logging.getLogger("betex.gateway")
@@ -66,7 +66,7 @@ RECONNECT_S = 0.1
 HELLO_TIMEOUT_S = 5.0
 
 _Fut = concurrent.futures.Future
-_Queued = tuple[Command, "_Fut[Result] | None"]
+_Queued = tuple["Command | CommandGroup", "_Fut[Any] | None"]
 
 
 class LinkSeq:
@@ -104,10 +104,12 @@ class RemoteEngine:
         self.failed: BaseException | None = RuntimeStopped("not connected to the engine yet")
         self.queues: dict[Any, deque[_Queued]] = {}
         self._ready: deque[Any] = deque()  # connections with queued commands, round-robin
-        self._inflight: deque[_Fut[Result] | None] = deque()
+        self._inflight: deque[_Fut[Any] | None] = deque()
         self._waiters: dict[Any, asyncio.Future[None]] = {}
         self._flush_scheduled = False
-        self._hello: asyncio.Future[int] | None = None
+        self._hello: asyncio.Future[tuple[int, dict[str, Any]]] | None = None
+        self.on_hello: Callable[[dict[str, Any]], None] = lambda _state: None
+        """Called with the hello's state (the API keys) on every connect, before catching up."""
         self._catching_up = False
         self._early: list[tuple[int, Sequence[bytes]]] = []
         self._posted_seq = 0  # the last seq handed to the Hub (its projection may not have it yet)
@@ -123,7 +125,7 @@ class RemoteEngine:
     def connected(self) -> bool:
         return self.failed is None
 
-    def submit(self, key: Any, cmd: Command, fut: _Fut[Result] | None) -> bool:
+    def submit(self, key: Any, cmd: Command | CommandGroup, fut: _Fut[Any] | None) -> bool:
         """Queue `cmd` for the engine; False (answer OVERLOADED) if an acked command cannot be."""
         if self.failed is not None and fut is not None:
             return False
@@ -162,8 +164,8 @@ class RemoteEngine:
             return
         room = link.room()
         ready, queues = self._ready, self.queues
-        cmds: list[Command] = []
-        futs: list[_Fut[Result] | None] = []
+        cmds: list[Command | CommandGroup] = []
+        futs: list[_Fut[Any] | None] = []
         while room > 0 and ready:
             key = ready.popleft()
             q = queues[key]
@@ -222,7 +224,7 @@ class RemoteEngine:
                     self._mirror_metrics(a)
                 elif kind == KIND_HELLO:
                     if self._hello is not None and not self._hello.done():
-                        self._hello.set_result(a)
+                        self._hello.set_result((a, body))
                 else:
                     self._replies(link, a, body)
         except (ChannelClosed, ChannelError) as exc:
@@ -362,7 +364,8 @@ class RemoteEngine:
         self._early = []
         self.loop.add_reader(link.fileno(), self._on_readable)
         try:
-            hello_seq = await asyncio.wait_for(self._hello, HELLO_TIMEOUT_S)
+            hello_seq, state = await asyncio.wait_for(self._hello, HELLO_TIMEOUT_S)
+            self.on_hello(state)
             start = max(self._posted_seq, self._projection_seq()) + 1
             records = await asyncio.to_thread(self._read_wal, start)
             if self.link is not link:

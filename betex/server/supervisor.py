@@ -133,6 +133,26 @@ def _common(config: ServerConfig) -> list[str]:
     ]  # fmt: skip
 
 
+def _access(config: ServerConfig) -> list[str]:
+    """The gateways' auth and limit flags: they apply them (each gateway has its own rate
+    buckets and connection caps: with N gateways an account may send up to N × the rate)."""
+    argv = [
+        "--auth", config.auth,
+        "--max-connections", str(config.max_connections),
+        "--max-connections-per-client", str(config.max_connections_per_client),
+        "--request-timeout", repr(config.request_timeout_s),
+        "--idle-timeout", repr(config.idle_timeout_s),
+        "--rate-per-account", repr(config.rate_per_account),
+        "--rate-burst", repr(config.rate_burst),
+        "--max-outbox-total", str(config.max_outbox_total),
+    ]  # fmt: skip
+    if config.insecure:
+        argv.append("--insecure")
+    for origin in config.allowed_origins:
+        argv += ["--allowed-origin", origin]
+    return argv
+
+
 def supervise(config: ServerConfig) -> int:
     """Run the engine and `config.gateways` gateways until SIGINT/SIGTERM (see the module doc)."""
     data_dir = Path(config.data_dir)
@@ -175,6 +195,7 @@ def supervise(config: ServerConfig) -> int:
             "--index", str(i),
             "--snapshot-interval-ms", str(config.snapshot_interval_ms),
         ]  # fmt: skip
+        argv += _access(config)
         if config.window:
             argv += ["--window", str(config.window)]
         if config.admin_token is not None:

@@ -68,12 +68,22 @@ class EngineServer:
         )
         self._held: deque[tuple[Incoming, list[Result], int]] = deque()  # replies awaiting their events
         self.listener.published_seq = runtime.journal.last_seq
+        self.listener.hello_state = self._hello_state
         runtime.add_handler(self._on_events)
         # frames taken but not yet (wholly) in the ring: (frame, commands already in, its replies)
         self._backlog: deque[tuple[Incoming, int, ReplyBatch]] = deque()
         self.failed: BaseException | None = None
         self._stages_sent_at = 0.0
         self._metrics_at = (-1, -1)
+
+    def _hello_state(self) -> dict[str, Any]:
+        """The API keys (key_id → account, hash, revoked) for a connecting gateway: they are not
+        in its read model, and a gateway must know every key before it serves. Copied on the
+        ingress thread while the engine thread may add one (a dict copy is atomic under the GIL);
+        a key the copy has but whose event is not yet committed is harmless (nobody holds it
+        before its ACK, which follows the commit), and the stream carries every later change."""
+        keys = dict(self.runtime.engine.keys)
+        return {"keys": [(k, *v) for k, v in keys.items()]}
 
     @property
     def path(self) -> Path:

@@ -10,7 +10,7 @@ Wire (all integers little-endian):
     commands = [0, first_id, [[tag, want_reply, [fields...]], ...]]   gateway → engine
     replies  = [1, first_id, [reply or nil, ...]]                      engine → gateway
     events   = [2, last_seq, [WAL record, ...]]                         engine → gateway
-    hello    = [3, published_seq]                                       engine → gateway, first
+    hello    = [3, published_seq, {"keys": [[key_id, account, hash, revoked], ...]}]  engine → gateway
     metrics  = [4, {counters, rejects, gauges, info, stages}]           engine → gateway
 
 The engine publishes every committed event batch to every connection (`events`, the records in
@@ -20,6 +20,10 @@ apply them to its read model before it releases a reply (read-your-writes across
 `hello` is the first frame of every connection: the seq of the last events frame the engine had
 published before it, so a gateway knows that everything after it comes on the stream and
 everything up to it is in the WAL (where it catches up from).
+
+A command group (`loop.CommandGroup`: PLACE_ORDERS, CANCEL_ORDERS, REPLACE_ORDERS) is one entry
+with tag 0 and `[[tag, [fields...]], ...]` as its fields: one id, one ring item, one engine batch;
+its reply is `[5, [reply, ...]]`, the results in instruction order.
 
 Command ids are per connection, contiguous from 1: a batch carries its first id, command i of
 the batch has id `first_id + i`. A replies frame answers a contiguous run of ids, so replies
@@ -49,7 +53,7 @@ import socket
 import struct
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,7 @@ from betex.core.domain import commands as C
 from betex.core.domain.commands import Command
 from betex.core.domain.results import Ack, Fill, MarketResult, OrderResult, Reject, Result
 from betex.core.domain.types import RejectCode
+from betex.core.runtime.loop import CommandGroup
 from betex.core.runtime.ring import BLOCKING_WAIT, BUSY_SPIN, SLEEPING, WAIT_STRATEGIES, YIELDING
 
 HEADER = struct.Struct("<I")
@@ -97,7 +102,9 @@ COMMAND_TYPES: dict[int, type[Any]] = {
     23: C.RevokeKey,
 }
 COMMAND_TAG: dict[type[Any], int] = {cls: tag for tag, cls in COMMAND_TYPES.items()}
-_R_REJECT, _R_ORDER, _R_MARKET, _R_ACK = 1, 2, 3, 4
+GROUP_TAG = 0
+"""A `CommandGroup`: its fields are the [tag, fields] of each command in it."""
+_R_REJECT, _R_ORDER, _R_MARKET, _R_ACK, _R_GROUP = 1, 2, 3, 4, 5
 
 _pack = msgpack.Packer(autoreset=True).pack  # one C call per frame; holds the GIL, so shareable
 
@@ -114,16 +121,34 @@ class ChannelClosed(ConnectionError):
 
 
 def encode_commands(
-    first_id: int, cmds: Sequence[Command], want_reply: bool | Sequence[bool] = True
+    first_id: int, cmds: Sequence[Command | CommandGroup], want_reply: bool | Sequence[bool] = True
 ) -> bytes:
     """A commands payload (no length prefix). `want_reply`: one flag for all, or one per command."""
     tag = COMMAND_TAG
     if isinstance(want_reply, bool):
-        body = [(tag[type(c)], want_reply, c) for c in cmds]
+        body = [
+            (tag[type(c)], want_reply, c) if type(c) is not CommandGroup else _group_wire(c, want_reply)
+            for c in cmds
+        ]
     else:
-        body = [(tag[type(c)], w, c) for c, w in zip(cmds, want_reply, strict=True)]
+        body = [
+            (tag[type(c)], w, c) if type(c) is not CommandGroup else _group_wire(c, w)
+            for c, w in zip(cmds, want_reply, strict=True)
+        ]
     payload: bytes = _pack((KIND_COMMANDS, first_id, body))
     return payload
+
+
+def _group_wire(group: Any, want_reply: bool) -> tuple[int, bool, list[tuple[int, Any]]]:
+    tag = COMMAND_TAG
+    return (GROUP_TAG, want_reply, [(tag[type(c)], c) for c in group.commands])
+
+
+def _command_of(t: int, fields: Any) -> Any:
+    if t == GROUP_TAG:
+        types = COMMAND_TYPES
+        return CommandGroup(tuple(types[t2](*f2) for t2, f2 in fields))
+    return COMMAND_TYPES[t](*fields)
 
 
 def decode_commands(payload: bytes) -> tuple[int, list[Command], list[bool]]:
@@ -133,7 +158,7 @@ def decode_commands(payload: bytes) -> tuple[int, list[Command], list[bool]]:
         if kind != KIND_COMMANDS:
             raise ChannelError(f"expected a commands frame, got kind {kind!r}")
         types = COMMAND_TYPES
-        cmds: list[Command] = [types[t](*fields) for t, _w, fields in body]
+        cmds: list[Command] = [types[t](*fields) if t else _command_of(t, fields) for t, _w, fields in body]
         wants = [bool(w) for _t, w, _f in body]
     except ChannelError:
         raise
@@ -142,8 +167,10 @@ def decode_commands(payload: bytes) -> tuple[int, list[Command], list[bool]]:
     return first_id, cmds, wants
 
 
-def _result_wire(r: Result) -> tuple[Any, ...]:
+def _result_wire(r: Result | list[Result]) -> tuple[Any, ...]:
     t = type(r)
+    if isinstance(r, list):
+        return (_R_GROUP, [_result_wire(x) for x in r])
     if t is OrderResult:
         o: OrderResult = r  # type: ignore[assignment]
         repl = None if o.replacement is None else _result_wire(o.replacement)
@@ -157,7 +184,8 @@ def _result_wire(r: Result) -> tuple[Any, ...]:
     raise TypeError(f"not a result: {r!r}")
 
 
-def _result_of(w: Sequence[Any]) -> Result:
+def _result_of(w: Sequence[Any]) -> Any:
+    """A `Result`, or the list of a command group's results."""
     tag = w[0]
     if tag == _R_ORDER:
         f = w[1]
@@ -170,6 +198,8 @@ def _result_of(w: Sequence[Any]) -> Result:
         return MarketResult(*w[1])
     if tag == _R_ACK:
         return Ack(w[1])
+    if tag == _R_GROUP:
+        return [_result_of(x) for x in w[1]]
     raise ChannelError(f"unknown result tag {tag!r}")
 
 
@@ -199,8 +229,9 @@ def encode_events(last_seq: int, records: Sequence[bytes]) -> bytes:
     return payload
 
 
-def encode_hello(published_seq: int) -> bytes:
-    payload: bytes = _pack((KIND_HELLO, published_seq))
+def encode_hello(published_seq: int, state: dict[str, Any] | None = None) -> bytes:
+    """`state`: what a gateway needs beside the WAL to serve (the API keys: `hello_state`)."""
+    payload: bytes = _pack((KIND_HELLO, published_seq, state or {}))
     return payload
 
 
@@ -213,13 +244,13 @@ def decode_engine_frame(payload: bytes) -> tuple[int, Any, Any]:
     """Any engine → gateway payload as (kind, a, b), undecoded inside:
 
     replies (KIND_REPLIES, first_id, [reply wire, ...]) → decode with `replies_of`;
-    events (KIND_EVENTS, last_seq, [record, ...]); hello (KIND_HELLO, published_seq, None).
+    events (KIND_EVENTS, last_seq, [record, ...]); hello (KIND_HELLO, published_seq, state).
     """
     try:
         msg = msgpack.unpackb(payload, use_list=False)
         kind = msg[0]
         if kind == KIND_HELLO:
-            return KIND_HELLO, int(msg[1]), None
+            return KIND_HELLO, int(msg[1]), msg[2] if len(msg) > 2 else {}
         if kind == KIND_METRICS:
             return KIND_METRICS, msg[1], None
         if kind in (KIND_REPLIES, KIND_EVENTS):
@@ -416,7 +447,7 @@ class EngineLink:
     def room(self) -> int:
         return self.window - self.in_flight
 
-    def send(self, cmds: Sequence[Command], want_reply: bool | Sequence[bool] = True) -> int:
+    def send(self, cmds: Sequence[Command | CommandGroup], want_reply: bool | Sequence[bool] = True) -> int:
         """Queue and flush as many of `cmds` as the window allows (a prefix); returns how many.
 
         Raises ChannelClosed if the engine is gone.
@@ -544,6 +575,8 @@ class EngineListener:
         self.frames_in = 0
         self.commands_in = 0
         self.published_seq = 0
+        self.hello_state: Callable[[], dict[str, Any]] | None = None
+        """What goes in each new connection's hello beside the seq (the owner sets it)."""
         """Seq of the last events frame queued to the peers (the owner sets the start: the WAL's end)."""
 
     # ------------------------------------------------------------ waiting and reading
@@ -584,7 +617,8 @@ class EngineListener:
             self._next_pid += 1
             self.peers[peer.pid] = peer
             self._sel.register(sock, selectors.EVENT_READ, peer)
-            peer.conn.queue(encode_hello(self.published_seq))
+            state = None if self.hello_state is None else self.hello_state()
+            peer.conn.queue(encode_hello(self.published_seq, state))
             self._flush_peer(peer)
 
     def _read(self, peer: Peer) -> None:
