@@ -44,6 +44,7 @@ from betex.core.durability.codec import decode as decode_event
 from betex.core.durability.journal import JournalReader
 from betex.core.runtime.ipc import (
     KIND_EVENTS,
+    KIND_FAILED,
     KIND_HELLO,
     KIND_METRICS,
     ChannelClosed,
@@ -118,6 +119,8 @@ class RemoteEngine:
         self.lost_unknown = 0
         """no_ack commands in flight when an engine connection broke (outcome unknown)."""
         self.sent = 0
+        self.engine_failure: str | None = None
+        """The cause the engine gave when it fail-stopped (its last frame), until one is back."""
 
     # ------------------------------------------------------------ Hub side
 
@@ -222,6 +225,8 @@ class RemoteEngine:
                     self._events(a, body)
                 elif kind == KIND_METRICS:
                     self._mirror_metrics(a)
+                elif kind == KIND_FAILED:
+                    self.engine_failure = str(a)
                 elif kind == KIND_HELLO:
                     if self._hello is not None and not self._hello.done():
                         self._hello.set_result((a, body))
@@ -293,7 +298,8 @@ class RemoteEngine:
         if link is None:
             return
         self.link = None
-        self.failed = RuntimeStopped(f"engine connection lost: {exc}")
+        why = self.engine_failure
+        self.failed = RuntimeStopped(f"engine connection lost: {exc}" if why is None else why)
         log.error("lost the engine (%s); answering OVERLOADED until it is back", exc)
         self._unwatch(link)
         unknown = Reject(
@@ -384,7 +390,7 @@ class RemoteEngine:
                 self._lost(exc)
             raise
         self.connects += 1
-        self.failed = None
+        self.failed = self.engine_failure = None
         log.info("connected to the engine at %s (seq %d)", self.socket_path, self._projection_seq())
         if self._ready and not self._flush_scheduled:
             self._flush_scheduled = True

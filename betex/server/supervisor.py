@@ -219,11 +219,13 @@ def supervise(config: ServerConfig) -> int:
 
 
 def _run(engine: Child, gateways: list[Child], stop: threading.Event) -> int:
+    # all at once: the gateways listen (and answer /health 503 "recovering") and rebuild their
+    # read model while the engine recovers; each is ready once it is connected to the engine
     engine.start()
-    if not _await_ready(engine, stop):
-        return _exit_code(engine, stop)
     for g in gateways:
         g.start()
+    if not _await_ready(engine, stop):
+        return _exit_code(engine, stop)
     for g in gateways:
         if not _await_ready(g, stop):
             return _exit_code(g, stop)

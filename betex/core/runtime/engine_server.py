@@ -21,7 +21,8 @@ publishes it to every gateway (`EngineListener.publish`, the WAL's record codec)
 replies are released only once the events up to the WAL seq committed with them have been
 queued, so on each connection the events come before the replies that depend on them.
 
-If the runtime fails (fail-stop), every connection is closed, so gateways see `ChannelClosed`
+If the runtime fails (fail-stop), every connection gets a last `failed` frame with the cause and
+is closed, so gateways see `ChannelClosed`
 and answer OVERLOADED/503 until an engine is back; `serve` then re-raises the failure.
 """
 
@@ -38,7 +39,7 @@ from typing import Any
 from betex.core.domain.events import Event
 from betex.core.domain.results import Result
 from betex.core.durability.codec import encode as encode_event
-from betex.core.runtime.ipc import EngineListener, Incoming, encode_metrics
+from betex.core.runtime.ipc import EngineListener, Incoming, encode_failed, encode_metrics
 from betex.core.runtime.loop import ReplyBatch, Runtime, RuntimeStopped
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,9 @@ class EngineServer:
             while listener.pending_out() and time.monotonic() < deadline:
                 listener.wait(0.01)
                 listener.flush()
+        else:  # tell the gateways why before they see the connection close (their /health says it)
+            listener.broadcast(encode_failed(str(failed)))
+            listener.flush()
         listener.close()
         failed = self.failed or runtime.failed
         if failed is not None:

@@ -12,6 +12,7 @@ Wire (all integers little-endian):
     events   = [2, last_seq, [WAL record, ...]]                         engine → gateway
     hello    = [3, published_seq, {"keys": [[key_id, account, hash, revoked], ...]}]  engine → gateway
     metrics  = [4, {counters, rejects, gauges, info, stages}]           engine → gateway
+    failed   = [5, message]                       engine → gateway, last (the fail-stop cause)
 
 The engine publishes every committed event batch to every connection (`events`, the records in
 the WAL's own codec), and holds a batch's replies until the events they depend on have been
@@ -73,6 +74,7 @@ KIND_REPLIES = 1
 KIND_EVENTS = 2
 KIND_HELLO = 3
 KIND_METRICS = 4
+KIND_FAILED = 5
 DEFAULT_WINDOW = 16384  # commands a gateway may have un-replied (the ring size's default)
 _RECV_SIZE = 1 << 20
 _SPIN_CHECKS = 100
@@ -240,6 +242,12 @@ def encode_metrics(state: dict[str, Any]) -> bytes:
     return payload
 
 
+def encode_failed(message: str) -> bytes:
+    """The engine's last frame when it fail-stops: why (e.g. the WAL's ENOSPC), for /health."""
+    payload: bytes = _pack((KIND_FAILED, message))
+    return payload
+
+
 def decode_engine_frame(payload: bytes) -> tuple[int, Any, Any]:
     """Any engine → gateway payload as (kind, a, b), undecoded inside:
 
@@ -251,8 +259,8 @@ def decode_engine_frame(payload: bytes) -> tuple[int, Any, Any]:
         kind = msg[0]
         if kind == KIND_HELLO:
             return KIND_HELLO, int(msg[1]), msg[2] if len(msg) > 2 else {}
-        if kind == KIND_METRICS:
-            return KIND_METRICS, msg[1], None
+        if kind == KIND_METRICS or kind == KIND_FAILED:
+            return kind, msg[1], None
         if kind in (KIND_REPLIES, KIND_EVENTS):
             return kind, msg[1], msg[2]
     except Exception as exc:
@@ -481,7 +489,7 @@ class EngineLink:
                 if kind == KIND_HELLO:
                     self.hello_seq = first_id
                     continue
-                if kind == KIND_EVENTS or kind == KIND_METRICS:
+                if kind == KIND_EVENTS or kind == KIND_METRICS or kind == KIND_FAILED:
                     continue  # a plain link keeps neither a read model nor the engine's metrics
                 replies = replies_of(body)
                 if first_id != self.replied + 1:
