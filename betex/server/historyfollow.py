@@ -102,7 +102,7 @@ class HistoryFollower:
             last = 0
         updates: list[tuple[Any, ...]] = []
         settled: list[tuple[Any, ...]] = []
-        for account in self._accounts() if last else ():
+        for account in self._accounts():
             updates.extend(self._updates(store, account, last, seq))
             settled.extend(self._settlements(store, account, last, seq))
         models = (
