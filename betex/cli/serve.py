@@ -209,8 +209,8 @@ def _register_serve(app: typer.Typer) -> None:
 
 
 def register_processes(app: typer.Typer) -> None:
-    """`betex engine` and `betex gateway`: the two halves of `betex serve --gateways N`, each
-    runnable alone (recipes compose them)."""
+    """`betex engine`, `betex gateway` and `betex history-writer`: the parts of `betex serve
+    --gateways N`, each runnable alone (recipes compose them)."""
 
     @app.command("engine", epilog=epilog("engine"))
     def _engine(
@@ -248,6 +248,19 @@ def register_processes(app: typer.Typer) -> None:
             engine_socket=socket_path,
         ).validate()
         raise typer.Exit(run_engine(config))
+
+    @app.command("history-writer", epilog=epilog("history-writer"))
+    def _history_writer(
+        data_dir: DataDirOption = default_data_dir(),
+        log_level: LogLevelOption = "info",
+    ) -> None:
+        """Run the history store's writer alone: it follows the WAL in DATA_DIR (read-only) and
+        applies every committed event to DATA_DIR/history.db, which the gateways read. One per data
+        dir (a second exits 3). SIGTERM applies what is committed and exits 0."""
+        from betex.server.history_proc import run_history_writer
+
+        config = ServerConfig(data_dir=Path(data_dir), log_level=log_level.lower()).validate()
+        raise typer.Exit(run_history_writer(config))
 
     @app.command("gateway", epilog=epilog("gateway"))
     def _gateway(

@@ -21,13 +21,11 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
 from betex.core.domain.engine import EngineConfig
-from betex.core.domain.events import Event
 from betex.core.errors import BetexError, WalNotFound
 from betex.core.ops.recovery import PROJECTION_FILE, projection_path, recover_projection, save_projection
 from betex.core.readmodel.projection import Projection
@@ -38,7 +36,7 @@ from .historyfollow import HistoryFollower
 from .historyread import HistoryReads
 from .hub import Hub
 from .limits import ConnectionGuard, fit_to_nofile
-from .orderstream import HistoryFeed, OrderStreams, history_path
+from .orderstream import OrderStreams, history_path
 from .remote import RemoteEngine
 from .run import SWITCH_INTERVAL_S, _bound_port, _say_goodbye, say
 
@@ -72,7 +70,6 @@ async def serve_gateway(config: ServerConfig) -> int:
     runner = make_runner(hub, access_log=None, handle_signals=False, shutdown_timeout=2.0)
     await runner.setup()
     remote: RemoteEngine | None = None
-    history: HistoryFeed | None = None
     follower: HistoryFollower | None = None
     try:
         # listen first: /health answers 503 "recovering" while the read model is rebuilt and
@@ -89,12 +86,12 @@ async def serve_gateway(config: ServerConfig) -> int:
         except WalNotFound:
             hub.projection, described = Projection(engine_config), "empty (no WAL yet)"
         hub.recovery = {"projection": described, "seconds": round(time.perf_counter() - t0, 3)}
-        history, follower, on_events = await _history(config, hub, data_dir)
+        follower = await _history(config, hub, data_dir)
         remote = RemoteEngine(
             config.engine_socket,
             data_dir,
             config.window or min(DEFAULT_WINDOW, config.ring_size),
-            on_events,
+            hub.on_events,
             hub.projection_seq,
             loop,
         )
@@ -126,8 +123,8 @@ async def serve_gateway(config: ServerConfig) -> int:
             await link_task
         except asyncio.CancelledError:
             pass
-        await _stop_history(hub, history, follower)
-        history = follower = None
+        await _stop_history(hub, follower)
+        follower = None
         if config.gateway_index == 0 and hub.projection_error is None and hub.ready:
             path = projection_path(data_dir)
             try:
@@ -140,7 +137,7 @@ async def serve_gateway(config: ServerConfig) -> int:
     finally:
         if remote is not None:
             remote.close()
-        await _stop_history(hub, history, follower)
+        await _stop_history(hub, follower)
         await runner.cleanup()
 
 
@@ -168,44 +165,20 @@ def _site_port(site: web.BaseSite, config: ServerConfig) -> int:
     return _bound_port(site, config.port)
 
 
-async def _history(
-    config: ServerConfig, hub: Hub, data_dir: Path
-) -> tuple[HistoryFeed | None, HistoryFollower | None, Callable[[Sequence[Event]], None]]:
-    """Wire the history store: gateway 0 writes it (a `HistoryFeed` fed by the same committed
-    events as its projection, caught up from the WAL to the projection's seq first), the others
-    follow it read-only (`historyfollow.py`). Returns the feed or the follower, and what the
-    engine link calls with each committed batch."""
+async def _history(config: ServerConfig, hub: Hub, data_dir: Path) -> HistoryFollower:
+    """Wire the history store, which `betex history-writer` writes (`history_proc.py`): reads
+    through a read-only connection, the applied seq and the order stream's rows from a
+    follower thread (`historyfollow.py`)."""
     path = history_path(data_dir)
-    history: HistoryFeed | None = None
-    follower: HistoryFollower | None = None
-    if config.gateway_index == 0:
-        history = HistoryFeed(path, hub.on_history)
-        history.start(data_dir, hub.projection_seq())
-        await asyncio.to_thread(history.wait_ready)
-        hub.history_seq = history.applied_seq
-        feed, on_projection = history.on_events, hub.on_events
-
-        def on_events(events: Sequence[Event]) -> None:
-            on_projection(events)
-            feed(events)
-
-        hub.history_error = lambda: history.error if history is not None else None
-        say(
-            f"betex gateway 0: history store at seq {history.applied_seq} ({history.caught_up} events caught up)"
-        )
-    else:
-        on_events = hub.on_events
     hub.order_streams = streams = OrderStreams(path, hub.model_of)
     hub.history_reads = HistoryReads(path)
-    if history is None:
-        follower = HistoryFollower(path, hub.on_history, hub.projection_seq, streams.accounts)
-        follower.start()
-    return history, follower, on_events
+    follower = HistoryFollower(path, hub.on_history, hub.projection_seq, streams.accounts)
+    hub.history_error = lambda: None  # a writer that is down or behind shows as "behind" (503)
+    follower.start()
+    return follower
 
 
-async def _stop_history(hub: Hub, history: HistoryFeed | None, follower: HistoryFollower | None) -> None:
-    if history is not None:
-        await asyncio.to_thread(history.stop)  # applies what is queued, closes the store
+async def _stop_history(hub: Hub, follower: HistoryFollower | None) -> None:
     if follower is not None:
         await asyncio.to_thread(follower.stop)
     reads, hub.history_reads = hub.history_reads, None

@@ -293,10 +293,10 @@ def _port_of(log: Path, proc: subprocess.Popen[bytes]) -> int:
 
 
 def test_a_second_gateway_serves_batches_history_keys_and_the_order_stream(data_dir: Path) -> None:
-    """Composed by hand (`betex engine`, gateway 0 = the history writer, gateway 1 = a follower):
-    through gateway 1, PLACE_ORDERS is one engine batch, /orders shows the orders at once
-    (read-your-writes through the store gateway 0 writes), SUBSCRIBE_ORDERS pushes them live,
-    and an API key issued through gateway 0 is known to gateway 1 (hello, then the stream)."""
+    """Composed by hand (`betex engine`, `betex history-writer`, two gateways): through gateway 1,
+    PLACE_ORDERS is one engine batch, /orders shows the orders at once (read-your-writes
+    through the store the history writer keeps), SUBSCRIBE_ORDERS pushes them live, and an API
+    key issued through gateway 0 is known to gateway 1 (hello, then the stream)."""
     procs: list[subprocess.Popen[bytes]] = []
     common = ["--data-dir", str(data_dir), "--admin-token", "t0k"]
     try:
@@ -305,12 +305,13 @@ def test_a_second_gateway_serves_batches_history_keys_and_the_order_stream(data_
                 ["engine", "--data-dir", str(data_dir), "--durability", "async"], data_dir.parent / "e.log"
             )
         )
+        procs.append(_spawn(["history-writer", "--data-dir", str(data_dir)], data_dir.parent / "h.log"))
         logs = [data_dir.parent / f"g{i}.log" for i in range(2)]
         for i, log in enumerate(logs):
             procs.append(
                 _spawn(["gateway", *common, "--port", "0", "--index", str(i), "--auth", "keys"], log)
             )
-        ports = [_port_of(log, p) for log, p in zip(logs, procs[1:], strict=True)]
+        ports = [_port_of(log, p) for log, p in zip(logs, procs[2:], strict=True)]
         url0, url1 = (f"ws://127.0.0.1:{p}/ws_ctl" for p in ports)
         admin_headers = {"Authorization": "Bearer t0k"}
 
@@ -354,7 +355,7 @@ def test_a_second_gateway_serves_batches_history_keys_and_the_order_stream(data_
         for p in reversed(procs):
             p.send_signal(signal.SIGTERM)
         codes = [p.wait(30) for p in reversed(procs)]
-    assert codes == [0, 0, 0]
+    assert codes == [0, 0, 0, 0]
 
 
 def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, Any]:
