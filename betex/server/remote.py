@@ -51,6 +51,7 @@ from betex.core.runtime.ipc import (
     ChannelError,
     EngineLink,
     decode_engine_frame,
+    events_of,
     replies_of,
 )
 from betex.core.runtime.loop import CommandGroup, RuntimeStopped
@@ -112,7 +113,7 @@ class RemoteEngine:
         self.on_hello: Callable[[dict[str, Any]], None] = lambda _state: None
         """Called with the hello's state (the API keys) on every connect, before catching up."""
         self._catching_up = False
-        self._early: list[tuple[int, Sequence[bytes]]] = []
+        self._early: list[Sequence[Event]] = []
         self._posted_seq = 0  # the last seq handed to the Hub (its projection may not have it yet)
         self._closing = False
         self.connects = 0
@@ -222,7 +223,7 @@ class RemoteEngine:
             for payload in payloads:
                 kind, a, body = decode_engine_frame(payload)
                 if kind == KIND_EVENTS:
-                    self._events(a, body)
+                    self._events(body)
                 elif kind == KIND_METRICS:
                     self._mirror_metrics(a)
                 elif kind == KIND_FAILED:
@@ -239,15 +240,16 @@ class RemoteEngine:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
 
-    def _events(self, last_seq: int, records: Sequence[bytes]) -> None:
+    def _events(self, body: Sequence[Any]) -> None:
+        events = events_of(body)
         if self._catching_up:
-            self._early.append((last_seq, records))
+            self._early.append(events)
             return
-        self._apply_records(records)
+        self._apply_events(events)
 
-    def _apply_records(self, records: Sequence[bytes]) -> None:
+    def _apply_events(self, batch: Sequence[Event]) -> None:
         seq = max(self._posted_seq, self._projection_seq())
-        events = [e for e in map(decode_event, records) if e.seq > seq]
+        events = batch if batch and batch[0].seq > seq else [e for e in batch if e.seq > seq]
         if events:
             self._posted_seq = self.journal.last_seq = events[-1].seq
             self._on_events(events)
@@ -377,12 +379,12 @@ class RemoteEngine:
             if self.link is not link:
                 raise ChannelClosed("engine went away during catch-up")
             if records:
-                self._apply_records(records)
+                self._apply_events([decode_event(r) for r in records])
             if max(self._posted_seq, self._projection_seq()) < hello_seq:
                 raise ChannelError(f"the WAL ends before the engine's hello seq {hello_seq}")
             self._catching_up = False
-            for _seq, recs in self._early:
-                self._apply_records(recs)
+            for events in self._early:
+                self._apply_events(events)
             self._early = []
         except BaseException as exc:
             self._catching_up = False

@@ -17,7 +17,7 @@ clients. Nothing is dropped and nothing is answered OVERLOADED here (the gateway
 acked command OVERLOADED when its own window is full).
 
 Committed events: a runtime handler hands each committed batch to the ingress thread, which
-publishes it to every gateway (`EngineListener.publish`, the WAL's record codec). A frame's
+publishes it to every gateway (`EngineListener.publish`: one msgpack call per batch). A frame's
 replies are released only once the events up to the WAL seq committed with them have been
 queued, so on each connection the events come before the replies that depend on them.
 
@@ -38,7 +38,6 @@ from typing import Any
 
 from betex.core.domain.events import Event
 from betex.core.domain.results import Result
-from betex.core.durability.codec import encode as encode_event
 from betex.core.runtime.ipc import EngineListener, Incoming, encode_failed, encode_metrics
 from betex.core.runtime.loop import ReplyBatch, Runtime, RuntimeStopped
 
@@ -123,7 +122,7 @@ class EngineServer:
             inc, results, seq = outbox.popleft()
             if inc is None:
                 events: Sequence[Event] = results  # type: ignore[assignment]
-                listener.publish(events[-1].seq, [encode_event(e) for e in events])
+                listener.publish(events[-1].seq, events)
                 continue
             if isinstance(results, BaseException):
                 self.failed = results

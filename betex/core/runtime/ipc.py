@@ -9,13 +9,15 @@ Wire (all integers little-endian):
     frame    = u32 payload length, payload (msgpack)
     commands = [0, first_id, [[tag, want_reply, [fields...]], ...]]   gateway → engine
     replies  = [1, first_id, [reply or nil, ...]]                      engine → gateway
-    events   = [2, last_seq, [WAL record, ...]]                         engine → gateway
+    events   = [2, last_seq, [[event tag, [fields...]], ...]]           engine → gateway
     hello    = [3, published_seq, {"keys": [[key_id, account, hash, revoked], ...]}]  engine → gateway
     metrics  = [4, {counters, rejects, gauges, info, stages}]           engine → gateway
     failed   = [5, message]                       engine → gateway, last (the fail-stop cause)
 
-The engine publishes every committed event batch to every connection (`events`, the records in
-the WAL's own codec), and holds a batch's replies until the events they depend on have been
+The engine publishes every committed event batch to every connection (`events`: the WAL codec's
+event tags, but the whole batch packed in one call with no per-record CRC: the stream is a
+local socket, and per-record packing cost the engine's ingress thread and the gateway a
+msgpack call pair and a CRC per event each), and holds a batch's replies until the events they depend on have been
 queued: on one stream, a gateway therefore always sees the events before the replies, and can
 apply them to its read model before it releases a reply (read-your-writes across processes).
 `hello` is the first frame of every connection: the seq of the last events frame the engine had
@@ -62,8 +64,10 @@ import msgpack
 
 from betex.core.domain import commands as C
 from betex.core.domain.commands import Command
+from betex.core.domain.events import Event, Leg, TradeMatched
 from betex.core.domain.results import Ack, Fill, MarketResult, OrderResult, Reject, Result
 from betex.core.domain.types import RejectCode
+from betex.core.durability.codec import EVENT_TYPES, TAG_OF
 from betex.core.runtime.loop import CommandGroup
 from betex.core.runtime.ring import BLOCKING_WAIT, BUSY_SPIN, SLEEPING, WAIT_STRATEGIES, YIELDING
 
@@ -106,6 +110,7 @@ COMMAND_TYPES: dict[int, type[Any]] = {
 COMMAND_TAG: dict[type[Any], int] = {cls: tag for tag, cls in COMMAND_TYPES.items()}
 GROUP_TAG = 0
 """A `CommandGroup`: its fields are the [tag, fields] of each command in it."""
+_TRADE_TAG = TAG_OF[TradeMatched]
 _R_REJECT, _R_ORDER, _R_MARKET, _R_ACK, _R_GROUP = 1, 2, 3, 4, 5
 
 _pack = msgpack.Packer(autoreset=True).pack  # one C call per frame; holds the GIL, so shareable
@@ -225,10 +230,23 @@ def decode_replies(payload: bytes) -> tuple[int, list[Result | None]]:
     return first_id, out
 
 
-def encode_events(last_seq: int, records: Sequence[bytes]) -> bytes:
-    """An events payload: committed WAL records (`durability.codec`), the last one at `last_seq`."""
-    payload: bytes = _pack((KIND_EVENTS, last_seq, records))
+def encode_events(last_seq: int, events: Sequence[Event]) -> bytes:
+    """An events payload: committed events (tags of `durability.codec`), the last at `last_seq`."""
+    tag = TAG_OF
+    payload: bytes = _pack((KIND_EVENTS, last_seq, [(tag[type(e)], e) for e in events]))
     return payload
+
+
+def events_of(body: Sequence[Any]) -> list[Event]:
+    """The events of an events frame's body (see `decode_engine_frame`)."""
+    types = EVENT_TYPES
+    try:
+        return [
+            types[t](*f) if t != _TRADE_TAG else TradeMatched(*f[:14], tuple(Leg(*x) for x in f[14]), *f[15:])  # type: ignore[call-arg]
+            for t, f in body
+        ]
+    except Exception as exc:
+        raise ChannelError(f"undecodable events frame: {exc!r}") from exc
 
 
 def encode_hello(published_seq: int, state: dict[str, Any] | None = None) -> bytes:
@@ -252,7 +270,7 @@ def decode_engine_frame(payload: bytes) -> tuple[int, Any, Any]:
     """Any engine → gateway payload as (kind, a, b), undecoded inside:
 
     replies (KIND_REPLIES, first_id, [reply wire, ...]) → decode with `replies_of`;
-    events (KIND_EVENTS, last_seq, [record, ...]); hello (KIND_HELLO, published_seq, state).
+    events (KIND_EVENTS, last_seq, [[tag, fields], ...]) → decode with `events_of`; hello (KIND_HELLO, published_seq, state).
     """
     try:
         msg = msgpack.unpackb(payload, use_list=False)
@@ -740,10 +758,10 @@ class EngineListener:
         peer.conn.queue(encode_replies(inc.first_id, replies))
         peer.replied = inc.first_id + len(replies) - 1
 
-    def publish(self, last_seq: int, records: Sequence[bytes]) -> None:
+    def publish(self, last_seq: int, events: Sequence[Event]) -> None:
         """Queue an events frame to every connection (see `flush`); `last_seq` is its last seq."""
-        if records:
-            payload = encode_events(last_seq, records)
+        if events:
+            payload = encode_events(last_seq, events)
             for peer in self.peers.values():
                 peer.conn.queue(payload)
         self.published_seq = last_seq
