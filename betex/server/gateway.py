@@ -91,7 +91,7 @@ async def serve_gateway(config: ServerConfig) -> int:
             config.engine_socket,
             data_dir,
             config.window or min(DEFAULT_WINDOW, config.ring_size),
-            hub.on_events,
+            hub.apply_events,
             hub.projection_seq,
             loop,
         )

@@ -57,12 +57,24 @@ class HistoryApplied(NamedTuple):
     models: dict[int, str]
 
 
+class Resolved:
+    """A result already in hand, in the shape of a resolved future (`PendingReply.future`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
 class PendingReply(NamedTuple):
     """Inbox item: a submitted command whose engine future has resolved."""
 
     conn: Connection
     request: c.Command | parse.OrderBatch
-    future: concurrent.futures.Future[Any]
+    future: concurrent.futures.Future[Any] | Resolved
     t_in: int
     """perf_counter_ns at ingress (ack latency)."""
     seq: int
@@ -335,21 +347,39 @@ class Hub:
         if conn.no_ack:
             remote.submit(conn, cmd, None)
             return
-        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        fut.set_running_or_notify_cancel()
-        if not remote.submit(conn, cmd, fut):
+        deliver, journal, t_in = self._deliver, remote.journal, time.perf_counter_ns()
+
+        def on_reply(result: Any) -> None:
+            # On the loop thread, after `apply_events` applied the events committed with it.
+            deliver(PendingReply(conn, answer_for, Resolved(result), t_in, journal.last_seq))
+
+        if not remote.submit(conn, cmd, on_reply):
             self.refuse(
                 conn, answer_for, Reject(RejectCode.OVERLOADED, f"engine unavailable: {remote.failed}")
             )
             return
         conn.submitted += 1
-        post, journal, t_in = self._post, remote.journal, time.perf_counter_ns()
 
-        def done(f: concurrent.futures.Future[Any]) -> None:
-            # On the loop thread, after the link received the events committed with the command.
-            post(PendingReply(conn, answer_for, f, t_in, journal.last_seq))
+    def apply_events(self, events: Sequence[Event]) -> None:
+        """A gateway's committed events, on the loop thread as the engine link reads them:
+        applied at once (no mailbox hop), then the replies they were holding are released."""
+        try:
+            self._apply(events, time.perf_counter_ns())
+        except Exception as exc:  # a projection bug: keep serving, say so, never hang replies
+            log.exception("projection failed to apply a batch; the read side is now stale")
+            self.projection_error = f"{type(exc).__name__}: {exc}"
+        if self._held:
+            self._release_held()
 
-        fut.add_done_callback(done)
+    def _deliver(self, item: PendingReply) -> None:
+        """A reply on the loop thread: answered now if the projection has its events, else held."""
+        if (item.seq <= self.projection.seq or self.projection_error) and not self._held:
+            try:
+                self._answer(item)
+            except Exception:
+                log.exception("delivering a reply failed")
+        else:
+            self._held.append(item)
 
     def backpressure(self, conn: Connection) -> asyncio.Future[None] | None:
         """While this resolves, read nothing more from `conn` (its commands wait for the engine)."""

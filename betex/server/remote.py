@@ -15,8 +15,9 @@ hand-over per reply.
   drained only as the engine's replies reopen the window. no_ack commands are thus slowed,
   never dropped; an acked command that cannot be queued (the engine is down) gets OVERLOADED.
 - **Read-your-writes**: the engine sends a batch's committed events before its replies on the
-  same stream; events go to the Hub's mailbox before the reply does, so the projection has
-  applied them when the reply is released.
+  same stream; the Hub applies events as they are read (`on_events`, on this loop), so the
+  projection has them when a reply arrives and is answered, with no mailbox hop and no future
+  per command (`on_reply` callbacks).
 - **Engine loss**: the link closes; acked commands in flight get OVERLOADED ("outcome
   unknown": they may have been committed), queued acked ones OVERLOADED (never sent), queued
   no_ack ones wait for the next engine. `/health` answers 503 and commands OVERLOADED until the
@@ -27,7 +28,6 @@ hand-over per reply.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import socket
@@ -67,8 +67,9 @@ RESUME_AT = 128
 RECONNECT_S = 0.1
 HELLO_TIMEOUT_S = 5.0
 
-_Fut = concurrent.futures.Future
-_Queued = tuple["Command | CommandGroup", "_Fut[Any] | None"]
+OnReply = Callable[[Any], None]
+"""Called on the loop thread with a command's result (a `Result`, or a group's list of them)."""
+_Queued = tuple["Command | CommandGroup", "OnReply | None"]
 
 
 class LinkSeq:
@@ -106,7 +107,7 @@ class RemoteEngine:
         self.failed: BaseException | None = RuntimeStopped("not connected to the engine yet")
         self.queues: dict[Any, deque[_Queued]] = {}
         self._ready: deque[Any] = deque()  # connections with queued commands, round-robin
-        self._inflight: deque[_Fut[Any] | None] = deque()
+        self._inflight: deque[OnReply | None] = deque()
         self._waiters: dict[Any, asyncio.Future[None]] = {}
         self._flush_scheduled = False
         self._hello: asyncio.Future[tuple[int, dict[str, Any]]] | None = None
@@ -129,8 +130,10 @@ class RemoteEngine:
     def connected(self) -> bool:
         return self.failed is None
 
-    def submit(self, key: Any, cmd: Command | CommandGroup, fut: _Fut[Any] | None) -> bool:
-        """Queue `cmd` for the engine; False (answer OVERLOADED) if an acked command cannot be."""
+    def submit(self, key: Any, cmd: Command | CommandGroup, on_reply: OnReply | None) -> bool:
+        """Queue `cmd` for the engine; False (answer OVERLOADED) if an acked command cannot be.
+        `on_reply` (None: no_ack) gets the result once committed and its events were handed over."""
+        fut = on_reply
         if self.failed is not None and fut is not None:
             return False
         q = self.queues.get(key)
@@ -169,7 +172,7 @@ class RemoteEngine:
         room = link.room()
         ready, queues = self._ready, self.queues
         cmds: list[Command | CommandGroup] = []
-        futs: list[_Fut[Any] | None] = []
+        futs: list[OnReply | None] = []
         while room > 0 and ready:
             key = ready.popleft()
             q = queues[key]
@@ -288,10 +291,9 @@ class RemoteEngine:
         link.replied += len(results)
         inflight = self._inflight
         for result in results:
-            fut = inflight.popleft()
-            if fut is not None:
-                assert result is not None
-                fut.set_result(result)
+            on_reply = inflight.popleft()
+            if on_reply is not None:
+                on_reply(result)
 
     # ------------------------------------------------------------ connection lifecycle
 
@@ -308,18 +310,18 @@ class RemoteEngine:
             RejectCode.OVERLOADED, "engine connection lost: the outcome is unknown (see /orders)"
         )
         while self._inflight:
-            fut = self._inflight.popleft()
-            if fut is None:
+            on_reply = self._inflight.popleft()
+            if on_reply is None:
                 self.lost_unknown += 1
             else:
-                fut.set_result(unknown)
+                on_reply(unknown)
         never = Reject(RejectCode.OVERLOADED, "engine unavailable; not executed")
         for key in list(self.queues):
             q = self.queues[key]
             keep = deque(item for item in q if item[1] is None)
-            for _cmd, fut in q:
-                if fut is not None:
-                    fut.set_result(never)
+            for _cmd, on_reply in q:
+                if on_reply is not None:
+                    on_reply(never)
             if keep:
                 self.queues[key] = keep
             else:
