@@ -24,7 +24,8 @@ from betex.core.domain.results import Ack, Reject, Result
 from betex.core.domain.types import MarketModel, RejectCode
 from betex.core.protocol import parse, render
 from betex.core.readmodel.projection import Projection
-from betex.core.runtime.loop import CommandGroup, Runtime, RuntimeStopped
+from betex.core.runtime.ipc import WireGroup, wire_group
+from betex.core.runtime.loop import Runtime, RuntimeStopped
 
 from .auth import Keys, RateLimiter
 from .config import ServerConfig
@@ -308,7 +309,7 @@ class Hub:
                 conn.reply_in_order(render.dumps(render.render_orders_response(batch, [], _ODDS)))
             return
         if isinstance(runtime, RemoteEngine):
-            self._submit_remote(runtime, conn, CommandGroup(tuple(commands)), batch)
+            self._submit_remote(runtime, conn, wire_group(commands), batch)
             return
         try:
             fut = runtime.submit_group(commands)
@@ -335,15 +336,15 @@ class Hub:
         self,
         remote: RemoteEngine,
         conn: Connection,
-        cmd: c.Command | CommandGroup,
+        cmd: c.Command | WireGroup,
         request: c.Command | parse.OrderBatch | None = None,
     ) -> None:
         """As `submit`, to the engine process: queued per connection (never dropped while the
         link is up; `backpressure` pauses the client instead), OVERLOADED when the engine is down.
-        A batch of instructions goes as one `CommandGroup` (one engine batch); `request` is then
+        A batch of instructions goes as one `WireGroup` (one engine batch); `request` is then
         the parsed batch the reply is rendered for."""
         answer_for = cmd if request is None else request
-        assert not isinstance(answer_for, CommandGroup)
+        assert not isinstance(answer_for, WireGroup)
         if conn.no_ack:
             remote.submit(conn, cmd, None)
             return

@@ -50,11 +50,12 @@ from betex.core.runtime.ipc import (
     ChannelClosed,
     ChannelError,
     EngineLink,
+    WireGroup,
     decode_engine_frame,
     events_of,
     replies_of,
 )
-from betex.core.runtime.loop import CommandGroup, RuntimeStopped
+from betex.core.runtime.loop import RuntimeStopped
 from betex.core.runtime.metrics import Histogram, RuntimeMetrics
 
 log = logging.getLogger("betex.gateway")
@@ -69,7 +70,7 @@ HELLO_TIMEOUT_S = 5.0
 
 OnReply = Callable[[Any], None]
 """Called on the loop thread with a command's result (a `Result`, or a group's list of them)."""
-_Queued = tuple["Command | CommandGroup", "OnReply | None"]
+_Queued = tuple["Command | WireGroup", "OnReply | None"]
 
 
 class LinkSeq:
@@ -130,7 +131,7 @@ class RemoteEngine:
     def connected(self) -> bool:
         return self.failed is None
 
-    def submit(self, key: Any, cmd: Command | CommandGroup, on_reply: OnReply | None) -> bool:
+    def submit(self, key: Any, cmd: Command | WireGroup, on_reply: OnReply | None) -> bool:
         """Queue `cmd` for the engine; False (answer OVERLOADED) if an acked command cannot be.
         `on_reply` (None: no_ack) gets the result once committed and its events were handed over."""
         fut = on_reply
@@ -171,7 +172,7 @@ class RemoteEngine:
             return
         room = link.room()
         ready, queues = self._ready, self.queues
-        cmds: list[Command | CommandGroup] = []
+        cmds: list[Command | WireGroup] = []
         futs: list[OnReply | None] = []
         while room > 0 and ready:
             key = ready.popleft()
