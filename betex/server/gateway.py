@@ -84,7 +84,7 @@ async def serve_gateway(config: ServerConfig) -> int:
             projection, how = await asyncio.to_thread(recover_projection, data_dir, engine_config)
             hub.projection, described = projection, how.describe()
         except WalNotFound:
-            hub.projection, described = Projection(engine_config), "empty (no WAL yet)"
+            hub.projection, described = Projection(engine_config, retire_final=True), "empty (no WAL yet)"
         hub.recovery = {"projection": described, "seconds": round(time.perf_counter() - t0, 3)}
         follower = await _history(config, hub, data_dir)
         remote = RemoteEngine(
@@ -173,7 +173,7 @@ async def _history(config: ServerConfig, hub: Hub, data_dir: Path) -> HistoryFol
     hub.order_streams = streams = OrderStreams(path, hub.model_of)
     hub.history_reads = HistoryReads(path)
     follower = HistoryFollower(path, hub.on_history, hub.projection_seq, streams.accounts)
-    hub.history_error = lambda: None  # a writer that is down or behind shows as "behind" (503)
+    hub.history_error = lambda: "the history writer is not running" if follower.writer_down else None
     follower.start()
     return follower
 

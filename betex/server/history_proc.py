@@ -13,6 +13,9 @@ Lifecycle: take `history.lock` (flock; a second writer exits 3) → open or migr
 wait for the WAL to exist → catch up from the store's applied seq → follow: poll the WAL every
 `IDLE_POLL_S` while nothing is new, at once while it is → SIGINT/SIGTERM: apply what is
 committed, close, exit 0. A kill -9 loses nothing: the store resumes from its own applied seq.
+If applying fails (a full disk), it logs it once, lets go of the lock (the gateways then answer
+history queries from their read model, as one process does when its history writer fails) and
+waits for SIGTERM, then exits 1: restarting it would only fail again.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from .orderstream import CATCH_UP_BATCH, history_path
 log = logging.getLogger("betex.history")
 
 LOCK_NAME = "history.lock"
+LOCK_WAIT_S = 2.0
 IDLE_POLL_S = 0.001
 """How often an idle writer looks for new commits: about 1,000 short LMDB read txns a second
 (a few % of a core), and at most this much added to the store's lag behind the engine."""
@@ -47,14 +51,22 @@ def say(message: str) -> None:
 
 
 def _lock(data_dir: Path) -> int | str:
-    """The lock's fd, or the pid of the process that holds it."""
+    """The lock's fd, or the pid of the process that holds it. A gateway probes the lock for a
+    moment to learn whether a writer runs (`historyfollow.writer_running`), so a held lock is
+    retried for `LOCK_WAIT_S` before it counts as another writer's."""
     fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        return holder
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(0.01)
+                continue
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            return holder
     os.ftruncate(fd, 0)
     os.write(fd, str(os.getpid()).encode())
     return fd
@@ -102,21 +114,39 @@ def run_history_writer(config: ServerConfig) -> int:
                     flush=True,
                 )
                 return 4
-            caught_up = _apply_new(store, reader)
-            say(
-                f"betex history-writer: store at seq {store.applied_seq()} "
-                f"({caught_up} events caught up in {time.perf_counter() - t0:.2f}s)"
-            )
-            say("betex history-writer: ready")
-            while not stop.is_set():
-                if not _apply_new(store, reader):
-                    stop.wait(IDLE_POLL_S)
-            _apply_new(store, reader)  # what was committed before the stop
+            ready = False
+            try:
+                caught_up = _apply_new(store, reader)
+                say(
+                    f"betex history-writer: store at seq {store.applied_seq()} "
+                    f"({caught_up} events caught up in {time.perf_counter() - t0:.2f}s)"
+                )
+                say("betex history-writer: ready")
+                ready = True
+                while not stop.is_set():
+                    if not _apply_new(store, reader):
+                        stop.wait(IDLE_POLL_S)
+                _apply_new(store, reader)  # what was committed before the stop
+            except Exception as exc:  # e.g. the disk is full: stop writing, say so, let go
+                log.critical(
+                    "history store failed at seq %d (%s: %s); writer stopped: the gateways answer "
+                    "history queries from their read model until it is restarted",
+                    store.applied_seq(),
+                    type(exc).__name__,
+                    exc,
+                )
+                os.close(lock_fd)  # the gateways see that no writer runs (not a crash loop)
+                lock_fd = -1
+                if not ready:  # running, as far as the supervisor goes: no restart loop
+                    say("betex history-writer: ready")
+                stop.wait()
+                return 1
         say(f"betex history-writer: stopped cleanly at seq {store.applied_seq()}")
         return 0
     finally:
         store.close()
-        os.close(lock_fd)
+        if lock_fd >= 0:
+            os.close(lock_fd)
 
 
 def _wait_for_wal(data_dir: Path, stop: threading.Event) -> JournalReader | None:

@@ -14,26 +14,34 @@ server does on its runtime's. Every other gateway answers `/orders`, `/completed
 `HistoryFollower` is a thread that polls the store's applied seq (every `FAST_POLL_S` while it
 is behind this gateway's projection, `IDLE_POLL_S` otherwise) and, when it moved, reads the
 subscribed accounts' rows in (last seq, applied seq] and posts them with the same callback as
-the writer (`Hub.on_history`). The order stream's handoff rule (rows with seq > the replay's
+the writer (`Hub.on_history`). While the store is behind, it also checks that a writer runs
+(`writer_running`: the writer's flock); when none does (it failed on a full disk, or is being
+restarted), `history_error` says so and history queries fall back to the gateway's read model,
+as they do in one process when its history writer fails. The order stream's handoff rule (rows with seq > the replay's
 seq) is unchanged, so a replay and the live rows still meet without a gap or a duplicate.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from betex.core.readmodel.history import SQLiteHistory
 
+from .history_proc import LOCK_NAME
 from .orderstream import Applied
 
 log = logging.getLogger("betex.server.history")
 
 FAST_POLL_S = 0.002
 IDLE_POLL_S = 0.05
+PROBE_S = 0.2
 PAGE = 5_000
 
 
@@ -59,6 +67,25 @@ class HistoryFollower:
         self.applied_seq = 0
         self.error: str | None = None
         """Why the store could not be read at the last poll (None once it can again)."""
+        self.writer_down = False
+        """No writer holds the store while it is behind this gateway (checked every `PROBE_S`)."""
+        self._probe_at = 0.0
+
+    def writer_running(self) -> bool:
+        """Whether a `betex history-writer` holds the store's lock (a shared flock taken and
+        dropped at once succeeds only when no writer holds it; the writer retries its own
+        lock for a moment, so this probe never makes it fail)."""
+        try:
+            fd = os.open(self.path.parent / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing drops the probe's lock, if it got it
+        return False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="history-follower", daemon=True)
@@ -88,6 +115,11 @@ class HistoryFollower:
                     self._stop.wait(IDLE_POLL_S)
                     continue
                 behind = self.applied_seq < self._wanted()
+                if not behind:
+                    self.writer_down = False
+                elif time.monotonic() >= self._probe_at:
+                    self._probe_at = time.monotonic() + PROBE_S
+                    self.writer_down = not self.writer_running()
                 self._stop.wait(FAST_POLL_S if behind else IDLE_POLL_S)
         finally:
             if store is not None:
