@@ -65,19 +65,12 @@ QUANTUM = 64
 PAUSE_AT = 512
 """A connection with this many queued (unsent) commands stops being read."""
 RESUME_AT = 128
-YIELD_EVERY = 16
-"""Client messages the gateway handles before the current receive loop yields a loop turn."""
 RECONNECT_S = 0.1
 HELLO_TIMEOUT_S = 5.0
 
 OnReply = Callable[[Any], None]
 """Called on the loop thread with a command's result (a `Result`, or a group's list of them)."""
 _Queued = tuple["Command | WireGroup", "OnReply | None"]
-
-
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
 
 
 class LinkSeq:
@@ -118,7 +111,6 @@ class RemoteEngine:
         self._inflight: deque[OnReply | None] = deque()
         self._waiters: dict[Any, asyncio.Future[None]] = {}
         self._flush_scheduled = False
-        self._since_yield = 0
         self._hello: asyncio.Future[tuple[int, dict[str, Any]]] | None = None
         self.on_hello: Callable[[dict[str, Any]], None] = lambda _state: None
         """Called with the hello's state (the API keys) on every connect, before catching up."""
@@ -156,21 +148,10 @@ class RemoteEngine:
         return True
 
     def wait_room(self, key: Any) -> asyncio.Future[None] | None:
-        """An awaitable while `key`'s queue is full (stop reading that client), else None; and
-        every `YIELD_EVERY` messages, one that resolves on the next loop turn.
-
-        Why the second: a WebSocket receive loop does not give the event loop a turn while its
-        socket buffer still holds messages, so a flooding client would be parsed whole buffers
-        at a time while a quiet client's message waits (fairness)."""
+        """An awaitable while `key`'s queue is full (stop reading that client), else None."""
         q = self.queues.get(key)
         if q is None or len(q) < PAUSE_AT:
-            self._since_yield += 1
-            if self._since_yield < YIELD_EVERY:
-                return None
-            self._since_yield = 0
-            turn: asyncio.Future[None] = self.loop.create_future()
-            self.loop.call_soon(_resolve, turn)
-            return turn
+            return None
         fut = self._waiters.get(key)
         if fut is None:
             fut = self._waiters[key] = self.loop.create_future()
