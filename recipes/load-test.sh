@@ -44,7 +44,7 @@ while todo:
         args = open(f"/proc/{pid}/cmdline").read().split("\0")
     except OSError:
         continue
-    role = next((a for a in args if a in ("serve", "engine", "gateway")), "?")
+    role = next((a for a in args if a in ("serve", "engine", "gateway", "history-writer")), "?")
     if role == "gateway" and "--index" in args:
         role += "-" + args[args.index("--index") + 1]
     print(pid, role, (int(stat[11]) + int(stat[12])) / tick)
@@ -67,8 +67,8 @@ total = 0.0
 for pid, (role, cpu) in sorted(after.items()):
     used = cpu - before.get(pid, (role, 0.0))[1]
     total += used
-    print(f"cpu        {role:<10} pid {pid:<7} {used / wall:.2f} cores")
-print(f"cpu        all        {total / wall:.2f} cores over {wall:.1f}s")
+    print(f"cpu        {role:<14} pid {pid:<7} {used / wall:.2f} cores")
+print(f"cpu        all            {total / wall:.2f} cores over {wall:.1f}s")
 PYEOF
 
 "$PY" - "$WORK/bots.json" "$WORK/metrics.json" <<'EOF' || fail "lost commands or send errors"
