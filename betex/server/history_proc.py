@@ -25,7 +25,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -36,6 +35,7 @@ from betex.core.readmodel.history import SQLiteHistory
 
 from .config import ServerConfig
 from .orderstream import CATCH_UP_BATCH, history_path
+from .stopflag import StopFlag
 
 log = logging.getLogger("betex.history")
 
@@ -85,7 +85,7 @@ def run_history_writer(config: ServerConfig) -> int:
     )
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    stop = threading.Event()
+    stop = StopFlag()  # set by the signal handler: never a threading.Event (stopflag.py)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -157,7 +157,7 @@ def run_history_writer(config: ServerConfig) -> int:
             os.close(lock_fd)
 
 
-def _wait_for_wal(data_dir: Path, stop: threading.Event) -> JournalReader | None:
+def _wait_for_wal(data_dir: Path, stop: StopFlag) -> JournalReader | None:
     """The engine creates the WAL on its first start: wait for it (None if stopped first)."""
     while not stop.is_set():
         try:

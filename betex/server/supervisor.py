@@ -44,6 +44,7 @@ from betex.core.errors import BetexError
 
 from .config import ServerConfig
 from .engine_proc import default_socket
+from .stopflag import StopFlag
 
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
@@ -165,7 +166,7 @@ def supervise(config: ServerConfig) -> int:
     sock_path = config.engine_socket or default_socket(data_dir)
     if len(os.fsencode(sock_path.resolve())) > 100:
         sock_path = Path(f"/tmp/betex-engine-{os.getpid()}.sock")
-    stop = threading.Event()
+    stop = StopFlag()  # set by the signal handler: never a threading.Event (stopflag.py)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -227,7 +228,7 @@ def supervise(config: ServerConfig) -> int:
     return code
 
 
-def _run(engine: Child, history: Child, gateways: list[Child], stop: threading.Event) -> int:
+def _run(engine: Child, history: Child, gateways: list[Child], stop: StopFlag) -> int:
     # all at once: the gateways listen (and answer /health 503 "recovering") and rebuild their
     # read model while the engine recovers; each is ready once it is connected to the engine
     engine.start()
@@ -245,7 +246,7 @@ def _run(engine: Child, history: Child, gateways: list[Child], stop: threading.E
     return _watch([engine, history, *gateways], stop)
 
 
-def _await_ready(child: Child, stop: threading.Event) -> bool:
+def _await_ready(child: Child, stop: StopFlag) -> bool:
     deadline = time.monotonic() + START_TIMEOUT_S
     while not child.ready.wait(0.05):
         if child.poll() is not None or stop.is_set() or time.monotonic() > deadline:
@@ -253,7 +254,7 @@ def _await_ready(child: Child, stop: threading.Event) -> bool:
     return True
 
 
-def _exit_code(child: Child, stop: threading.Event) -> int:
+def _exit_code(child: Child, stop: StopFlag) -> int:
     if stop.is_set():
         return 0
     rc = child.poll()
@@ -268,7 +269,7 @@ def _exit_code(child: Child, stop: threading.Event) -> int:
     return 1
 
 
-def _watch(children: list[Child], stop: threading.Event) -> int:
+def _watch(children: list[Child], stop: StopFlag) -> int:
     status = 0
     while not stop.wait(0.05):
         for child in children:
