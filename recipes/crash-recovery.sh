@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # crash-recovery: kill -9 a loaded server and prove nothing it acknowledged was lost.
 #
-# Serves with the default `sync` durability, loads it with `betex bots` (acks on) plus a recorder
+# Serves the process split (`--gateways 1`, or BETEX_GATEWAYS=N; 0 runs the in-process server,
+# which has no engine process to kill) with the default `sync` durability, loads it with `betex bots` (acks on) plus a recorder
 # client that writes down every order id the server acknowledged. Mid-load it first `kill -9`s
 # the engine process alone (the gateways answer OVERLOADED until `serve`'s supervisor has
 # restarted it, and the recorder keeps trading through it), then `kill -9`s the whole server,
@@ -15,8 +16,9 @@ LOAD_S=${EXTRA_ARGS[0]:-8}
 [[ $SMOKE -eq 1 ]] && LOAD_S=2
 DATA="$WORK/data"
 ACCOUNT=777
+GATEWAYS=${BETEX_GATEWAYS:-1}
 
-start_server serve-1 "$DATA"
+start_server serve-1 "$DATA" --gateways "$GATEWAYS"
 log "server pid $SERVER_PID at $SERVER_URL; ${LOAD_S}s of load, then kill -9"
 
 # Background load: bots with acks on (they outlive the server and see the connection drop).
@@ -88,6 +90,7 @@ if [[ -n $ENGINE_PID ]]; then
     log "the supervisor restarted the engine; the recorder is acknowledged again"
     sleep "$(awk "BEGIN { print $LOAD_S / 2 }")"
 else
+    [[ $GATEWAYS -eq 0 ]] || fail "no engine pid in serve-1.log"
     sleep "$LOAD_S"  # an in-process server (--gateways 0): no engine process of its own
 fi
 kill -0 "$SERVER_PID" 2>/dev/null || fail "server died before the kill"
@@ -100,7 +103,7 @@ ACKED=$(wc -l <"$WORK/acked.txt" | tr -d ' ')
 [[ $ACKED -gt 0 ]] || fail "the recorder got no acknowledgements (see recorder.log)"
 log "recorder saw $ACKED acknowledged orders"
 
-start_server serve-2 "$DATA"
+start_server serve-2 "$DATA" --gateways "$GATEWAYS"
 grep -h "recovered" "$WORK/serve-2.log" | sed "s/^/[$RECIPE] /" || true
 
 # 1. every acked order is in the WAL (read beside the running server: readers take no lock)

@@ -6,16 +6,20 @@
 # (engine batches, WAL commits), and the CPU each server process used (supervisor, engine,
 # gateways: CPU seconds per wall second). Fails if any command was lost or the WAL does not verify.
 #
-# usage: recipes/load-test.sh [--smoke] [--keep] [--auth open|keys] [SECONDS] [RATE] [--async] [--no-ack]
+# --gateways=N serves the process split (one engine process + N gateways); default: serve's own.
+#
+# usage: recipes/load-test.sh [--smoke] [--keep] [--auth open|keys] [SECONDS] [RATE] [--async] [--no-ack] [--gateways=N]
 source "$(dirname "$0")/lib.bash"
 parse_common_args "$@"
 DURABILITY=sync
 BOT_FLAGS=()
+SERVE_FLAGS=()
 POSITIONAL=()
 for arg in "${EXTRA_ARGS[@]}"; do
     case $arg in
         --async) DURABILITY=async ;;
         --no-ack) BOT_FLAGS+=(--no-ack) ;;
+        --gateways=*) SERVE_FLAGS+=(--gateways "${arg#*=}") ;;
         *) POSITIONAL+=("$arg") ;;
     esac
 done
@@ -24,7 +28,7 @@ RATE=${POSITIONAL[1]:-5000}
 [[ $SMOKE -eq 1 ]] && DURATION=3
 DATA="$WORK/data"
 
-start_server serve "$DATA" --durability "$DURABILITY" --rate-per-account 0  # measured, not limited
+start_server serve "$DATA" --durability "$DURABILITY" --rate-per-account 0 "${SERVE_FLAGS[@]}"  # measured, not limited
 log "server at $SERVER_URL (durability $DURABILITY); bots for ${DURATION}s at ${RATE} commands/s target"
 server_cpu() { # "pid role cpu_seconds" for the server and its descendants, from /proc
     "$PY" - "$SERVER_PID" <<'PYEOF'
@@ -40,7 +44,7 @@ while todo:
         args = open(f"/proc/{pid}/cmdline").read().split("\0")
     except OSError:
         continue
-    role = next((a for a in args if a in ("serve", "engine", "gateway")), "?")
+    role = next((a for a in args if a in ("serve", "engine", "gateway", "history-writer")), "?")
     if role == "gateway" and "--index" in args:
         role += "-" + args[args.index("--index") + 1]
     print(pid, role, (int(stat[11]) + int(stat[12])) / tick)
@@ -63,8 +67,8 @@ total = 0.0
 for pid, (role, cpu) in sorted(after.items()):
     used = cpu - before.get(pid, (role, 0.0))[1]
     total += used
-    print(f"cpu        {role:<10} pid {pid:<7} {used / wall:.2f} cores")
-print(f"cpu        all        {total / wall:.2f} cores over {wall:.1f}s")
+    print(f"cpu        {role:<14} pid {pid:<7} {used / wall:.2f} cores")
+print(f"cpu        all            {total / wall:.2f} cores over {wall:.1f}s")
 PYEOF
 
 "$PY" - "$WORK/bots.json" "$WORK/metrics.json" <<'EOF' || fail "lost commands or send errors"

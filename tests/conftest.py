@@ -90,6 +90,18 @@ def betex_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "betex", *args]
 
 
+GATEWAYS_ENV = "BETEX_TEST_GATEWAYS"
+"""Set to N (e.g. `BETEX_TEST_GATEWAYS=1 pytest tests/server`) to run every test server as the
+process split, `betex serve --gateways N`, unless the test chose `--gateways` itself."""
+
+
+def _split_args(args: tuple[str, ...]) -> tuple[str, ...]:
+    gateways = os.environ.get(GATEWAYS_ENV, "")
+    if not gateways or any(a == "--gateways" or a.startswith("--gateways=") for a in args):
+        return args
+    return (*args, "--gateways", gateways)
+
+
 def start_server(
     data_dir: Path,
     *args: str,
@@ -100,6 +112,7 @@ def start_server(
 ) -> ServerProcess:
     """Start `betex serve --port 0` on `data_dir`; the port is read from its "listening" line."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    args = _split_args(args)
     log_path = log_path or data_dir.parent / f"serve-{data_dir.name}-{time.monotonic_ns()}.log"
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(

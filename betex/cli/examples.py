@@ -38,6 +38,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "betex engine --data-dir /tmp/bx --socket /tmp/bx.sock --durability async",
         ),
     ),
+    "history-writer": (
+        ("The history store's writer for ./betex-data (beside its engine)", "betex history-writer"),
+        ("For another data dir", "betex history-writer --data-dir /tmp/bx"),
+    ),
     "gateway": (
         ("A gateway on port 3000 in front of the engine of ./betex-data", "betex gateway"),
         ("A second gateway on another port", "betex gateway --port 3001 --index 1"),

@@ -31,6 +31,50 @@ MaxStakeOption = Annotated[str, typer.Option(metavar="AMOUNT", help="Largest acc
 LogLevelOption = Annotated[str, typer.Option(metavar="LEVEL", help="debug, info, warning or error.")]
 
 
+# Access and limit options that `serve` shares with `gateway` (the process that applies them).
+AuthOption = Annotated[
+    str,
+    typer.Option(
+        metavar="MODE",
+        help="open (trust account_id in messages; loopback --host only) or keys (API keys bind accounts).",
+    ),
+]
+InsecureOption = Annotated[
+    bool, typer.Option("--insecure", help="Allow --auth open on a non-loopback --host.")
+]
+AllowedOriginOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="ORIGIN",
+        help="A browser Origin allowed to open WebSockets (repeatable; default none: any Origin gets 403).",
+    ),
+]
+MaxConnectionsOption = Annotated[
+    int, typer.Option(metavar="N", help="Open TCP connections at most (fitted to RLIMIT_NOFILE).")
+]
+MaxConnectionsPerClientOption = Annotated[
+    int, typer.Option(metavar="N", help="Open TCP connections from one client address at most.")
+]
+RequestTimeoutOption = Annotated[
+    float, typer.Option(metavar="SECONDS", help="Time to complete an HTTP request or WebSocket upgrade.")
+]
+IdleTimeoutOption = Annotated[
+    float, typer.Option(metavar="SECONDS", help="Close a WebSocket that sends nothing for this long.")
+]
+RatePerAccountOption = Annotated[
+    float, typer.Option(metavar="N", help="Commands a second per account (token bucket); 0: no limit.")
+]
+RateBurstOption = Annotated[
+    float, typer.Option(metavar="N", help="Commands an account may send at once after a quiet spell.")
+]
+MaxOutboxTotalOption = Annotated[
+    int,
+    typer.Option(
+        metavar="BYTES", help="Unsent replies over all connections; past it the largest backlog is dropped."
+    ),
+]
+
+
 def _stake(flag: str, text: str) -> int:
     from betex.core.domain.money import cents_from_wire
 
@@ -98,57 +142,23 @@ def _register_serve(app: typer.Typer) -> None:
         min_stake: MinStakeOption = "1.00",
         max_stake: MaxStakeOption = "1000000.00",
         log_level: LogLevelOption = "info",
-        auth: Annotated[
-            str,
-            typer.Option(
-                metavar="MODE",
-                help="open (trust account_id in messages; loopback --host only) or keys (API keys bind accounts).",
-            ),
-        ] = "open",
-        insecure: Annotated[
-            bool, typer.Option("--insecure", help="Allow --auth open on a non-loopback --host.")
-        ] = False,
-        allowed_origin: Annotated[
-            list[str] | None,
-            typer.Option(
-                metavar="ORIGIN",
-                help="A browser Origin allowed to open WebSockets (repeatable; default none: any Origin gets 403).",
-            ),
-        ] = None,
-        max_connections: Annotated[
-            int, typer.Option(metavar="N", help="Open TCP connections at most (fitted to RLIMIT_NOFILE).")
-        ] = 4096,
-        max_connections_per_client: Annotated[
-            int, typer.Option(metavar="N", help="Open TCP connections from one client address at most.")
-        ] = 256,
-        request_timeout: Annotated[
-            float,
-            typer.Option(metavar="SECONDS", help="Time to complete an HTTP request or WebSocket upgrade."),
-        ] = 10.0,
-        idle_timeout: Annotated[
-            float, typer.Option(metavar="SECONDS", help="Close a WebSocket that sends nothing for this long.")
-        ] = 300.0,
-        rate_per_account: Annotated[
-            float,
-            typer.Option(metavar="N", help="Commands a second per account (token bucket); 0: no limit."),
-        ] = 2000.0,
-        rate_burst: Annotated[
-            float, typer.Option(metavar="N", help="Commands an account may send at once after a quiet spell.")
-        ] = 4000.0,
-        max_outbox_total: Annotated[
-            int,
-            typer.Option(
-                metavar="BYTES",
-                help="Unsent replies over all connections; past it the largest backlog is dropped.",
-            ),
-        ] = 512 * 1024 * 1024,
+        auth: AuthOption = "open",
+        insecure: InsecureOption = False,
+        allowed_origin: AllowedOriginOption = None,
+        max_connections: MaxConnectionsOption = 4096,
+        max_connections_per_client: MaxConnectionsPerClientOption = 256,
+        request_timeout: RequestTimeoutOption = 10.0,
+        idle_timeout: IdleTimeoutOption = 300.0,
+        rate_per_account: RatePerAccountOption = 2000.0,
+        rate_burst: RateBurstOption = 4000.0,
+        max_outbox_total: MaxOutboxTotalOption = 512 * 1024 * 1024,
         gateways: Annotated[
             int | None,
             typer.Option(
                 metavar="N",
-                help="Gateway processes beside one engine process; 0 (the default for now) runs "
-                "everything in one process. The split does not yet carry the history store, order "
-                "stream, API keys or batch instructions (docs/runtime.md, Processes).",
+                help="Gateway processes beside one engine process and one history writer; 0 (the "
+                "default for now: it measures faster here) runs everything in one process "
+                "(docs/runtime.md, Processes).",
             ),
         ] = None,
         window: Annotated[
@@ -199,8 +209,8 @@ def _register_serve(app: typer.Typer) -> None:
 
 
 def register_processes(app: typer.Typer) -> None:
-    """`betex engine` and `betex gateway`: the two halves of `betex serve --gateways N`, each
-    runnable alone (recipes compose them)."""
+    """`betex engine`, `betex gateway` and `betex history-writer`: the parts of `betex serve
+    --gateways N`, each runnable alone (recipes compose them)."""
 
     @app.command("engine", epilog=epilog("engine"))
     def _engine(
@@ -239,6 +249,19 @@ def register_processes(app: typer.Typer) -> None:
         ).validate()
         raise typer.Exit(run_engine(config))
 
+    @app.command("history-writer", epilog=epilog("history-writer"))
+    def _history_writer(
+        data_dir: DataDirOption = default_data_dir(),
+        log_level: LogLevelOption = "info",
+    ) -> None:
+        """Run the history store's writer alone: it follows the WAL in DATA_DIR (read-only) and
+        applies every committed event to DATA_DIR/history.db, which the gateways read. One per data
+        dir (a second exits 3). SIGTERM applies what is committed and exits 0."""
+        from betex.server.history_proc import run_history_writer
+
+        config = ServerConfig(data_dir=Path(data_dir), log_level=log_level.lower()).validate()
+        raise typer.Exit(run_history_writer(config))
+
     @app.command("gateway", epilog=epilog("gateway"))
     def _gateway(
         engine_socket: Annotated[
@@ -270,6 +293,16 @@ def register_processes(app: typer.Typer) -> None:
         min_stake: MinStakeOption = "1.00",
         max_stake: MaxStakeOption = "1000000.00",
         log_level: LogLevelOption = "info",
+        auth: AuthOption = "open",
+        insecure: InsecureOption = False,
+        allowed_origin: AllowedOriginOption = None,
+        max_connections: MaxConnectionsOption = 4096,
+        max_connections_per_client: MaxConnectionsPerClientOption = 256,
+        request_timeout: RequestTimeoutOption = 10.0,
+        idle_timeout: IdleTimeoutOption = 300.0,
+        rate_per_account: RatePerAccountOption = 2000.0,
+        rate_burst: RateBurstOption = 4000.0,
+        max_outbox_total: MaxOutboxTotalOption = 512 * 1024 * 1024,
     ) -> None:
         """Run one gateway alone: HTTP + WebSocket in front of a running `betex engine`, with its own
         read model (caught up from the WAL in DATA_DIR, then fed by the engine's event stream)."""
@@ -290,6 +323,16 @@ def register_processes(app: typer.Typer) -> None:
             engine_socket=engine_socket or default_socket(Path(data_dir)),
             listen_fd=listen_fd,
             gateway_index=index,
+            auth=auth,
+            insecure=insecure,
+            allowed_origins=tuple(allowed_origin or ()),
+            max_connections=max_connections,
+            max_connections_per_client=max_connections_per_client,
+            request_timeout_s=request_timeout,
+            idle_timeout_s=idle_timeout,
+            rate_per_account=rate_per_account,
+            rate_burst=rate_burst,
+            max_outbox_total=max_outbox_total,
         ).validate()
         if listen_fd is None and port_in_use(host, port):
             raise BetexError(f"cannot listen on {host}:{port}: address already in use")

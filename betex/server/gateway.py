@@ -32,7 +32,11 @@ from betex.core.readmodel.projection import Projection
 
 from .app import make_runner
 from .config import ServerConfig
+from .historyfollow import HistoryFollower
+from .historyread import HistoryReads
 from .hub import Hub
+from .limits import ConnectionGuard, fit_to_nofile
+from .orderstream import OrderStreams, history_path
 from .remote import RemoteEngine
 from .run import SWITCH_INTERVAL_S, _bound_port, _say_goodbye, say
 
@@ -52,50 +56,47 @@ async def serve_gateway(config: ServerConfig) -> int:
     data_dir = Path(config.data_dir)
     assert config.engine_socket is not None
     hub = Hub(config, loop)
+    hub.guard = ConnectionGuard(
+        hub.refusals,
+        max_connections=fit_to_nofile(config.max_connections),
+        max_per_client=config.max_connections_per_client,
+        request_timeout_s=config.request_timeout_s,
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     name = f"betex gateway {config.gateway_index}"
 
-    t0 = time.perf_counter()
-    engine_config = EngineConfig(min_stake=config.min_stake, max_stake=config.max_stake)
-    try:
-        projection, how = await asyncio.to_thread(recover_projection, data_dir, engine_config)
-        hub.projection, described = projection, how.describe()
-    except WalNotFound:
-        hub.projection, described = Projection(engine_config), "empty (no WAL yet)"
-    hub.recovery = {"projection": described, "seconds": round(time.perf_counter() - t0, 3)}
-    remote = RemoteEngine(
-        config.engine_socket,
-        data_dir,
-        config.window or min(DEFAULT_WINDOW, config.ring_size),
-        hub.on_events,
-        hub.projection_seq,
-        loop,
-    )
-    hub.runtime = hub.remote = remote
-
     runner = make_runner(hub, access_log=None, handle_signals=False, shutdown_timeout=2.0)
     await runner.setup()
-    site: web.BaseSite
+    remote: RemoteEngine | None = None
+    follower: HistoryFollower | None = None
     try:
-        if config.listen_fd is not None:
-            sock = socket.socket(fileno=config.listen_fd)
-            site = web.SockSite(runner, sock)
-            await site.start()
-            port = int(sock.getsockname()[1])
-        else:
-            site = web.TCPSite(runner, config.host, config.port, reuse_address=True, backlog=1024)
-            try:
-                await site.start()
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    raise BetexError(
-                        f"cannot listen on {config.host}:{config.port}: address already in use"
-                    ) from exc
-                raise
-            port = _bound_port(site, config.port)
+        # listen first: /health answers 503 "recovering" while the read model is rebuilt and
+        # the engine recovers (the supervisor starts both at once), as the in-process server does
+        site = await _listen(runner, config)
+        port = _site_port(site, config)
         say(f"{name}: listening on http://{config.host}:{port} (ws://{config.host}:{port}/ws_ctl)")
+
+        t0 = time.perf_counter()
+        engine_config = EngineConfig(min_stake=config.min_stake, max_stake=config.max_stake)
+        try:
+            projection, how = await asyncio.to_thread(recover_projection, data_dir, engine_config)
+            hub.projection, described = projection, how.describe()
+        except WalNotFound:
+            hub.projection, described = Projection(engine_config, retire_final=True), "empty (no WAL yet)"
+        hub.recovery = {"projection": described, "seconds": round(time.perf_counter() - t0, 3)}
+        follower = await _history(config, hub, data_dir)
+        remote = RemoteEngine(
+            config.engine_socket,
+            data_dir,
+            config.window or min(DEFAULT_WINDOW, config.ring_size),
+            hub.apply_events,
+            hub.projection_seq,
+            loop,
+        )
+        remote.on_hello = lambda state: hub.keys.load({k: (a, h, r) for k, a, h, r in state.get("keys", ())})
+        hub.runtime = hub.remote = remote
         say(f"{name}: projection {described}; engine at {config.engine_socket}")
 
         def on_ready() -> None:
@@ -122,6 +123,8 @@ async def serve_gateway(config: ServerConfig) -> int:
             await link_task
         except asyncio.CancelledError:
             pass
+        await _stop_history(hub, follower)
+        follower = None
         if config.gateway_index == 0 and hub.projection_error is None and hub.ready:
             path = projection_path(data_dir)
             try:
@@ -132,5 +135,52 @@ async def serve_gateway(config: ServerConfig) -> int:
         say(f"{name}: stopped cleanly")
         return 0
     finally:
-        remote.close()
+        if remote is not None:
+            remote.close()
+        await _stop_history(hub, follower)
         await runner.cleanup()
+
+
+async def _listen(runner: web.AppRunner, config: ServerConfig) -> web.BaseSite:
+    """Serve on the inherited socket (`--listen-fd`, shared with the other gateways), or bind."""
+    site: web.BaseSite
+    if config.listen_fd is not None:
+        site = web.SockSite(runner, socket.socket(fileno=config.listen_fd))
+        await site.start()
+        return site
+    site = web.TCPSite(runner, config.host, config.port, reuse_address=True, backlog=1024)
+    try:
+        await site.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise BetexError(f"cannot listen on {config.host}:{config.port}: address already in use") from exc
+        raise
+    return site
+
+
+def _site_port(site: web.BaseSite, config: ServerConfig) -> int:
+    if isinstance(site, web.SockSite):
+        return int(site._sock.getsockname()[1])  # noqa: SLF001 - the inherited socket's port
+    assert isinstance(site, web.TCPSite)
+    return _bound_port(site, config.port)
+
+
+async def _history(config: ServerConfig, hub: Hub, data_dir: Path) -> HistoryFollower:
+    """Wire the history store, which `betex history-writer` writes (`history_proc.py`): reads
+    through a read-only connection, the applied seq and the order stream's rows from a
+    follower thread (`historyfollow.py`)."""
+    path = history_path(data_dir)
+    hub.order_streams = streams = OrderStreams(path, hub.model_of)
+    hub.history_reads = HistoryReads(path)
+    follower = HistoryFollower(path, hub.on_history, hub.projection_seq, streams.accounts)
+    hub.history_error = lambda: "the history writer is not running" if follower.writer_down else None
+    follower.start()
+    return follower
+
+
+async def _stop_history(hub: Hub, follower: HistoryFollower | None) -> None:
+    if follower is not None:
+        await asyncio.to_thread(follower.stop)
+    reads, hub.history_reads = hub.history_reads, None
+    if reads is not None:
+        await asyncio.to_thread(reads.close)

@@ -24,6 +24,7 @@ from betex.core.domain.results import Ack, Reject, Result
 from betex.core.domain.types import MarketModel, RejectCode
 from betex.core.protocol import parse, render
 from betex.core.readmodel.projection import Projection
+from betex.core.runtime.ipc import WireGroup, wire_group
 from betex.core.runtime.loop import Runtime, RuntimeStopped
 
 from .auth import Keys, RateLimiter
@@ -57,12 +58,24 @@ class HistoryApplied(NamedTuple):
     models: dict[int, str]
 
 
+class Resolved:
+    """A result already in hand, in the shape of a resolved future (`PendingReply.future`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
 class PendingReply(NamedTuple):
     """Inbox item: a submitted command whose engine future has resolved."""
 
     conn: Connection
     request: c.Command | parse.OrderBatch
-    future: concurrent.futures.Future[Any]
+    future: concurrent.futures.Future[Any] | Resolved
     t_in: int
     """perf_counter_ns at ingress (ack latency)."""
     seq: int
@@ -298,9 +311,8 @@ class Hub:
             if not conn.no_ack:
                 conn.reply_in_order(render.dumps(render.render_orders_response(batch, [], _ODDS)))
             return
-        if isinstance(runtime, RemoteEngine):  # the channel carries single commands for now
-            why = "batch instructions are not yet served by a gateway process (serve --gateways 0)"
-            self.refuse(conn, batch, Reject(RejectCode.BAD_REQUEST, why))
+        if isinstance(runtime, RemoteEngine):
+            self._submit_remote(runtime, conn, wire_group(commands), batch)
             return
         try:
             fut = runtime.submit_group(commands)
@@ -323,25 +335,55 @@ class Hub:
 
         fut.add_done_callback(done)
 
-    def _submit_remote(self, remote: RemoteEngine, conn: Connection, request: c.Command) -> None:
+    def _submit_remote(
+        self,
+        remote: RemoteEngine,
+        conn: Connection,
+        cmd: c.Command | WireGroup,
+        request: c.Command | parse.OrderBatch | None = None,
+    ) -> None:
         """As `submit`, to the engine process: queued per connection (never dropped while the
-        link is up; `backpressure` pauses the client instead), OVERLOADED when the engine is down."""
+        link is up; `backpressure` pauses the client instead), OVERLOADED when the engine is down.
+        A batch of instructions goes as one `WireGroup` (one engine batch); `request` is then
+        the parsed batch the reply is rendered for."""
+        answer_for = cmd if request is None else request
+        assert not isinstance(answer_for, WireGroup)
         if conn.no_ack:
-            remote.submit(conn, request, None)
+            remote.submit(conn, cmd, None)
             return
-        fut: concurrent.futures.Future[Result] = concurrent.futures.Future()
-        fut.set_running_or_notify_cancel()
-        if not remote.submit(conn, request, fut):
-            self.refuse(conn, request, Reject(RejectCode.OVERLOADED, f"engine unavailable: {remote.failed}"))
+        deliver, journal, t_in = self._deliver, remote.journal, time.perf_counter_ns()
+
+        def on_reply(result: Any) -> None:
+            # On the loop thread, after `apply_events` applied the events committed with it.
+            deliver(PendingReply(conn, answer_for, Resolved(result), t_in, journal.last_seq))
+
+        if not remote.submit(conn, cmd, on_reply):
+            self.refuse(
+                conn, answer_for, Reject(RejectCode.OVERLOADED, f"engine unavailable: {remote.failed}")
+            )
             return
         conn.submitted += 1
-        post, journal, t_in = self._post, remote.journal, time.perf_counter_ns()
 
-        def done(f: concurrent.futures.Future[Result]) -> None:
-            # On the loop thread, after the link received the events committed with the command.
-            post(PendingReply(conn, request, f, t_in, journal.last_seq))
+    def apply_events(self, events: Sequence[Event]) -> None:
+        """A gateway's committed events, on the loop thread as the engine link reads them:
+        applied at once (no mailbox hop), then the replies they were holding are released."""
+        try:
+            self._apply(events, time.perf_counter_ns())
+        except Exception as exc:  # a projection bug: keep serving, say so, never hang replies
+            log.exception("projection failed to apply a batch; the read side is now stale")
+            self.projection_error = f"{type(exc).__name__}: {exc}"
+        if self._held:
+            self._release_held()
 
-        fut.add_done_callback(done)
+    def _deliver(self, item: PendingReply) -> None:
+        """A reply on the loop thread: answered now if the projection has its events, else held."""
+        if (item.seq <= self.projection.seq or self.projection_error) and not self._held:
+            try:
+                self._answer(item)
+            except Exception:
+                log.exception("delivering a reply failed")
+        else:
+            self._held.append(item)
 
     def backpressure(self, conn: Connection) -> asyncio.Future[None] | None:
         """While this resolves, read nothing more from `conn` (its commands wait for the engine)."""
@@ -398,6 +440,8 @@ class Hub:
                 log.error("an order batch failed in the engine: %r", exc)
             n = sum(not isinstance(i, parse.WireError) for i in batch.instructions)
             results = [Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}")] * n
+        if isinstance(results, Reject):  # the engine link refused the whole group (it was lost)
+            results = [results] * sum(not isinstance(i, parse.WireError) for i in batch.instructions)
         conn.reply(render.dumps(render.render_orders_response(batch, results, self._model_for(batch))))
         self.stats.replies_out += 1
         self.stats.ack_latency.record(time.perf_counter_ns() - t_in)

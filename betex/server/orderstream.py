@@ -218,6 +218,10 @@ class OrderStreams:
         self._model_of = model_of
         self._by_account: dict[int, list[OrderSubscription]] = {}
 
+    def accounts(self) -> list[int]:
+        """The accounts with subscribers (safe to call from another thread: a list copy)."""
+        return list(self._by_account)
+
     def _model(self, market_id: int) -> str:
         return self._model_of(market_id) or _ODDS
 

@@ -15,8 +15,9 @@ hand-over per reply.
   drained only as the engine's replies reopen the window. no_ack commands are thus slowed,
   never dropped; an acked command that cannot be queued (the engine is down) gets OVERLOADED.
 - **Read-your-writes**: the engine sends a batch's committed events before its replies on the
-  same stream; events go to the Hub's mailbox before the reply does, so the projection has
-  applied them when the reply is released.
+  same stream; the Hub applies events as they are read (`on_events`, on this loop), so the
+  projection has them when a reply arrives and is answered, with no mailbox hop and no future
+  per command (`on_reply` callbacks).
 - **Engine loss**: the link closes; acked commands in flight get OVERLOADED ("outcome
   unknown": they may have been committed), queued acked ones OVERLOADED (never sent), queued
   no_ack ones wait for the next engine. `/health` answers 503 and commands OVERLOADED until the
@@ -27,7 +28,6 @@ hand-over per reply.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import socket
@@ -38,18 +38,21 @@ from typing import Any
 
 from betex.core.domain.commands import Command
 from betex.core.domain.events import Event
-from betex.core.domain.results import Reject, Result
+from betex.core.domain.results import Reject
 from betex.core.domain.types import RejectCode
 from betex.core.durability.codec import decode as decode_event
 from betex.core.durability.journal import JournalReader
 from betex.core.runtime.ipc import (
     KIND_EVENTS,
+    KIND_FAILED,
     KIND_HELLO,
     KIND_METRICS,
     ChannelClosed,
     ChannelError,
     EngineLink,
+    WireGroup,
     decode_engine_frame,
+    events_of,
     replies_of,
 )
 from betex.core.runtime.loop import RuntimeStopped
@@ -65,8 +68,9 @@ RESUME_AT = 128
 RECONNECT_S = 0.1
 HELLO_TIMEOUT_S = 5.0
 
-_Fut = concurrent.futures.Future
-_Queued = tuple[Command, "_Fut[Result] | None"]
+OnReply = Callable[[Any], None]
+"""Called on the loop thread with a command's result (a `Result`, or a group's list of them)."""
+_Queued = tuple["Command | WireGroup", "OnReply | None"]
 
 
 class LinkSeq:
@@ -104,18 +108,22 @@ class RemoteEngine:
         self.failed: BaseException | None = RuntimeStopped("not connected to the engine yet")
         self.queues: dict[Any, deque[_Queued]] = {}
         self._ready: deque[Any] = deque()  # connections with queued commands, round-robin
-        self._inflight: deque[_Fut[Result] | None] = deque()
+        self._inflight: deque[OnReply | None] = deque()
         self._waiters: dict[Any, asyncio.Future[None]] = {}
         self._flush_scheduled = False
-        self._hello: asyncio.Future[int] | None = None
+        self._hello: asyncio.Future[tuple[int, dict[str, Any]]] | None = None
+        self.on_hello: Callable[[dict[str, Any]], None] = lambda _state: None
+        """Called with the hello's state (the API keys) on every connect, before catching up."""
         self._catching_up = False
-        self._early: list[tuple[int, Sequence[bytes]]] = []
+        self._early: list[Sequence[Event]] = []
         self._posted_seq = 0  # the last seq handed to the Hub (its projection may not have it yet)
         self._closing = False
         self.connects = 0
         self.lost_unknown = 0
         """no_ack commands in flight when an engine connection broke (outcome unknown)."""
         self.sent = 0
+        self.engine_failure: str | None = None
+        """The cause the engine gave when it fail-stopped (its last frame), until one is back."""
 
     # ------------------------------------------------------------ Hub side
 
@@ -123,8 +131,10 @@ class RemoteEngine:
     def connected(self) -> bool:
         return self.failed is None
 
-    def submit(self, key: Any, cmd: Command, fut: _Fut[Result] | None) -> bool:
-        """Queue `cmd` for the engine; False (answer OVERLOADED) if an acked command cannot be."""
+    def submit(self, key: Any, cmd: Command | WireGroup, on_reply: OnReply | None) -> bool:
+        """Queue `cmd` for the engine; False (answer OVERLOADED) if an acked command cannot be.
+        `on_reply` (None: no_ack) gets the result once committed and its events were handed over."""
+        fut = on_reply
         if self.failed is not None and fut is not None:
             return False
         q = self.queues.get(key)
@@ -162,8 +172,8 @@ class RemoteEngine:
             return
         room = link.room()
         ready, queues = self._ready, self.queues
-        cmds: list[Command] = []
-        futs: list[_Fut[Result] | None] = []
+        cmds: list[Command | WireGroup] = []
+        futs: list[OnReply | None] = []
         while room > 0 and ready:
             key = ready.popleft()
             q = queues[key]
@@ -217,12 +227,14 @@ class RemoteEngine:
             for payload in payloads:
                 kind, a, body = decode_engine_frame(payload)
                 if kind == KIND_EVENTS:
-                    self._events(a, body)
+                    self._events(body)
                 elif kind == KIND_METRICS:
                     self._mirror_metrics(a)
+                elif kind == KIND_FAILED:
+                    self.engine_failure = str(a)
                 elif kind == KIND_HELLO:
                     if self._hello is not None and not self._hello.done():
-                        self._hello.set_result(a)
+                        self._hello.set_result((a, body))
                 else:
                     self._replies(link, a, body)
         except (ChannelClosed, ChannelError) as exc:
@@ -232,15 +244,16 @@ class RemoteEngine:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
 
-    def _events(self, last_seq: int, records: Sequence[bytes]) -> None:
+    def _events(self, body: Sequence[Any]) -> None:
+        events = events_of(body)
         if self._catching_up:
-            self._early.append((last_seq, records))
+            self._early.append(events)
             return
-        self._apply_records(records)
+        self._apply_events(events)
 
-    def _apply_records(self, records: Sequence[bytes]) -> None:
+    def _apply_events(self, batch: Sequence[Event]) -> None:
         seq = max(self._posted_seq, self._projection_seq())
-        events = [e for e in map(decode_event, records) if e.seq > seq]
+        events = batch if batch and batch[0].seq > seq else [e for e in batch if e.seq > seq]
         if events:
             self._posted_seq = self.journal.last_seq = events[-1].seq
             self._on_events(events)
@@ -279,10 +292,9 @@ class RemoteEngine:
         link.replied += len(results)
         inflight = self._inflight
         for result in results:
-            fut = inflight.popleft()
-            if fut is not None:
-                assert result is not None
-                fut.set_result(result)
+            on_reply = inflight.popleft()
+            if on_reply is not None:
+                on_reply(result)
 
     # ------------------------------------------------------------ connection lifecycle
 
@@ -291,25 +303,26 @@ class RemoteEngine:
         if link is None:
             return
         self.link = None
-        self.failed = RuntimeStopped(f"engine connection lost: {exc}")
+        why = self.engine_failure
+        self.failed = RuntimeStopped(f"engine connection lost: {exc}" if why is None else why)
         log.error("lost the engine (%s); answering OVERLOADED until it is back", exc)
         self._unwatch(link)
         unknown = Reject(
             RejectCode.OVERLOADED, "engine connection lost: the outcome is unknown (see /orders)"
         )
         while self._inflight:
-            fut = self._inflight.popleft()
-            if fut is None:
+            on_reply = self._inflight.popleft()
+            if on_reply is None:
                 self.lost_unknown += 1
             else:
-                fut.set_result(unknown)
+                on_reply(unknown)
         never = Reject(RejectCode.OVERLOADED, "engine unavailable; not executed")
         for key in list(self.queues):
             q = self.queues[key]
             keep = deque(item for item in q if item[1] is None)
-            for _cmd, fut in q:
-                if fut is not None:
-                    fut.set_result(never)
+            for _cmd, on_reply in q:
+                if on_reply is not None:
+                    on_reply(never)
             if keep:
                 self.queues[key] = keep
             else:
@@ -362,18 +375,19 @@ class RemoteEngine:
         self._early = []
         self.loop.add_reader(link.fileno(), self._on_readable)
         try:
-            hello_seq = await asyncio.wait_for(self._hello, HELLO_TIMEOUT_S)
+            hello_seq, state = await asyncio.wait_for(self._hello, HELLO_TIMEOUT_S)
+            self.on_hello(state)
             start = max(self._posted_seq, self._projection_seq()) + 1
             records = await asyncio.to_thread(self._read_wal, start)
             if self.link is not link:
                 raise ChannelClosed("engine went away during catch-up")
             if records:
-                self._apply_records(records)
+                self._apply_events([decode_event(r) for r in records])
             if max(self._posted_seq, self._projection_seq()) < hello_seq:
                 raise ChannelError(f"the WAL ends before the engine's hello seq {hello_seq}")
             self._catching_up = False
-            for _seq, recs in self._early:
-                self._apply_records(recs)
+            for events in self._early:
+                self._apply_events(events)
             self._early = []
         except BaseException as exc:
             self._catching_up = False
@@ -381,7 +395,7 @@ class RemoteEngine:
                 self._lost(exc)
             raise
         self.connects += 1
-        self.failed = None
+        self.failed = self.engine_failure = None
         log.info("connected to the engine at %s (seq %d)", self.socket_path, self._projection_seq())
         if self._ready and not self._flush_scheduled:
             self._flush_scheduled = True

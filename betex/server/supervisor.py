@@ -1,4 +1,6 @@
-"""`betex serve --gateways N`: start and supervise one engine process and N gateway processes.
+"""`betex serve --gateways N`: start and supervise one engine process, one history writer
+(`betex history-writer`: the SQLite history store's one writer, following the WAL) and N
+gateway processes.
 
 The supervisor binds the listening socket itself and passes it to every gateway (`--listen-fd`),
 so the gateways share one port and the kernel spreads new connections over them; the engine
@@ -13,12 +15,15 @@ Restart policy (docs/runtime.md "Processes"):
   supervisor exits 1 when stopped, as the in-process server does; one that exits 2, 3 (the WAL
   is held by another process) or 4 (damaged data) is not either: the supervisor stops
   everything and exits with that status;
+- the history writer is restarted at once whatever killed it (it resumes from the store's own
+  applied seq; meanwhile history queries answer 503 "behind"), except when it exits 2, 3 (another
+  writer holds the store) or 4 (the store belongs to another data dir): the service stops;
 - more than `MAX_RESTARTS` restarts of one role within `RESTART_WINDOW_S` means a crash loop: the
   supervisor stops everything and exits 1.
 
 SIGINT/SIGTERM: SIGTERM to the gateways (each sends what it queued, delivers the last replies,
-closes its clients), then SIGTERM to the engine (commits and answers what it accepted); exit 0
-when every child exited 0.
+closes its clients), then SIGTERM to the engine (commits and answers what it accepted), then to
+the history writer (applies everything committed); exit 0 when every child exited 0.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from betex.core.errors import BetexError
 
 from .config import ServerConfig
 from .engine_proc import default_socket
+from .stopflag import StopFlag
 
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
@@ -133,6 +139,26 @@ def _common(config: ServerConfig) -> list[str]:
     ]  # fmt: skip
 
 
+def _access(config: ServerConfig) -> list[str]:
+    """The gateways' auth and limit flags: they apply them (each gateway has its own rate
+    buckets and connection caps: with N gateways an account may send up to N × the rate)."""
+    argv = [
+        "--auth", config.auth,
+        "--max-connections", str(config.max_connections),
+        "--max-connections-per-client", str(config.max_connections_per_client),
+        "--request-timeout", repr(config.request_timeout_s),
+        "--idle-timeout", repr(config.idle_timeout_s),
+        "--rate-per-account", repr(config.rate_per_account),
+        "--rate-burst", repr(config.rate_burst),
+        "--max-outbox-total", str(config.max_outbox_total),
+    ]  # fmt: skip
+    if config.insecure:
+        argv.append("--insecure")
+    for origin in config.allowed_origins:
+        argv += ["--allowed-origin", origin]
+    return argv
+
+
 def supervise(config: ServerConfig) -> int:
     """Run the engine and `config.gateways` gateways until SIGINT/SIGTERM (see the module doc)."""
     data_dir = Path(config.data_dir)
@@ -140,7 +166,7 @@ def supervise(config: ServerConfig) -> int:
     sock_path = config.engine_socket or default_socket(data_dir)
     if len(os.fsencode(sock_path.resolve())) > 100:
         sock_path = Path(f"/tmp/betex-engine-{os.getpid()}.sock")
-    stop = threading.Event()
+    stop = StopFlag()  # set by the signal handler: never a threading.Event (stopflag.py)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -165,6 +191,10 @@ def supervise(config: ServerConfig) -> int:
             "--snapshot-every", str(config.snapshot_every),
         ],
     )  # fmt: skip
+    history = Child(
+        "history-writer",
+        [*exe, "history-writer", "--data-dir", str(config.data_dir), "--log-level", config.log_level],
+    )
     gateways = []
     for i in range(config.gateways):
         argv = [
@@ -175,6 +205,7 @@ def supervise(config: ServerConfig) -> int:
             "--index", str(i),
             "--snapshot-interval-ms", str(config.snapshot_interval_ms),
         ]  # fmt: skip
+        argv += _access(config)
         if config.window:
             argv += ["--window", str(config.window)]
         if config.admin_token is not None:
@@ -186,10 +217,10 @@ def supervise(config: ServerConfig) -> int:
         f"1 engine + {config.gateways} gateway process(es)"
     )
     try:
-        code = _run(engine, gateways, stop)
+        code = _run(engine, history, gateways, stop)
     finally:
         lsock.close()
-        code_stop = _stop_all(engine, gateways)
+        code_stop = _stop_all(engine, gateways, history)
     if code == 0 and code_stop != 0:
         say(f"betex serve: a child did not stop cleanly (status {code_stop})")
         return code_stop
@@ -197,21 +228,25 @@ def supervise(config: ServerConfig) -> int:
     return code
 
 
-def _run(engine: Child, gateways: list[Child], stop: threading.Event) -> int:
+def _run(engine: Child, history: Child, gateways: list[Child], stop: StopFlag) -> int:
+    # all at once: the gateways listen (and answer /health 503 "recovering") and rebuild their
+    # read model while the engine recovers; each is ready once it is connected to the engine
     engine.start()
-    if not _await_ready(engine, stop):
-        return _exit_code(engine, stop)
+    history.start()
     for g in gateways:
         g.start()
-    for g in gateways:
+    if not _await_ready(engine, stop):
+        return _exit_code(engine, stop)
+    for g in [history, *gateways]:
         if not _await_ready(g, stop):
             return _exit_code(g, stop)
     pids = " ".join(str(g.pid) for g in gateways)
+    say(f"betex serve: history-writer pid {history.pid}")
     say(f"betex serve: ready (engine pid {engine.pid}, gateway pids {pids})")
-    return _watch([engine, *gateways], stop)
+    return _watch([engine, history, *gateways], stop)
 
 
-def _await_ready(child: Child, stop: threading.Event) -> bool:
+def _await_ready(child: Child, stop: StopFlag) -> bool:
     deadline = time.monotonic() + START_TIMEOUT_S
     while not child.ready.wait(0.05):
         if child.poll() is not None or stop.is_set() or time.monotonic() > deadline:
@@ -219,7 +254,7 @@ def _await_ready(child: Child, stop: threading.Event) -> bool:
     return True
 
 
-def _exit_code(child: Child, stop: threading.Event) -> int:
+def _exit_code(child: Child, stop: StopFlag) -> int:
     if stop.is_set():
         return 0
     rc = child.poll()
@@ -234,13 +269,20 @@ def _exit_code(child: Child, stop: threading.Event) -> int:
     return 1
 
 
-def _watch(children: list[Child], stop: threading.Event) -> int:
+def _watch(children: list[Child], stop: StopFlag) -> int:
     status = 0
     while not stop.wait(0.05):
         for child in children:
             rc = child.poll()
             if rc is None or (child.role == "engine" and status):
                 continue
+            if child.role == "history-writer" and rc in NO_RESTART_CODES[1:]:
+                print(
+                    f"error: the history writer exited with status {rc}; not restarting it",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return rc
             if child.role == "engine" and rc in NO_RESTART_CODES:
                 if rc == 1:  # fail-stop (the WAL failed): reads go on (503 health), no restart
                     say("betex serve: the engine stopped (fail-stop, status 1); not restarting it")
@@ -268,9 +310,11 @@ def _watch(children: list[Child], stop: threading.Event) -> int:
     return status
 
 
-def _stop_all(engine: Child, gateways: list[Child]) -> int:
+def _stop_all(engine: Child, gateways: list[Child], history: Child) -> int:
+    """Gateways first (they send what they queued and deliver the replies), then the engine
+    (commits what it accepted), then the history writer (applies everything committed)."""
     worst = 0
-    for group in (gateways, [engine]):
+    for group in (gateways, [engine], [history]):
         for child in group:
             child.signal(signal.SIGTERM)
         for child in group:

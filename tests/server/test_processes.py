@@ -9,14 +9,16 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, betex_cmd
 from tests.server.wsclient import Client
 
 MARKET = {
@@ -267,3 +269,96 @@ def test_a_no_ack_flood_larger_than_the_ring_is_slowed_never_dropped(
     assert done == n + 1, f"{done - 1} of {n} no_ack commands executed\n{server.log()[-3000:]}"
     assert server.get_json("/metrics")["rejects_total"].get("OVERLOADED", 0) == 0
     assert server.stop() == 0
+
+
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            betex_cmd(*args),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def _port_of(log: Path, proc: subprocess.Popen[bytes]) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if ": ready" in text and (m := re.search(r"listening on http://[\d.]+:(\d+)", text)):
+            return int(m.group(1))
+        assert proc.poll() is None, text
+        time.sleep(0.05)
+    raise TimeoutError(log.read_text(errors="replace"))
+
+
+def test_a_second_gateway_serves_batches_history_keys_and_the_order_stream(data_dir: Path) -> None:
+    """Composed by hand (`betex engine`, `betex history-writer`, two gateways): through gateway 1,
+    PLACE_ORDERS is one engine batch, /orders shows the orders at once (read-your-writes
+    through the store the history writer keeps), SUBSCRIBE_ORDERS pushes them live, and an API
+    key issued through gateway 0 is known to gateway 1 (hello, then the stream)."""
+    procs: list[subprocess.Popen[bytes]] = []
+    common = ["--data-dir", str(data_dir), "--admin-token", "t0k"]
+    try:
+        procs.append(
+            _spawn(
+                ["engine", "--data-dir", str(data_dir), "--durability", "async"], data_dir.parent / "e.log"
+            )
+        )
+        procs.append(_spawn(["history-writer", "--data-dir", str(data_dir)], data_dir.parent / "h.log"))
+        logs = [data_dir.parent / f"g{i}.log" for i in range(2)]
+        for i, log in enumerate(logs):
+            procs.append(
+                _spawn(["gateway", *common, "--port", "0", "--index", str(i), "--auth", "keys"], log)
+            )
+        ports = [_port_of(log, p) for log, p in zip(logs, procs[2:], strict=True)]
+        url0, url1 = (f"ws://127.0.0.1:{p}/ws_ctl" for p in ports)
+        admin_headers = {"Authorization": "Bearer t0k"}
+
+        async def run() -> None:
+            admin0 = await Client.connect(url0, headers=admin_headers)
+            kind, reply = await admin0.call("CREATE_MARKET", dict(MARKET))
+            assert kind == "MARKET_CREATED", reply
+            market = reply["market_id"]
+            kind, reply = await admin0.call("CREATE_ACCOUNT", {"name": "split"})
+            assert kind == "ACK", reply
+            kind, reply = await admin0.call("ISSUE_KEY", {"account_id": reply["detail"]["account_id"]})
+            assert kind == "ACK", reply
+            key = reply["detail"]["key"]
+            await admin0.close()
+            trader = await Client.connect(url1, headers={"Authorization": f"Bearer {key}"})
+            kind, reply = await trader.call("SUBSCRIBE_ORDERS", {"from_seq": 0})
+            assert kind == "ACK", reply
+            instructions = [
+                {"runner_id": 1, "side": "BACK", "price": round(2.0 + 0.02 * i, 2), "size": 2.0}
+                for i in range(20)
+            ]
+            kind, reply = await trader.call(
+                "PLACE_ORDERS", {"market_id": market, "instructions": instructions}
+            )
+            assert kind == "ORDERS_RESPONSE", reply
+            ids = [r["order_id"] for r in reply["results"]]
+            assert len(ids) == 20 and all(r["status"] == "ACCEPTED" for r in reply["results"]), reply
+            status, body = await asyncio.to_thread(
+                _get, ports[1], f"/orders?market_id={market}&limit=100", {"Authorization": f"Bearer {key}"}
+            )
+            assert status == 200 and {o["order_id"] for o in body["orders"]} == set(ids), body
+            await trader.wait_for(
+                lambda: len([m for m in trader.uncorrelated if "ORDER_UPDATE" in m]) >= 20, 10
+            )
+            pushed = [m["ORDER_UPDATE"]["order_id"] for m in trader.uncorrelated if "ORDER_UPDATE" in m]
+            assert pushed == ids, pushed
+            await trader.close()
+
+        asyncio.run(run())
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(30) for p in reversed(procs)]
+    assert codes == [0, 0, 0, 0]
+
+
+def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.status, json.loads(resp.read())

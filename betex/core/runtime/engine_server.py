@@ -17,11 +17,12 @@ clients. Nothing is dropped and nothing is answered OVERLOADED here (the gateway
 acked command OVERLOADED when its own window is full).
 
 Committed events: a runtime handler hands each committed batch to the ingress thread, which
-publishes it to every gateway (`EngineListener.publish`, the WAL's record codec). A frame's
+publishes it to every gateway (`EngineListener.publish`: one msgpack call per batch). A frame's
 replies are released only once the events up to the WAL seq committed with them have been
 queued, so on each connection the events come before the replies that depend on them.
 
-If the runtime fails (fail-stop), every connection is closed, so gateways see `ChannelClosed`
+If the runtime fails (fail-stop), every connection gets a last `failed` frame with the cause and
+is closed, so gateways see `ChannelClosed`
 and answer OVERLOADED/503 until an engine is back; `serve` then re-raises the failure.
 """
 
@@ -37,8 +38,7 @@ from typing import Any
 
 from betex.core.domain.events import Event
 from betex.core.domain.results import Result
-from betex.core.durability.codec import encode as encode_event
-from betex.core.runtime.ipc import EngineListener, Incoming, encode_metrics
+from betex.core.runtime.ipc import EngineListener, Incoming, encode_failed, encode_metrics
 from betex.core.runtime.loop import ReplyBatch, Runtime, RuntimeStopped
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,22 @@ class EngineServer:
         )
         self._held: deque[tuple[Incoming, list[Result], int]] = deque()  # replies awaiting their events
         self.listener.published_seq = runtime.journal.last_seq
+        self.listener.hello_state = self._hello_state
         runtime.add_handler(self._on_events)
         # frames taken but not yet (wholly) in the ring: (frame, commands already in, its replies)
         self._backlog: deque[tuple[Incoming, int, ReplyBatch]] = deque()
         self.failed: BaseException | None = None
         self._stages_sent_at = 0.0
         self._metrics_at = (-1, -1)
+
+    def _hello_state(self) -> dict[str, Any]:
+        """The API keys (key_id → account, hash, revoked) for a connecting gateway: they are not
+        in its read model, and a gateway must know every key before it serves. Copied on the
+        ingress thread while the engine thread may add one (a dict copy is atomic under the GIL);
+        a key the copy has but whose event is not yet committed is harmless (nobody holds it
+        before its ACK, which follows the commit), and the stream carries every later change."""
+        keys = dict(self.runtime.engine.keys)
+        return {"keys": [(k, *v) for k, v in keys.items()]}
 
     @property
     def path(self) -> Path:
@@ -112,7 +122,7 @@ class EngineServer:
             inc, results, seq = outbox.popleft()
             if inc is None:
                 events: Sequence[Event] = results  # type: ignore[assignment]
-                listener.publish(events[-1].seq, [encode_event(e) for e in events])
+                listener.publish(events[-1].seq, events)
                 continue
             if isinstance(results, BaseException):
                 self.failed = results
@@ -194,6 +204,9 @@ class EngineServer:
             while listener.pending_out() and time.monotonic() < deadline:
                 listener.wait(0.01)
                 listener.flush()
+        else:  # tell the gateways why before they see the connection close (their /health says it)
+            listener.broadcast(encode_failed(str(failed)))
+            listener.flush()
         listener.close()
         failed = self.failed or runtime.failed
         if failed is not None:

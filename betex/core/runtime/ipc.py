@@ -9,17 +9,24 @@ Wire (all integers little-endian):
     frame    = u32 payload length, payload (msgpack)
     commands = [0, first_id, [[tag, want_reply, [fields...]], ...]]   gateway → engine
     replies  = [1, first_id, [reply or nil, ...]]                      engine → gateway
-    events   = [2, last_seq, [WAL record, ...]]                         engine → gateway
-    hello    = [3, published_seq]                                       engine → gateway, first
+    events   = [2, last_seq, [[event tag, [fields...]], ...]]           engine → gateway
+    hello    = [3, published_seq, {"keys": [[key_id, account, hash, revoked], ...]}]  engine → gateway
     metrics  = [4, {counters, rejects, gauges, info, stages}]           engine → gateway
+    failed   = [5, message]                       engine → gateway, last (the fail-stop cause)
 
-The engine publishes every committed event batch to every connection (`events`, the records in
-the WAL's own codec), and holds a batch's replies until the events they depend on have been
+The engine publishes every committed event batch to every connection (`events`: the WAL codec's
+event tags, but the whole batch packed in one call with no per-record CRC: the stream is a
+local socket, and per-record packing cost the engine's ingress thread and the gateway a
+msgpack call pair and a CRC per event each), and holds a batch's replies until the events they depend on have been
 queued: on one stream, a gateway therefore always sees the events before the replies, and can
 apply them to its read model before it releases a reply (read-your-writes across processes).
 `hello` is the first frame of every connection: the seq of the last events frame the engine had
 published before it, so a gateway knows that everything after it comes on the stream and
 everything up to it is in the WAL (where it catches up from).
+
+A command group (`loop.CommandGroup`: PLACE_ORDERS, CANCEL_ORDERS, REPLACE_ORDERS) is one entry
+with tag 0 and `[[tag, [fields...]], ...]` as its fields: one id, one ring item, one engine batch;
+its reply is `[5, [reply, ...]]`, the results in instruction order.
 
 Command ids are per connection, contiguous from 1: a batch carries its first id, command i of
 the batch has id `first_id + i`. A replies frame answers a contiguous run of ids, so replies
@@ -43,13 +50,14 @@ How the engine waits for input is one of the four wait strategies of `ring.py` (
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import selectors
 import socket
 import struct
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +65,11 @@ import msgpack
 
 from betex.core.domain import commands as C
 from betex.core.domain.commands import Command
+from betex.core.domain.events import Event, Leg, TradeMatched
 from betex.core.domain.results import Ack, Fill, MarketResult, OrderResult, Reject, Result
 from betex.core.domain.types import RejectCode
+from betex.core.durability.codec import EVENT_TYPES, TAG_OF
+from betex.core.runtime.loop import CommandGroup
 from betex.core.runtime.ring import BLOCKING_WAIT, BUSY_SPIN, SLEEPING, WAIT_STRATEGIES, YIELDING
 
 HEADER = struct.Struct("<I")
@@ -68,6 +79,7 @@ KIND_REPLIES = 1
 KIND_EVENTS = 2
 KIND_HELLO = 3
 KIND_METRICS = 4
+KIND_FAILED = 5
 DEFAULT_WINDOW = 16384  # commands a gateway may have un-replied (the ring size's default)
 _RECV_SIZE = 1 << 20
 _SPIN_CHECKS = 100
@@ -97,7 +109,10 @@ COMMAND_TYPES: dict[int, type[Any]] = {
     23: C.RevokeKey,
 }
 COMMAND_TAG: dict[type[Any], int] = {cls: tag for tag, cls in COMMAND_TYPES.items()}
-_R_REJECT, _R_ORDER, _R_MARKET, _R_ACK = 1, 2, 3, 4
+GROUP_TAG = 0
+"""A `CommandGroup`: its fields are the [tag, fields] of each command in it."""
+_TRADE_TAG = TAG_OF[TradeMatched]
+_R_REJECT, _R_ORDER, _R_MARKET, _R_ACK, _R_GROUP = 1, 2, 3, 4, 5
 
 _pack = msgpack.Packer(autoreset=True).pack  # one C call per frame; holds the GIL, so shareable
 
@@ -114,16 +129,51 @@ class ChannelClosed(ConnectionError):
 
 
 def encode_commands(
-    first_id: int, cmds: Sequence[Command], want_reply: bool | Sequence[bool] = True
+    first_id: int,
+    cmds: Sequence[Command | CommandGroup | WireGroup],
+    want_reply: bool | Sequence[bool] = True,
 ) -> bytes:
-    """A commands payload (no length prefix). `want_reply`: one flag for all, or one per command."""
+    """A commands payload (no length prefix). `want_reply`: one flag for all, or one per command.
+    A group goes fastest as a `WireGroup` (`wire_group`); a `CommandGroup` is converted here."""
     tag = COMMAND_TAG
     if isinstance(want_reply, bool):
-        body = [(tag[type(c)], want_reply, c) for c in cmds]
+        wants: Iterable[bool] = itertools.repeat(want_reply)
     else:
-        body = [(tag[type(c)], w, c) for c, w in zip(cmds, want_reply, strict=True)]
+        if len(want_reply) != len(cmds):
+            raise ValueError(f"{len(cmds)} commands but {len(want_reply)} want_reply flags")
+        wants = want_reply
+    try:
+        body = [(tag[type(c)], w, c) for c, w in zip(cmds, wants, strict=False)]
+    except KeyError:  # a CommandGroup: its commands need their tags
+        body = [
+            (tag[type(c)], w, c) if type(c) is not CommandGroup else (GROUP_TAG, w, wire_group(c.commands))
+            for c, w in zip(cmds, wants, strict=False)
+        ]
     payload: bytes = _pack((KIND_COMMANDS, first_id, body))
     return payload
+
+
+class WireGroup(tuple):  # type: ignore[type-arg]
+    """A command group as the channel carries it: ((tag, command), ...), packed natively."""
+
+    __slots__ = ()
+
+
+COMMAND_TAG[WireGroup] = GROUP_TAG
+
+
+def wire_group(cmds: Iterable[Command]) -> WireGroup:
+    """PLACE_ORDERS and friends for the channel: one id, one ring item (`CommandGroup` at the
+    engine), the instructions in order."""
+    tag = COMMAND_TAG
+    return WireGroup((tag[type(c)], c) for c in cmds)
+
+
+def _command_of(t: int, fields: Any) -> Any:
+    if t == GROUP_TAG:
+        types = COMMAND_TYPES
+        return CommandGroup(tuple(types[t2](*f2) for t2, f2 in fields))
+    return COMMAND_TYPES[t](*fields)
 
 
 def decode_commands(payload: bytes) -> tuple[int, list[Command], list[bool]]:
@@ -133,7 +183,7 @@ def decode_commands(payload: bytes) -> tuple[int, list[Command], list[bool]]:
         if kind != KIND_COMMANDS:
             raise ChannelError(f"expected a commands frame, got kind {kind!r}")
         types = COMMAND_TYPES
-        cmds: list[Command] = [types[t](*fields) for t, _w, fields in body]
+        cmds: list[Command] = [types[t](*fields) if t else _command_of(t, fields) for t, _w, fields in body]
         wants = [bool(w) for _t, w, _f in body]
     except ChannelError:
         raise
@@ -142,8 +192,10 @@ def decode_commands(payload: bytes) -> tuple[int, list[Command], list[bool]]:
     return first_id, cmds, wants
 
 
-def _result_wire(r: Result) -> tuple[Any, ...]:
+def _result_wire(r: Result | list[Result]) -> tuple[Any, ...]:
     t = type(r)
+    if isinstance(r, list):
+        return (_R_GROUP, [_result_wire(x) for x in r])
     if t is OrderResult:
         o: OrderResult = r  # type: ignore[assignment]
         repl = None if o.replacement is None else _result_wire(o.replacement)
@@ -157,7 +209,8 @@ def _result_wire(r: Result) -> tuple[Any, ...]:
     raise TypeError(f"not a result: {r!r}")
 
 
-def _result_of(w: Sequence[Any]) -> Result:
+def _result_of(w: Sequence[Any]) -> Any:
+    """A `Result`, or the list of a command group's results."""
     tag = w[0]
     if tag == _R_ORDER:
         f = w[1]
@@ -170,6 +223,8 @@ def _result_of(w: Sequence[Any]) -> Result:
         return MarketResult(*w[1])
     if tag == _R_ACK:
         return Ack(w[1])
+    if tag == _R_GROUP:
+        return [_result_of(x) for x in w[1]]
     raise ChannelError(f"unknown result tag {tag!r}")
 
 
@@ -193,14 +248,28 @@ def decode_replies(payload: bytes) -> tuple[int, list[Result | None]]:
     return first_id, out
 
 
-def encode_events(last_seq: int, records: Sequence[bytes]) -> bytes:
-    """An events payload: committed WAL records (`durability.codec`), the last one at `last_seq`."""
-    payload: bytes = _pack((KIND_EVENTS, last_seq, records))
+def encode_events(last_seq: int, events: Sequence[Event]) -> bytes:
+    """An events payload: committed events (tags of `durability.codec`), the last at `last_seq`."""
+    tag = TAG_OF
+    payload: bytes = _pack((KIND_EVENTS, last_seq, [(tag[type(e)], e) for e in events]))
     return payload
 
 
-def encode_hello(published_seq: int) -> bytes:
-    payload: bytes = _pack((KIND_HELLO, published_seq))
+def events_of(body: Sequence[Any]) -> list[Event]:
+    """The events of an events frame's body (see `decode_engine_frame`)."""
+    types = EVENT_TYPES
+    try:
+        return [
+            types[t](*f) if t != _TRADE_TAG else TradeMatched(*f[:14], tuple(Leg(*x) for x in f[14]), *f[15:])  # type: ignore[call-arg]
+            for t, f in body
+        ]
+    except Exception as exc:
+        raise ChannelError(f"undecodable events frame: {exc!r}") from exc
+
+
+def encode_hello(published_seq: int, state: dict[str, Any] | None = None) -> bytes:
+    """`state`: what a gateway needs beside the WAL to serve (the API keys: `hello_state`)."""
+    payload: bytes = _pack((KIND_HELLO, published_seq, state or {}))
     return payload
 
 
@@ -209,19 +278,25 @@ def encode_metrics(state: dict[str, Any]) -> bytes:
     return payload
 
 
+def encode_failed(message: str) -> bytes:
+    """The engine's last frame when it fail-stops: why (e.g. the WAL's ENOSPC), for /health."""
+    payload: bytes = _pack((KIND_FAILED, message))
+    return payload
+
+
 def decode_engine_frame(payload: bytes) -> tuple[int, Any, Any]:
     """Any engine → gateway payload as (kind, a, b), undecoded inside:
 
     replies (KIND_REPLIES, first_id, [reply wire, ...]) → decode with `replies_of`;
-    events (KIND_EVENTS, last_seq, [record, ...]); hello (KIND_HELLO, published_seq, None).
+    events (KIND_EVENTS, last_seq, [[tag, fields], ...]) → decode with `events_of`; hello (KIND_HELLO, published_seq, state).
     """
     try:
         msg = msgpack.unpackb(payload, use_list=False)
         kind = msg[0]
         if kind == KIND_HELLO:
-            return KIND_HELLO, int(msg[1]), None
-        if kind == KIND_METRICS:
-            return KIND_METRICS, msg[1], None
+            return KIND_HELLO, int(msg[1]), msg[2] if len(msg) > 2 else {}
+        if kind == KIND_METRICS or kind == KIND_FAILED:
+            return kind, msg[1], None
         if kind in (KIND_REPLIES, KIND_EVENTS):
             return kind, msg[1], msg[2]
     except Exception as exc:
@@ -416,7 +491,9 @@ class EngineLink:
     def room(self) -> int:
         return self.window - self.in_flight
 
-    def send(self, cmds: Sequence[Command], want_reply: bool | Sequence[bool] = True) -> int:
+    def send(
+        self, cmds: Sequence[Command | CommandGroup | WireGroup], want_reply: bool | Sequence[bool] = True
+    ) -> int:
         """Queue and flush as many of `cmds` as the window allows (a prefix); returns how many.
 
         Raises ChannelClosed if the engine is gone.
@@ -450,7 +527,7 @@ class EngineLink:
                 if kind == KIND_HELLO:
                     self.hello_seq = first_id
                     continue
-                if kind == KIND_EVENTS or kind == KIND_METRICS:
+                if kind == KIND_EVENTS or kind == KIND_METRICS or kind == KIND_FAILED:
                     continue  # a plain link keeps neither a read model nor the engine's metrics
                 replies = replies_of(body)
                 if first_id != self.replied + 1:
@@ -544,6 +621,8 @@ class EngineListener:
         self.frames_in = 0
         self.commands_in = 0
         self.published_seq = 0
+        self.hello_state: Callable[[], dict[str, Any]] | None = None
+        """What goes in each new connection's hello beside the seq (the owner sets it)."""
         """Seq of the last events frame queued to the peers (the owner sets the start: the WAL's end)."""
 
     # ------------------------------------------------------------ waiting and reading
@@ -584,7 +663,8 @@ class EngineListener:
             self._next_pid += 1
             self.peers[peer.pid] = peer
             self._sel.register(sock, selectors.EVENT_READ, peer)
-            peer.conn.queue(encode_hello(self.published_seq))
+            state = None if self.hello_state is None else self.hello_state()
+            peer.conn.queue(encode_hello(self.published_seq, state))
             self._flush_peer(peer)
 
     def _read(self, peer: Peer) -> None:
@@ -698,10 +778,10 @@ class EngineListener:
         peer.conn.queue(encode_replies(inc.first_id, replies))
         peer.replied = inc.first_id + len(replies) - 1
 
-    def publish(self, last_seq: int, records: Sequence[bytes]) -> None:
+    def publish(self, last_seq: int, events: Sequence[Event]) -> None:
         """Queue an events frame to every connection (see `flush`); `last_seq` is its last seq."""
-        if records:
-            payload = encode_events(last_seq, records)
+        if events:
+            payload = encode_events(last_seq, events)
             for peer in self.peers.values():
                 peer.conn.queue(payload)
         self.published_seq = last_seq
