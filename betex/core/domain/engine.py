@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Final, cast
 
-from betex.core.domain import accounts, delay, lifecycle, removal, state, validate
+from betex.core.domain import accounts, cancels, delay, lifecycle, removal, state, validate
 from betex.core.domain import commands as C
 from betex.core.domain.book.levels import Order
 from betex.core.domain.book.walk import Step
@@ -42,7 +42,7 @@ from betex.core.domain.events import (
     TradesVoided,
 )
 from betex.core.domain.market import Market, Tombstone
-from betex.core.domain.results import Ack, Fill, OrderResult, Reject, Result, order_result
+from betex.core.domain.results import Fill, OrderResult, Reject, Result, order_result
 from betex.core.domain.risk import Exposure, RiskBook
 from betex.core.domain.types import CancelReason, MarketState, RejectCode
 from betex.core.domain.validate import EngineConfig as EngineConfig
@@ -115,7 +115,7 @@ class Engine:
             C.AddRunners: lambda c: lifecycle.add_runners(self, c),
             C.PlaceOrder: self._place,
             C.CancelOrder: self._cancel,
-            C.CancelAll: self._cancel_all,
+            C.CancelAll: lambda c: cancels.cancel_all(self, c),
             C.ReplaceOrder: self._replace,
             C.SetMarketState: lambda c: lifecycle.change_state(self, c, "SET_MARKET_STATE", c.market_state),
             C.AwaitLiveMarket: lambda c: lifecycle.change_state(self, c, "AWAIT_LIVE_MARKET"),
@@ -125,7 +125,7 @@ class Engine:
             C.SettleMarket: lambda c: lifecycle.settle(self, c),
             C.VoidTrades: lambda c: lifecycle.void_trades(self, c),
             C.SetAccountLimit: lambda c: accounts.set_limit(self, c),
-            C.ReduceOrder: self._reduce,
+            C.ReduceOrder: lambda c: cancels.reduce_order(self, c),
             C.CreateAccount: lambda c: accounts.create_account(self, c),
             C.IssueKey: lambda c: accounts.issue_key(self, c),
             C.RevokeKey: lambda c: accounts.revoke_key(self, c),
@@ -380,56 +380,6 @@ class Engine:
             return Reject(R.INVALID_SIZE, "size_reduction must be a positive amount")
         amount = o.remaining if not red or red > o.remaining else red
         self._emit_cancel(o.market_id, o.order_id, amount, _USER)
-        return order_result("CANCELLED", o)
-
-    def _cancel_all(self, c: C.CancelAll) -> Result:
-        m = self._market(c.market_id)
-        if isinstance(m, Reject):
-            return m
-        if m.state == _HALTED:
-            return Reject(R.MARKET_HALTED, f"market {m.market_id} is halted")
-        bad = validate.check_cancel_all(m, c)
-        if bad:
-            return bad
-        runner, side, before = c.runner_id, c.side, c.placed_before_ts
-        victims = [
-            o
-            for o in m.by_account.get(c.account_id, {})  # oldest first
-            if (runner is None or o.runner_id == runner)
-            and (side is None or o.side == side)
-            and (before is None or o.placed_ts < before)
-        ]
-        for o in victims:
-            self._emit(
-                OrderCancelled(self.seq + 1, self.ts, m.market_id, o.order_id, o.remaining, CancelReason.USER)
-            )
-        return Ack({"cancelled": len(victims)})
-
-    def _reduce(self, c: C.ReduceOrder) -> Result:
-        """REDUCE_ORDER: cancel down to `new_remaining` only if the remaining size is
-        `expected_remaining` now (CONDITION_FAILED otherwise, nothing changes)."""
-        m = self._market(c.market_id)
-        if isinstance(m, Reject):
-            return m
-        if m.state == _HALTED:
-            return Reject(R.MARKET_HALTED, f"market {m.market_id} is halted")
-        o = self.orders.get(c.order_id)
-        if o is None or o.market_id != m.market_id:
-            return Reject(R.INVALID_ORDER, f"unknown order {c.order_id!r} in market {m.market_id}")
-        if c.account_id != o.account_id:
-            return Reject(R.NOT_OWNER, f"order {o.order_id} belongs to another account")
-        if o.remaining != c.expected_remaining:
-            return Reject(
-                R.CONDITION_FAILED,
-                f"order {o.order_id} has {validate.fmt_size(m, o.remaining)} remaining, "
-                f"not {validate.fmt_size(m, c.expected_remaining)}",
-            )
-        if not 0 <= c.new_remaining <= o.remaining:
-            return Reject(R.INVALID_SIZE, "new_remaining must be between 0 and the remaining size")
-        if not o.remaining:
-            return Reject(R.INVALID_ORDER, f"order {o.order_id} is EXECUTION_COMPLETE")
-        if c.new_remaining < o.remaining:
-            self._emit_cancel(o.market_id, o.order_id, o.remaining - c.new_remaining, _USER)
         return order_result("CANCELLED", o)
 
     def _replace(self, c: C.ReplaceOrder) -> Result:
