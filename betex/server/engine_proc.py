@@ -21,7 +21,7 @@ from types import FrameType
 
 from betex.core.domain.engine import EngineConfig
 from betex.core.durability.journal import Journal
-from betex.core.ops.recovery import recover_engine
+from betex.core.ops.recovery import recover_engine, snapshot_at_stop
 from betex.core.runtime.engine_server import EngineServer
 from betex.core.runtime.gctune import tune_for_engine
 from betex.core.runtime.loop import Runtime, RuntimeStopped
@@ -90,6 +90,7 @@ def run_engine(config: ServerConfig) -> int:
         except RuntimeStopped as exc:
             print(f"error: the engine had stopped (fail-stop): {exc}", file=sys.stderr, flush=True)
             return 1
+        snapshot_at_stop(runtime.engine, data_dir)  # as one process does: the next start replays nothing
         say(f"betex engine: stopped cleanly at seq {journal.last_seq}")
         return 0
     finally:
