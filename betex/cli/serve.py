@@ -24,7 +24,7 @@ DurabilityOption = Annotated[
     str, typer.Option(metavar="MODE", help="sync (fsync per commit) or async (no fsync).")
 ]
 SnapshotEveryOption = Annotated[
-    int, typer.Option(metavar="N", help="Write an engine snapshot every N events.")
+    int, typer.Option(metavar="N", help="Write an engine snapshot, and save projection.snap, every N events.")
 ]
 MinStakeOption = Annotated[str, typer.Option(metavar="AMOUNT", help="Smallest accepted stake.")]
 MaxStakeOption = Annotated[str, typer.Option(metavar="AMOUNT", help="Largest accepted stake.")]
@@ -275,6 +275,9 @@ def register_processes(app: typer.Typer) -> None:
             int | None, typer.Option(metavar="FD", help="Serve on this inherited listening socket instead.")
         ] = None,
         index: Annotated[int, typer.Option(metavar="I", help="Gateway number; 0 saves projection.snap.")] = 0,
+        snapshot_every: Annotated[
+            int, typer.Option(metavar="N", help="Gateway 0: save projection.snap every N events.")
+        ] = 1_000_000,
         ring_size: Annotated[
             int, typer.Option(metavar="SLOTS", help="The engine's ring size (the default window).")
         ] = 16384,
@@ -323,6 +326,7 @@ def register_processes(app: typer.Typer) -> None:
             engine_socket=engine_socket or default_socket(Path(data_dir)),
             listen_fd=listen_fd,
             gateway_index=index,
+            snapshot_every=snapshot_every,
             auth=auth,
             insecure=insecure,
             allowed_origins=tuple(allowed_origin or ()),

@@ -37,6 +37,7 @@ from .historyread import HistoryReads
 from .hub import Hub
 from .limits import ConnectionGuard, fit_to_nofile
 from .orderstream import OrderStreams, history_path
+from .projsave import ProjectionSaver
 from .remote import RemoteEngine
 from .run import SWITCH_INTERVAL_S, _bound_port, _say_goodbye, say
 
@@ -83,9 +84,13 @@ async def serve_gateway(config: ServerConfig) -> int:
         try:
             projection, how = await asyncio.to_thread(recover_projection, data_dir, engine_config)
             hub.projection, described = projection, how.describe()
+            file_seq = how.file_seq or 0
         except WalNotFound:
             hub.projection, described = Projection(engine_config, retire_final=True), "empty (no WAL yet)"
+            file_seq = 0
         hub.recovery = {"projection": described, "seconds": round(time.perf_counter() - t0, 3)}
+        if config.gateway_index == 0:  # the gateway that owns projection.snap saves it while serving
+            hub.projection_saver = ProjectionSaver(projection_path(data_dir), config.snapshot_every, file_seq)
         follower = await _history(config, hub, data_dir)
         remote = RemoteEngine(
             config.engine_socket,

@@ -33,6 +33,7 @@ from .connection import Connection, OutboxBudget
 from .historyread import HistoryReads
 from .limits import ConnectionGuard
 from .orderstream import OrderStreams
+from .projsave import ProjectionSaver
 from .remote import RemoteEngine
 from .stats import Refusals, ServerStats
 
@@ -110,6 +111,8 @@ class Hub:
         self._lock = threading.Lock()
         self._scheduled = False
         self._tasks: list[asyncio.Task[None]] = []
+        self.projection_saver: ProjectionSaver | None = None
+        """Set where this process owns projection.snap (one process, gateway 0): saves it while serving."""
         self._held: deque[PendingReply] = deque()
         self.refusals = Refusals()
         """What was refused before the engine, by kind (counted in /metrics, logged per interval)."""
@@ -509,6 +512,13 @@ class Hub:
             self.loop.create_task(self._every(self.config.status_interval_s, self.push_status))
         )
         self._tasks.append(self.loop.create_task(self._every(1.0, self.refusals.flush)))
+        saver = self.projection_saver
+        if saver is not None:
+            self._tasks.append(self.loop.create_task(self._every(1.0, self._save_projection)))
+
+    def _save_projection(self) -> None:
+        if self.projection_saver is not None and self.projection_error is None:
+            self.projection_saver.tick(self.projection)
 
     async def stop_tickers(self) -> None:
         self.refusals.flush(force=True)  # every refusal ends up in a logged count
@@ -520,6 +530,8 @@ class Hub:
             except asyncio.CancelledError:
                 pass
         self._tasks.clear()
+        if self.projection_saver is not None:
+            await self.projection_saver.wait()
 
     async def _every(self, interval: float, fn: Callable[[], None]) -> None:
         while True:

@@ -41,6 +41,7 @@ from .historyread import HistoryReads
 from .hub import Hub
 from .limits import ConnectionGuard, fit_to_nofile
 from .orderstream import HistoryFeed, OrderStreams, history_path
+from .projsave import ProjectionSaver
 
 log = logging.getLogger("betex.server")
 
@@ -116,6 +117,10 @@ async def serve(config: ServerConfig) -> int:
         recovered = await asyncio.to_thread(recover_all, data_dir, engine_config)
         engine, info, how = recovered.engine, recovered.engine_info, recovered.projection_info.describe()
         hub.projection = recovered.projection
+        file_seq = recovered.projection_info.file_seq
+        hub.projection_saver = ProjectionSaver(
+            projection_path(data_dir), config.snapshot_every, file_seq or 0
+        )
         hub.keys.load(engine.keys)
         elapsed = time.perf_counter() - t0
         hub.recovery = {"engine": info.to_dict(), "projection": how, "seconds": round(elapsed, 3)}

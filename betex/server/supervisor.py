@@ -204,6 +204,7 @@ def supervise(config: ServerConfig) -> int:
             "--host", config.host,
             "--index", str(i),
             "--snapshot-interval-ms", str(config.snapshot_interval_ms),
+            "--snapshot-every", str(config.snapshot_every),
         ]  # fmt: skip
         argv += _access(config)
         if config.window:

@@ -115,19 +115,42 @@ def test_restart_serves_identical_state_from_projection_snapshot_and_from_wal(
 def test_after_kill_9_a_stale_projection_snapshot_is_caught_up_from_the_wal(
     data_dir: Path, server_factory: Callable[..., ServerProcess]
 ) -> None:
-    first = server_factory(data_dir, *ARGS)
+    args = ("--durability", "async", "--snapshot-every", "1000000")  # no save while serving
+    first = server_factory(data_dir, *args)
     markets = asyncio.run(_trade(first, 1))
     assert first.stop() == 0  # projection.snap at this seq
 
-    second = server_factory(data_dir, *ARGS)
+    second = server_factory(data_dir, *args)
     markets += asyncio.run(_trade(second, 2))
     before = views(second, markets)
     second.kill()  # no projection.snap for the second session's events
 
-    third = server_factory(data_dir, *ARGS)
+    third = server_factory(data_dir, *args)
     log = third.log()
     assert "projection from projection.snap" in log and "0 events replayed" not in log.split("projection")[1]
     assert views(third, markets) == before
+
+
+def test_a_serving_server_saves_projection_snap_every_n_events_so_kill_9_replays_a_short_tail(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    first = server_factory(data_dir, *ARGS)  # --snapshot-every 25
+    markets = asyncio.run(_trade(first, 1))
+    seq = first.get_json("/health")["seq"]
+    assert seq > 25
+    path = data_dir / "projection.snap"
+    deadline = time.monotonic() + 15
+    while not path.exists() and time.monotonic() < deadline:  # the saver ticks once a second
+        time.sleep(0.1)
+    assert path.exists(), "no projection.snap written while serving"
+    before = views(first, markets)
+    first.kill()  # no clean stop: only the periodic save is on disk
+
+    second = server_factory(data_dir, *ARGS)
+    log = second.log()
+    saved = int(log.split("projection from projection.snap at seq ")[1].split()[0].rstrip(";,"))
+    assert seq - 25 <= saved <= seq, (saved, seq)
+    assert views(second, markets) == before
 
 
 def _write_wal(data_dir: Path, orders: int) -> int:
