@@ -109,9 +109,17 @@ def _assert_not_crossed(engine: Engine, mid: int, placed: int, stats: Counter[st
         book = m.books[r]
         if book.backs.prices and book.lays.prices:
             assert book.lays.prices[-1] < book.backs.prices[0], "direct cross"
+    assert_no_crossed_ring(engine, mid, placed, stats)
+
+
+def assert_no_crossed_ring(engine: Engine, mid: int, placed: int, stats: Counter[str] | None = None) -> None:
+    """Over the active runners (a removed one is in no ring): a complete book of best backs
+    (Σ 1/b ≥ 1) or lays (Σ 1/l ≤ 1) rests only as dust, or when the order just placed is not its
+    newest (matching runs on arrival)."""
+    m = engine.markets[mid]
     for back in (True, False):
         fronts = []
-        for r in m.runner_ids:
+        for r in (r for r in m.runner_ids if r not in m.removed):
             levels = m.books[r].backs if back else m.books[r].lays
             if not levels.prices:
                 break

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from betex.core.domain.ladder import TICKS
 from betex.core.domain.removal import reduced_price
 from betex.core.domain.results import MarketResult, OrderResult, Reject
 from betex.core.readmodel.projection import Projection
-from tests.core.domain.test_cross_properties import _ring_dust
+from tests.core.domain.test_cross_properties import assert_no_crossed_ring
 from tests.core.harness import Harness
 
 SCALE = int(os.environ.get("BETEX_PROPERTY_SCALE", "1"))
@@ -300,32 +299,6 @@ def streams(draw: st.DrawFn) -> tuple[str, tuple[int, ...], list[tuple[Any, ...]
     return book, runners, cmds
 
 
-def _assert_no_crossed_ring(engine: Engine, mid: int, placed: int) -> None:
-    """test_cross_properties' ring check over the active runners (the removed ones are in no
-    ring): a complete book of best backs (Σ 1/b ≥ 1) or lays (Σ 1/l ≤ 1) rests only as dust, or
-    when the order just placed is not its newest (matching runs on arrival)."""
-    m = engine.markets[mid]
-    active = [r for r in m.runner_ids if r not in m.removed]
-    for back in (True, False):
-        fronts = []
-        for r in active:
-            levels = m.books[r].backs if back else m.books[r].lays
-            if not levels.prices:
-                break
-            price = levels.prices[0] if back else levels.prices[-1]
-            fronts.append(next(levels.levels[price].live()))
-        else:
-            total = sum(Fraction(100, o.price) for o in fronts)
-            if (total >= 1) if back else (total <= 1):
-                newest = max(fronts, key=lambda o: o.order_id)
-                if newest.order_id != placed:
-                    continue
-                others = [o for o in fronts if o is not newest]
-                assert _ring_dust(newest, others, back), (
-                    f"crossed ring {[(o.runner_id, o.price) for o in fronts]}"
-                )
-
-
 def _trade_sums(t: TradeMatched, outcomes: tuple[int, ...]) -> list[int]:
     return [sum(leg.win if leg.runner_id == r else -leg.lose for leg in t.legs) for r in outcomes]
 
@@ -365,7 +338,7 @@ def test_removals_keep_every_outcome_zero_sum_uncrossed_and_replayable(
             for t in h.engine.markets[m].trades.values():
                 originals.setdefault(t.trade_id, t.price)
             if book == "CROSS_MATCHED":
-                _assert_no_crossed_ring(h.engine, m, r.order_id)
+                assert_no_crossed_ring(h.engine, m, r.order_id)
         mk = h.engine.markets[m]
         for r_ in runners:
             bk = mk.books[r_]
