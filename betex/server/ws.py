@@ -277,7 +277,10 @@ def _subscribe_orders(hub: Hub, conn: Connection, request: parse.SubscribeOrders
 
     def start() -> None:
         replay = request.from_seq is not None
-        seq = hub.history_seq
+        # "now" is what this process has seen committed: the read model's seq, which is ahead of
+        # the history store's while its writer (a thread, or its own process in the split) lags;
+        # live rows up to it are changes from before the subscription
+        seq = max(hub.history_seq, hub.projection_seq())
         sub = streams.subscribe(conn, request.account_id, seq, replaying=replay)
         since = seq if request.from_seq is None else request.from_seq
         conn.reply(render.dumps(render.render_ack(request.correlation_id, None, {"seq": since})))

@@ -10,6 +10,7 @@ shape.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import msgpack
@@ -95,15 +96,25 @@ def decode(record: bytes) -> Event:
     if cls is None:
         raise CorruptRecord(f"unknown event tag {tag}")
     try:
-        fields = _unpackb(payload, use_list=False)
-        if cls is TradeMatched:
-            fields = fields[:14] + (tuple(Leg(*leg) for leg in fields[14]),) + fields[15:]
-        elif cls is RunnerRemoved:  # its reduced trades carry legs too
-            reduced = tuple(
-                ReducedTrade(r[0], r[1], r[2], tuple(Leg(*leg) for leg in r[3]), r[4]) for r in fields[7]
-            )
-            fields = (*fields[:7], reduced, *fields[8:])
-        event: Event = cls(*fields)
+        return from_fields(cls, _unpackb(payload, use_list=False))
     except Exception as exc:
         raise CorruptRecord(f"bad {cls.__name__} payload: {exc}") from exc
+
+
+NESTED: frozenset[type[Any]] = frozenset({TradeMatched, RunnerRemoved})
+"""Event types whose fields hold tuples of other types (legs), rebuilt by `from_fields`."""
+
+
+def from_fields(cls: type[Any], fields: Sequence[Any]) -> Event:
+    """The event of type `cls` from its decoded fields (msgpack gives plain sequences for nested
+    tuples: a trade's legs, a runner removal's reduced trades and their legs). Also used by the
+    engine → gateway channel (`runtime.ipc`), which carries the same fields."""
+    if cls is TradeMatched:
+        return TradeMatched(*fields[:14], tuple(Leg(*leg) for leg in fields[14]), *fields[15:])  # type: ignore[call-arg]
+    if cls is RunnerRemoved:  # its reduced trades carry legs too
+        reduced = tuple(
+            ReducedTrade(r[0], r[1], r[2], tuple(Leg(*leg) for leg in r[3]), r[4]) for r in fields[7]
+        )
+        return RunnerRemoved(*fields[:7], reduced, *fields[8:])  # type: ignore[call-arg]
+    event: Event = cls(*fields)
     return event

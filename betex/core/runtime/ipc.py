@@ -65,10 +65,10 @@ import msgpack
 
 from betex.core.domain import commands as C
 from betex.core.domain.commands import Command
-from betex.core.domain.events import Event, Leg, TradeMatched
+from betex.core.domain.events import Event
 from betex.core.domain.results import Ack, Fill, MarketResult, OrderResult, Reject, Result
 from betex.core.domain.types import RejectCode
-from betex.core.durability.codec import EVENT_TYPES, TAG_OF
+from betex.core.durability.codec import EVENT_TYPES, NESTED, TAG_OF, from_fields
 from betex.core.runtime.loop import CommandGroup
 from betex.core.runtime.ring import BLOCKING_WAIT, BUSY_SPIN, SLEEPING, WAIT_STRATEGIES, YIELDING
 
@@ -103,7 +103,7 @@ COMMAND_TYPES: dict[int, type[Any]] = {
     13: C.VoidTrades,
     14: C.SetAccountLimit,
     15: C.ReduceOrder,
-    # 15..20 left to the exchange-rules commands (issue 15) so two branches cannot collide
+    16: C.RemoveRunner,  # 17..20 free for later exchange-rules commands
     21: C.CreateAccount,
     22: C.IssueKey,
     23: C.RevokeKey,
@@ -111,7 +111,7 @@ COMMAND_TYPES: dict[int, type[Any]] = {
 COMMAND_TAG: dict[type[Any], int] = {cls: tag for tag, cls in COMMAND_TYPES.items()}
 GROUP_TAG = 0
 """A `CommandGroup`: its fields are the [tag, fields] of each command in it."""
-_TRADE_TAG = TAG_OF[TradeMatched]
+_NESTED_TAGS = frozenset(TAG_OF[cls] for cls in NESTED)
 _R_REJECT, _R_ORDER, _R_MARKET, _R_ACK, _R_GROUP = 1, 2, 3, 4, 5
 
 _pack = msgpack.Packer(autoreset=True).pack  # one C call per frame; holds the GIL, so shareable
@@ -260,7 +260,7 @@ def events_of(body: Sequence[Any]) -> list[Event]:
     types = EVENT_TYPES
     try:
         return [
-            types[t](*f) if t != _TRADE_TAG else TradeMatched(*f[:14], tuple(Leg(*x) for x in f[14]), *f[15:])  # type: ignore[call-arg]
+            types[t](*f) if t not in _NESTED_TAGS else from_fields(types[t], f)  # legs: rebuilt
             for t, f in body
         ]
     except Exception as exc:

@@ -234,3 +234,33 @@ def test_a_gateway_that_ignores_its_window_is_dropped(sock_path: Path) -> None:
         rogue.close()
     finally:
         lst.close()
+
+
+def test_every_command_type_has_a_channel_tag() -> None:
+    """A command the gateway parses must reach the engine: a type without a tag could not be
+    sent over the split (REMOVE_RUNNER once had none and timed out there)."""
+    from typing import get_args
+
+    from betex.core.domain.commands import Command
+    from betex.core.runtime.ipc import COMMAND_TAG
+
+    assert {t.__name__ for t in get_args(Command)} - {t.__name__ for t in COMMAND_TAG} == set()
+
+
+def test_an_events_frame_rebuilds_nested_events_exactly() -> None:
+    """Trades' legs and a runner removal's re-priced trades (with their legs) come back as the
+    same typed tuples as the WAL decodes them, so a gateway's projection applies them alike."""
+    from betex.core.domain import commands as C
+    from betex.core.domain.events import RunnerRemoved, TradeMatched
+    from betex.core.runtime.ipc import decode_engine_frame, encode_events, events_of
+    from tests.core.domain.test_removal import worked_example
+
+    h, m = worked_example()
+    h.run(C.RemoveRunner(m, 3, 2000))
+    kinds = {type(e) for e in h.events}
+    assert TradeMatched in kinds and RunnerRemoved in kinds
+    _kind, last_seq, body = decode_engine_frame(encode_events(h.events[-1].seq, h.events))
+    assert last_seq == h.events[-1].seq
+    back = events_of(body)
+    assert back == h.events
+    assert [type(e) for e in back] == [type(e) for e in h.events]
