@@ -51,13 +51,8 @@ from betex.core.errors import DataDamaged
 R = RejectCode
 
 # Plain strings for the hot paths: StrEnum member access costs ~35 ns each in CPython 3.11.
-_BACK: Final = "BACK"
-_LAY: Final = "LAY"
-_BUY: Final = "BUY"
-_SELL: Final = "SELL"
 _LAPSE: Final = "LAPSE"
 _PERSIST: Final = "PERSIST"
-_GTC: Final = "GTC"
 _FILL_OR_KILL: Final = "FILL_OR_KILL"
 _OPEN: Final = "OPEN"
 _HALTED: Final = "HALTED"

@@ -1,7 +1,7 @@
 """Runner removal (a non-runner, domain.md §7): deciding REMOVE_RUNNER and re-pricing the trades.
 
 The engine (`engine.py`) only dispatches here: `remove_runner` handles the command and
-`on_runner_removed` applies the event (functions of the engine, typed against the `Host`
+`on_runner_removed` applies the event (functions of the engine, typed against the `EngineCore`
 protocol, as the engine's other parts are). Inside:
 - `check`: whether the market and runner allow a removal (typed rejects, nothing changes);
 - `plan`: which matched trades are voided and what the others become (pure, from the market);
@@ -134,11 +134,7 @@ def apply(m: Market, e: RunnerRemoved) -> list[tuple[tuple[Leg, ...], tuple[Leg,
 # ---------------------------------------------------------------- the engine's hooks
 
 
-Host = EngineCore
-"""What removal sees of the engine (see engine_api)."""
-
-
-def remove_runner(eng: Host, c: RemoveRunner) -> Result:
+def remove_runner(eng: EngineCore, c: RemoveRunner) -> Result:
     """REMOVE_RUNNER: every unmatched order of the market cancelled (ORDER_CANCELLED, reason
     RUNNER_REMOVED), then one RUNNER_REMOVED with the voided and the re-priced trades."""
     m = eng._market(c.market_id, R.INVALID_TRANSITION)
@@ -158,7 +154,7 @@ def remove_runner(eng: Host, c: RemoveRunner) -> Result:
     return MarketResult(m.market_id, m.state, m.phase, m.version)
 
 
-def on_runner_removed(eng: Host, e: RunnerRemoved) -> None:
+def on_runner_removed(eng: EngineCore, e: RunnerRemoved) -> None:
     """Apply a RUNNER_REMOVED: its voids (the state change a TRADES_VOIDED makes), then the
     market's part (`apply`); accounts with a liability limit swap each re-priced trade's legs."""
     m = eng.markets[e.market_id]

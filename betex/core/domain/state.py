@@ -24,7 +24,7 @@ from betex.core.domain.risk import RiskBook
 from betex.core.domain.validate import RecentRefs
 
 DUMP_VERSION: Final = 3
-DELAY_DUMP_VERSION: Final = 4
+EXTENDED_DUMP_VERSION: Final = 4
 READABLE_VERSIONS: Final = (1, 2, 3, 4)
 """2: settled and voided markets are tombstones (the state's 11th element). 3: also orders carry
 `placed_ts` and markets `commission_bps` (appended to their rows), and accounts with their key
@@ -92,7 +92,7 @@ def dump(eng: EngineState) -> bytes:
                 row = (*row, (sorted(m.removed.items()), sorted(m.original_prices.items())))
         markets.append(row)
     state: tuple[Any, ...] = (
-        DELAY_DUMP_VERSION if v4 else DUMP_VERSION,
+        EXTENDED_DUMP_VERSION if v4 else DUMP_VERSION,
         eng.seq,
         eng.ts,
         eng.next_market_id,
