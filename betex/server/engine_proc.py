@@ -24,10 +24,11 @@ from betex.core.durability.journal import Journal
 from betex.core.ops.recovery import recover_engine, snapshot_at_stop
 from betex.core.runtime.engine_server import EngineServer
 from betex.core.runtime.gctune import tune_for_engine
-from betex.core.runtime.loop import Runtime, RuntimeStopped
+from betex.core.runtime.loop import RuntimeStopped
 
 from .config import ServerConfig
-from .run import SWITCH_INTERVAL_S
+from .console import logging_setup, say
+from .run import SWITCH_INTERVAL_S, new_runtime
 
 log = logging.getLogger("betex.engine")
 
@@ -39,17 +40,9 @@ def default_socket(data_dir: Path) -> Path:
     return Path(data_dir) / SOCKET_NAME
 
 
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
 def run_engine(config: ServerConfig) -> int:
     """Run the engine process until SIGINT/SIGTERM; the exit status (see the module doc)."""
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logging_setup(config)
     # three threads share one GIL here (ingress, engine, WAL): without a short switch interval
     # the ingress thread waits up to 5 ms for the engine thread at every hand-over (run.py)
     sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -73,15 +66,7 @@ def run_engine(config: ServerConfig) -> int:
             f"betex engine: recovered seq {engine.seq}: {info.events_replayed} events replayed ({source}) "
             f"in {time.perf_counter() - t0:.2f}s; durability {config.durability}"
         )
-        runtime = Runtime(
-            engine,
-            journal,
-            ring_size=config.ring_size,
-            wait_strategy=config.wait_strategy,
-            max_batch=config.max_batch,
-            snapshot_every=config.snapshot_every,
-            snapshot_dir=data_dir / "snapshots",
-        )
+        runtime = new_runtime(config, engine, journal)
         server = EngineServer(runtime, socket_path, config.wait_strategy)
         tune_for_engine()
         say(f"betex engine: ready on {socket_path}")

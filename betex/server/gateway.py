@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import signal
 import socket
 import sys
 import time
@@ -32,14 +31,14 @@ from betex.core.readmodel.projection import Projection
 
 from .app import make_runner
 from .config import ServerConfig
+from .console import say
 from .historyfollow import HistoryFollower
 from .historyread import HistoryReads
 from .hub import Hub
-from .limits import ConnectionGuard, fit_to_nofile
 from .orderstream import OrderStreams, history_path
 from .projsave import ProjectionSaver
 from .remote import RemoteEngine
-from .run import SWITCH_INTERVAL_S, _bound_port, _say_goodbye, say
+from .run import SWITCH_INTERVAL_S, _bound_port, _say_goodbye, new_hub, stop_on_signals
 
 log = logging.getLogger("betex.gateway")
 
@@ -56,16 +55,8 @@ async def serve_gateway(config: ServerConfig) -> int:
     loop = asyncio.get_running_loop()
     data_dir = Path(config.data_dir)
     assert config.engine_socket is not None
-    hub = Hub(config, loop)
-    hub.guard = ConnectionGuard(
-        hub.refusals,
-        max_connections=fit_to_nofile(config.max_connections),
-        max_per_client=config.max_connections_per_client,
-        request_timeout_s=config.request_timeout_s,
-    )
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    hub = new_hub(config, loop)
+    stop = stop_on_signals(loop)
     name = f"betex gateway {config.gateway_index}"
 
     runner = make_runner(hub, access_log=None, handle_signals=False, shutdown_timeout=2.0)

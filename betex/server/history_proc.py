@@ -34,7 +34,8 @@ from betex.core.errors import WalNotFound
 from betex.core.readmodel.history import SQLiteHistory
 
 from .config import ServerConfig
-from .orderstream import CATCH_UP_BATCH, history_path
+from .console import logging_setup, say
+from .orderstream import apply_in_chunks, history_path
 from .stopflag import StopFlag
 
 log = logging.getLogger("betex.history")
@@ -48,10 +49,6 @@ QUIET_POLLS = 200
 QUIET_POLL_S = 0.005
 """After `QUIET_POLLS` empty polls (a quiet service): 200 short LMDB read txns a second, not
 1,000; the first event after a quiet spell waits at most this much longer."""
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
 
 
 def _lock(data_dir: Path) -> int | str:
@@ -78,11 +75,7 @@ def _lock(data_dir: Path) -> int | str:
 
 def run_history_writer(config: ServerConfig) -> int:
     """Run until SIGINT/SIGTERM; the exit status (3: another writer holds the store)."""
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logging_setup(config)
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     stop = StopFlag()  # set by the signal handler: never a threading.Event (stopflag.py)
@@ -168,17 +161,6 @@ def _wait_for_wal(data_dir: Path, stop: StopFlag) -> JournalReader | None:
 
 
 def _apply_new(store: SQLiteHistory, reader: JournalReader) -> int:
-    """Apply every committed event after the store's seq, `CATCH_UP_BATCH` per transaction;
-    how many. The WAL's end is always a commit boundary, so the last transaction ends on one."""
-    n = 0
-    chunk = []
-    for event in reader.iter_events(store.applied_seq() + 1):
-        chunk.append(event)
-        if len(chunk) >= CATCH_UP_BATCH:
-            store.apply_batch(chunk)
-            n += len(chunk)
-            chunk = []
-    if chunk:
-        store.apply_batch(chunk)
-        n += len(chunk)
-    return n
+    """Apply every committed event after the store's seq; how many. The WAL's end is always a
+    commit boundary, so the last transaction ends on one."""
+    return apply_in_chunks(store, reader.iter_events(store.applied_seq() + 1))

@@ -9,8 +9,9 @@ def main(config: ServerConfig) -> int:
     """The exit status. `engine_socket` set: a gateway; else `gateways` > 0: the supervisor of an
     engine process and that many gateways; else everything in this process (`run.py`)."""
     if config.engine_socket is not None:
+        from .console import logging_setup
         from .gateway import serve_gateway
-        from .run import logging_setup, run_loop
+        from .run import run_loop
 
         logging_setup(config)
         return run_loop(serve_gateway(config))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,24 @@ MAX_BACKLOG_EVENTS = 200_000
 """Committed events waiting for the writer above which the WAL thread waits for it: the
 engine is slowed (back-pressure up to the clients) rather than memory growing without bound."""
 REPLAY_PAGE = 5_000
+
+
+def apply_in_chunks(store: SQLiteHistory, events: Iterable[Event]) -> int:
+    """Apply committed `events` (in seq order) to `store`, `CATCH_UP_BATCH` per transaction;
+    how many. Used to catch a store up from the WAL, here and by `betex history-writer`."""
+    n = 0
+    chunk: list[Event] = []
+    for event in events:
+        chunk.append(event)
+        if len(chunk) >= CATCH_UP_BATCH:
+            store.apply_batch(chunk)
+            n += len(chunk)
+            chunk = []
+    if chunk:
+        store.apply_batch(chunk)
+        n += len(chunk)
+    return n
+
 
 Rows = list[tuple[Any, ...]]
 Models = dict[int, str]
@@ -127,13 +145,7 @@ class HistoryFeed:
             )
         if start < to_seq:
             with JournalReader(data_dir) as reader:
-                chunk: list[Event] = []
-                for event in reader.iter_events(start + 1, to_seq):
-                    chunk.append(event)
-                    if len(chunk) >= CATCH_UP_BATCH:
-                        store.apply_batch(chunk)
-                        chunk = []
-                store.apply_batch(chunk)
+                apply_in_chunks(store, reader.iter_events(start + 1, to_seq))
         self.applied_seq = store.applied_seq()
         self.caught_up = self.applied_seq - start
 

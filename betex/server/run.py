@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from betex.core.domain.engine import EngineConfig
+from betex.core.domain.engine import Engine, EngineConfig
 from betex.core.durability.journal import Journal
 from betex.core.errors import BetexError
 from betex.core.ops.recovery import (
@@ -37,6 +37,7 @@ from betex.core.runtime.loop import Runtime
 from .app import make_runner
 from .config import ServerConfig
 from .connection import Connection
+from .console import logging_setup, say
 from .historyread import HistoryReads
 from .hub import Hub
 from .limits import ConnectionGuard, fit_to_nofile
@@ -51,9 +52,39 @@ default lets one CPU-bound thread hold a waiting one off for up to 5 ms per hand
 convoy effect), which shows directly in ack latency. 0.5 ms trades a little throughput for it."""
 
 
-def say(message: str) -> None:
-    """Operator-facing lines on stdout (the fixture and humans read them), flushed at once."""
-    print(message, flush=True)
+def new_hub(config: ServerConfig, loop: asyncio.AbstractEventLoop) -> Hub:
+    """The hub with its connection guard (`--max-connections` fitted to RLIMIT_NOFILE, the cap per
+    client address, the request timeout): the same in one process and in a gateway."""
+    hub = Hub(config, loop)
+    hub.guard = ConnectionGuard(
+        hub.refusals,
+        max_connections=fit_to_nofile(config.max_connections),
+        max_per_client=config.max_connections_per_client,
+        request_timeout_s=config.request_timeout_s,
+    )
+    return hub
+
+
+def stop_on_signals(loop: asyncio.AbstractEventLoop) -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM: the start of a clean stop."""
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def new_runtime(config: ServerConfig, engine: Engine, journal: Journal) -> Runtime:
+    """The engine's runtime with the flags it takes (`--ring-size`, `--wait-strategy`,
+    `--max-batch`, `--snapshot-every`): the same in one process and in the engine process."""
+    return Runtime(
+        engine,
+        journal,
+        ring_size=config.ring_size,
+        wait_strategy=config.wait_strategy,
+        max_batch=config.max_batch,
+        snapshot_every=config.snapshot_every,
+        snapshot_dir=Path(config.data_dir) / "snapshots",
+    )
 
 
 def run(config: ServerConfig) -> int:
@@ -70,30 +101,14 @@ def run_loop(main: Coroutine[Any, Any, int]) -> int:
     return uvloop.run(main)
 
 
-def logging_setup(config: ServerConfig) -> None:
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-
-
 async def serve(config: ServerConfig) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     loop = asyncio.get_running_loop()
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     journal = Journal.open_writer(data_dir, config.durability)
-    hub = Hub(config, loop)
-    hub.guard = ConnectionGuard(
-        hub.refusals,
-        max_connections=fit_to_nofile(config.max_connections),
-        max_per_client=config.max_connections_per_client,
-        request_timeout_s=config.request_timeout_s,
-    )
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    hub = new_hub(config, loop)
+    stop = stop_on_signals(loop)
 
     runner = make_runner(hub, access_log=None, handle_signals=False, shutdown_timeout=2.0)
     runtime: Runtime | None = None
@@ -139,15 +154,7 @@ async def serve(config: ServerConfig) -> int:
         hub.history_error = lambda: history.error
         say(f"betex serve: history store at seq {history.applied_seq} ({history.caught_up} events caught up)")
 
-        runtime = Runtime(
-            engine,
-            journal,
-            ring_size=config.ring_size,
-            wait_strategy=config.wait_strategy,
-            max_batch=config.max_batch,
-            snapshot_every=config.snapshot_every,
-            snapshot_dir=data_dir / "snapshots",
-        )
+        runtime = new_runtime(config, engine, journal)
         runtime.add_handler(hub.on_events)
         runtime.add_handler(history.on_events)
         hub.runtime = runtime
