@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.server.wsclient import SCHEMA_PATH, load_schema
+from tests.conftest import ServerProcess
+from tests.server.wsclient import SCHEMA_PATH, Client, load_schema
 
 Validator = Callable[[dict[str, Any]], None]
 
@@ -36,3 +37,13 @@ def make_validator(definition: str) -> Validator | None:
 @pytest.fixture(scope="session")
 def server_msg_validator() -> Validator | None:
     return make_validator("ServerMsg")
+
+
+@pytest.fixture
+async def client(betex_server: ServerProcess, server_msg_validator: Validator | None) -> Any:
+    """A /ws_ctl client on the test server whose every received message is checked against the
+    protocol schema when it closes."""
+    cl = await Client.connect(betex_server.ws_url + "/ws_ctl", server_msg_validator)
+    yield cl
+    await cl.close()
+    cl.check()  # every message the server sent matched the protocol schema

@@ -82,14 +82,6 @@ def book(snapshot: dict[str, Any], runner_id: int) -> dict[str, Any]:
     raise KeyError(runner_id)
 
 
-@pytest.fixture
-async def client(betex_server: ServerProcess, server_msg_validator: Validator | None) -> Any:
-    cl = await Client.connect(betex_server.ws_url + "/ws_ctl", server_msg_validator)
-    yield cl
-    await cl.close()
-    cl.check()  # every message the server sent matched the protocol schema
-
-
 async def test_multi_runner_place_cancel_replace_fok_settle(
     betex_server: ServerProcess, client: Client
 ) -> None:

@@ -4,22 +4,11 @@ CROSS_MATCHED ring fill with the taker's real odds."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.server.conftest import Validator
 from tests.server.test_ws_ctl import admin, create, market_body, place, risk_by_account
 from tests.server.wsclient import Client
-
-
-@pytest.fixture
-async def client(betex_server: ServerProcess, server_msg_validator: Validator | None) -> Any:
-    cl = await Client.connect(betex_server.ws_url + "/ws_ctl", server_msg_validator)
-    yield cl
-    await cl.close()
-    cl.check()  # every message the server sent matched the protocol schema
 
 
 async def test_halted_refuses_everything_until_an_admin_reopens(
