@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +53,6 @@ def report(p: subprocess.Popen[str], timeout: float = 60) -> dict[str, Any]:
 @pytest.fixture
 def sock_path(tmp_path: Path) -> Path:
     return tmp_path / "engine.sock"
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            p.kill()
-        p.wait(10)
 
 
 def start_engine(
