@@ -28,16 +28,15 @@ mature without other traffic.
 
 from __future__ import annotations
 
-import heapq
-from typing import Any, Final, Protocol
+from typing import Final
 
 from betex.core.domain import commands as C
 from betex.core.domain.book.levels import Order
-from betex.core.domain.events import BetDelaySet, Event, OrderDelayed, OrderMatured, Tick
+from betex.core.domain.delaybook import Delayed
+from betex.core.domain.engine_api import EngineCore
+from betex.core.domain.events import BetDelaySet, OrderDelayed, OrderMatured, Tick
 from betex.core.domain.market import Market
 from betex.core.domain.results import OrderResult, Reject, order_result
-from betex.core.domain.risk import RiskBook
-from betex.core.domain.validate import RecentRefs
 
 NS_PER_MS: Final = 1_000_000
 DELAYED: Final = "DELAYED"
@@ -50,94 +49,16 @@ _FOK_UNFILLED: Final = "FOK_UNFILLED"
 _PERSIST: Final = "PERSIST"
 
 
-class Delayed:
-    """One pending delayed order: the order, and what it needs to mature."""
-
-    __slots__ = ("order", "due_ts", "version", "time_in_force", "min_fill_size")
-
-    def __init__(
-        self, order: Order, due_ts: int, version: int, time_in_force: str, min_fill_size: int
-    ) -> None:
-        self.order = order
-        self.due_ts = due_ts
-        self.version = version
-        self.time_in_force = time_in_force
-        self.min_fill_size = min_fill_size
-
-    def to_row(self) -> tuple[int, int, int, str, int]:
-        return (self.order.order_id, self.due_ts, self.version, self.time_in_force, self.min_fill_size)
-
-
-class DelayBook:
-    """Every pending delayed order of the engine, and a heap of their due times.
-
-    `entries` is state (dumped); the heap is derived (rebuilt on load) and lazy: an entry that
-    left (cancelled, matured) stays in the heap until it reaches the top."""
-
-    __slots__ = ("entries", "heap")
-
-    def __init__(self) -> None:
-        self.entries: dict[int, Delayed] = {}  # order id → pending order
-        self.heap: list[tuple[int, int]] = []  # (due_ts, order id)
-
-    def add(self, d: Delayed) -> None:
-        self.entries[d.order.order_id] = d
-        heapq.heappush(self.heap, (d.due_ts, d.order.order_id))
-
-    def next_due(self) -> int | None:
-        """The earliest due time of a pending order (engine time, ns), None if none is pending."""
-        heap, entries = self.heap, self.entries
-        while heap and heap[0][1] not in entries:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
-
-    def pop_due(self, ts: int) -> list[Delayed]:
-        """The pending orders due at `ts`, earliest first (ties by order id), off the heap; they
-        stay in `entries` until their ORDER_MATURED or ORDER_CANCELLED is applied."""
-        heap, entries = self.heap, self.entries
-        out: list[Delayed] = []
-        while heap and heap[0][0] <= ts:
-            _due, oid = heapq.heappop(heap)
-            d = entries.get(oid)
-            if d is not None:
-                out.append(d)
-        return out
-
-    def rows(self) -> list[tuple[int, int, int, str, int]]:
-        """The dump of `entries`, by order id (see `state.dump`)."""
-        return [self.entries[oid].to_row() for oid in sorted(self.entries)]
-
-
-class Engine(Protocol):
-    """What of the engine this module uses (the engine itself; a protocol keeps imports one-way)."""
-
-    seq: int
-    ts: int
-    markets: dict[int, Market]
-    orders: dict[int, Order]
-    next_order_id: int
-    limits: dict[int, int]
-    risk: RiskBook
-    refs: RecentRefs
-    delayed: DelayBook
-
-    def _emit(self, event: Event) -> None: ...
-
-    def _emit_cancel(self, market_id: int, order_id: int, size: int, reason: str) -> None: ...
-
-    def _match(self, m: Market, taker: Order, steps: list[Any], fok: bool) -> OrderResult: ...
-
-
 # ---------------------------------------------------------------------------------- commands
 
 
-def set_delay(eng: Engine, market_id: int, bet_delay_ms: int) -> None:
+def set_delay(eng: EngineCore, market_id: int, bet_delay_ms: int) -> None:
     """After a MARKET_CREATED: record its delay (nothing for 0, so such a stream is unchanged)."""
     if bet_delay_ms:
         eng._emit(BetDelaySet(eng.seq + 1, eng.ts, market_id, bet_delay_ms))
 
 
-def accept(eng: Engine, m: Market, c: C.PlaceOrder, replaces: int) -> OrderResult | Reject:
+def accept(eng: EngineCore, m: Market, c: C.PlaceOrder, replaces: int) -> OrderResult | Reject:
     """A checked placement in a delayed market, in play: reserve its liability and accept it
     as DELAYED (no matching now; FILL_OR_KILL is decided when it matures)."""
     limit = eng.limits.get(c.account_id)
@@ -157,13 +78,13 @@ def accept(eng: Engine, m: Market, c: C.PlaceOrder, replaces: int) -> OrderResul
     return order_result(DELAYED, m.delayed[oid])
 
 
-def void_market(eng: Engine, m: Market) -> None:
+def void_market(eng: EngineCore, m: Market) -> None:
     """Cancel the market's delayed orders (DELAY_VOIDED): its state or version is changing."""
     for o in list(m.delayed.values()):
         eng._emit_cancel(m.market_id, o.order_id, o.remaining, _DELAY_VOIDED)
 
 
-def mature(eng: Engine) -> None:
+def mature(eng: EngineCore) -> None:
     """At the start of a batch: the TICK and the fate of every delayed order now due."""
     due = eng.delayed.pop_due(eng.ts)
     if not due:
@@ -193,11 +114,11 @@ def mature(eng: Engine) -> None:
 # ---------------------------------------------------------------------------------- appliers
 
 
-def on_bet_delay_set(eng: Engine, e: BetDelaySet) -> None:
+def on_bet_delay_set(eng: EngineCore, e: BetDelaySet) -> None:
     eng.markets[e.market_id].bet_delay_ms = e.bet_delay_ms
 
 
-def on_delayed(eng: Engine, e: OrderDelayed) -> None:
+def on_delayed(eng: EngineCore, e: OrderDelayed) -> None:
     """The order exists, owned and reserved, but outside the book."""
     o = Order(e.order_id, e.account_id, e.market_id, e.runner_id, e.side, e.price, e.size,
               e.persistence == _PERSIST, e.client_ref, e.ts)  # fmt: skip
@@ -216,7 +137,7 @@ def on_delayed(eng: Engine, e: OrderDelayed) -> None:
     eng.delayed.add(Delayed(o, e.due_ts, e.version, e.time_in_force, e.min_fill_size))
 
 
-def on_matured(eng: Engine, e: OrderMatured) -> None:
+def on_matured(eng: EngineCore, e: OrderMatured) -> None:
     """The order leaves the delay and joins the back of its price level (its reservation stays:
     it is the same order at the same limit)."""
     eng.delayed.entries.pop(e.order_id)
@@ -226,7 +147,7 @@ def on_matured(eng: Engine, e: OrderMatured) -> None:
     (book.backs if o.side == "BACK" or o.side == "BUY" else book.lays).add(o)
 
 
-def take(eng: Engine, o: Order, amount: int) -> None:
+def take(eng: EngineCore, o: Order, amount: int) -> None:
     """`amount` of a delayed order was cancelled (its counters are already updated): as
     `Engine._take`, without the book it is not in yet."""
     before = o.remaining

@@ -19,6 +19,7 @@ from betex.core.domain import accounts, cancels, delay, lifecycle, removal, stat
 from betex.core.domain import commands as C
 from betex.core.domain.book.levels import Order
 from betex.core.domain.book.walk import Step
+from betex.core.domain.delaybook import DelayBook
 from betex.core.domain.events import (
     AccountCreated,
     AccountLimitSet,
@@ -98,7 +99,7 @@ class Engine:
         self.keys: dict[int, tuple[int, str, bool]] = {}
         """API keys: key_id → (account_id, sha256 hex of the key, revoked)."""
         self.next_key_id = 1
-        self.delayed = delay.DelayBook()
+        self.delayed = DelayBook()
         """In-play delayed orders not yet in the book (delay.py)."""
         self._batch: list[Event] = []
         self._ts_before = 0

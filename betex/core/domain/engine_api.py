@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from betex.core.domain.book.levels import Order
-from betex.core.domain.delay import DelayBook
+from betex.core.domain.delaybook import DelayBook
 from betex.core.domain.events import Event
 from betex.core.domain.market import Market
 from betex.core.domain.results import OrderResult, Reject

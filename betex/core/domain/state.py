@@ -17,7 +17,7 @@ from typing import Any, Final, Protocol
 import msgpack
 
 from betex.core.domain.book.levels import Order
-from betex.core.domain.delay import DelayBook, Delayed
+from betex.core.domain.delaybook import DelayBook, Delayed
 from betex.core.domain.events import Leg, TradeMatched
 from betex.core.domain.market import Market, Tombstone
 from betex.core.domain.risk import RiskBook
