@@ -9,6 +9,9 @@ hand-over per reply.
   once per iteration).
 - **Fairness**: one queue per client connection, drained round-robin `QUANTUM` commands at a
   time into the channel's window, so a flooding client cannot hold the window against another.
+  Every figure here counts **instructions**, not channel items: a PLACE_ORDERS of 100 is one
+  item (one id, one engine batch) but costs 100 of the window, the quantum and the queue bound,
+  so batching cannot buy a client a larger share of the engine than sending singly.
 - **Back-pressure, never loss**: a connection whose queue holds `PAUSE_AT` commands is paused
   (`wait_room`: its receive loop stops iterating the WebSocket, aiohttp stops reading the
   socket, TCP pushes back on the client) until the queue is down to `RESUME_AT`. The queue is
@@ -61,9 +64,9 @@ from betex.core.runtime.metrics import Histogram, RuntimeMetrics
 log = logging.getLogger("betex.gateway")
 
 QUANTUM = 64
-"""Commands taken from one connection's queue per round-robin turn."""
+"""Instructions taken from one connection's queue per round-robin turn (at least one item)."""
 PAUSE_AT = 512
-"""A connection with this many queued (unsent) commands stops being read."""
+"""A connection with this many queued (unsent) instructions stops being read."""
 RESUME_AT = 128
 RECONNECT_S = 0.1
 HELLO_TIMEOUT_S = 5.0
@@ -71,6 +74,11 @@ HELLO_TIMEOUT_S = 5.0
 OnReply = Callable[[Any], None]
 """Called on the loop thread with a command's result (a `Result`, or a group's list of them)."""
 _Queued = tuple["Command | WireGroup", "OnReply | None"]
+
+
+def cost(cmd: Command | WireGroup) -> int:
+    """What an item costs of the window, the quantum and the queue bound: its instructions."""
+    return len(cmd) if type(cmd) is WireGroup else 1
 
 
 class LinkSeq:
@@ -107,8 +115,10 @@ class RemoteEngine:
         self.link: EngineLink | None = None
         self.failed: BaseException | None = RuntimeStopped("not connected to the engine yet")
         self.queues: dict[Any, deque[_Queued]] = {}
+        self._queued_cost: dict[Any, int] = {}  # instructions queued per connection
         self._ready: deque[Any] = deque()  # connections with queued commands, round-robin
-        self._inflight: deque[OnReply | None] = deque()
+        self._inflight: deque[tuple[OnReply | None, int]] = deque()  # (callback, cost) per item sent
+        self._inflight_cost = 0  # instructions sent and not yet answered (≤ window, see `_flush`)
         self._waiters: dict[Any, asyncio.Future[None]] = {}
         self._flush_scheduled = False
         self._hello: asyncio.Future[tuple[int, dict[str, Any]]] | None = None
@@ -140,8 +150,10 @@ class RemoteEngine:
         q = self.queues.get(key)
         if q is None:
             q = self.queues[key] = deque()
+            self._queued_cost[key] = 0
             self._ready.append(key)
         q.append((cmd, fut))
+        self._queued_cost[key] += cost(cmd)
         if not self._flush_scheduled and self.failed is None:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
@@ -149,8 +161,7 @@ class RemoteEngine:
 
     def wait_room(self, key: Any) -> asyncio.Future[None] | None:
         """An awaitable while `key`'s queue is full (stop reading that client), else None."""
-        q = self.queues.get(key)
-        if q is None or len(q) < PAUSE_AT:
+        if self._queued_cost.get(key, 0) < PAUSE_AT:
             return None
         fut = self._waiters.get(key)
         if fut is None:
@@ -158,10 +169,12 @@ class RemoteEngine:
         return fut
 
     def queued(self) -> int:
-        return sum(len(q) for q in self.queues.values())
+        """Instructions queued (not yet sent to the engine)."""
+        return sum(self._queued_cost.values())
 
     def in_flight(self) -> int:
-        return len(self._inflight)
+        """Instructions sent and not yet answered."""
+        return self._inflight_cost
 
     # ------------------------------------------------------------ sending
 
@@ -170,36 +183,53 @@ class RemoteEngine:
         link = self.link
         if link is None or self.failed is not None:
             return
-        room = link.room()
-        ready, queues = self._ready, self.queues
+        # room in instructions; an item larger than the whole window goes alone when nothing
+        # is in flight (else it could never go). The channel's own window counts ids, which
+        # are never more than instructions, so whatever fits here fits there.
+        room = self.window - self._inflight_cost
+        ready, queues, queued_cost = self._ready, self.queues, self._queued_cost
         cmds: list[Command | WireGroup] = []
-        futs: list[OnReply | None] = []
-        while room > 0 and ready:
+        items: list[tuple[OnReply | None, int]] = []
+        taken = 0
+        while ready and (room > 0 or (taken == 0 and self._inflight_cost == 0)):
             key = ready.popleft()
             q = queues[key]
-            k = min(QUANTUM, room, len(q))
-            for _ in range(k):
-                cmd, fut = q.popleft()
+            turn = 0
+            while q and turn < QUANTUM:
+                cmd, fut = q[0]
+                k = cost(cmd)
+                if k > room and (taken or self._inflight_cost):
+                    break
+                q.popleft()
                 cmds.append(cmd)
-                futs.append(fut)
-            room -= k
+                items.append((fut, k))
+                turn += k
+                taken += k
+                room -= k
+            left = queued_cost[key] - turn
             if q:
-                ready.append(key)
+                queued_cost[key] = left
+                if turn:
+                    ready.append(key)
+                else:  # keeps its place in the round
+                    ready.appendleft(key)
             else:
-                del queues[key]
-            if len(q) <= RESUME_AT:
+                del queues[key], queued_cost[key]
+            if left <= RESUME_AT:
                 waiter = self._waiters.pop(key, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
+            if turn == 0:
+                break  # the head item does not fit the room left: wait for replies
         if not cmds:
             return
+        self._inflight_cost += taken
+        self._inflight.extend(items)
         try:
-            link.send(cmds, [f is not None for f in futs])
+            link.send(cmds, [f is not None for f, _k in items])
         except ChannelClosed as exc:
-            self._inflight.extend(futs)
             self._lost(exc)
             return
-        self._inflight.extend(futs)
         self.sent += len(cmds)
         if link.conn.pending_out:
             self.loop.add_writer(link.fileno(), self._on_writable)
@@ -292,7 +322,8 @@ class RemoteEngine:
         link.replied += len(results)
         inflight = self._inflight
         for result in results:
-            on_reply = inflight.popleft()
+            on_reply, k = inflight.popleft()
+            self._inflight_cost -= k
             if on_reply is not None:
                 on_reply(result)
 
@@ -310,8 +341,9 @@ class RemoteEngine:
         unknown = Reject(
             RejectCode.OVERLOADED, "engine connection lost: the outcome is unknown (see /orders)"
         )
+        self._inflight_cost = 0
         while self._inflight:
-            on_reply = self._inflight.popleft()
+            on_reply, _k = self._inflight.popleft()
             if on_reply is None:
                 self.lost_unknown += 1
             else:
@@ -325,8 +357,9 @@ class RemoteEngine:
                     on_reply(never)
             if keep:
                 self.queues[key] = keep
+                self._queued_cost[key] = sum(cost(cmd) for cmd, _f in keep)
             else:
-                del self.queues[key]
+                del self.queues[key], self._queued_cost[key]
         self._ready = deque(k for k in self._ready if k in self.queues)
         if self._hello is not None and not self._hello.done():
             self._hello.set_exception(ChannelClosed(str(exc)))

@@ -271,6 +271,49 @@ def test_a_no_ack_flood_larger_than_the_ring_is_slowed_never_dropped(
     assert server.stop() == 0
 
 
+def test_the_window_counts_instructions_so_a_batched_flood_gets_no_larger_share(
+    data_dir: Path, server_factory: Callable[..., ServerProcess]
+) -> None:
+    """A PLACE_ORDERS of 100 is one item on the channel but 100 of the gateway's window: with
+    `--window 128` the engine never has more than one such batch of this client in flight, so
+    each engine batch holds at most 100 of its instructions. (Counted per item, 128 batches of
+    100 could be in flight at once: the window would not bound a quiet client's wait at all.)"""
+    server = server_factory(data_dir, "--gateways", "1", "--durability", "async", "--window", "128")
+    groups, size = 60, 100
+
+    async def run() -> None:
+        market = await create_market(server.ws_url)
+        frames = [
+            json.dumps(
+                {"PLACE_ORDERS": {"market_id": market, "instructions": [
+                    {k: v for k, v in order(market, 1 + (g * size + i) % 50,
+                                            price=round(2.0 + i % 50 * 0.02, 2)).items() if k != "market_id"}
+                    for i in range(size)
+                ]}}
+            )
+            for g in range(groups)
+        ]  # fmt: skip
+        async with connect(server.ws_url + "/ws_ctl?no_ack=1", max_size=None) as ws:
+            for f in frames:
+                await ws.send(f)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                m = await asyncio.to_thread(server.get_json, "/metrics")
+                if m["commands_total"] - before["commands_total"] >= groups * size + 1:
+                    break
+                await asyncio.sleep(0.05)
+
+    before = server.get_json("/metrics")
+    asyncio.run(run())
+    after = server.get_json("/metrics")
+    commands = after["commands_total"] - before["commands_total"]
+    batches = after["batches_total"] - before["batches_total"]
+    assert commands == groups * size + 1, server.log()[-2000:]
+    # the market's creation is one batch; every group is then a batch of its own
+    assert batches >= groups + 1, f"{commands} commands in {batches} engine batches"
+    assert server.stop() == 0
+
+
 def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
         return subprocess.Popen(
