@@ -135,6 +135,8 @@ class Hub:
         self.history_seq = 0
         """The history store's applied seq, as last posted by its writer."""
         self._history_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self.history_nudge: Callable[[], None] = lambda: None
+        """Tells the history follower (a gateway's) that a query now waits for the store."""
         self._background: set[asyncio.Task[None]] = set()
 
     def _outbox_kill(self, conn: Connection, total: int) -> None:
@@ -164,12 +166,17 @@ class Hub:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def history_waited_for(self) -> bool:
+        """Whether a history query waits for the store to catch up (any thread may ask)."""
+        return bool(self._history_waiters)
+
     async def history_caught_up(self, seq: int, timeout: float = 5.0) -> bool:
         """Wait until the history store has applied `seq` (read-your-writes for its queries)."""
         if self.history_seq >= seq:
             return True
         fut: asyncio.Future[None] = self.loop.create_future()
         self._history_waiters.append((seq, fut))
+        self.history_nudge()
         try:
             await asyncio.wait_for(fut, timeout)
         except TimeoutError:
