@@ -12,7 +12,7 @@ import typer
 from betex.cli.common import DataDirOption, default_data_dir
 from betex.cli.examples import epilog
 from betex.core.errors import BetexError, UsageError
-from betex.server.config import WAIT_STRATEGIES, ServerConfig
+from betex.server.config import HISTORY_NICE, WAIT_STRATEGIES, ServerConfig
 
 # Options that `serve` shares with `engine` (and `gateway`): one definition each.
 RingSizeOption = Annotated[int, typer.Option(metavar="SLOTS", help="Ingress ring slots; a power of two.")]
@@ -253,6 +253,16 @@ def register_processes(app: typer.Typer) -> None:
     def _history_writer(
         data_dir: DataDirOption = default_data_dir(),
         log_level: LogLevelOption = "info",
+        nice: Annotated[
+            int,
+            typer.Option(
+                min=0,
+                max=19,
+                help="Lower this process's CPU priority by N (os.nice): the history store is derived "
+                "from the WAL and yields the cores to the engine and the gateways when they are "
+                "busy, catching up when they are not. 0: same priority.",
+            ),
+        ] = HISTORY_NICE,
     ) -> None:
         """Run the history store's writer alone: it follows the WAL in DATA_DIR (read-only) and
         applies every committed event to DATA_DIR/history.db, which the gateways read. One per data
@@ -260,7 +270,7 @@ def register_processes(app: typer.Typer) -> None:
         from betex.server.history_proc import run_history_writer
 
         config = ServerConfig(data_dir=Path(data_dir), log_level=log_level.lower()).validate()
-        raise typer.Exit(run_history_writer(config))
+        raise typer.Exit(run_history_writer(config, nice))
 
     @app.command("gateway", epilog=epilog("gateway"))
     def _gateway(

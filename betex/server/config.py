@@ -18,6 +18,11 @@ MAX_FRAME_BYTES = 64 * 1024
 DEFAULT_DEPTH = 10
 MAX_DEPTH = 350
 
+HISTORY_NICE = 10
+"""How much `betex history-writer` lowers its CPU priority by default (`--nice`). The history store
+is derived from the WAL, so on a busy machine it yields the cores to the engine and the gateways
+(the write path) and catches up when they idle; docs/runtime.md "Processes" has the figures."""
+
 
 class ConfigError(UsageError):
     """A setting that cannot work; the CLI prints it and exits 2."""

@@ -33,7 +33,7 @@ from betex.core.durability.journal import JournalReader
 from betex.core.errors import WalNotFound
 from betex.core.readmodel.history import SQLiteHistory
 
-from .config import ServerConfig
+from .config import HISTORY_NICE, ServerConfig
 from .console import logging_setup, say
 from .orderstream import apply_in_chunks, history_path
 from .stopflag import StopFlag
@@ -73,9 +73,12 @@ def _lock(data_dir: Path) -> int | str:
     return fd
 
 
-def run_history_writer(config: ServerConfig) -> int:
-    """Run until SIGINT/SIGTERM; the exit status (3: another writer holds the store)."""
+def run_history_writer(config: ServerConfig, nice: int = HISTORY_NICE) -> int:
+    """Run until SIGINT/SIGTERM; the exit status (3: another writer holds the store).
+    `nice`: how much to lower this process's CPU priority (see `HISTORY_NICE`)."""
     logging_setup(config)
+    if nice:
+        os.nice(nice)
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     stop = StopFlag()  # set by the signal handler: never a threading.Event (stopflag.py)
