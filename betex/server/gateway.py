@@ -28,6 +28,7 @@ from betex.core.domain.engine import EngineConfig
 from betex.core.errors import BetexError, WalNotFound
 from betex.core.ops.recovery import PROJECTION_FILE, projection_path, recover_projection, save_projection
 from betex.core.readmodel.projection import Projection
+from betex.core.runtime.gctune import tune_for_engine
 
 from .app import make_runner
 from .config import ServerConfig
@@ -97,6 +98,9 @@ async def serve_gateway(config: ServerConfig) -> int:
 
         def on_ready() -> None:
             if not hub.ready:
+                # the recovered read model is a large acyclic heap, like the engine's: frozen
+                # out of the collector, young collections tuned as the engine's (gctune.py)
+                tune_for_engine()
                 hub.start_tickers()
                 hub.ready = True
                 say(f"{name}: ready")
@@ -168,8 +172,11 @@ async def _history(config: ServerConfig, hub: Hub, data_dir: Path) -> HistoryFol
     path = history_path(data_dir)
     hub.order_streams = streams = OrderStreams(path, hub.model_of)
     hub.history_reads = HistoryReads(path)
-    follower = HistoryFollower(path, hub.on_history, hub.projection_seq, streams.accounts)
+    follower = HistoryFollower(
+        path, hub.on_history, hub.projection_seq, streams.accounts, hub.history_waited_for
+    )
     hub.history_error = lambda: "the history writer is not running" if follower.writer_down else None
+    hub.history_nudge = follower.nudge
     follower.start()
     return follower
 
