@@ -499,8 +499,15 @@ def main() -> None:
     )
     p.add_argument("--gateways", type=int, default=None, help="serve --gateways N (default: serve's default)")
     p.add_argument("--window", type=int, default=0, help="serve --window N (default: serve's default)")
+    p.add_argument("--max-batch", type=int, default=0, help="serve --max-batch N (default: serve's default)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--batch", type=int, default=100, help="instructions per PLACE_ORDERS (batched phase)")
+    p.add_argument(
+        "--flood-batch",
+        type=int,
+        default=0,
+        help="fairness flood: instructions per PLACE_ORDERS (0: single PLACE_ORDERs, as the no_ack phase)",
+    )
     p.add_argument("--bots", action="store_true", help="also drive the server with `betex bots`")
     p.add_argument("--bots-rate", type=float, default=2_000, help="bots ack phase: commands per second")
     p.add_argument("--role", default="driver", help=argparse.SUPPRESS)
@@ -520,11 +527,13 @@ def main() -> None:
     extra_flags: tuple[str, ...] = () if args.gateways is None else ("--gateways", str(args.gateways))
     if args.window:
         extra_flags += ("--window", str(args.window))
+    if args.max_batch:
+        extra_flags += ("--max-batch", str(args.max_batch))
     flood: subprocess.Popen[str] | None = None
     proc, hostport = start_server(root / "data", args.durability, root / "serve.log", extra_flags)
     try:
         market_id = create_market(hostport)
-        run_client("client-no-ack", hostport, market_id, n=2_000, seed=args.seed + 1)  # warm-up
+        run_client("client-no-ack", hostport, market_id, n=2_000, seed=args.seed + 1, batch=0)  # warm-up
         pids = server_pids(proc)
         cpu0, w0 = cpu_seconds(pids), time.perf_counter()
         no_ack = run_client("client-no-ack", hostport, market_id, n=n_no_ack, seed=args.seed, batch=0)
@@ -552,6 +561,7 @@ def main() -> None:
             market_id,
             n=int(no_ack["commands_per_s"] * (fair_s + 3)),
             seed=args.seed + 4,
+            batch=args.flood_batch,
         )
         time.sleep(0.5)  # the flood is on
         with_flood = run_client(
@@ -654,6 +664,7 @@ def main() -> None:
                 "fair_p99_ms_alone": round(alone["p99_ms"], 3),
                 "fair_p99_ms_with_flood": round(with_flood["p99_ms"], 3),
                 "fair_p99_ratio": round(fair_ratio, 3),
+                "fair_flood_batch": args.flood_batch,
                 "server_cpu_cores": round(server_cpu, 3),
                 "cpu_cores_by_pid": {str(k): round(v / (w1 - w0), 3) for k, v in cpu_by_pid.items()},
                 "ack_p50_ms": round(ack["p50_ms"], 3),
