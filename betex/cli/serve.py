@@ -164,7 +164,9 @@ def _register_serve(app: typer.Typer) -> None:
         window: Annotated[
             int,
             typer.Option(
-                metavar="N", help="Commands a gateway may have un-replied at the engine (0: the ring size)."
+                metavar="N",
+                help="Instructions a gateway may have un-replied at the engine (0: 256, at most the "
+                "ring size). Smaller: a quiet client waits behind less of a flooder's work.",
             ),
         ] = 0,
     ) -> None:
@@ -258,6 +260,7 @@ def register_processes(app: typer.Typer) -> None:
             typer.Option(
                 min=0,
                 max=19,
+                metavar="N",
                 help="Lower this process's CPU priority by N (os.nice): the history store is derived "
                 "from the WAL and yields the cores to the engine and the gateways when they are "
                 "busy, catching up when they are not. 0: same priority.",
@@ -289,12 +292,13 @@ def register_processes(app: typer.Typer) -> None:
             int, typer.Option(metavar="N", help="Gateway 0: save projection.snap every N events.")
         ] = 1_000_000,
         ring_size: Annotated[
-            int, typer.Option(metavar="SLOTS", help="The engine's ring size (the default window).")
+            int, typer.Option(metavar="SLOTS", help="The engine's ring size (the window's upper bound).")
         ] = 16384,
         window: Annotated[
             int,
             typer.Option(
-                metavar="N", help="Commands it may have un-replied at the engine (0: the ring size)."
+                metavar="N",
+                help="Instructions it may have un-replied at the engine (0: 256, at most the ring size).",
             ),
         ] = 0,
         snapshot_interval_ms: Annotated[

@@ -11,7 +11,10 @@ hand-over per reply.
   time into the channel's window, so a flooding client cannot hold the window against another.
   Every figure here counts **instructions**, not channel items: a PLACE_ORDERS of 100 is one
   item (one id, one engine batch) but costs 100 of the window, the quantum and the queue bound,
-  so batching cannot buy a client a larger share of the engine than sending singly.
+  so batching cannot buy a client a larger share of the engine than sending singly. And one
+  connection may hold at most `window - QUANTUM` of the window (`conn_cap`): a quiet client's
+  command then goes out at once, behind at most that much of a flooder's, instead of waiting
+  for the flooder's next replies to open the window.
 - **Back-pressure, never loss**: a connection whose queue holds `PAUSE_AT` commands is paused
   (`wait_room`: its receive loop stops iterating the WebSocket, aiohttp stops reading the
   socket, TCP pushes back on the client) until the queue is down to `RESUME_AT`. The queue is
@@ -117,8 +120,12 @@ class RemoteEngine:
         self.queues: dict[Any, deque[_Queued]] = {}
         self._queued_cost: dict[Any, int] = {}  # instructions queued per connection
         self._ready: deque[Any] = deque()  # connections with queued commands, round-robin
-        self._inflight: deque[tuple[OnReply | None, int]] = deque()  # (callback, cost) per item sent
+        self._inflight: deque[tuple[OnReply | None, int, Any]] = deque()  # (callback, cost, connection)
         self._inflight_cost = 0  # instructions sent and not yet answered (≤ window, see `_flush`)
+        self._conn_inflight: dict[Any, int] = {}  # the same per connection (≤ conn_cap)
+        self.conn_cap = max(1, window - QUANTUM)
+        """What one connection may have in flight: the rest of the window is kept for the others,
+        so a quiet client's command is sent at once instead of after a flooder's next reply."""
         self._waiters: dict[Any, asyncio.Future[None]] = {}
         self._flush_scheduled = False
         self._hello: asyncio.Future[tuple[int, dict[str, Any]]] | None = None
@@ -187,46 +194,59 @@ class RemoteEngine:
         # is in flight (else it could never go). The channel's own window counts ids, which
         # are never more than instructions, so whatever fits here fits there.
         room = self.window - self._inflight_cost
-        ready, queues, queued_cost = self._ready, self.queues, self._queued_cost
+        cap = self.conn_cap
+        ready, queues, queued_cost, held = self._ready, self.queues, self._queued_cost, self._conn_inflight
         cmds: list[Command | WireGroup] = []
-        items: list[tuple[OnReply | None, int]] = []
+        items: list[tuple[OnReply | None, int, Any]] = []
         taken = 0
-        while ready and (room > 0 or (taken == 0 and self._inflight_cost == 0)):
+        capped = 0  # connections met in a row that are at their own cap
+        while ready and capped < len(ready) and (room > 0 or (taken == 0 and self._inflight_cost == 0)):
             key = ready.popleft()
             q = queues[key]
+            mine = held.get(key, 0)
             turn = 0
+            full = False
             while q and turn < QUANTUM:
                 cmd, fut = q[0]
                 k = cost(cmd)
                 if k > room and (taken or self._inflight_cost):
+                    full = True
+                    break
+                if mine and mine + k > cap:
                     break
                 q.popleft()
                 cmds.append(cmd)
-                items.append((fut, k))
+                items.append((fut, k, key))
                 turn += k
+                mine += k
                 taken += k
                 room -= k
+            if turn:
+                held[key] = mine
+                capped = 0
+            else:
+                capped += 1
             left = queued_cost[key] - turn
             if q:
                 queued_cost[key] = left
-                if turn:
-                    ready.append(key)
-                else:  # keeps its place in the round
+                if full and not turn:  # keeps its place in the round
                     ready.appendleft(key)
+                else:
+                    ready.append(key)
             else:
                 del queues[key], queued_cost[key]
             if left <= RESUME_AT:
                 waiter = self._waiters.pop(key, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
-            if turn == 0:
+            if full and not turn:
                 break  # the head item does not fit the room left: wait for replies
         if not cmds:
             return
         self._inflight_cost += taken
         self._inflight.extend(items)
         try:
-            link.send(cmds, [f is not None for f, _k in items])
+            link.send(cmds, [f is not None for f, _k, _c in items])
         except ChannelClosed as exc:
             self._lost(exc)
             return
@@ -321,9 +341,15 @@ class RemoteEngine:
         results = replies_of(body)
         link.replied += len(results)
         inflight = self._inflight
+        held = self._conn_inflight
         for result in results:
-            on_reply, k = inflight.popleft()
+            on_reply, k, key = inflight.popleft()
             self._inflight_cost -= k
+            left = held[key] - k
+            if left:
+                held[key] = left
+            else:
+                del held[key]
             if on_reply is not None:
                 on_reply(result)
 
@@ -342,8 +368,9 @@ class RemoteEngine:
             RejectCode.OVERLOADED, "engine connection lost: the outcome is unknown (see /orders)"
         )
         self._inflight_cost = 0
+        self._conn_inflight.clear()
         while self._inflight:
-            on_reply, _k = self._inflight.popleft()
+            on_reply, _k, _key = self._inflight.popleft()
             if on_reply is None:
                 self.lost_unknown += 1
             else:
