@@ -12,7 +12,7 @@ import typer
 from betex.cli.common import DataDirOption, default_data_dir
 from betex.cli.examples import epilog
 from betex.core.errors import BetexError, UsageError
-from betex.server.config import HISTORY_NICE, WAIT_STRATEGIES, ServerConfig
+from betex.server.config import HISTORY_PRIORITIES, HISTORY_PRIORITY, WAIT_STRATEGIES, ServerConfig
 
 # Options that `serve` shares with `engine` (and `gateway`): one definition each.
 RingSizeOption = Annotated[int, typer.Option(metavar="SLOTS", help="Ingress ring slots; a power of two.")]
@@ -255,25 +255,25 @@ def register_processes(app: typer.Typer) -> None:
     def _history_writer(
         data_dir: DataDirOption = default_data_dir(),
         log_level: LogLevelOption = "info",
-        nice: Annotated[
-            int,
+        priority: Annotated[
+            str,
             typer.Option(
-                min=0,
-                max=19,
-                metavar="N",
-                help="Lower this process's CPU priority by N (os.nice): the history store is derived "
-                "from the WAL and yields the cores to the engine and the gateways when they are "
-                "busy, catching up when they are not. 0: same priority.",
+                metavar="PRIORITY",
+                help="CPU priority: idle (SCHED_IDLE: only CPU time the engine and the gateways "
+                "leave), low (nice 10) or normal. The history store is derived from the WAL and "
+                "catches up when they idle.",
             ),
-        ] = HISTORY_NICE,
+        ] = HISTORY_PRIORITY,
     ) -> None:
         """Run the history store's writer alone: it follows the WAL in DATA_DIR (read-only) and
         applies every committed event to DATA_DIR/history.db, which the gateways read. One per data
         dir (a second exits 3). SIGTERM applies what is committed and exits 0."""
         from betex.server.history_proc import run_history_writer
 
+        if priority not in HISTORY_PRIORITIES:
+            raise UsageError(f"--priority must be one of {', '.join(HISTORY_PRIORITIES)}, not {priority!r}")
         config = ServerConfig(data_dir=Path(data_dir), log_level=log_level.lower()).validate()
-        raise typer.Exit(run_history_writer(config, nice))
+        raise typer.Exit(run_history_writer(config, priority))
 
     @app.command("gateway", epilog=epilog("gateway"))
     def _gateway(

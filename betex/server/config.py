@@ -18,10 +18,20 @@ MAX_FRAME_BYTES = 64 * 1024
 DEFAULT_DEPTH = 10
 MAX_DEPTH = 350
 
-HISTORY_NICE = 10
-"""How much `betex history-writer` lowers its CPU priority by default (`--nice`). The history store
-is derived from the WAL, so on a busy machine it yields the cores to the engine and the gateways
-(the write path) and catches up when they idle; docs/runtime.md "Processes" has the figures."""
+DEFAULT_WINDOW = 256
+"""Instructions a gateway may have un-replied at the engine unless `--window` says otherwise
+(at most the ring size). A quiet client's command waits behind at most this many of a flooding
+one's, so it bounds the fairness figure; the engine and the gateway take turns per window
+either way, so 1024 bought no throughput (docs/runtime.md: alternated bench/e2e.py runs, fair
+p99 beside a flood ×3.3–6.0 at 256 against ×9.1–9.7 at 1024, no_ack within the noise)."""
+
+HISTORY_PRIORITIES = ("idle", "low", "normal")
+HISTORY_PRIORITY = "idle"
+"""The CPU priority `betex history-writer` runs at by default (`--priority`): `idle` is Linux's
+SCHED_IDLE (it runs only on CPU time nothing else wants), `low` is nice 10, `normal` leaves it.
+The history store is derived from the WAL, so on a busy machine it yields the cores to the
+engine and the gateways (the write path) and catches up when they idle; history queries wait
+for it (503 after 5 s). docs/runtime.md "Processes" has the figures."""
 
 
 class ConfigError(UsageError):
@@ -76,7 +86,19 @@ class ServerConfig:
     gateway_index: int = 0
     """`betex gateway`: 0 is the one that saves projection.snap on a clean stop."""
     window: int = 0
-    """`betex gateway`: commands it may have un-replied at the engine (0: 1024, at most the ring size)."""
+    """`betex gateway`: instructions it may have un-replied at the engine (0: `DEFAULT_WINDOW`, at
+    most the ring size; `gateway_window`)."""
+
+    def gateway_window(self) -> int:
+        """The window a gateway uses (see `window`)."""
+        return self.window or min(DEFAULT_WINDOW, self.ring_size)
+
+    def engine_batch(self) -> int:
+        """The engine process's largest batch in the split: `--max-batch`, and at most half a
+        gateway's window. The engine then runs one batch while the gateway digests the events
+        of the one before (with batches as large as the window they took turns); alternated
+        no_ack floods measured +20 % (docs/runtime.md)."""
+        return min(self.max_batch, max(1, self.gateway_window() // 2))
 
     def validate(self) -> ServerConfig:
         """Raise ConfigError with a message a user can act on; return self for chaining."""

@@ -44,12 +44,6 @@ from .run import SWITCH_INTERVAL_S, _bound_port, _say_goodbye, new_hub, stop_on_
 log = logging.getLogger("betex.gateway")
 
 DRAIN_TIMEOUT_S = 30.0
-DEFAULT_WINDOW = 256
-"""Instructions a gateway may have un-replied at the engine unless `--window` says otherwise
-(at most the ring size). A quiet client's command waits behind at most this many of a flooding
-one's, so it bounds the fairness figure; the engine and the gateway take turns per window
-either way, so 1024 bought no throughput (docs/runtime.md: alternated bench/e2e.py runs, fair
-p99 beside a flood ×3.3–6.0 at 256 against ×9.1–9.7 at 1024, no_ack within the noise)."""
 
 
 async def serve_gateway(config: ServerConfig) -> int:
@@ -88,7 +82,7 @@ async def serve_gateway(config: ServerConfig) -> int:
         remote = RemoteEngine(
             config.engine_socket,
             data_dir,
-            config.window or min(DEFAULT_WINDOW, config.ring_size),
+            config.gateway_window(),
             hub.apply_events,
             hub.projection_seq,
             loop,

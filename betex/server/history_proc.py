@@ -33,7 +33,7 @@ from betex.core.durability.journal import JournalReader
 from betex.core.errors import WalNotFound
 from betex.core.readmodel.history import SQLiteHistory
 
-from .config import HISTORY_NICE, ServerConfig
+from .config import HISTORY_PRIORITY, ServerConfig
 from .console import logging_setup, say
 from .orderstream import apply_in_chunks, history_path
 from .stopflag import StopFlag
@@ -73,12 +73,25 @@ def _lock(data_dir: Path) -> int | str:
     return fd
 
 
-def run_history_writer(config: ServerConfig, nice: int = HISTORY_NICE) -> int:
+def _lower_priority(priority: str) -> None:
+    """`idle`: SCHED_IDLE where the OS has it (else nice 19); `low`: nice 10; `normal`: as is.
+    Lowering needs no privilege."""
+    if priority == "normal":
+        return
+    if priority == "idle" and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+        except OSError as exc:  # a sandbox may refuse it: the nicest nice does nearly as much
+            log.warning("SCHED_IDLE refused (%s); running at nice 19 instead", exc)
+    os.nice(19 if priority == "idle" else 10)
+
+
+def run_history_writer(config: ServerConfig, priority: str = HISTORY_PRIORITY) -> int:
     """Run until SIGINT/SIGTERM; the exit status (3: another writer holds the store).
-    `nice`: how much to lower this process's CPU priority (see `HISTORY_NICE`)."""
+    `priority`: this process's CPU priority (see `HISTORY_PRIORITY`)."""
     logging_setup(config)
-    if nice:
-        os.nice(nice)
+    _lower_priority(priority)
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     stop = StopFlag()  # set by the signal handler: never a threading.Event (stopflag.py)

@@ -186,7 +186,7 @@ def supervise(config: ServerConfig) -> int:
             *exe, "engine", *_common(config),
             "--socket", str(sock_path),
             "--wait-strategy", config.wait_strategy,
-            "--max-batch", str(config.max_batch),
+            "--max-batch", str(config.engine_batch()),
             "--durability", config.durability,
             "--snapshot-every", str(config.snapshot_every),
         ],
