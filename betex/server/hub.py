@@ -25,7 +25,7 @@ from betex.core.domain.types import MarketModel, RejectCode
 from betex.core.protocol import parse, render
 from betex.core.readmodel.projection import Projection
 from betex.core.runtime.ipc import WireGroup, wire_group
-from betex.core.runtime.loop import Runtime, RuntimeStopped
+from betex.core.runtime.loop import CommandGroup, Runtime, RuntimeStopped
 
 from .auth import Keys, RateLimiter
 from .config import ServerConfig
@@ -40,6 +40,8 @@ from .stats import Refusals, ServerStats
 log = logging.getLogger("betex.server")
 
 _ODDS = MarketModel.EXCHANGE_ODDS.value
+STALL_RETRY_S = 0.001
+"""How often a no_ack command held at a full ring (one process) is retried."""
 
 
 class EventBatch(NamedTuple):
@@ -135,6 +137,11 @@ class Hub:
         self.history_seq = 0
         """The history store's applied seq, as last posted by its writer."""
         self._history_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        # in one process, a no_ack command that met a full ring: held (one per connection, whose
+        # receive loop waits meanwhile) and retried until the engine has room
+        self._stalled: dict[Connection, c.Command | CommandGroup] = {}
+        self._stall_waiters: dict[Connection, asyncio.Future[None]] = {}
+        self._stall_timer: asyncio.TimerHandle | None = None
         self.history_nudge: Callable[[], None] = lambda: None
         """Tells the history follower (a gateway's) that a query now waits for the store."""
         self._background: set[asyncio.Task[None]] = set()
@@ -290,7 +297,7 @@ class Hub:
         assert isinstance(runtime, Runtime)
         try:
             if conn.no_ack:
-                runtime.submit(request)  # a full ring is counted by the ring as OVERLOADED
+                self._submit_no_ack(runtime, conn, request)
                 return
             fut = runtime.submit_with_response(request)
         except RuntimeStopped as exc:
@@ -325,11 +332,12 @@ class Hub:
             self._submit_remote(runtime, conn, wire_group(commands), batch)
             return
         try:
+            if conn.no_ack:
+                self._submit_no_ack(runtime, conn, CommandGroup(tuple(commands)))
+                return
             fut = runtime.submit_group(commands)
         except RuntimeStopped as exc:
             self.refuse(conn, batch, Reject(RejectCode.OVERLOADED, f"engine unavailable: {exc}"))
-            return
-        if conn.no_ack:
             return
         if fut.done():
             model = self._model_for(batch)
@@ -398,7 +406,43 @@ class Hub:
     def backpressure(self, conn: Connection) -> asyncio.Future[None] | None:
         """While this resolves, read nothing more from `conn` (its commands wait for the engine)."""
         remote = self.remote
-        return None if remote is None else remote.wait_room(conn)
+        if remote is not None:
+            return remote.wait_room(conn)
+        if conn not in self._stalled:
+            return None
+        fut = self._stall_waiters.get(conn)
+        if fut is None:
+            fut = self._stall_waiters[conn] = self.loop.create_future()
+        return fut
+
+    def _submit_no_ack(self, runtime: Runtime, conn: Connection, cmd: c.Command | CommandGroup) -> None:
+        """Back-pressure, never loss, in one process: a no_ack command that meets a full ring
+        is held, not dropped, and `backpressure` pauses its client (its receive loop stops
+        reading, TCP pushes back) until the engine has room. Raises RuntimeStopped."""
+        if runtime.try_submit(cmd):
+            return
+        self._stalled[conn] = cmd
+        if self._stall_timer is None:
+            self._stall_timer = self.loop.call_later(STALL_RETRY_S, self._retry_stalled)
+
+    def _retry_stalled(self) -> None:
+        """Retry held no_ack commands, oldest first, while the ring takes them."""
+        self._stall_timer = None
+        runtime = self.runtime
+        assert isinstance(runtime, Runtime)
+        stalled = self._stalled
+        for conn, cmd in list(stalled.items()):
+            try:
+                if not conn.closed and not runtime.try_submit(cmd):
+                    break  # still full: the rest keep their place
+            except RuntimeStopped:  # fail-stop or shutdown: never accepted, and nothing will be
+                log.warning("a held no_ack command from %s was not executed: the engine stopped", conn.peer)
+            del stalled[conn]
+            waiter = self._stall_waiters.pop(conn, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        if stalled:
+            self._stall_timer = self.loop.call_later(STALL_RETRY_S, self._retry_stalled)
 
     def refuse(self, conn: Connection, request: c.Command | parse.OrderBatch, reject: Reject) -> None:
         """A reject decided by the server (OVERLOADED, UNAUTHORIZED) in the shape the client awaits."""

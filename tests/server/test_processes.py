@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 
 from tests.conftest import ServerProcess, betex_cmd
@@ -240,11 +241,14 @@ def test_kill_9_of_a_gateway_leaves_the_other_gateways_clients_alone(
     assert server.stop() == 0
 
 
+@pytest.mark.parametrize("gateways", ["1", "0"])
 def test_a_no_ack_flood_larger_than_the_ring_is_slowed_never_dropped(
-    data_dir: Path, server_factory: Callable[..., ServerProcess]
+    data_dir: Path, server_factory: Callable[..., ServerProcess], gateways: str
 ) -> None:
+    """Split: the gateway's window and queues push back. One process (`--gateways 0`): a no_ack
+    command that meets the full ring is held and its client paused until the engine has room."""
     server = server_factory(
-        data_dir, "--gateways", "1", "--durability", "async", "--ring-size", "256", "--window", "128"
+        data_dir, "--gateways", gateways, "--durability", "async", "--ring-size", "256", "--window", "128"
     )
     n = 20_000
 

@@ -317,6 +317,15 @@ class Runtime:
         """Fire and forget; False when the ring is full (report OVERLOADED). Raises RuntimeStopped."""
         return self._publish((cmd, None, time.perf_counter_ns()))
 
+    def try_submit(self, cmd: Command | CommandGroup) -> bool:
+        """Fire and forget, for a caller that holds the command when the ring is full and
+        retries (back-pressure): False then, and nothing is counted as OVERLOADED, since
+        nothing was refused. A `CommandGroup` runs as one item. Raises RuntimeStopped."""
+        try:
+            return self.ring.try_publish((cmd, None, time.perf_counter_ns()), False)
+        except RingClosed:
+            raise RuntimeStopped(self._stopped_reason()) from self.failed
+
     def submit_many(self, cmds: Sequence[Command], reply: ReplyBatch | None = None) -> int:
         """Publish a batch under one ring lock; returns how many were queued, in order.
 

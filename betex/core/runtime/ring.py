@@ -111,13 +111,16 @@ class Ring(Generic[T]):
     def closed(self) -> bool:
         return self._closed
 
-    def try_publish(self, item: T) -> bool:
-        """Enqueue unless full (False: the caller reports OVERLOADED). Raises `RingClosed`."""
+    def try_publish(self, item: T, count_reject: bool = True) -> bool:
+        """Enqueue unless full (False: the caller reports OVERLOADED, counted in `rejected`;
+        `count_reject=False`: the caller holds the item and retries, nothing was refused).
+        Raises `RingClosed`."""
         with self._cond:
             if self._closed:
                 raise RingClosed("ring is closed")
             if len(self._dq) >= self.size:
-                self.rejected += 1
+                if count_reject:
+                    self.rejected += 1
                 return False
             self._dq.append(item)
             if self._consumer_waiting:
