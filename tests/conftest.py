@@ -91,8 +91,9 @@ def betex_cmd(*args: str) -> list[str]:
 
 
 GATEWAYS_ENV = "BETEX_TEST_GATEWAYS"
-"""Set to N (e.g. `BETEX_TEST_GATEWAYS=1 pytest tests/server`) to run every test server as the
-process split, `betex serve --gateways N`, unless the test chose `--gateways` itself."""
+"""Set to N to run every test server as `betex serve --gateways N` unless the test chose
+`--gateways` itself: `BETEX_TEST_GATEWAYS=0 pytest tests/server` runs them in one process (the
+default is the process split; CI runs the server suite both ways)."""
 
 
 def _split_args(args: tuple[str, ...]) -> tuple[str, ...]:

@@ -156,9 +156,9 @@ def _register_serve(app: typer.Typer) -> None:
             int | None,
             typer.Option(
                 metavar="N",
-                help="Gateway processes beside one engine process and one history writer; 0 (the "
-                "default for now: it measures faster here) runs everything in one process "
-                "(docs/runtime.md, Processes).",
+                help="Gateway processes beside one engine process and one history writer (default: "
+                "what the cores justify, one per core the engine leaves, at least 1); 0 runs "
+                "everything in one process (docs/runtime.md, Processes).",
             ),
         ] = None,
         window: Annotated[
@@ -175,6 +175,7 @@ def _register_serve(app: typer.Typer) -> None:
         Prints where it listens and what it recovered from the data dir. SIGINT (Ctrl-C) or SIGTERM stops it cleanly: the commands in flight are drained and committed, projection.snap is written, exit 0. A port already in use is refused (exit 1) before the data dir is touched; a data dir whose WAL another server holds exits 3.
         """
         from betex.server.main import main  # deferred: aiohttp/uvloop load only for `serve`
+        from betex.server.supervisor import default_gateways
 
         config = ServerConfig(
             host=host,
@@ -200,7 +201,7 @@ def _register_serve(app: typer.Typer) -> None:
             rate_per_account=rate_per_account,
             rate_burst=rate_burst,
             max_outbox_total=max_outbox_total,
-            gateways=0 if gateways is None else gateways,
+            gateways=default_gateways() if gateways is None else gateways,
             window=window,
         ).validate()
         if port_in_use(host, port):

@@ -40,6 +40,7 @@ from collections import deque
 from pathlib import Path
 from types import FrameType
 
+from betex.core.durability.journal import ensure_writer_free
 from betex.core.errors import BetexError
 
 from .config import ServerConfig
@@ -65,8 +66,11 @@ def default_gateways() -> int:
     """What the cores justify: the engine takes one core, each gateway another, at least one.
 
     On 1–2 cores: 1 gateway (the engine and the gateway each get a core); on more, one per
-    remaining core, at most 8.
+    remaining core, at most 8. 0 (one process) where the split cannot run: its engine channel
+    needs Linux's eventfd.
     """
+    if not hasattr(os, "eventfd"):
+        return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(8, cores - 1))
 
@@ -177,6 +181,11 @@ def supervise(config: ServerConfig) -> int:
         lsock = socket.create_server((config.host, config.port), backlog=1024, reuse_port=False)
     except OSError as exc:
         raise BetexError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}") from exc
+    try:  # another server's WAL: refuse before starting anything (exit 3, naming the holder)
+        ensure_writer_free(data_dir)
+    except BaseException:
+        lsock.close()
+        raise
     lsock.set_inheritable(True)
     port = lsock.getsockname()[1]
     exe = [sys.executable, "-m", "betex"]

@@ -311,6 +311,29 @@ def _read_lock_pid(lock_path: Path) -> int | None:
     return None
 
 
+def ensure_writer_free(data_dir: Path) -> None:
+    """Raise `WalLocked` (naming the holder) if a writer holds the WAL of `data_dir` now.
+
+    For a supervisor about to start the writer in another process (`serve --gateways N`): it
+    refuses before starting anything, as the one-process server does, instead of starting
+    gateways beside someone else's engine. A probe, not a lock: the writer's own
+    `open_writer` still decides.
+    """
+    lock_path = wal_dir_of(Path(data_dir)) / LOCK_FILENAME
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return  # no WAL yet: nobody holds it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise WalLocked(lock_path.parent, _read_lock_pid(lock_path)) from None
+        raise
+    finally:
+        os.close(fd)  # closing drops the probe's shared lock, if it got it
+
+
 class Journal:
     """The single writer of a WAL. Open with `Journal.open_writer`; one txn per `append`."""
 
