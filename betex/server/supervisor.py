@@ -239,14 +239,17 @@ def supervise(config: ServerConfig) -> int:
 
 
 def _run(engine: Child, history: Child, gateways: list[Child], stop: StopFlag) -> int:
-    # all at once: the gateways listen (and answer /health 503 "recovering") and rebuild their
-    # read model while the engine recovers; each is ready once it is connected to the engine
+    # the gateways with the engine: they listen (and answer /health 503 "recovering") and
+    # rebuild their read model while the engine recovers; each is ready once it is connected
+    # to the engine. The history writer once the engine is ready: it only follows the WAL, and
+    # on a WAL the engine refuses (damaged, locked) it would only add its own error after the
+    # engine's, which must be the last line
     engine.start()
-    history.start()
     for g in gateways:
         g.start()
     if not _await_ready(engine, stop):
         return _exit_code(engine, stop)
+    history.start()
     for g in [history, *gateways]:
         if not _await_ready(g, stop):
             return _exit_code(g, stop)

@@ -88,6 +88,7 @@ def test_read_your_writes_on_one_gateway(
     reads the history store, whose writer runs under SCHED_IDLE (it yields the cores to the
     write path): a query waits for it to catch up, and it does."""
     server = server_factory(data_dir, "--gateways", "1")
+    pids(server)  # the supervisor's "ready" line: the history writer is up by then
     history_pid = int(re.findall(r"history-writer pid (\d+)", server.log())[-1])
     assert os.sched_getscheduler(history_pid) == os.SCHED_IDLE
 
