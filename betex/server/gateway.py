@@ -167,6 +167,9 @@ async def _history(config: ServerConfig, hub: Hub, data_dir: Path) -> HistoryFol
     path = history_path(data_dir)
     hub.order_streams = streams = OrderStreams(path, hub.model_of)
     hub.history_reads = HistoryReads(path)
+    # unknown until the follower has read the store once (the writer starts after the engine):
+    # a history query waits for that instead of reading a store that may not exist yet
+    hub.history_seq = -1
     follower = HistoryFollower(
         path, hub.on_history, hub.projection_seq, streams.accounts, hub.history_waited_for
     )

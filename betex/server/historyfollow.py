@@ -69,7 +69,8 @@ class HistoryFollower:
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by `nudge` and `stop`: the next poll is now
         self._thread: threading.Thread | None = None
-        self.applied_seq = 0
+        self.applied_seq = -1
+        """The store's applied seq as last read (-1: not read yet; the first read is posted)."""
         self.error: str | None = None
         """Why the store could not be read at the last poll (None once it can again)."""
         self.writer_down = False

@@ -136,9 +136,11 @@ class EngineServer:
             listener.reply(inc, res)
         listener.flush()
 
-    def _send_metrics(self) -> None:
+    def _send_metrics(self, stages: bool = False) -> None:
         """Mirror the runtime's counters to the gateways (they serve /metrics) before replies,
-        so a client that got a reply sees it counted; the histograms at most every 50 ms."""
+        so a client that got a reply sees it counted; the histograms at most every 50 ms, and
+        always with `stages` (once traffic stops: the last batches' latencies must not be
+        left out of a gateway's histograms until the next command)."""
         m = self.runtime.metrics
         state: dict[str, Any] = {
             "counters": [
@@ -154,7 +156,7 @@ class EngineServer:
             "info": dict(m._info),  # noqa: SLF001
         }
         now = time.monotonic()
-        if now - self._stages_sent_at >= STAGES_INTERVAL_S:
+        if stages or now - self._stages_sent_at >= STAGES_INTERVAL_S:
             state["stages"] = {n: (h.counts, h.count, h.total, h.max) for n, h in m.stages.items()}
             self._stages_sent_at = now
         self.listener.broadcast(encode_metrics(state))
@@ -182,7 +184,7 @@ class EngineServer:
                         backlog.append((inc, 0, self._done_callback(inc)))
                     self._publish_backlog()
                 elif self._metrics_at != (runtime.metrics.batches, runtime.ring.depth):
-                    self._send_metrics()  # quiet now: the gateways get the final figures
+                    self._send_metrics(stages=True)  # quiet now: the gateways get the final figures
                     listener.flush()
                 self._send_replies()
         except RuntimeStopped:
