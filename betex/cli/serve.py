@@ -260,9 +260,9 @@ def register_processes(app: typer.Typer) -> None:
             str,
             typer.Option(
                 metavar="PRIORITY",
-                help="CPU priority: idle (SCHED_IDLE: only CPU time the engine and the gateways "
-                "leave), low (nice 10) or normal. The history store is derived from the WAL and "
-                "catches up when they idle.",
+                help="CPU priority: low (nice 10), idle (SCHED_IDLE: only CPU time nothing else "
+                "wants) or normal. The history store is derived from the WAL and catches up when "
+                "the engine and the gateways idle.",
             ),
         ] = HISTORY_PRIORITY,
     ) -> None:
