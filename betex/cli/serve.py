@@ -260,9 +260,9 @@ def register_processes(app: typer.Typer) -> None:
             str,
             typer.Option(
                 metavar="PRIORITY",
-                help="CPU priority: low (nice 10), idle (SCHED_IDLE: only CPU time nothing else "
-                "wants) or normal. The history store is derived from the WAL and catches up when "
-                "the engine and the gateways idle.",
+                help="CPU priority: normal, low (nice 10) or idle (SCHED_IDLE: only CPU time "
+                "nothing else wants). Lower lets the engine and the gateways have the cores "
+                "first; history queries then wait longer for the store on a busy machine.",
             ),
         ] = HISTORY_PRIORITY,
     ) -> None:

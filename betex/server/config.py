@@ -26,13 +26,12 @@ either way, so 1024 bought no throughput (docs/runtime.md: alternated bench/e2e.
 p99 beside a flood ×3.3–6.0 at 256 against ×9.1–9.7 at 1024, no_ack within the noise)."""
 
 HISTORY_PRIORITIES = ("idle", "low", "normal")
-HISTORY_PRIORITY = "low"
-"""The CPU priority `betex history-writer` runs at by default (`--priority`): `low` is nice 10,
-`idle` is Linux's SCHED_IDLE (it runs only on CPU time nothing else wants), `normal` leaves it.
-The history store is derived from the WAL, so on a busy machine it yields most of the cores to
-the engine and the gateways (the write path) and catches up when they idle; history queries
-wait for it (503 after 5 s). Not `idle` by default: any other busy process on the machine
-then stops it outright, and /orders with it (docs/runtime.md "Processes" has the figures)."""
+HISTORY_PRIORITY = "normal"
+"""The CPU priority `betex history-writer` runs at by default (`--priority`): `normal` leaves
+it; `low` is nice 10; `idle` is Linux's SCHED_IDLE (it runs only on CPU time nothing else
+wants). Lowering it measured no clear gain for the write path, and makes history queries (which
+wait for the store, 503 after 5 s) slower whenever the machine is busy: docs/runtime.md
+"Processes" has the figures."""
 
 
 class ConfigError(UsageError):

@@ -85,12 +85,8 @@ def test_read_your_writes_on_one_gateway(
     data_dir: Path, server_factory: Callable[..., ServerProcess]
 ) -> None:
     """With one gateway every GET lands where the reply came from: no retry, no slack. /orders
-    reads the history store, whose writer runs at nice 10 (it yields the cores to the write
-    path): a query waits for it to catch up, and it does."""
+    reads the history store: a query waits for its writer (another process) to catch up."""
     server = server_factory(data_dir, "--gateways", "1")
-    pids(server)  # the supervisor's "ready" line: the history writer is up by then
-    history_pid = int(re.findall(r"history-writer pid (\d+)", server.log())[-1])
-    assert os.getpriority(os.PRIO_PROCESS, history_pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
 
     async def run() -> None:
         market = await create_market(server.ws_url)
@@ -414,3 +410,25 @@ def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, Any]:
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
     with urllib.request.urlopen(req, timeout=10) as resp:
         return resp.status, json.loads(resp.read())
+
+
+def test_history_writer_priority_lowers_only_its_own_process(data_dir: Path, tmp_path: Path) -> None:
+    """`--priority low` is nice 10, `idle` SCHED_IDLE; the default leaves it as it was started."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    for flag, check in (
+        ([], lambda pid: os.getpriority(os.PRIO_PROCESS, pid) == base),
+        (["--priority", "low"], lambda pid: os.getpriority(os.PRIO_PROCESS, pid) == min(19, base + 10)),
+        (["--priority", "idle"], lambda pid: os.sched_getscheduler(pid) == os.SCHED_IDLE),
+    ):
+        log = tmp_path / f"history-{len(flag)}-{flag[-1] if flag else 'default'}.log"
+        proc = _spawn(["history-writer", "--data-dir", str(data_dir), *flag], log)
+        try:
+            lock = data_dir / "history.lock"  # its pid is written there once it has started
+            deadline = time.monotonic() + 30
+            while not (lock.exists() and lock.read_text().strip() == str(proc.pid)):
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+            assert check(proc.pid), (flag, log.read_text())
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(30) == 0, log.read_text()
