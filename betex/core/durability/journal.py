@@ -311,6 +311,17 @@ def _read_lock_pid(lock_path: Path) -> int | None:
     return None
 
 
+def _flock_or_locked(fd: int, mode: int, lock_path: Path) -> None:
+    """flock `fd` (`mode`, non-blocking); `WalLocked` naming the holder if another process holds
+    a conflicting lock (the caller closes `fd` either way it fails)."""
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise WalLocked(lock_path.parent, _read_lock_pid(lock_path)) from None
+        raise
+
+
 def ensure_writer_free(data_dir: Path) -> None:
     """Raise `WalLocked` (naming the holder) if a writer holds the WAL of `data_dir` now.
 
@@ -325,11 +336,7 @@ def ensure_writer_free(data_dir: Path) -> None:
     except FileNotFoundError:
         return  # no WAL yet: nobody holds it
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise WalLocked(lock_path.parent, _read_lock_pid(lock_path)) from None
-        raise
+        _flock_or_locked(fd, fcntl.LOCK_SH, lock_path)
     finally:
         os.close(fd)  # closing drops the probe's shared lock, if it got it
 
@@ -371,11 +378,9 @@ class Journal:
         lock_path = wal_dir / LOCK_FILENAME
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+            _flock_or_locked(fd, fcntl.LOCK_EX, lock_path)
+        except BaseException:
             os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise WalLocked(wal_dir, _read_lock_pid(lock_path)) from None
             raise
         try:
             os.ftruncate(fd, 0)
